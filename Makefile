@@ -1,0 +1,48 @@
+# Daadkvs build. Variants are variables:
+#   make                      release build into bin/
+#   make SANITIZE=1           AddressSanitizer + UBSan build (what `make test` uses)
+#   make test                 unit tests, then end-to-end scenarios (sanitized build)
+#   make deps                 install the Debian packages the build needs
+CC       ?= gcc
+BUILD    ?= build
+BIN      ?= bin
+XMLRPC_CFLAGS := $(shell xmlrpc-c-config client --cflags 2>/dev/null)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
+            -Wshadow -Wno-unused-parameter -Wno-format-truncation $(XMLRPC_CFLAGS) -MMD -MP
+LDLIBS   := -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util \
+            -ljansson -lleveldb
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+COMMON_SRC := $(wildcard common/*.c)
+SERVER_LIB := server/record.c server/store.c server/route.c server/peermsg.c server/core.c
+MASTER_LIB := $(filter-out master/main.c,$(wildcard master/*.c))
+CLIENT_LIB := $(filter-out client/main.c,$(wildcard client/*.c))
+WATCHDOG_LIB := $(filter-out watchdog/main.c,$(wildcard watchdog/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+PROGRAMS := $(BIN)/master $(BIN)/server $(BIN)/client $(BIN)/watchdog
+
+all: $(PROGRAMS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN)/server: $(call obj,server/server.c $(SERVER_LIB) $(COMMON_SRC))
+$(BIN)/master: $(call obj,master/main.c $(MASTER_LIB) $(COMMON_SRC))
+$(BIN)/client: $(call obj,client/main.c $(CLIENT_LIB) $(COMMON_SRC))
+$(BIN)/watchdog: $(call obj,watchdog/main.c $(WATCHDOG_LIB) $(COMMON_SRC))
+$(PROGRAMS):
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+.PHONY: all clean
+clean:
+	rm -rf build build-* bin

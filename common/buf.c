@@ -1,0 +1,90 @@
+#include "buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void buf_init(buf *b) { memset(b, 0, sizeof *b); }
+
+void buf_free(buf *b)
+{
+    free(b->data);
+    buf_init(b);
+}
+
+void buf_reserve(buf *b, size_t more)
+{
+    if (b->cap - b->len >= more)
+        return;
+    if (b->off > 0 && b->off >= b->len / 2) {
+        /* Reclaim consumed space before growing. */
+        memmove(b->data, b->data + b->off, b->len - b->off);
+        b->len -= b->off;
+        b->off = 0;
+        if (b->cap - b->len >= more)
+            return;
+    }
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < more)
+        cap *= 2;
+    uint8_t *p = realloc(b->data, cap);
+    if (!p) {
+        fprintf(stderr, "out of memory (%zu bytes)\n", cap);
+        abort();
+    }
+    b->data = p;
+    b->cap = cap;
+}
+
+void buf_append(buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    buf_reserve(b, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+void buf_append_u32(buf *b, uint32_t v)
+{
+    uint8_t t[4];
+    dkv_put_u32(t, v);
+    buf_append(b, t, 4);
+}
+
+void buf_append_u64(buf *b, uint64_t v)
+{
+    uint8_t t[8];
+    dkv_put_u64(t, v);
+    buf_append(b, t, 8);
+}
+
+void buf_consume(buf *b, size_t n)
+{
+    b->off += n;
+    if (b->off >= b->len)
+        b->off = b->len = 0;
+}
+
+void buf_clear(buf *b) { b->off = b->len = 0; }
+
+uint32_t dkv_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t dkv_get_u64(const uint8_t *p)
+{
+    return (uint64_t)dkv_get_u32(p) << 32 | dkv_get_u32(p + 4);
+}
+
+void dkv_put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+
+void dkv_put_u64(uint8_t *p, uint64_t v)
+{
+    dkv_put_u32(p, v >> 32);
+    dkv_put_u32(p + 4, (uint32_t)v);
+}

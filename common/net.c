@@ -1,0 +1,225 @@
+#define _GNU_SOURCE
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ids.h"
+
+int64_t net_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void net_set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+void net_set_nodelay(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static int resolve(const char *host, uint16_t port, int passive, struct addrinfo **res,
+                   dkv_err *err)
+{
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = passive ? AI_PASSIVE : 0;
+    char ps[8];
+    snprintf(ps, sizeof ps, "%u", port);
+    int rc = getaddrinfo(host, ps, &hints, res);
+    if (rc != 0)
+        return dkv_err_set(err, "cannot resolve '%s': %s", host, gai_strerror(rc));
+    return 0;
+}
+
+int net_listen(const char *host, uint16_t port, uint16_t *bound_port, dkv_err *err)
+{
+    struct addrinfo *res;
+    if (resolve(host, port, 1, &res, err) < 0)
+        return -1;
+    int fd = -1, saved = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return dkv_err_set(err, "cannot listen on %s:%u: %s", host, port, strerror(saved));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    *bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                  : ((struct sockaddr_in *)&ss)->sin_port);
+    net_set_nonblock(fd);
+    return fd;
+}
+
+int net_connect_start(const char *host, uint16_t port, dkv_err *err)
+{
+    struct addrinfo *res;
+    if (resolve(host, port, 0, &res, err) < 0)
+        return -1;
+    int fd = -1, saved = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        net_set_nodelay(fd);
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return dkv_err_set(err, "cannot connect to %s:%u: %s", host, port, strerror(saved));
+    return fd;
+}
+
+int net_connect_result(int fd, dkv_err *err)
+{
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+        soerr = errno;
+    if (soerr)
+        return dkv_err_set(err, "connect failed: %s", strerror(soerr));
+    return 0;
+}
+
+static int wait_fd(int fd, short events, int64_t deadline_us, dkv_err *err)
+{
+    for (;;) {
+        int64_t left = deadline_us - net_now_us();
+        if (left <= 0)
+            return dkv_err_set(err, "timed out");
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int rc = poll(&pfd, 1, (int)((left + 999) / 1000));
+        if (rc > 0)
+            return 0;
+        if (rc < 0 && errno != EINTR)
+            return dkv_err_set(err, "poll: %s", strerror(errno));
+        if (rc < 0)
+            return dkv_err_set(err, "interrupted");
+    }
+}
+
+int net_connect(const char *host, uint16_t port, int timeout_ms, dkv_err *err)
+{
+    int fd = net_connect_start(host, port, err);
+    if (fd < 0)
+        return -1;
+    if (wait_fd(fd, POLLOUT, net_now_us() + (int64_t)timeout_ms * 1000, err) < 0 ||
+        net_connect_result(fd, err) < 0) {
+        close(fd);
+        return dkv_err_wrap(err, "cannot connect to %s:%u", host, port);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+int net_write_all(int fd, const void *p, size_t n, int64_t deadline_us, dkv_err *err)
+{
+    const uint8_t *c = p;
+    while (n > 0) {
+        ssize_t w = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            c += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (wait_fd(fd, POLLOUT, deadline_us, err) < 0)
+                return -1;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            return dkv_err_set(err, "interrupted");
+        return dkv_err_set(err, "send: %s", w < 0 ? strerror(errno) : "closed");
+    }
+    return 0;
+}
+
+int net_read_frame(int fd, buf *in, wire_frame *frame, size_t *consumed, int64_t deadline_us,
+                   dkv_err *err)
+{
+    for (;;) {
+        int rc = wire_decode(buf_head(in), buf_unread(in), frame, consumed, err);
+        if (rc != 0)
+            return rc > 0 ? 0 : -1;
+        buf_reserve(in, 64 * 1024);
+        ssize_t r = recv(fd, in->data + in->len, in->cap - in->len, MSG_DONTWAIT);
+        if (r > 0) {
+            in->len += (size_t)r;
+            continue;
+        }
+        if (r == 0)
+            return dkv_err_set(err, "connection closed by peer");
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (wait_fd(fd, POLLIN, deadline_us, err) < 0)
+                return -1;
+            continue;
+        }
+        if (errno == EINTR)
+            return dkv_err_set(err, "interrupted");
+        return dkv_err_set(err, "recv: %s", strerror(errno));
+    }
+}
+
+int net_parse_hostport(const char *s, char *host_out, size_t host_cap, uint16_t *port,
+                       dkv_err *err)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return dkv_err_set(err, "'%.80s' is not host:port", s);
+    const char *h = s;
+    size_t hl = (size_t)(colon - s);
+    if (h[0] == '[') {
+        if (hl < 2 || h[hl - 1] != ']')
+            return dkv_err_set(err, "'%.80s' is not [host]:port", s);
+        h++;
+        hl -= 2;
+    }
+    if (hl + 1 > host_cap || hl == 0)
+        return dkv_err_set(err, "bad host in '%.80s'", s);
+    uint64_t p;
+    if (ids_parse_u64(colon + 1, 65535, &p, err) < 0)
+        return dkv_err_wrap(err, "bad port in '%.80s'", s);
+    memcpy(host_out, h, hl);
+    host_out[hl] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}

@@ -1,0 +1,44 @@
+/* net: TCP sockets. Every socket gets TCP_NODELAY: small request/response
+ * frames would otherwise stall on Nagle's algorithm. Addresses always come
+ * from the caller (arguments or configuration), never from a default. */
+#ifndef DKV_NET_H
+#define DKV_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "wire.h"
+
+/* Monotonic clock. */
+int64_t net_now_us(void);
+
+/* Listens on host:port (port 0 picks a free one; the port chosen is stored
+ * in *bound_port). Returns a non-blocking fd or -1. */
+int net_listen(const char *host, uint16_t port, uint16_t *bound_port, dkv_err *err);
+
+/* Starts a non-blocking connect; the fd becomes writable when done (check
+ * with net_connect_result). Returns the fd or -1. */
+int net_connect_start(const char *host, uint16_t port, dkv_err *err);
+/* 0 when the connect finished successfully, -1 with err otherwise. */
+int net_connect_result(int fd, dkv_err *err);
+
+/* Connects, waiting at most timeout_ms. Returns a blocking fd or -1. */
+int net_connect(const char *host, uint16_t port, int timeout_ms, dkv_err *err);
+
+void net_set_nonblock(int fd);
+void net_set_nodelay(int fd);
+
+/* Blocking helpers with an absolute deadline (net_now_us based). */
+int net_write_all(int fd, const void *p, size_t n, int64_t deadline_us, dkv_err *err);
+/* Reads one whole frame into in (which may already hold bytes); on success
+ * *frame points into in and *consumed says how much to consume after use. */
+int net_read_frame(int fd, buf *in, wire_frame *frame, size_t *consumed, int64_t deadline_us,
+                   dkv_err *err);
+
+/* Parses "host:port" or "[v6]:port". host_out gets a NUL-terminated copy. */
+int net_parse_hostport(const char *s, char *host_out, size_t host_cap, uint16_t *port,
+                       dkv_err *err);
+
+#endif

@@ -1,0 +1,47 @@
+/* wire: the one frame format used on every TCP connection of the project.
+ *
+ *   u32 length   big-endian, bytes that follow (kind + hdr_len + hdr + body)
+ *   u8  kind     WIRE_CALL / WIRE_REPLY (XML-RPC), WIRE_PEER (server link)
+ *   u32 hdr_len  big-endian
+ *   hdr          hdr_len bytes (a small JSON object for peer frames)
+ *   body         the rest: raw bytes (XML for RPC, keys/values for peers)
+ *
+ * Values travel as raw bytes in the body, never escaped into JSON. */
+#ifndef DKV_WIRE_H
+#define DKV_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+
+enum wire_kind {
+    WIRE_CALL = 'C',
+    WIRE_REPLY = 'R',
+    WIRE_PEER = 'P',
+};
+
+/* Largest frame accepted: room for several 2 MiB values encoded in XML. */
+#define WIRE_MAX_FRAME (64u << 20)
+#define WIRE_PREFIX 9 /* length + kind + hdr_len */
+
+typedef struct wire_frame {
+    enum wire_kind kind;
+    const uint8_t *hdr; /* points into the decoded buffer */
+    size_t hdr_len;
+    const uint8_t *body;
+    size_t body_len;
+} wire_frame;
+
+/* Appends one frame to out. */
+void wire_encode(buf *out, enum wire_kind kind, const void *hdr, size_t hdr_len,
+                 const void *body, size_t body_len);
+
+/* Decodes the frame at the start of data[0..len).
+ * Returns 1 and sets *frame and *consumed when a whole frame is there,
+ * 0 when more bytes are needed, -1 (with err) when the bytes are malformed. */
+int wire_decode(const uint8_t *data, size_t len, wire_frame *frame, size_t *consumed,
+                dkv_err *err);
+
+#endif

@@ -1,0 +1,360 @@
+#include "core.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "route.h"
+
+/* Bytes a link may have queued before pushes to it pause: keeps memory
+ * bounded when a neighbour catches up on a long log. */
+#define CORE_LINK_BUDGET (4u << 20)
+
+typedef struct neighbour {
+    uint64_t peer;
+    vclock *known; /* what the peer is known to hold: its clock or what we sent */
+    bool ack_due;
+} neighbour;
+
+struct core {
+    uint64_t self;
+    store *st;
+    core_ops ops;
+    record_meta meta;
+    route *rt;
+    uint64_t lsa_seq;
+    neighbour *nb;
+    size_t n_nb, cap_nb;
+    bool dirty;
+    pmsg_upd_builder ub;
+    core_counters counters;
+};
+
+core *core_new(uint64_t self, store *st, const core_ops *ops, dkv_err *err)
+{
+    core *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->self = self;
+    c->st = st;
+    c->ops = *ops;
+    c->meta.vc = vclock_new();
+    bool found;
+    if (store_load_meta(st, &c->meta, &found, err) < 0) {
+        core_free(c);
+        return NULL;
+    }
+    /* A new incarnation makes this run's LSAs supersede the last run's. */
+    c->meta.incarnation++;
+    if (store_save_meta(st, &c->meta, err) < 0) {
+        core_free(c);
+        return NULL;
+    }
+    c->rt = route_new(self);
+    pmsg_upd_init(&c->ub);
+    route_lsa mine = {self, c->meta.incarnation, ++c->lsa_seq, NULL, 0};
+    route_update(c->rt, &mine);
+    return c;
+}
+
+void core_free(core *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_nb; i++)
+        vclock_free(c->nb[i].known);
+    free(c->nb);
+    vclock_free(c->meta.vc);
+    route_free(c->rt);
+    pmsg_upd_free(&c->ub);
+    free(c);
+}
+
+uint64_t core_self(const core *c) { return c->self; }
+uint64_t core_incarnation(const core *c) { return c->meta.incarnation; }
+const vclock *core_vclock(const core *c) { return c->meta.vc; }
+uint64_t core_lamport(const core *c) { return c->meta.lamport; }
+const core_counters *core_get_counters(const core *c) { return &c->counters; }
+
+static neighbour *find_nb(core *c, uint64_t peer)
+{
+    for (size_t i = 0; i < c->n_nb; i++)
+        if (c->nb[i].peer == peer)
+            return &c->nb[i];
+    return NULL;
+}
+
+void core_hello(core *c, buf *out)
+{
+    pmsg_encode_hello(out, c->self, c->meta.incarnation, c->meta.vc);
+    c->counters.hello++;
+}
+
+static void send_lsa(core *c, uint64_t to, const route_lsa *lsa)
+{
+    buf *out = c->ops.link_out(c->ops.ctx, to);
+    if (out) {
+        pmsg_encode_lsa(out, lsa);
+        c->counters.lsa++;
+    }
+}
+
+static route_lsa find_lsa(core *c, uint64_t id)
+{
+    for (size_t i = 0; i < route_lsa_count(c->rt); i++) {
+        route_lsa l = route_lsa_at(c->rt, i);
+        if (l.id == id)
+            return l;
+    }
+    return (route_lsa){0};
+}
+
+/* Re-advertises this server's links to every neighbour. */
+static void advertise_self(core *c)
+{
+    uint64_t *ids = calloc(c->n_nb ? c->n_nb : 1, sizeof *ids);
+    if (!ids)
+        abort();
+    for (size_t i = 0; i < c->n_nb; i++)
+        ids[i] = c->nb[i].peer;
+    route_lsa mine = {c->self, c->meta.incarnation, ++c->lsa_seq, ids, c->n_nb};
+    route_update(c->rt, &mine);
+    free(ids);
+    route_lsa stored = find_lsa(c, c->self);
+    for (size_t i = 0; i < c->n_nb; i++)
+        send_lsa(c, c->nb[i].peer, &stored);
+    c->dirty = true;
+}
+
+void core_link_up(core *c, uint64_t peer, const vclock *peer_vc)
+{
+    neighbour *n = find_nb(c, peer);
+    if (!n) {
+        if (c->n_nb == c->cap_nb) {
+            c->cap_nb = c->cap_nb ? c->cap_nb * 2 : 8;
+            c->nb = realloc(c->nb, c->cap_nb * sizeof *c->nb);
+            if (!c->nb)
+                abort();
+        }
+        n = &c->nb[c->n_nb++];
+        n->peer = peer;
+        n->known = vclock_new();
+    }
+    vclock_copy(n->known, peer_vc);
+    n->ack_due = false;
+    advertise_self(c);
+    /* Database exchange: the new neighbour learns every LSA we hold. */
+    for (size_t i = 0; i < route_lsa_count(c->rt); i++) {
+        route_lsa l = route_lsa_at(c->rt, i);
+        if (l.id != c->self)
+            send_lsa(c, peer, &l);
+    }
+}
+
+void core_link_down(core *c, uint64_t peer)
+{
+    for (size_t i = 0; i < c->n_nb; i++)
+        if (c->nb[i].peer == peer) {
+            vclock_free(c->nb[i].known);
+            c->nb[i] = c->nb[--c->n_nb];
+            advertise_self(c);
+            return;
+        }
+}
+
+static int on_updates(core *c, neighbour *from, const pmsg *m, dkv_err *err)
+{
+    dkv_update *accepted = calloc(m->n_upd, sizeof *accepted);
+    if (!accepted)
+        abort();
+    vclock *saved_vc = vclock_dup(c->meta.vc);
+    uint64_t saved_lamport = c->meta.lamport;
+    size_t n = 0;
+    int rc = 0;
+    for (size_t i = 0; i < m->n_upd; i++) {
+        const dkv_update *u = &m->upd[i];
+        uint64_t have = vclock_get(c->meta.vc, u->origin);
+        if (vclock_get(from->known, u->origin) < u->seq)
+            vclock_set(from->known, u->origin, u->seq);
+        if (u->seq <= have) {
+            c->counters.duplicates++;
+            continue;
+        }
+        if (u->seq != have + 1) {
+            rc = dkv_err_set(err, "update %" PRIu64 ":%" PRIu64 " skips ahead of %" PRIu64,
+                             u->origin, u->seq, have);
+            break;
+        }
+        accepted[n++] = *u;
+        vclock_set(c->meta.vc, u->origin, u->seq);
+        if (u->lamport > c->meta.lamport)
+            c->meta.lamport = u->lamport;
+    }
+    if (n > 0 && store_apply(c->st, accepted, n, &c->meta, err) < 0)
+        rc = -1;
+    if (rc < 0 && n > 0) {
+        /* Nothing of this frame is durable: forget it. */
+        vclock_copy(c->meta.vc, saved_vc);
+        c->meta.lamport = saved_lamport;
+    } else if (n > 0) {
+        c->counters.updates_applied += n;
+        c->dirty = true;
+    }
+    from->ack_due = true;
+    vclock_free(saved_vc);
+    free(accepted);
+    return rc;
+}
+
+int core_on_message(core *c, uint64_t peer, const pmsg *m, dkv_err *err)
+{
+    neighbour *n = find_nb(c, peer);
+    if (!n)
+        return dkv_err_set(err, "message from %" PRIu64 ", which is not a neighbour", peer);
+    switch (m->type) {
+    case PMSG_UPD:
+        return on_updates(c, n, m, err);
+    case PMSG_ACK:
+        vclock_merge(n->known, m->vc);
+        return 0;
+    case PMSG_LSA: {
+        if (m->id == c->self)
+            return 0; /* our own LSAs come only from us */
+        route_lsa l = {m->id, m->inc, m->seq, m->nb, m->n_nb};
+        if (route_update(c->rt, &l)) {
+            route_lsa stored = find_lsa(c, m->id);
+            for (size_t i = 0; i < c->n_nb; i++)
+                if (c->nb[i].peer != peer)
+                    send_lsa(c, c->nb[i].peer, &stored);
+            c->dirty = true;
+        }
+        return 0;
+    }
+    case PMSG_HELLO:
+        return dkv_err_set(err, "second hello from %" PRIu64, peer);
+    }
+    return dkv_err_set(err, "unknown message");
+}
+
+int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
+             size_t value_len, dkv_version dep, dkv_version *out, dkv_err *err)
+{
+    /* Move past the client's dependency first, so the write is ordered after
+     * what its writer has seen even if this server has not seen it yet. */
+    uint64_t lamport = (dep.lamport > c->meta.lamport ? dep.lamport : c->meta.lamport) + 1;
+    uint64_t seq = vclock_get(c->meta.vc, c->self) + 1;
+    dkv_update u = {c->self, seq, lamport, key, key_len, value, value_len};
+    uint64_t saved_lamport = c->meta.lamport;
+    c->meta.lamport = lamport;
+    vclock_set(c->meta.vc, c->self, seq);
+    if (store_apply(c->st, &u, 1, &c->meta, err) < 0) {
+        c->meta.lamport = saved_lamport;
+        vclock_set(c->meta.vc, c->self, seq - 1);
+        return -1;
+    }
+    c->dirty = true;
+    *out = update_version(&u);
+    return 0;
+}
+
+/* Does this server send origin's writes to peer? Down the origin's tree
+ * when the origin is reachable; otherwise (its writes outlive it) to every
+ * neighbour that lacks them. */
+static bool responsible(core *c, uint64_t origin, uint64_t peer)
+{
+    if (!route_in_component(c->rt, origin))
+        return true;
+    return route_is_parent(c->rt, origin, c->self, peer);
+}
+
+/* Pushes origin's writes (known, have] to n; false if the budget ran out. */
+static bool push_origin(core *c, neighbour *n, buf *out, uint64_t origin, uint64_t have)
+{
+    uint64_t k = vclock_get(n->known, origin);
+    bool done = true;
+    while (k < have) {
+        if (buf_unread(out) >= CORE_LINK_BUDGET) {
+            done = false;
+            break;
+        }
+        dkv_update u;
+        uint8_t *owned = NULL;
+        bool found = false;
+        dkv_err err;
+        if (store_log_get(c->st, origin, k + 1, &u, &owned, &found, &err) < 0 || !found) {
+            /* Cannot happen while the log keeps every write; stop rather
+             * than send a gap. */
+            done = false;
+            break;
+        }
+        pmsg_upd_add(&c->ub, &u);
+        free(owned);
+        k++;
+        c->counters.updates_sent++;
+        if (buf_unread(&c->ub.body) >= PMSG_BODY_TARGET) {
+            pmsg_upd_flush(&c->ub, out);
+            c->counters.upd++;
+        }
+    }
+    vclock_set(n->known, origin, k);
+    return done;
+}
+
+bool core_tick(core *c)
+{
+    bool more = false;
+    bool push = c->dirty;
+    c->dirty = false;
+    for (size_t i = 0; i < c->n_nb; i++) {
+        neighbour *n = &c->nb[i];
+        buf *out = c->ops.link_out(c->ops.ctx, n->peer);
+        if (!out)
+            continue;
+        if (push) {
+            size_t nv = vclock_size(c->meta.vc);
+            for (size_t j = 0; j < nv; j++) {
+                vclock_entry e = vclock_at(c->meta.vc, j);
+                if (vclock_get(n->known, e.id) >= e.seq || !responsible(c, e.id, n->peer))
+                    continue;
+                if (!push_origin(c, n, out, e.id, e.seq))
+                    more = true;
+            }
+            if (c->ub.n) {
+                pmsg_upd_flush(&c->ub, out);
+                c->counters.upd++;
+            }
+        }
+        if (n->ack_due) {
+            pmsg_encode_ack(out, c->meta.vc);
+            c->counters.ack++;
+            n->ack_due = false;
+        }
+    }
+    if (more)
+        c->dirty = true;
+    return more;
+}
+
+size_t core_neighbours(const core *c, uint64_t *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->n_nb; i++) {
+        if (k < cap)
+            out[k] = c->nb[i].peer;
+        k++;
+    }
+    /* Insertion sort: the list is short. */
+    size_t m = k < cap ? k : cap;
+    for (size_t i = 1; i < m; i++)
+        for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            uint64_t t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return k;
+}
+
+size_t core_component(core *c, uint64_t *out, size_t cap)
+{
+    return route_component(c->rt, out, cap);
+}

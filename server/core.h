@@ -1,0 +1,76 @@
+/* core: the server's replication protocol, free of sockets, threads and
+ * clocks. The wiring (server.c) feeds it link events and peer messages and
+ * gives it, through core_ops, the output buffer of each live link.
+ *
+ * Versions are (Lamport, origin). Each server numbers its own writes 1, 2,
+ * 3...; the vector clock says how many writes of each origin a server has
+ * applied, and because every link delivers an origin's writes in order, the
+ * writes a server holds are exactly those its clock counts. Every write ever
+ * accepted stays in the write log, so any server can bring any neighbour up
+ * to date from the neighbour's clock (anti-entropy at link-up and whenever
+ * the routes change). */
+#ifndef DKV_CORE_H
+#define DKV_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/vclock.h"
+#include "../common/version.h"
+#include "peermsg.h"
+#include "store.h"
+
+typedef struct core_ops {
+    void *ctx;
+    /* Output buffer of the live link to peer, or NULL when there is none. */
+    buf *(*link_out)(void *ctx, uint64_t peer);
+} core_ops;
+
+/* Frames sent by type, for the stats RPC and benchmarks. */
+typedef struct core_counters {
+    uint64_t hello, upd, ack, lsa;
+    uint64_t updates_sent, updates_applied, duplicates;
+} core_counters;
+
+typedef struct core core;
+
+/* Loads the clocks from st (or starts fresh) and records a new
+ * incarnation. st stays owned by the caller. NULL with err on failure;
+ * caller frees with core_free. */
+core *core_new(uint64_t self, store *st, const core_ops *ops, dkv_err *err);
+void core_free(core *c);
+
+uint64_t core_self(const core *c);
+uint64_t core_incarnation(const core *c);
+const vclock *core_vclock(const core *c);
+uint64_t core_lamport(const core *c);
+const core_counters *core_get_counters(const core *c);
+
+/* Appends this server's hello frame to out. */
+void core_hello(core *c, buf *out);
+/* A link to peer completed its hello exchange; peer_vc is the peer's clock. */
+void core_link_up(core *c, uint64_t peer, const vclock *peer_vc);
+void core_link_down(core *c, uint64_t peer);
+/* Handles an upd, ack or lsa from peer. -1 with err means the peer broke
+ * the protocol and the link should be dropped. */
+int core_on_message(core *c, uint64_t peer, const pmsg *m, dkv_err *err);
+
+/* A client's write. dep is the client's dependency on key (lamport 0 for
+ * none); the new version is above it. On success *out is the version. */
+int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
+             size_t value_len, dkv_version dep, dkv_version *out, dkv_err *err);
+
+/* Sends what is due: acks, and writes that neighbours lack and this server
+ * is responsible for. Returns true when work remains (a link's output is
+ * full), so the caller should call again soon. */
+bool core_tick(core *c);
+
+/* Live links, ascending; returns the count (may exceed cap). */
+size_t core_neighbours(const core *c, uint64_t *out, size_t cap);
+/* Servers reachable according to the link-state database, ascending. */
+size_t core_component(core *c, uint64_t *out, size_t cap);
+
+#endif

@@ -1,0 +1,238 @@
+#include "peermsg.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/ids.h"
+
+static void frame_from_text(buf *out, const void *hdr, size_t hlen)
+{
+    wire_encode(out, WIRE_PEER, hdr, hlen, NULL, 0);
+}
+
+void pmsg_encode_hello(buf *out, uint64_t id, uint64_t inc, const vclock *vc)
+{
+    char *vs = vclock_format(vc);
+    size_t cap = strlen(vs) + 96;
+    char *h = malloc(cap);
+    if (!h)
+        abort();
+    int n = snprintf(h, cap, "{\"t\":\"hello\",\"id\":%" PRIu64 ",\"inc\":%" PRIu64 ",\"vc\":\"%s\"}",
+                     id, inc, vs);
+    frame_from_text(out, h, (size_t)n);
+    free(h);
+    free(vs);
+}
+
+void pmsg_encode_ack(buf *out, const vclock *vc)
+{
+    char *vs = vclock_format(vc);
+    size_t cap = strlen(vs) + 32;
+    char *h = malloc(cap);
+    if (!h)
+        abort();
+    int n = snprintf(h, cap, "{\"t\":\"ack\",\"vc\":\"%s\"}", vs);
+    frame_from_text(out, h, (size_t)n);
+    free(h);
+    free(vs);
+}
+
+void pmsg_encode_lsa(buf *out, const route_lsa *lsa)
+{
+    buf h;
+    buf_init(&h);
+    char tmp[128];
+    int n = snprintf(tmp, sizeof tmp,
+                     "{\"t\":\"lsa\",\"id\":%" PRIu64 ",\"inc\":%" PRIu64 ",\"seq\":%" PRIu64
+                     ",\"nb\":[",
+                     lsa->id, lsa->incarnation, lsa->seq);
+    buf_append(&h, tmp, (size_t)n);
+    for (size_t i = 0; i < lsa->n_neighbours; i++) {
+        n = snprintf(tmp, sizeof tmp, "%s%" PRIu64, i ? "," : "", lsa->neighbours[i]);
+        buf_append(&h, tmp, (size_t)n);
+    }
+    buf_append(&h, "]}", 2);
+    frame_from_text(out, buf_head(&h), buf_unread(&h));
+    buf_free(&h);
+}
+
+void pmsg_upd_init(pmsg_upd_builder *b)
+{
+    buf_init(&b->hdr);
+    buf_init(&b->body);
+    b->n = 0;
+}
+
+void pmsg_upd_add(pmsg_upd_builder *b, const dkv_update *u)
+{
+    char tmp[160];
+    if (b->n == 0)
+        buf_append(&b->hdr, "{\"t\":\"upd\",\"u\":[", 16);
+    int n = snprintf(tmp, sizeof tmp, "%s[%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%zu,%zu]",
+                     b->n ? "," : "", u->origin, u->seq, u->lamport, u->key_len, u->value_len);
+    buf_append(&b->hdr, tmp, (size_t)n);
+    buf_append(&b->body, u->key, u->key_len);
+    buf_append(&b->body, u->value, u->value_len);
+    b->n++;
+}
+
+void pmsg_upd_flush(pmsg_upd_builder *b, buf *out)
+{
+    if (b->n == 0)
+        return;
+    buf_append(&b->hdr, "]}", 2);
+    wire_encode(out, WIRE_PEER, buf_head(&b->hdr), buf_unread(&b->hdr), buf_head(&b->body),
+                buf_unread(&b->body));
+    buf_clear(&b->hdr);
+    buf_clear(&b->body);
+    b->n = 0;
+}
+
+void pmsg_upd_free(pmsg_upd_builder *b)
+{
+    buf_free(&b->hdr);
+    buf_free(&b->body);
+}
+
+void pmsg_clear(pmsg *m)
+{
+    vclock_free(m->vc);
+    free(m->nb);
+    free(m->upd);
+    memset(m, 0, sizeof *m);
+}
+
+/* Reads a JSON integer in [min, max]. */
+static int get_uint(json_t *obj, const char *field, uint64_t min, uint64_t max, uint64_t *out,
+                    dkv_err *err)
+{
+    json_t *v = json_object_get(obj, field);
+    if (!json_is_integer(v))
+        return dkv_err_set(err, "field '%s' is missing or not an integer", field);
+    json_int_t i = json_integer_value(v);
+    if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
+        return dkv_err_set(err, "field '%s' is out of range", field);
+    *out = (uint64_t)i;
+    return 0;
+}
+
+static int get_vc(json_t *obj, pmsg *m, dkv_err *err)
+{
+    json_t *v = json_object_get(obj, "vc");
+    if (!json_is_string(v))
+        return dkv_err_set(err, "field 'vc' is missing or not a string");
+    m->vc = vclock_new();
+    return vclock_parse(json_string_value(v), m->vc, err);
+}
+
+static int decode_upd(json_t *root, const wire_frame *f, pmsg *m, dkv_err *err)
+{
+    json_t *list = json_object_get(root, "u");
+    if (!json_is_array(list) || json_array_size(list) == 0)
+        return dkv_err_set(err, "upd without a non-empty 'u' list");
+    size_t n = json_array_size(list);
+    if (n > PMSG_MAX_UPDATES)
+        return dkv_err_set(err, "upd carries %zu updates, more than %d", n, PMSG_MAX_UPDATES);
+    m->upd = calloc(n, sizeof *m->upd);
+    if (!m->upd)
+        abort();
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(list, i);
+        json_int_t v[5];
+        if (!json_is_array(e) || json_array_size(e) != 5)
+            return dkv_err_set(err, "update %zu is not a list of 5 integers", i);
+        for (size_t k = 0; k < 5; k++) {
+            json_t *x = json_array_get(e, k);
+            if (!json_is_integer(x) || json_integer_value(x) < 0)
+                return dkv_err_set(err, "update %zu field %zu is not a non-negative integer",
+                                   i, k);
+            v[k] = json_integer_value(x);
+        }
+        if ((uint64_t)v[0] > DKV_ID_MAX || v[1] == 0 || v[2] == 0)
+            return dkv_err_set(err, "update %zu has a bad origin, seq or Lamport counter", i);
+        if ((uint64_t)v[3] > f->body_len - off || (uint64_t)v[4] > f->body_len - off - (uint64_t)v[3])
+            return dkv_err_set(err, "update %zu overruns the frame body", i);
+        dkv_update *u = &m->upd[i];
+        u->origin = (uint64_t)v[0];
+        u->seq = (uint64_t)v[1];
+        u->lamport = (uint64_t)v[2];
+        u->key = f->body + off;
+        u->key_len = (size_t)v[3];
+        off += u->key_len;
+        u->value = f->body + off;
+        u->value_len = (size_t)v[4];
+        off += u->value_len;
+    }
+    if (off != f->body_len)
+        return dkv_err_set(err, "upd body has %zu bytes beyond its updates", f->body_len - off);
+    m->n_upd = n;
+    return 0;
+}
+
+static int decode_lsa(json_t *root, pmsg *m, dkv_err *err)
+{
+    if (get_uint(root, "id", 0, DKV_ID_MAX, &m->id, err) < 0 ||
+        get_uint(root, "inc", 0, INT64_MAX, &m->inc, err) < 0 ||
+        get_uint(root, "seq", 0, INT64_MAX, &m->seq, err) < 0)
+        return -1;
+    json_t *nb = json_object_get(root, "nb");
+    if (!json_is_array(nb))
+        return dkv_err_set(err, "lsa without an 'nb' list");
+    size_t n = json_array_size(nb);
+    m->nb = calloc(n ? n : 1, sizeof *m->nb);
+    if (!m->nb)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        json_t *x = json_array_get(nb, i);
+        if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+            (uint64_t)json_integer_value(x) > DKV_ID_MAX)
+            return dkv_err_set(err, "lsa neighbour %zu is not an id", i);
+        m->nb[i] = (uint64_t)json_integer_value(x);
+    }
+    m->n_nb = n;
+    return 0;
+}
+
+int pmsg_decode(const wire_frame *f, pmsg *out, dkv_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (f->kind != WIRE_PEER)
+        return dkv_err_set(err, "not a peer frame");
+    json_error_t jerr;
+    json_t *root = json_loadb((const char *)f->hdr, f->hdr_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return dkv_err_set(err, "peer header is not JSON: %s", jerr.text);
+    int rc = -1;
+    const char *t = json_string_value(json_object_get(root, "t"));
+    if (!json_is_object(root) || !t) {
+        dkv_err_set(err, "peer header has no type");
+    } else if (strcmp(t, "upd") == 0) {
+        out->type = PMSG_UPD;
+        rc = decode_upd(root, f, out, err);
+    } else if (f->body_len != 0) {
+        dkv_err_set(err, "'%s' frame must have no body", t);
+    } else if (strcmp(t, "hello") == 0) {
+        out->type = PMSG_HELLO;
+        rc = get_uint(root, "id", 0, DKV_ID_MAX, &out->id, err) < 0 ||
+                     get_uint(root, "inc", 0, INT64_MAX, &out->inc, err) < 0 ||
+                     get_vc(root, out, err) < 0
+                 ? -1
+                 : 0;
+    } else if (strcmp(t, "ack") == 0) {
+        out->type = PMSG_ACK;
+        rc = get_vc(root, out, err);
+    } else if (strcmp(t, "lsa") == 0) {
+        out->type = PMSG_LSA;
+        rc = decode_lsa(root, out, err);
+    } else {
+        dkv_err_set(err, "unknown peer message type '%.20s'", t);
+    }
+    json_decref(root);
+    if (rc < 0)
+        pmsg_clear(out);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/* peermsg: the messages servers exchange over their links, carried in
+ * WIRE_PEER frames. The header is a small JSON object; keys and values of
+ * updates travel raw in the frame body, never escaped into JSON.
+ *
+ *   hello {"t":"hello","id":I,"inc":N,"vc":"o:s,..."}   first frame each way
+ *   upd   {"t":"upd","u":[[origin,seq,lamport,key_len,value_len],...]}
+ *         body = key and value bytes of each update, in order
+ *   ack   {"t":"ack","vc":"o:s,..."}    the receiver's whole vector clock
+ *   lsa   {"t":"lsa","id":I,"inc":N,"seq":N,"nb":[I,...]}
+ */
+#ifndef DKV_PEERMSG_H
+#define DKV_PEERMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/vclock.h"
+#include "../common/wire.h"
+#include "record.h"
+#include "route.h"
+
+typedef enum pmsg_type { PMSG_HELLO, PMSG_UPD, PMSG_ACK, PMSG_LSA } pmsg_type;
+
+typedef struct pmsg {
+    pmsg_type type;
+    uint64_t id, inc, seq; /* hello: id, inc; lsa: id, inc, seq */
+    vclock *vc;            /* hello, ack */
+    uint64_t *nb;          /* lsa */
+    size_t n_nb;
+    dkv_update *upd;       /* upd: keys and values point into the frame body */
+    size_t n_upd;
+} pmsg;
+
+/* Most updates per upd frame, and the body size after which a sender starts
+ * a new frame: big enough to amortise a frame, small enough to interleave
+ * with acks and LSAs. */
+#define PMSG_MAX_UPDATES 100000
+#define PMSG_BODY_TARGET (256u * 1024)
+
+/* Decodes f (a WIRE_PEER frame) into out, which the caller releases with
+ * pmsg_clear. Every field is validated; -1 with err on malformed input. */
+int pmsg_decode(const wire_frame *f, pmsg *out, dkv_err *err);
+void pmsg_clear(pmsg *m);
+
+void pmsg_encode_hello(buf *out, uint64_t id, uint64_t inc, const vclock *vc);
+void pmsg_encode_ack(buf *out, const vclock *vc);
+void pmsg_encode_lsa(buf *out, const route_lsa *lsa);
+
+/* Builds one upd frame from several updates. */
+typedef struct pmsg_upd_builder {
+    buf hdr, body;
+    size_t n;
+} pmsg_upd_builder;
+void pmsg_upd_init(pmsg_upd_builder *b);
+void pmsg_upd_add(pmsg_upd_builder *b, const dkv_update *u);
+/* Appends the frame to out (nothing when empty) and resets the builder. */
+void pmsg_upd_flush(pmsg_upd_builder *b, buf *out);
+void pmsg_upd_free(pmsg_upd_builder *b);
+
+#endif

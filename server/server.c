@@ -1,0 +1,581 @@
+/* server: one replica. Wiring of the protocol core to sockets: one poll
+ * loop serves RPCs (from clients and the master) and peer links on a single
+ * listening port; the first frame of a connection says which it is. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/daemon.h"
+#include "../common/ids.h"
+#include "../common/loop.h"
+#include "../common/net.h"
+#include "../common/rpc.h"
+#include "../common/rpcargs.h"
+#include "core.h"
+
+/* First retry of a wanted link that is down, doubling up to the maximum:
+ * fast enough for stabilize after a transient failure, cheap when the peer
+ * is dead for good. */
+#define RETRY_FIRST_US 5000
+#define RETRY_MAX_US 1000000
+#define MAX_KEY (64u << 10)
+#define MAX_VALUE (16u << 20)
+#define DUMP_PAGE_BYTES (1u << 20)
+
+typedef enum conn_kind { CONN_NEW, CONN_RPC, CONN_PEER } conn_kind;
+
+typedef struct link link;
+
+typedef struct conn_info {
+    conn_kind kind;
+    bool outgoing;
+    uint64_t peer;      /* CONN_PEER: who is (or should be) on the other end */
+    uint64_t peer_inc;  /* from the peer's hello */
+    bool hello_seen;
+} conn_info;
+
+struct link {
+    uint64_t peer;
+    bool cut;           /* the master cut it: refuse it until uncut */
+    bool wanted;        /* we should keep an outgoing connection */
+    char host[256];
+    uint16_t port;
+    int64_t retry_at;
+    int64_t backoff;
+    loop_conn *conn;    /* the connection carrying the live link, if up */
+    loop_conn *dialing; /* outgoing connection in progress */
+    uint64_t inc;
+};
+
+typedef struct server {
+    uint64_t id;
+    char listen_host[256];
+    store *st;
+    core *core;
+    loop *lp;
+    xmlrpc_registry *reg;
+    link *links;
+    size_t n_links, cap_links;
+} server;
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) { (void)sig; stop_requested = 1; }
+
+static const loop_handlers conn_handlers;
+
+static link *get_link(server *s, uint64_t peer, bool create)
+{
+    for (size_t i = 0; i < s->n_links; i++)
+        if (s->links[i].peer == peer)
+            return &s->links[i];
+    if (!create)
+        return NULL;
+    if (s->n_links == s->cap_links) {
+        s->cap_links = s->cap_links ? s->cap_links * 2 : 8;
+        s->links = realloc(s->links, s->cap_links * sizeof *s->links);
+        if (!s->links)
+            abort();
+    }
+    link *l = &s->links[s->n_links++];
+    memset(l, 0, sizeof *l);
+    l->peer = peer;
+    l->backoff = RETRY_FIRST_US;
+    return l;
+}
+
+static buf *link_out(void *ctx, uint64_t peer)
+{
+    link *l = get_link(ctx, peer, false);
+    return l && l->conn ? loop_conn_out(l->conn) : NULL;
+}
+
+static void dial(server *s, link *l)
+{
+    dkv_err err;
+    int fd = net_connect_start(l->host, l->port, &err);
+    l->retry_at = net_now_us() + l->backoff;
+    if (l->backoff < RETRY_MAX_US)
+        l->backoff *= 2;
+    if (fd < 0)
+        return;
+    conn_info *ci = calloc(1, sizeof *ci);
+    if (!ci)
+        abort();
+    ci->kind = CONN_PEER;
+    ci->outgoing = true;
+    ci->peer = l->peer;
+    l->dialing = loop_add(s->lp, fd, true, &conn_handlers, ci);
+}
+
+static server *the_server; /* set once in main; handlers reach it through here */
+
+static void on_connected(loop_conn *c)
+{
+    core_hello(the_server->core, loop_conn_out(c));
+}
+
+/* Decides whether a new connection for a link replaces the current one:
+ * a newer incarnation of the peer always wins; between two connections of
+ * the same incarnation, the one the lower id dialled wins, so both ends
+ * keep the same one. */
+static bool replaces(server *s, link *l, const conn_info *new_ci)
+{
+    if (!l->conn)
+        return true;
+    const conn_info *old = loop_conn_user(l->conn);
+    if (new_ci->peer_inc != old->peer_inc)
+        return new_ci->peer_inc > old->peer_inc;
+    uint64_t new_dialer = new_ci->outgoing ? s->id : new_ci->peer;
+    return new_dialer == (s->id < l->peer ? s->id : l->peer);
+}
+
+static void on_hello(server *s, loop_conn *c, conn_info *ci, const pmsg *m)
+{
+    if (ci->outgoing && m->id != ci->peer) {
+        loop_close(c, "wrong server at that address");
+        return;
+    }
+    link *l = get_link(s, m->id, true);
+    if (l->cut || m->id == s->id) {
+        loop_close(c, "link is cut");
+        return;
+    }
+    ci->peer = m->id;
+    ci->peer_inc = m->inc;
+    ci->hello_seen = true;
+    if (!replaces(s, l, ci)) {
+        loop_close(c, "duplicate link");
+        return;
+    }
+    if (!ci->outgoing)
+        core_hello(s->core, loop_conn_out(c));
+    if (l->dialing == c)
+        l->dialing = NULL;
+    if (l->conn) {
+        loop_conn *old = l->conn;
+        l->conn = NULL;
+        core_link_down(s->core, l->peer);
+        loop_close(old, "replaced by a newer connection");
+    }
+    l->conn = c;
+    l->inc = m->inc;
+    l->backoff = RETRY_FIRST_US;
+    core_link_up(s->core, l->peer, m->vc);
+}
+
+static void on_peer_frame(server *s, loop_conn *c, conn_info *ci, const wire_frame *f)
+{
+    pmsg m;
+    dkv_err err;
+    if (pmsg_decode(f, &m, &err) < 0) {
+        fprintf(stderr, "server %" PRIu64 ": bad frame from %" PRIu64 ": %s\n", s->id, ci->peer,
+                err.msg);
+        loop_close(c, "malformed peer frame");
+        return;
+    }
+    if (!ci->hello_seen) {
+        if (m.type == PMSG_HELLO)
+            on_hello(s, c, ci, &m);
+        else
+            loop_close(c, "peer did not start with hello");
+    } else {
+        link *l = get_link(s, ci->peer, false);
+        if (!l || l->conn != c) {
+            loop_close(c, "stale link");
+        } else if (core_on_message(s->core, ci->peer, &m, &err) < 0) {
+            fprintf(stderr, "server %" PRIu64 ": link to %" PRIu64 " dropped: %s\n", s->id,
+                    ci->peer, err.msg);
+            loop_close(c, "protocol error");
+        }
+    }
+    pmsg_clear(&m);
+}
+
+static void on_frame(loop_conn *c, const wire_frame *f)
+{
+    server *s = the_server;
+    conn_info *ci = loop_conn_user(c);
+    if (ci->kind == CONN_NEW)
+        ci->kind = f->kind == WIRE_PEER ? CONN_PEER : CONN_RPC;
+    if (ci->kind == CONN_RPC && f->kind == WIRE_CALL)
+        rpc_serve_frame(s->reg, f, s, loop_conn_out(c));
+    else if (ci->kind == CONN_PEER && f->kind == WIRE_PEER)
+        on_peer_frame(s, c, ci, f);
+    else
+        loop_close(c, "unexpected frame kind");
+}
+
+static void on_close(loop_conn *c, const char *why)
+{
+    (void)why;
+    server *s = the_server;
+    conn_info *ci = loop_conn_user(c);
+    if (ci->kind == CONN_PEER) {
+        link *l = get_link(s, ci->peer, false);
+        if (l && l->dialing == c)
+            l->dialing = NULL;
+        if (l && l->conn == c) {
+            l->conn = NULL;
+            core_link_down(s->core, l->peer);
+            l->retry_at = net_now_us() + l->backoff;
+        }
+    }
+    free(ci);
+}
+
+static const loop_handlers conn_handlers = {on_frame, on_close, on_connected};
+
+static void on_accept(loop *lp, int fd, void *user)
+{
+    (void)user;
+    conn_info *ci = calloc(1, sizeof *ci);
+    if (!ci)
+        abort();
+    loop_add(lp, fd, false, &conn_handlers, ci);
+}
+
+/* ---- RPC methods ---- */
+
+static xmlrpc_value *fail(xmlrpc_env *env, const dkv_err *err)
+{
+    xmlrpc_env_set_fault(env, RPCARGS_FAILED, err->msg);
+    return NULL;
+}
+
+static xmlrpc_value *m_put_value(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    server *s = ci;
+    unsigned char *key = NULL, *val = NULL;
+    size_t kl, vl;
+    int64_t dl, dorig;
+    xmlrpc_value *res = NULL;
+    if (rpcargs_count(env, p, 4) < 0 || rpcargs_bytes(env, p, 0, MAX_KEY, &key, &kl) < 0 ||
+        rpcargs_bytes(env, p, 1, MAX_VALUE, &val, &vl) < 0 ||
+        rpcargs_int(env, p, 2, 0, INT64_MAX, &dl) < 0 ||
+        rpcargs_int(env, p, 3, 0, (int64_t)DKV_ID_MAX, &dorig) < 0)
+        goto out;
+    dkv_version v;
+    dkv_err err;
+    if (core_put(s->core, key, kl, val, vl, (dkv_version){(uint64_t)dl, (uint64_t)dorig}, &v,
+                 &err) < 0) {
+        fail(env, &err);
+        goto out;
+    }
+    res = xmlrpc_build_value(env, "{s:I,s:I}", "lamport", (xmlrpc_int64)v.lamport, "origin",
+                             (xmlrpc_int64)v.origin);
+out:
+    free(key);
+    free(val);
+    return res;
+}
+
+static xmlrpc_value *m_get_value(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    server *s = ci;
+    unsigned char *key = NULL;
+    size_t kl;
+    if (rpcargs_count(env, p, 1) < 0 || rpcargs_bytes(env, p, 0, MAX_KEY, &key, &kl) < 0)
+        return NULL;
+    bool found;
+    dkv_version v = {0, 0};
+    uint8_t *val = NULL;
+    size_t vl = 0;
+    dkv_err err;
+    xmlrpc_value *res = NULL;
+    if (store_get(s->st, key, kl, &found, &v, &val, &vl, &err) < 0)
+        fail(env, &err);
+    else
+        res = xmlrpc_build_value(env, "{s:b,s:6,s:I,s:I}", "found", (xmlrpc_bool)found, "value",
+                                 found ? val : (const uint8_t *)"", found ? vl : 0, "lamport",
+                                 (xmlrpc_int64)v.lamport, "origin", (xmlrpc_int64)v.origin);
+    free(val);
+    free(key);
+    return res;
+}
+
+typedef struct dump_ctx {
+    xmlrpc_env *env;
+    xmlrpc_value *list;
+    size_t bytes;
+    bool more;
+} dump_ctx;
+
+static int dump_one(void *user, const uint8_t *key, size_t kl, dkv_version v, const uint8_t *val,
+                    size_t vl)
+{
+    (void)v;
+    dump_ctx *d = user;
+    if (d->bytes > 0 && d->bytes + kl + vl > DUMP_PAGE_BYTES) {
+        d->more = true;
+        return 1;
+    }
+    xmlrpc_value *pair = xmlrpc_build_value(d->env, "(66)", key, kl, val, vl);
+    if (d->env->fault_occurred)
+        return 1;
+    xmlrpc_array_append_item(d->env, d->list, pair);
+    xmlrpc_DECREF(pair);
+    d->bytes += kl + vl;
+    return d->env->fault_occurred;
+}
+
+/* One page of the store, in key order, after `after` (when has_after). */
+static xmlrpc_value *m_dump(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    server *s = ci;
+    unsigned char *after = NULL;
+    size_t al;
+    int64_t has_after;
+    if (rpcargs_count(env, p, 2) < 0 || rpcargs_bytes(env, p, 0, MAX_KEY, &after, &al) < 0 ||
+        rpcargs_int(env, p, 1, 0, 1, &has_after) < 0) {
+        free(after);
+        return NULL;
+    }
+    dump_ctx d = {env, xmlrpc_array_new(env), 0, false};
+    dkv_err err;
+    if (store_scan(s->st, after, al, has_after, dump_one, &d, &err) < 0)
+        fail(env, &err);
+    free(after);
+    xmlrpc_value *res = NULL;
+    if (!env->fault_occurred)
+        res = xmlrpc_build_value(env, "{s:A,s:b}", "entries", d.list, "more", (xmlrpc_bool)d.more);
+    xmlrpc_DECREF(d.list);
+    return res;
+}
+
+static char *format_ids(const uint64_t *ids, size_t n)
+{
+    char *out = malloc(n * 21 + 1);
+    if (!out)
+        abort();
+    char *q = out;
+    *q = '\0';
+    for (size_t i = 0; i < n; i++)
+        q += sprintf(q, "%s%" PRIu64, i ? "," : "", ids[i]);
+    return out;
+}
+
+/* What stabilize compares: the clock, the live links, the reachable group
+ * as the link-state database sees it, and bytes still queued to peers. */
+static xmlrpc_value *m_digest(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    server *s = ci;
+    if (rpcargs_count(env, p, 0) < 0)
+        return NULL;
+    uint64_t *ids = calloc(s->n_links + 1, sizeof *ids);
+    size_t nn = core_neighbours(s->core, ids, s->n_links + 1);
+    char *links = format_ids(ids, nn < s->n_links + 1 ? nn : s->n_links + 1);
+    free(ids);
+    size_t ng = core_component(s->core, NULL, 0);
+    ids = calloc(ng + 1, sizeof *ids);
+    core_component(s->core, ids, ng);
+    char *group = format_ids(ids, ng);
+    free(ids);
+    int64_t queued = 0;
+    for (size_t i = 0; i < s->n_links; i++)
+        if (s->links[i].conn)
+            queued += (int64_t)loop_conn_pending(s->links[i].conn);
+    char *vc = vclock_format(core_vclock(s->core));
+    xmlrpc_value *res = xmlrpc_build_value(env, "{s:s,s:s,s:s,s:I}", "vc", vc, "links", links,
+                                           "group", group, "queued", (xmlrpc_int64)queued);
+    free(vc);
+    free(links);
+    free(group);
+    return res;
+}
+
+static xmlrpc_value *m_connect(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    server *s = ci;
+    uint64_t peer;
+    char *host = NULL;
+    int64_t port;
+    if (rpcargs_count(env, p, 3) < 0 || rpcargs_id(env, p, 0, &peer) < 0 ||
+        rpcargs_string(env, p, 1, 255, &host) < 0 || rpcargs_int(env, p, 2, 1, 65535, &port) < 0) {
+        free(host);
+        return NULL;
+    }
+    if (peer == s->id) {
+        free(host);
+        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, "a server cannot link to itself");
+        return NULL;
+    }
+    link *l = get_link(s, peer, true);
+    l->cut = false;
+    l->wanted = true;
+    snprintf(l->host, sizeof l->host, "%s", host);
+    l->port = (uint16_t)port;
+    l->backoff = RETRY_FIRST_US;
+    free(host);
+    if (!l->conn && !l->dialing)
+        dial(s, l);
+    return xmlrpc_bool_new(env, 1);
+}
+
+static xmlrpc_value *m_cut(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci, bool cut)
+{
+    (void)si;
+    server *s = ci;
+    uint64_t peer;
+    if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &peer) < 0)
+        return NULL;
+    link *l = get_link(s, peer, true);
+    l->cut = cut;
+    if (cut) {
+        l->wanted = false;
+        if (l->conn)
+            loop_close(l->conn, "cut by the master");
+        if (l->dialing)
+            loop_close(l->dialing, "cut by the master");
+    }
+    return xmlrpc_bool_new(env, 1);
+}
+
+static xmlrpc_value *m_cut_link(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    return m_cut(env, p, si, ci, true);
+}
+
+static xmlrpc_value *m_uncut_link(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    return m_cut(env, p, si, ci, false);
+}
+
+static xmlrpc_value *m_stats(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    server *s = ci;
+    if (rpcargs_count(env, p, 0) < 0)
+        return NULL;
+    const core_counters *k = core_get_counters(s->core);
+    return xmlrpc_build_value(env, "{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hello",
+                              (xmlrpc_int64)k->hello, "upd", (xmlrpc_int64)k->upd, "ack",
+                              (xmlrpc_int64)k->ack, "lsa", (xmlrpc_int64)k->lsa, "updates_sent",
+                              (xmlrpc_int64)k->updates_sent, "updates_applied",
+                              (xmlrpc_int64)k->updates_applied, "duplicates",
+                              (xmlrpc_int64)k->duplicates);
+}
+
+static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    (void)p;
+    server *s = ci;
+    return xmlrpc_i8_new(env, (xmlrpc_int64)s->id);
+}
+
+static const rpc_method methods[] = {
+    {"put", m_put_value},   {"get", m_get_value},  {"dump", m_dump},
+    {"digest", m_digest},   {"connect", m_connect}, {"cut", m_cut_link},
+    {"uncut", m_uncut_link}, {"stats", m_stats},    {"ping", m_ping},
+};
+
+static int64_t next_timer(server *s, int64_t now)
+{
+    int64_t t = now + 1000000;
+    for (size_t i = 0; i < s->n_links; i++) {
+        link *l = &s->links[i];
+        if (l->wanted && !l->cut && !l->conn && !l->dialing && l->retry_at < t)
+            t = l->retry_at;
+    }
+    return t;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: server --id ID --data DIR [--listen HOST] [--ready-fd FD] [--sync]\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"id", required_argument, 0, 'i'},     {"data", required_argument, 0, 'd'},
+        {"listen", required_argument, 0, 'l'}, {"ready-fd", required_argument, 0, 'r'},
+        {"sync", no_argument, 0, 's'},         {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    server s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.listen_host, sizeof s.listen_host, "127.0.0.1");
+    const char *data = NULL, *id_text = NULL;
+    int ready_fd = -1;
+    bool sync = false;
+    dkv_err err;
+    for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        uint64_t v;
+        switch (o) {
+        case 'i': id_text = optarg; break;
+        case 'd': data = optarg; break;
+        case 'l': snprintf(s.listen_host, sizeof s.listen_host, "%s", optarg); break;
+        case 'r':
+            if (ids_parse_u64(optarg, 1 << 20, &v, &err) < 0) {
+                fprintf(stderr, "server: --ready-fd: %s\n", err.msg);
+                return 2;
+            }
+            ready_fd = (int)v;
+            break;
+        case 's': sync = true; break;
+        case 'h': usage(); return 0;
+        default: usage(); return 2;
+        }
+    }
+    if (!id_text || !data || optind != argc) {
+        usage();
+        return 2;
+    }
+    if (ids_parse(id_text, &s.id, &err) < 0) {
+        fprintf(stderr, "server: --id: %s\n", err.msg);
+        return 2;
+    }
+    daemon_install_signals(on_signal);
+    rpc_global_init();
+    the_server = &s;
+    s.st = store_open(data, sync, &err);
+    if (!s.st) {
+        fprintf(stderr, "server %" PRIu64 ": %s\n", s.id, err.msg);
+        return 1;
+    }
+    core_ops ops = {&s, link_out};
+    s.core = core_new(s.id, s.st, &ops, &err);
+    if (!s.core) {
+        fprintf(stderr, "server %" PRIu64 ": %s\n", s.id, err.msg);
+        store_close(s.st);
+        return 1;
+    }
+    uint16_t port;
+    int lfd = net_listen(s.listen_host, 0, &port, &err);
+    if (lfd < 0) {
+        fprintf(stderr, "server %" PRIu64 ": %s\n", s.id, err.msg);
+        return 1;
+    }
+    s.lp = loop_new();
+    loop_listen(s.lp, lfd, on_accept, &s);
+    s.reg = rpc_registry_new(methods, sizeof methods / sizeof methods[0]);
+    daemon_report_ready(ready_fd, port);
+
+    bool busy = false;
+    while (!stop_requested) {
+        int64_t now = net_now_us();
+        for (size_t i = 0; i < s.n_links; i++) {
+            link *l = &s.links[i];
+            if (l->wanted && !l->cut && !l->conn && !l->dialing && l->retry_at <= now)
+                dial(&s, l);
+        }
+        int64_t wait_us = next_timer(&s, now) - now;
+        int timeout = busy ? 1 : (int)(wait_us > 0 ? (wait_us + 999) / 1000 : 0);
+        loop_run_once(s.lp, timeout);
+        busy = core_tick(s.core);
+    }
+    loop_free(s.lp);
+    core_free(s.core);
+    store_close(s.st);
+    xmlrpc_registry_free(s.reg);
+    free(s.links);
+    return 0;
+}
