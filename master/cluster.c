@@ -1,0 +1,614 @@
+#define _GNU_SOURCE
+#include "cluster.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/daemon.h"
+#include "../common/net.h"
+#include "../common/rpc.h"
+#include "../common/rpcargs.h"
+#include "model.h"
+
+/* Where a daemon listens, and the one persistent connection to it. */
+typedef struct endpoint {
+    uint64_t id;
+    char host[256];
+    uint16_t port;
+    rpc_client *rpc;
+} endpoint;
+
+struct cluster {
+    cluster_opts opts;
+    model *m;
+    pid_t watchdog_pid;
+    rpc_client *watchdog;
+    endpoint *ep;
+    size_t n_ep, cap_ep;
+};
+
+static endpoint *ep_find(cluster *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->n_ep; i++)
+        if (c->ep[i].id == id)
+            return &c->ep[i];
+    return NULL;
+}
+
+static endpoint *ep_set(cluster *c, uint64_t id, const char *host, uint16_t port)
+{
+    endpoint *e = ep_find(c, id);
+    if (!e) {
+        if (c->n_ep == c->cap_ep) {
+            c->cap_ep = c->cap_ep ? c->cap_ep * 2 : 16;
+            c->ep = realloc(c->ep, c->cap_ep * sizeof *c->ep);
+            if (!c->ep)
+                abort();
+        }
+        e = &c->ep[c->n_ep++];
+        memset(e, 0, sizeof *e);
+        e->id = id;
+    }
+    rpc_client_free(e->rpc);
+    snprintf(e->host, sizeof e->host, "%s", host);
+    e->port = port;
+    e->rpc = rpc_client_new(host, port, c->opts.rpc_timeout_ms);
+    return e;
+}
+
+static int start_watchdog(cluster *c, dkv_err *err)
+{
+    char exe[4200];
+    snprintf(exe, sizeof exe, "%s/watchdog", c->opts.bin_dir);
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return dkv_err_set(err, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return dkv_err_set(err, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        if (fds[1] == 3)
+            fcntl(3, F_SETFD, 0);
+        else
+            dup2(fds[1], 3);
+        dup2(2, 1); /* stdout is for results only */
+        signal(SIGINT, SIG_IGN); /* a terminal ^C goes to the master, which shuts down */
+        execl(exe, exe, "--run-dir", c->opts.run_dir, "--ready-fd", "3", "--die-with-parent",
+              (char *)NULL);
+        fprintf(stderr, "master: cannot start %s: %s\n", exe, strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    c->watchdog_pid = pid;
+    uint16_t port;
+    if (daemon_await_ready(fds[0], 10000, &port, err) < 0)
+        return dkv_err_wrap(err, "watchdog");
+    c->watchdog = rpc_client_new("127.0.0.1", port, c->opts.rpc_timeout_ms);
+    return 0;
+}
+
+cluster *cluster_new(const cluster_opts *opts, dkv_err *err)
+{
+    cluster *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->opts = *opts;
+    c->m = model_new();
+    c->watchdog_pid = -1;
+    if (start_watchdog(c, err) < 0) {
+        cluster_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Waits for pid to exit for at most timeout_ms; true when it did. */
+static bool wait_exit(pid_t pid, int timeout_ms)
+{
+    int64_t deadline = net_now_us() + (int64_t)timeout_ms * 1000;
+    for (int64_t delay = 200; net_now_us() < deadline; delay = delay < 20000 ? delay * 2 : delay) {
+        pid_t r = waitpid(pid, NULL, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD))
+            return true;
+        struct timespec ts = {0, delay * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+void cluster_free(cluster *c)
+{
+    if (!c)
+        return;
+    if (c->watchdog_pid > 0) {
+        dkv_err err;
+        xmlrpc_value *r = c->watchdog ? rpc_callf(c->watchdog, &err, "shutdown", "()") : NULL;
+        if (r)
+            xmlrpc_DECREF(r);
+        /* The watchdog kills its children before it answers; if it cannot be
+         * reached, SIGKILL it and its children die with it. */
+        if (!r || !wait_exit(c->watchdog_pid, 5000)) {
+            kill(c->watchdog_pid, SIGKILL);
+            wait_exit(c->watchdog_pid, 5000);
+        }
+    }
+    for (size_t i = 0; i < c->n_ep; i++)
+        rpc_client_free(c->ep[i].rpc);
+    free(c->ep);
+    rpc_client_free(c->watchdog);
+    model_free(c->m);
+    free(c);
+}
+
+/* ---- helpers ---- */
+
+static int drop_result(xmlrpc_value *r)
+{
+    if (!r)
+        return -1;
+    xmlrpc_DECREF(r);
+    return 0;
+}
+
+static int need_live_server(cluster *c, uint64_t id, dkv_err *err)
+{
+    model_role role = model_role_of(c->m, id);
+    if (role == ROLE_CLIENT)
+        return dkv_err_set(err, "%" PRIu64 " is a client, not a server", id);
+    if (role == ROLE_NONE)
+        return dkv_err_set(err, "server %" PRIu64 " does not exist (use joinServer first)", id);
+    if (!model_server_live(c->m, id))
+        return dkv_err_set(err, "server %" PRIu64 " is not live (it was killed)", id);
+    return 0;
+}
+
+static int need_client(cluster *c, uint64_t id, dkv_err *err)
+{
+    model_role role = model_role_of(c->m, id);
+    if (role == ROLE_SERVER)
+        return dkv_err_set(err, "%" PRIu64 " is a server, not a client", id);
+    if (role == ROLE_NONE)
+        return dkv_err_set(err, "client %" PRIu64 " does not exist (use joinClient first)", id);
+    return 0;
+}
+
+/* ---- commands ---- */
+
+static int link_servers(cluster *c, uint64_t dialer, uint64_t target, dkv_err *err)
+{
+    endpoint *d = ep_find(c, dialer), *t = ep_find(c, target);
+    return drop_result(rpc_callf(d->rpc, err, "connect", "(Isi)", (xmlrpc_int64)target, t->host,
+                                 (int)t->port));
+}
+
+static int join_server(cluster *c, uint64_t id, dkv_err *err)
+{
+    model_role role = model_role_of(c->m, id);
+    if (role == ROLE_CLIENT)
+        return dkv_err_set(err, "%" PRIu64 " is a client; an id cannot be both", id);
+    if (model_server_live(c->m, id))
+        return dkv_err_set(err, "server %" PRIu64 " is already live", id);
+    xmlrpc_value *r = rpc_callf(c->watchdog, err, "start", "(sIi)", "server", (xmlrpc_int64)id,
+                                (int)c->opts.sync);
+    if (!r)
+        return -1;
+    int64_t port = 0;
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    int bad = rpcargs_struct_int(&env, r, "port", &port) < 0 || port <= 0 || port > 65535;
+    xmlrpc_env_clean(&env);
+    xmlrpc_DECREF(r);
+    if (bad)
+        return dkv_err_set(err, "watchdog returned a malformed start result");
+    ep_set(c, id, "127.0.0.1", (uint16_t)port);
+
+    size_t n = model_live_servers(c->m, NULL, 0);
+    uint64_t *live = calloc(n + 1, sizeof *live);
+    model_live_servers(c->m, live, n);
+    int rc = 0;
+    /* A rejoin restores every link: peers that had cut this id forget it. */
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (model_is_cut(c->m, live[i], id))
+            rc = drop_result(rpc_callf(ep_find(c, live[i])->rpc, err, "uncut", "(I)",
+                                       (xmlrpc_int64)id));
+    model_server_up(c->m, id);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = link_servers(c, id, live[i], err);
+    /* Clients attached to this id follow it to its new address. */
+    size_t nc = model_clients_of(c->m, id, NULL, 0);
+    uint64_t *cl = calloc(nc + 1, sizeof *cl);
+    model_clients_of(c->m, id, cl, nc);
+    endpoint *me = ep_find(c, id);
+    for (size_t i = 0; i < nc && rc == 0; i++)
+        rc = drop_result(rpc_callf(ep_find(c, cl[i])->rpc, err, "attach", "(Isi)",
+                                   (xmlrpc_int64)id, me->host, (int)me->port));
+    free(cl);
+    free(live);
+    return rc;
+}
+
+static int kill_server(cluster *c, uint64_t id, dkv_err *err)
+{
+    if (need_live_server(c, id, err) < 0)
+        return -1;
+    if (drop_result(rpc_callf(c->watchdog, err, "kill", "(I)", (xmlrpc_int64)id)) < 0)
+        return -1;
+    model_server_down(c->m, id);
+    return 0;
+}
+
+static int join_client(cluster *c, uint64_t cid, uint64_t sid, dkv_err *err)
+{
+    if (model_role_of(c->m, cid) == ROLE_SERVER)
+        return dkv_err_set(err, "%" PRIu64 " is a server; an id cannot be both", cid);
+    if (cid == sid)
+        return dkv_err_set(err, "a client cannot join itself");
+    if (need_live_server(c, sid, err) < 0)
+        return -1;
+    if (model_role_of(c->m, cid) == ROLE_NONE) {
+        xmlrpc_value *r = rpc_callf(c->watchdog, err, "start", "(sIi)", "client",
+                                    (xmlrpc_int64)cid, 0);
+        if (!r)
+            return -1;
+        int64_t port = 0;
+        xmlrpc_env env;
+        xmlrpc_env_init(&env);
+        int bad = rpcargs_struct_int(&env, r, "port", &port) < 0 || port <= 0 || port > 65535;
+        xmlrpc_env_clean(&env);
+        xmlrpc_DECREF(r);
+        if (bad)
+            return dkv_err_set(err, "watchdog returned a malformed start result");
+        ep_set(c, cid, "127.0.0.1", (uint16_t)port);
+        model_client_add(c->m, cid);
+    }
+    endpoint *s = ep_find(c, sid);
+    if (drop_result(rpc_callf(ep_find(c, cid)->rpc, err, "attach", "(Isi)", (xmlrpc_int64)sid,
+                              s->host, (int)s->port)) < 0)
+        return -1;
+    model_client_attach(c->m, cid, sid);
+    return 0;
+}
+
+static int change_link(cluster *c, uint64_t a, uint64_t b, bool create, dkv_err *err)
+{
+    if (a == b)
+        return dkv_err_set(err, "both ids are %" PRIu64, a);
+    model_role ra = model_role_of(c->m, a), rb = model_role_of(c->m, b);
+    if (ra == ROLE_NONE || rb == ROLE_NONE)
+        return dkv_err_set(err, "%" PRIu64 " is neither a server nor a client",
+                           ra == ROLE_NONE ? a : b);
+    if (ra == ROLE_CLIENT && rb == ROLE_CLIENT)
+        return dkv_err_set(err, "%" PRIu64 " and %" PRIu64 " are both clients", a, b);
+    if (ra == ROLE_CLIENT || rb == ROLE_CLIENT) {
+        uint64_t cid = ra == ROLE_CLIENT ? a : b, sid = ra == ROLE_CLIENT ? b : a;
+        if (create)
+            return join_client(c, cid, sid, err);
+        uint64_t cur;
+        if (!model_client_server(c->m, cid, &cur) || cur != sid)
+            return 0; /* no such link: nothing to cut */
+        if (drop_result(rpc_callf(ep_find(c, cid)->rpc, err, "detach", "()")) < 0)
+            return -1;
+        model_client_detach(c->m, cid);
+        return 0;
+    }
+    if (need_live_server(c, a, err) < 0 || need_live_server(c, b, err) < 0)
+        return -1;
+    if (!create) {
+        model_set_cut(c->m, a, b, true);
+        if (drop_result(rpc_callf(ep_find(c, a)->rpc, err, "cut", "(I)", (xmlrpc_int64)b)) < 0 ||
+            drop_result(rpc_callf(ep_find(c, b)->rpc, err, "cut", "(I)", (xmlrpc_int64)a)) < 0)
+            return -1;
+        return 0;
+    }
+    model_set_cut(c->m, a, b, false);
+    if (drop_result(rpc_callf(ep_find(c, b)->rpc, err, "uncut", "(I)", (xmlrpc_int64)a)) < 0)
+        return -1;
+    return link_servers(c, a, b, err);
+}
+
+/* ---- stabilize ---- */
+
+typedef struct digest {
+    char *vc, *links, *group;
+    int64_t queued;
+    bool ok;
+    char error[DKV_ERR_MAX];
+} digest;
+
+static char *read_string_member(xmlrpc_value *s, const char *name)
+{
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    xmlrpc_value *v = NULL;
+    const char *str = NULL;
+    xmlrpc_struct_find_value(&env, s, name, &v);
+    if (!env.fault_occurred && v && xmlrpc_value_type(v) == XMLRPC_TYPE_STRING)
+        xmlrpc_read_string(&env, v, &str);
+    if (v)
+        xmlrpc_DECREF(v);
+    xmlrpc_env_clean(&env);
+    return (char *)str;
+}
+
+static void digest_clear(digest *d)
+{
+    free(d->vc);
+    free(d->links);
+    free(d->group);
+    memset(d, 0, sizeof *d);
+}
+
+static void fetch_digest(cluster *c, uint64_t id, digest *d)
+{
+    digest_clear(d);
+    dkv_err err;
+    xmlrpc_value *r = rpc_callf(ep_find(c, id)->rpc, &err, "digest", "()");
+    if (!r) {
+        snprintf(d->error, sizeof d->error, "%s", err.msg);
+        return;
+    }
+    d->vc = read_string_member(r, "vc");
+    d->links = read_string_member(r, "links");
+    d->group = read_string_member(r, "group");
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    if (rpcargs_struct_int(&env, r, "queued", &d->queued) < 0)
+        d->queued = -1;
+    xmlrpc_env_clean(&env);
+    xmlrpc_DECREF(r);
+    d->ok = d->vc && d->links && d->group;
+    if (!d->ok)
+        snprintf(d->error, sizeof d->error, "malformed digest");
+}
+
+static void append_id(char **s, size_t *len, size_t *cap, uint64_t id)
+{
+    if (*cap - *len < 24) {
+        *cap = *cap * 2 + 64;
+        *s = realloc(*s, *cap);
+        if (!*s)
+            abort();
+    }
+    *len += (size_t)sprintf(*s + *len, "%s%" PRIu64, *len ? "," : "", id);
+}
+
+static int cluster_stabilize(cluster *c, dkv_err *err)
+{
+    size_t n = model_live_servers(c->m, NULL, 0);
+    uint64_t *ids = calloc(n + 1, sizeof *ids);
+    size_t *grp = calloc(n + 1, sizeof *grp);
+    model_live_servers(c->m, ids, n);
+    model_groups(c->m, grp, n);
+    /* What each server should report once settled. */
+    char **want_links = calloc(n + 1, sizeof *want_links);
+    char **want_group = calloc(n + 1, sizeof *want_group);
+    digest *d = calloc(n + 1, sizeof *d);
+    for (size_t i = 0; i < n; i++) {
+        size_t ll = 0, lc = 0, gl = 0, gc = 0;
+        want_links[i] = calloc(1, 1);
+        want_group[i] = calloc(1, 1);
+        for (size_t j = 0; j < n; j++) {
+            if (j != i && !model_is_cut(c->m, ids[i], ids[j]))
+                append_id(&want_links[i], &ll, &lc, ids[j]);
+            if (grp[j] == grp[i])
+                append_id(&want_group[i], &gl, &gc, ids[j]);
+        }
+    }
+    int64_t deadline = net_now_us() + (int64_t)c->opts.stabilize_timeout_ms * 1000;
+    int64_t delay = 100;
+    int rc = -1;
+    for (;;) {
+        bool settled = true;
+        for (size_t i = 0; i < n; i++) {
+            fetch_digest(c, ids[i], &d[i]);
+            if (!d[i].ok || strcmp(d[i].links, want_links[i]) != 0 ||
+                strcmp(d[i].group, want_group[i]) != 0 || d[i].queued != 0)
+                settled = false;
+        }
+        for (size_t i = 0; i < n && settled; i++)
+            for (size_t j = 0; j < i && settled; j++)
+                if (grp[j] == grp[i] && strcmp(d[i].vc, d[j].vc) != 0)
+                    settled = false;
+        if (settled) {
+            rc = 0;
+            break;
+        }
+        if (net_now_us() + delay > deadline) {
+            /* Say what is still different, server by server. */
+            char msg[DKV_ERR_MAX];
+            size_t off = (size_t)snprintf(msg, sizeof msg, "not stable after %d ms:",
+                                          c->opts.stabilize_timeout_ms);
+            for (size_t i = 0; i < n && off < sizeof msg; i++) {
+                if (!d[i].ok)
+                    off += (size_t)snprintf(msg + off, sizeof msg - off,
+                                            " server %" PRIu64 " did not answer (%s);", ids[i],
+                                            d[i].error);
+                else
+                    off += (size_t)snprintf(msg + off, sizeof msg - off,
+                                            " server %" PRIu64 " group %zu clock [%s] links [%s]"
+                                            " (want [%s]);",
+                                            ids[i], grp[i], d[i].vc, d[i].links, want_links[i]);
+            }
+            dkv_err_set(err, "%s", msg);
+            break;
+        }
+        struct timespec ts = {0, delay * 1000};
+        nanosleep(&ts, NULL);
+        if (delay < 5000)
+            delay *= 2;
+    }
+    for (size_t i = 0; i < n; i++) {
+        digest_clear(&d[i]);
+        free(want_links[i]);
+        free(want_group[i]);
+    }
+    free(d);
+    free(want_links);
+    free(want_group);
+    free(ids);
+    free(grp);
+    return rc;
+}
+
+/* ---- data commands ---- */
+
+static int print_store(cluster *c, uint64_t id, FILE *out, dkv_err *err)
+{
+    if (need_live_server(c, id, err) < 0)
+        return -1;
+    endpoint *e = ep_find(c, id);
+    unsigned char *after = NULL;
+    size_t after_len = 0;
+    bool has_after = false, more = true;
+    int rc = 0;
+    /* Collect the whole store first, so a failure prints nothing partial. */
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *mem = open_memstream(&text, &text_len);
+    while (more && rc == 0) {
+        xmlrpc_value *r = rpc_callf(e->rpc, err, "dump", "(6i)", after ? after : (unsigned char *)"",
+                                    after_len, (int)has_after);
+        if (!r) {
+            rc = -1;
+            break;
+        }
+        xmlrpc_env env;
+        xmlrpc_env_init(&env);
+        xmlrpc_value *entries = NULL, *morev = NULL;
+        xmlrpc_bool mb = 0;
+        xmlrpc_struct_find_value(&env, r, "entries", &entries);
+        xmlrpc_struct_find_value(&env, r, "more", &morev);
+        if (morev)
+            xmlrpc_read_bool(&env, morev, &mb);
+        more = mb;
+        int ne = entries ? xmlrpc_array_size(&env, entries) : -1;
+        if (env.fault_occurred || ne < 0) {
+            rc = dkv_err_set(err, "malformed dump from server %" PRIu64, id);
+            ne = 0;
+        }
+        for (int i = 0; i < ne && rc == 0; i++) {
+            xmlrpc_value *pair = NULL;
+            xmlrpc_array_read_item(&env, entries, (unsigned)i, &pair);
+            const unsigned char *k = NULL, *v = NULL;
+            size_t kl = 0, vl = 0;
+            if (!env.fault_occurred)
+                xmlrpc_decompose_value(&env, pair, "(66)", &k, &kl, &v, &vl);
+            if (env.fault_occurred) {
+                rc = dkv_err_set(err, "malformed dump entry from server %" PRIu64, id);
+            } else {
+                fwrite(k, 1, kl, mem);
+                fputc(':', mem);
+                fwrite(v, 1, vl, mem);
+                fputc('\n', mem);
+                free(after);
+                after = (unsigned char *)k;
+                after_len = kl;
+                has_after = true;
+                free((void *)v);
+            }
+            if (pair)
+                xmlrpc_DECREF(pair);
+        }
+        if (ne == 0)
+            more = false;
+        if (entries)
+            xmlrpc_DECREF(entries);
+        if (morev)
+            xmlrpc_DECREF(morev);
+        xmlrpc_env_clean(&env);
+        xmlrpc_DECREF(r);
+    }
+    fclose(mem);
+    if (rc == 0)
+        fwrite(text, 1, text_len, out);
+    free(text);
+    free(after);
+    return rc;
+}
+
+static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, dkv_err *err)
+{
+    if (need_client(c, cid, err) < 0)
+        return -1;
+    uint64_t sid;
+    if (!model_client_server(c->m, cid, &sid))
+        return dkv_err_set(err, "client %" PRIu64 " is not connected to a server", cid);
+    if (!model_server_live(c->m, sid))
+        return dkv_err_set(err, "client %" PRIu64 "'s server %" PRIu64 " is not live", cid, sid);
+    *e = ep_find(c, cid);
+    return 0;
+}
+
+static int do_put(cluster *c, const script_cmd *cmd, dkv_err *err)
+{
+    endpoint *e;
+    if (client_endpoint(c, cmd->id[0], &e, err) < 0)
+        return -1;
+    return drop_result(rpc_callf(e->rpc, err, "put", "(66)", cmd->key, cmd->key_len, cmd->value,
+                                 cmd->value_len));
+}
+
+static int do_get(cluster *c, const script_cmd *cmd, FILE *out, dkv_err *err)
+{
+    endpoint *e;
+    if (client_endpoint(c, cmd->id[0], &e, err) < 0)
+        return -1;
+    xmlrpc_value *r = rpc_callf(e->rpc, err, "get", "(6)", cmd->key, cmd->key_len);
+    if (!r)
+        return -1;
+    char *status = read_string_member(r, "status");
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    xmlrpc_value *vv = NULL;
+    const unsigned char *val = NULL;
+    size_t vl = 0;
+    xmlrpc_struct_find_value(&env, r, "value", &vv);
+    if (vv && !env.fault_occurred)
+        xmlrpc_read_base64(&env, vv, &vl, &val);
+    int rc = 0;
+    if (env.fault_occurred || !status || !vv) {
+        rc = dkv_err_set(err, "malformed get result from client %" PRIu64, cmd->id[0]);
+    } else {
+        fwrite(cmd->key, 1, cmd->key_len, out);
+        fputc(':', out);
+        if (strcmp(status, "ok") == 0)
+            fwrite(val, 1, vl, out);
+        else
+            fputs(status, out);
+        fputc('\n', out);
+    }
+    if (vv)
+        xmlrpc_DECREF(vv);
+    free((void *)val);
+    free(status);
+    xmlrpc_env_clean(&env);
+    xmlrpc_DECREF(r);
+    return rc;
+}
+
+int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, dkv_err *err)
+{
+    switch (cmd->kind) {
+    case CMD_NONE: return 0;
+    case CMD_JOIN_SERVER: return join_server(c, cmd->id[0], err);
+    case CMD_KILL_SERVER: return kill_server(c, cmd->id[0], err);
+    case CMD_JOIN_CLIENT: return join_client(c, cmd->id[0], cmd->id[1], err);
+    case CMD_BREAK_CONNECTION: return change_link(c, cmd->id[0], cmd->id[1], false, err);
+    case CMD_CREATE_CONNECTION: return change_link(c, cmd->id[0], cmd->id[1], true, err);
+    case CMD_STABILIZE: return cluster_stabilize(c, err);
+    case CMD_PRINT_STORE: return print_store(c, cmd->id[0], out, err);
+    case CMD_PUT: return do_put(c, cmd, err);
+    case CMD_GET: return do_get(c, cmd, out, err);
+    }
+    return dkv_err_set(err, "unknown command");
+}

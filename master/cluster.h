@@ -1,0 +1,34 @@
+/* cluster: executes script commands against the real processes: asks the
+ * watchdog to start and kill servers and clients, tells servers which links
+ * to make or cut, relays put/get through client processes, and runs
+ * stabilize by polling server digests. */
+#ifndef DKV_CLUSTER_H
+#define DKV_CLUSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../common/err.h"
+#include "script.h"
+
+typedef struct cluster_opts {
+    const char *run_dir;     /* where servers keep their data */
+    const char *bin_dir;     /* where the project's binaries are */
+    int rpc_timeout_ms;      /* per call to a daemon */
+    int stabilize_timeout_ms;
+    bool sync;               /* fsync every write */
+} cluster_opts;
+
+typedef struct cluster cluster;
+
+/* Starts the local watchdog (which dies with this process). NULL with err on
+ * failure; caller frees with cluster_free, which ends every process. */
+cluster *cluster_new(const cluster_opts *opts, dkv_err *err);
+void cluster_free(cluster *c);
+
+/* Executes one parsed command, printing results (printStore, get) on out.
+ * -1 with err when it cannot be carried out. */
+int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, dkv_err *err);
+
+#endif

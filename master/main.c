@@ -1,0 +1,171 @@
+/* master: reads a command script on stdin, runs it against a cluster it
+ * starts itself, prints get/printStore results on stdout (flushed after
+ * every command) and everything else on stderr. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/daemon.h"
+#include "../common/ids.h"
+#include "../common/pidfile.h"
+#include "../common/rpc.h"
+#include "cluster.h"
+#include "script.h"
+
+static volatile sig_atomic_t stop_signal;
+static void on_signal(int sig) { stop_signal = sig; }
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: master [options] < script\n"
+            "  --stabilize-timeout MS  bound for stabilize (default 10000)\n"
+            "  --rpc-timeout MS        bound for each call to a daemon (default 10000)\n"
+            "  --run-dir DIR           keep servers' data in DIR (created if needed, kept,\n"
+            "                          reused by a later run with the same DIR)\n"
+            "  --keep                  keep the fresh run directory at exit\n"
+            "  --sync                  fsync every write (default: written to LevelDB's\n"
+            "                          log before the reply; survives a killed process)\n"
+            "  --help                  this text\n");
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static int make_run_dir(char *out, size_t cap)
+{
+    const char *base = getenv("DAADKVS_RUN_BASE");
+    char def[PATH_MAX];
+    if (!base || !*base) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(def, sizeof def, "%s/daadkvs", tmp && *tmp ? tmp : "/tmp");
+        base = def;
+    }
+    mkdir(base, 0700);
+    snprintf(out, cap, "%s/run-XXXXXX", base);
+    if (!mkdtemp(out)) {
+        fprintf(stderr, "master: cannot create a run directory under %s: %s\n", base,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"stabilize-timeout", required_argument, 0, 's'},
+                                         {"rpc-timeout", required_argument, 0, 't'},
+                                         {"run-dir", required_argument, 0, 'd'},
+                                         {"keep", no_argument, 0, 'k'},
+                                         {"sync", no_argument, 0, 'y'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    cluster_opts co = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000};
+    const char *user_run_dir = NULL;
+    bool keep = false;
+    dkv_err err;
+    for (int o; (o = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        uint64_t v;
+        switch (o) {
+        case 's':
+        case 't':
+            if (ids_parse_u64(optarg, 3600 * 1000, &v, &err) < 0 || v == 0) {
+                fprintf(stderr, "master: %s: expected milliseconds from 1 to 3600000\n",
+                        o == 's' ? "--stabilize-timeout" : "--rpc-timeout");
+                return 2;
+            }
+            if (o == 's')
+                co.stabilize_timeout_ms = (int)v;
+            else
+                co.rpc_timeout_ms = (int)v;
+            break;
+        case 'd': user_run_dir = optarg; break;
+        case 'k': keep = true; break;
+        case 'y': co.sync = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "master: unexpected argument '%s' (the script comes on stdin)\n",
+                argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    char self[PATH_MAX], bin_dir[PATH_MAX], run_dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "master: cannot find its own executable\n");
+        return 2;
+    }
+    self[n] = '\0';
+    snprintf(bin_dir, sizeof bin_dir, "%s", dirname(self));
+    if (user_run_dir) {
+        mkdir(user_run_dir, 0700);
+        if (!realpath(user_run_dir, run_dir)) {
+            fprintf(stderr, "master: --run-dir %s: %s\n", user_run_dir, strerror(errno));
+            return 2;
+        }
+        keep = true;
+    } else if (make_run_dir(run_dir, sizeof run_dir) < 0) {
+        return 2;
+    }
+    daemon_install_signals(on_signal);
+    rpc_global_init();
+    pidfile_record(run_dir, "master", getpid(), NULL);
+    co.run_dir = run_dir;
+    co.bin_dir = bin_dir;
+
+    int status = 0;
+    cluster *c = cluster_new(&co, &err);
+    if (!c) {
+        fprintf(stderr, "master: cannot start the cluster: %s\n", err.msg);
+        status = 1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0;
+    while (c && !stop_signal) {
+        errno = 0;
+        ssize_t len = getline(&line, &cap, stdin);
+        if (len < 0)
+            break;
+        lineno++;
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        script_cmd cmd;
+        if (script_parse(line, (size_t)len, &cmd, &err) < 0 ||
+            cluster_exec(c, &cmd, stdout, &err) < 0) {
+            fprintf(stderr, "master: line %ld: %s: %s\n", lineno, *cmd.name ? cmd.name : "?",
+                    err.msg);
+            status = 1;
+        }
+        fflush(stdout);
+    }
+    free(line);
+    if (stop_signal)
+        fprintf(stderr, "master: stopped by signal %d; shutting down\n", (int)stop_signal);
+    cluster_free(c);
+    pidfile_remove(run_dir, "master");
+    if (!keep)
+        nftw(run_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    else
+        fprintf(stderr, "master: run directory kept: %s\n", run_dir);
+    return stop_signal ? 1 : status;
+}

@@ -1,0 +1,231 @@
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct entry {
+    uint64_t id;
+    model_role role;
+    bool live;          /* servers */
+    bool attached;      /* clients */
+    uint64_t server;    /* clients */
+} entry;
+
+typedef struct cut {
+    uint64_t a, b; /* a < b */
+} cut;
+
+struct model {
+    entry *e;
+    size_t n, cap;
+    cut *cuts;
+    size_t n_cuts, cap_cuts;
+};
+
+model *model_new(void)
+{
+    model *m = calloc(1, sizeof *m);
+    if (!m)
+        abort();
+    return m;
+}
+
+void model_free(model *m)
+{
+    if (!m)
+        return;
+    free(m->e);
+    free(m->cuts);
+    free(m);
+}
+
+/* Entries stay sorted by id so listings come out ascending. */
+static entry *find(const model *m, uint64_t id, bool create_in, model *mm)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->e[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < m->n && m->e[lo].id == id)
+        return &m->e[lo];
+    if (!create_in)
+        return NULL;
+    if (mm->n == mm->cap) {
+        mm->cap = mm->cap ? mm->cap * 2 : 16;
+        mm->e = realloc(mm->e, mm->cap * sizeof *mm->e);
+        if (!mm->e)
+            abort();
+    }
+    memmove(mm->e + lo + 1, mm->e + lo, (mm->n - lo) * sizeof *mm->e);
+    mm->n++;
+    memset(&mm->e[lo], 0, sizeof mm->e[lo]);
+    mm->e[lo].id = id;
+    return &mm->e[lo];
+}
+
+model_role model_role_of(const model *m, uint64_t id)
+{
+    entry *e = find(m, id, false, NULL);
+    return e ? e->role : ROLE_NONE;
+}
+
+bool model_server_live(const model *m, uint64_t id)
+{
+    entry *e = find(m, id, false, NULL);
+    return e && e->role == ROLE_SERVER && e->live;
+}
+
+void model_server_up(model *m, uint64_t id)
+{
+    entry *e = find(m, id, true, m);
+    e->role = ROLE_SERVER;
+    e->live = true;
+    size_t w = 0;
+    for (size_t i = 0; i < m->n_cuts; i++)
+        if (m->cuts[i].a != id && m->cuts[i].b != id)
+            m->cuts[w++] = m->cuts[i];
+    m->n_cuts = w;
+}
+
+void model_server_down(model *m, uint64_t id)
+{
+    entry *e = find(m, id, false, NULL);
+    if (e)
+        e->live = false;
+}
+
+static size_t cut_index(const model *m, uint64_t a, uint64_t b)
+{
+    if (a > b) {
+        uint64_t t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t i = 0; i < m->n_cuts; i++)
+        if (m->cuts[i].a == a && m->cuts[i].b == b)
+            return i;
+    return m->n_cuts;
+}
+
+bool model_is_cut(const model *m, uint64_t a, uint64_t b)
+{
+    return cut_index(m, a, b) < m->n_cuts;
+}
+
+void model_set_cut(model *m, uint64_t a, uint64_t b, bool is_cut)
+{
+    size_t i = cut_index(m, a, b);
+    if (!is_cut) {
+        if (i < m->n_cuts)
+            m->cuts[i] = m->cuts[--m->n_cuts];
+        return;
+    }
+    if (i < m->n_cuts)
+        return;
+    if (m->n_cuts == m->cap_cuts) {
+        m->cap_cuts = m->cap_cuts ? m->cap_cuts * 2 : 16;
+        m->cuts = realloc(m->cuts, m->cap_cuts * sizeof *m->cuts);
+        if (!m->cuts)
+            abort();
+    }
+    m->cuts[m->n_cuts++] = (cut){a < b ? a : b, a < b ? b : a};
+}
+
+void model_client_add(model *m, uint64_t id)
+{
+    find(m, id, true, m)->role = ROLE_CLIENT;
+}
+
+bool model_client_server(const model *m, uint64_t id, uint64_t *sid)
+{
+    entry *e = find(m, id, false, NULL);
+    if (!e || e->role != ROLE_CLIENT || !e->attached)
+        return false;
+    *sid = e->server;
+    return true;
+}
+
+void model_client_attach(model *m, uint64_t id, uint64_t sid)
+{
+    entry *e = find(m, id, true, m);
+    e->attached = true;
+    e->server = sid;
+}
+
+void model_client_detach(model *m, uint64_t id)
+{
+    entry *e = find(m, id, false, NULL);
+    if (e)
+        e->attached = false;
+}
+
+size_t model_clients_of(const model *m, uint64_t sid, uint64_t *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->e[i].role == ROLE_CLIENT && m->e[i].attached && m->e[i].server == sid) {
+            if (k < cap)
+                out[k] = m->e[i].id;
+            k++;
+        }
+    return k;
+}
+
+size_t model_live_servers(const model *m, uint64_t *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->e[i].role == ROLE_SERVER && m->e[i].live) {
+            if (k < cap)
+                out[k] = m->e[i].id;
+            k++;
+        }
+    return k;
+}
+
+static size_t uf_find(size_t *parent, size_t x)
+{
+    while (parent[x] != x)
+        x = parent[x] = parent[parent[x]];
+    return x;
+}
+
+size_t model_groups(const model *m, size_t *group, size_t cap)
+{
+    size_t n = model_live_servers(m, NULL, 0);
+    uint64_t *ids = calloc(n ? n : 1, sizeof *ids);
+    size_t *parent = calloc(n ? n : 1, sizeof *parent);
+    size_t *label = calloc(n ? n : 1, sizeof *label);
+    if (!ids || !parent || !label)
+        abort();
+    model_live_servers(m, ids, n);
+    for (size_t i = 0; i < n; i++)
+        parent[i] = i;
+    /* Every live pair is linked unless cut. The lower root wins, so a group's
+     * root is its first (lowest-id) member. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (!model_is_cut(m, ids[i], ids[j])) {
+                size_t a = uf_find(parent, i), b = uf_find(parent, j);
+                if (a != b)
+                    parent[a > b ? a : b] = a < b ? a : b;
+            }
+    size_t groups = 0;
+    for (size_t i = 0; i < n; i++)
+        label[i] = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        size_t r = uf_find(parent, i);
+        if (label[r] == (size_t)-1)
+            label[r] = groups++;
+        if (i < cap)
+            group[i] = label[r];
+    }
+    free(ids);
+    free(parent);
+    free(label);
+    return groups;
+}

@@ -1,0 +1,150 @@
+#include "script.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../common/ids.h"
+
+typedef struct spec {
+    const char *name;
+    script_kind kind;
+    int nargs;
+    const char *usage;
+} spec;
+
+static const spec specs[] = {
+    {"joinServer", CMD_JOIN_SERVER, 1, "joinServer ID"},
+    {"killServer", CMD_KILL_SERVER, 1, "killServer ID"},
+    {"joinClient", CMD_JOIN_CLIENT, 2, "joinClient CLIENT_ID SERVER_ID"},
+    {"breakConnection", CMD_BREAK_CONNECTION, 2, "breakConnection ID ID"},
+    {"createConnection", CMD_CREATE_CONNECTION, 2, "createConnection ID ID"},
+    {"stabilize", CMD_STABILIZE, 0, "stabilize"},
+    {"printStore", CMD_PRINT_STORE, 1, "printStore SERVER_ID"},
+    {"put", CMD_PUT, 3, "put CLIENT_ID KEY VALUE"},
+    {"get", CMD_GET, 2, "get CLIENT_ID KEY"},
+};
+#define NSPECS (sizeof specs / sizeof specs[0])
+
+const char *script_kind_name(script_kind kind)
+{
+    for (size_t i = 0; i < NSPECS; i++)
+        if (specs[i].kind == kind)
+            return specs[i].name;
+    return "";
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+#define MAX_TOKENS 5
+
+int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->name = "";
+    if (memchr(line, '\0', len))
+        return dkv_err_set(err, "the line contains a NUL byte");
+    char *tok[MAX_TOKENS];
+    size_t tlen[MAX_TOKENS];
+    int n = 0;
+    size_t i = 0;
+    bool too_many = false;
+    while (i < len) {
+        while (i < len && is_space(line[i]))
+            i++;
+        if (i == len)
+            break;
+        size_t start = i;
+        while (i < len && !is_space(line[i]))
+            i++;
+        if (n == MAX_TOKENS) {
+            too_many = true;
+            break;
+        }
+        tok[n] = line + start;
+        tlen[n] = i - start;
+        n++;
+        if (i < len)
+            line[i++] = '\0';
+    }
+    if (n == 0 || tok[0][0] == '#')
+        return 0;
+    line[len] = '\0'; /* the caller's buffer has room: getline NUL-terminates */
+    const spec *sp = NULL;
+    for (size_t k = 0; k < NSPECS; k++)
+        if (strcmp(tok[0], specs[k].name) == 0)
+            sp = &specs[k];
+    out->name = tok[0];
+    if (!sp) {
+        const char *near = script_suggest(tok[0]);
+        if (near)
+            return dkv_err_set(err, "unknown command (did you mean '%s'?)", near);
+        return dkv_err_set(err, "unknown command");
+    }
+    out->kind = sp->kind;
+    out->name = sp->name;
+    if (too_many || n - 1 != sp->nargs)
+        return dkv_err_set(err, "expected %d argument%s, got %s%d (usage: %s)", sp->nargs,
+                           sp->nargs == 1 ? "" : "s", too_many ? "more than " : "",
+                           too_many ? MAX_TOKENS - 1 : n - 1, sp->usage);
+    int ids = sp->kind == CMD_PUT || sp->kind == CMD_GET ? 1 : sp->nargs;
+    for (int k = 0; k < ids; k++)
+        if (ids_parse(tok[1 + k], &out->id[k], err) < 0)
+            return dkv_err_wrap(err, "argument %d", k + 1);
+    if (sp->kind == CMD_PUT || sp->kind == CMD_GET) {
+        out->key = (const uint8_t *)tok[2];
+        out->key_len = tlen[2];
+    }
+    if (sp->kind == CMD_PUT) {
+        out->value = (const uint8_t *)tok[3];
+        out->value_len = tlen[3];
+    }
+    return 0;
+}
+
+/* Levenshtein distance, case-insensitive, for words of up to 63 bytes. */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            size_t best = diag + cost;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *script_suggest(const char *word)
+{
+    const char *best = NULL;
+    size_t best_d = 99;
+    for (size_t k = 0; k < NSPECS; k++) {
+        size_t d = distance(word, specs[k].name);
+        if (d < best_d) {
+            best_d = d;
+            best = specs[k].name;
+        }
+    }
+    /* Close means a typo or two, relative to the length of the name. */
+    size_t limit = strlen(word) <= 4 ? 1 : 3;
+    return best_d <= limit ? best : NULL;
+}

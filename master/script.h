@@ -1,0 +1,45 @@
+/* script: the command language of SPEC section 2. One command per line;
+ * tokens separated by spaces or tabs; blank lines and '#' comments skipped. */
+#ifndef DKV_SCRIPT_H
+#define DKV_SCRIPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+
+typedef enum script_kind {
+    CMD_NONE, /* blank line or comment */
+    CMD_JOIN_SERVER,
+    CMD_KILL_SERVER,
+    CMD_JOIN_CLIENT,
+    CMD_BREAK_CONNECTION,
+    CMD_CREATE_CONNECTION,
+    CMD_STABILIZE,
+    CMD_PRINT_STORE,
+    CMD_PUT,
+    CMD_GET,
+} script_kind;
+
+typedef struct script_cmd {
+    script_kind kind;
+    const char *name; /* the command word as written, or "" for CMD_NONE */
+    uint64_t id[2];
+    const uint8_t *key; /* point into the parsed line */
+    size_t key_len;
+    const uint8_t *value;
+    size_t value_len;
+} script_cmd;
+
+/* Parses line[0..len) (no newline), tokenizing it in place. On error, err
+ * names the problem and out->name the command word when there is one. */
+int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err);
+
+/* The command name of kind, as the language spells it. */
+const char *script_kind_name(script_kind kind);
+
+/* The known command closest to word (by edit distance, ignoring case), or
+ * NULL when none is close. */
+const char *script_suggest(const char *word);
+
+#endif

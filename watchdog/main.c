@@ -1,0 +1,216 @@
+/* watchdog: one per machine. Starts and kills the server and client
+ * processes placed on its machine, on the master's request. Listens on
+ * loopback unless told otherwise. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "../common/daemon.h"
+#include "../common/ids.h"
+#include "../common/loop.h"
+#include "../common/net.h"
+#include "../common/pidfile.h"
+#include "../common/rpc.h"
+#include "../common/rpcargs.h"
+#include "procs.h"
+
+typedef struct watchdog {
+    procs *children;
+    xmlrpc_registry *reg;
+    int start_timeout_ms;
+    bool shutdown;
+} watchdog;
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) { (void)sig; stop_requested = 1; }
+
+static watchdog *the_watchdog;
+
+static xmlrpc_value *m_start(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    watchdog *w = ci;
+    char *kind = NULL;
+    uint64_t id;
+    int64_t sync;
+    if (rpcargs_count(env, p, 3) < 0 || rpcargs_string(env, p, 0, 16, &kind) < 0 ||
+        rpcargs_id(env, p, 1, &id) < 0 || rpcargs_int(env, p, 2, 0, 1, &sync) < 0) {
+        free(kind);
+        return NULL;
+    }
+    procs_kind k;
+    if (strcmp(kind, "server") == 0)
+        k = PROCS_SERVER;
+    else if (strcmp(kind, "client") == 0)
+        k = PROCS_CLIENT;
+    else {
+        free(kind);
+        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, "kind must be 'server' or 'client'");
+        return NULL;
+    }
+    free(kind);
+    uint16_t port;
+    pid_t pid;
+    dkv_err err;
+    if (procs_start(w->children, k, id, sync, w->start_timeout_ms, &port, &pid, &err) < 0) {
+        xmlrpc_env_set_fault(env, RPCARGS_FAILED, err.msg);
+        return NULL;
+    }
+    return xmlrpc_build_value(env, "{s:i,s:i}", "port", (int)port, "pid", (int)pid);
+}
+
+static xmlrpc_value *m_kill(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    watchdog *w = ci;
+    uint64_t id;
+    if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &id) < 0)
+        return NULL;
+    dkv_err err;
+    if (procs_kill(w->children, id, &err) < 0) {
+        xmlrpc_env_set_fault(env, RPCARGS_FAILED, err.msg);
+        return NULL;
+    }
+    return xmlrpc_bool_new(env, 1);
+}
+
+static xmlrpc_value *m_shutdown(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    (void)p;
+    watchdog *w = ci;
+    procs_kill_all(w->children);
+    w->shutdown = true;
+    return xmlrpc_bool_new(env, 1);
+}
+
+static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    (void)p;
+    (void)ci;
+    return xmlrpc_int_new(env, (int)getpid());
+}
+
+static const rpc_method methods[] = {
+    {"start", m_start}, {"kill", m_kill}, {"shutdown", m_shutdown}, {"ping", m_ping}};
+
+static void on_frame(loop_conn *lc, const wire_frame *f)
+{
+    if (f->kind != WIRE_CALL) {
+        loop_close(lc, "expected an RPC call");
+        return;
+    }
+    rpc_serve_frame(the_watchdog->reg, f, the_watchdog, loop_conn_out(lc));
+}
+
+static void on_close(loop_conn *lc, const char *why)
+{
+    (void)lc;
+    (void)why;
+}
+
+static const loop_handlers handlers = {on_frame, on_close, NULL};
+
+static void on_accept(loop *lp, int fd, void *user)
+{
+    (void)user;
+    loop_add(lp, fd, false, &handlers, NULL);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: watchdog --run-dir DIR [--listen HOST] [--child-listen HOST]\n"
+                    "                [--ready-fd FD] [--die-with-parent]\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"run-dir", required_argument, 0, 'd'},
+                                         {"listen", required_argument, 0, 'l'},
+                                         {"child-listen", required_argument, 0, 'c'},
+                                         {"ready-fd", required_argument, 0, 'r'},
+                                         {"die-with-parent", no_argument, 0, 'p'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *run_dir = NULL, *listen_host = "127.0.0.1", *child_host = NULL;
+    int ready_fd = -1;
+    bool die_with_parent = false;
+    dkv_err err;
+    for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        uint64_t v;
+        switch (o) {
+        case 'd': run_dir = optarg; break;
+        case 'l': listen_host = optarg; break;
+        case 'c': child_host = optarg; break;
+        case 'r':
+            if (ids_parse_u64(optarg, 1 << 20, &v, &err) < 0) {
+                fprintf(stderr, "watchdog: --ready-fd: %s\n", err.msg);
+                return 2;
+            }
+            ready_fd = (int)v;
+            break;
+        case 'p': die_with_parent = true; break;
+        case 'h': usage(); return 0;
+        default: usage(); return 2;
+        }
+    }
+    if (!run_dir || optind != argc) {
+        usage();
+        return 2;
+    }
+    if (die_with_parent) {
+        /* Local mode: the master started us; when it dies, so do we, and our
+         * children follow through their own death signal. */
+        pid_t parent = getppid();
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            return 1;
+    }
+    daemon_install_signals(on_signal);
+    rpc_global_init();
+
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "watchdog: cannot find its own executable\n");
+        return 1;
+    }
+    self[n] = '\0';
+    watchdog w;
+    memset(&w, 0, sizeof w);
+    w.start_timeout_ms = 10000;
+    w.children = procs_new(dirname(self), run_dir, child_host ? child_host : listen_host);
+    w.reg = rpc_registry_new(methods, sizeof methods / sizeof methods[0]);
+    the_watchdog = &w;
+    pidfile_record(run_dir, "watchdog", getpid(), NULL);
+
+    uint16_t port;
+    int lfd = net_listen(listen_host, 0, &port, &err);
+    if (lfd < 0) {
+        fprintf(stderr, "watchdog: %s\n", err.msg);
+        return 1;
+    }
+    loop *lp = loop_new();
+    loop_listen(lp, lfd, on_accept, NULL);
+    daemon_report_ready(ready_fd, port);
+    while (!stop_requested && !w.shutdown) {
+        loop_run_once(lp, 200);
+        procs_reap(w.children);
+    }
+    if (w.shutdown)
+        loop_run_once(lp, 0); /* deliver the shutdown reply */
+    procs_free(w.children);
+    pidfile_remove(run_dir, "watchdog");
+    loop_free(lp);
+    xmlrpc_registry_free(w.reg);
+    return 0;
+}

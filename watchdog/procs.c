@@ -1,0 +1,192 @@
+#define _GNU_SOURCE
+#include "procs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/daemon.h"
+#include "../common/pidfile.h"
+
+typedef struct child {
+    procs_kind kind;
+    uint64_t id;
+    pid_t pid;
+} child;
+
+struct procs {
+    char bin_dir[4096];
+    char run_dir[4096];
+    char host[256];
+    child *c;
+    size_t n, cap;
+};
+
+procs *procs_new(const char *bin_dir, const char *run_dir, const char *child_host)
+{
+    procs *p = calloc(1, sizeof *p);
+    if (!p)
+        abort();
+    snprintf(p->bin_dir, sizeof p->bin_dir, "%s", bin_dir);
+    snprintf(p->run_dir, sizeof p->run_dir, "%s", run_dir);
+    snprintf(p->host, sizeof p->host, "%s", child_host);
+    return p;
+}
+
+void procs_free(procs *p)
+{
+    if (!p)
+        return;
+    procs_kill_all(p);
+    free(p->c);
+    free(p);
+}
+
+static void child_name(const child *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s-%" PRIu64, c->kind == PROCS_SERVER ? "server" : "client", c->id);
+}
+
+static child *find(const procs *p, uint64_t id)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->c[i].id == id)
+            return &p->c[i];
+    return NULL;
+}
+
+bool procs_running(const procs *p, uint64_t id) { return find(p, id) != NULL; }
+
+static void forget(procs *p, child *c)
+{
+    char name[64];
+    child_name(c, name, sizeof name);
+    pidfile_remove(p->run_dir, name);
+    *c = p->c[--p->n];
+}
+
+int procs_start(procs *p, procs_kind kind, uint64_t id, bool sync, int timeout_ms,
+                uint16_t *port, pid_t *pid_out, dkv_err *err)
+{
+    if (find(p, id))
+        return dkv_err_set(err, "id %" PRIu64 " is already running", id);
+    char exe[4200], idtext[32], data[4200];
+    snprintf(exe, sizeof exe, "%s/%s", p->bin_dir, kind == PROCS_SERVER ? "server" : "client");
+    snprintf(idtext, sizeof idtext, "%" PRIu64, id);
+    snprintf(data, sizeof data, "%s/server-%" PRIu64, p->run_dir, id);
+    const char *argv[16];
+    int a = 0;
+    argv[a++] = exe;
+    argv[a++] = "--id";
+    argv[a++] = idtext;
+    argv[a++] = "--listen";
+    argv[a++] = p->host;
+    argv[a++] = "--ready-fd";
+    argv[a++] = "3";
+    if (kind == PROCS_SERVER) {
+        argv[a++] = "--data";
+        argv[a++] = data;
+        if (sync)
+            argv[a++] = "--sync";
+    }
+    argv[a] = NULL;
+
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return dkv_err_set(err, "pipe: %s", strerror(errno));
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return dkv_err_set(err, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        /* Die with the watchdog, even when it is SIGKILLed. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+        signal(SIGPIPE, SIG_DFL);
+        if (fds[1] == 3)
+            fcntl(3, F_SETFD, 0);
+        else
+            dup2(fds[1], 3); /* dup2 clears close-on-exec on fd 3 */
+        dup2(2, 1);      /* keep the master's stdout for results only */
+        execv(exe, (char *const *)argv);
+        fprintf(stderr, "watchdog: cannot start %s: %s\n", exe, strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        p->c = realloc(p->c, p->cap * sizeof *p->c);
+        if (!p->c)
+            abort();
+    }
+    child *c = &p->c[p->n++];
+    c->kind = kind;
+    c->id = id;
+    c->pid = pid;
+    char name[64];
+    child_name(c, name, sizeof name);
+    pidfile_record(p->run_dir, name, pid, NULL);
+    if (daemon_await_ready(fds[0], timeout_ms, port, err) < 0) {
+        dkv_err_wrap(err, "%s", name);
+        procs_kill(p, id, NULL);
+        return -1;
+    }
+    *pid_out = pid;
+    return 0;
+}
+
+int procs_kill(procs *p, uint64_t id, dkv_err *err)
+{
+    child *c = find(p, id);
+    if (!c)
+        return dkv_err_set(err, "id %" PRIu64 " is not running here", id);
+    kill(c->pid, SIGKILL);
+    while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    forget(p, c);
+    return 0;
+}
+
+int procs_reap(procs *p)
+{
+    int n = 0;
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            break;
+        for (size_t i = 0; i < p->n; i++)
+            if (p->c[i].pid == pid) {
+                char name[64];
+                child_name(&p->c[i], name, sizeof name);
+                fprintf(stderr, "watchdog: %s exited unexpectedly (status %d)\n", name, status);
+                forget(p, &p->c[i]);
+                n++;
+                break;
+            }
+    }
+    return n;
+}
+
+void procs_kill_all(procs *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        kill(p->c[i].pid, SIGKILL);
+    while (p->n > 0) {
+        while (waitpid(p->c[0].pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        forget(p, &p->c[0]);
+    }
+}

@@ -1,0 +1,37 @@
+/* procs: starting, killing and recording the processes a watchdog owns.
+ * Only the project's own binaries are started, from the directory of the
+ * running executable, with argument vectors built here: never a command
+ * string received from outside. Every process is recorded as
+ * RUN_DIR/pids/NAME.pid ("PID STARTTIME") so scripts/cleanup can end it
+ * later by pid, checking the start time so a reused pid is never hit. */
+#ifndef DKV_PROCS_H
+#define DKV_PROCS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/err.h"
+
+typedef enum procs_kind { PROCS_SERVER, PROCS_CLIENT } procs_kind;
+
+typedef struct procs procs;
+
+/* bin_dir holds the project's binaries; run_dir is where pid records and
+ * server data directories live; child_host is the address children listen
+ * on. Caller frees with procs_free (which kills every child). */
+procs *procs_new(const char *bin_dir, const char *run_dir, const char *child_host);
+void procs_free(procs *p);
+
+/* Starts server or client id and waits until it listens; *port is its port.
+ * Fails if that id is already running. */
+int procs_start(procs *p, procs_kind kind, uint64_t id, bool sync, int timeout_ms,
+                uint16_t *port, pid_t *pid, dkv_err *err);
+/* SIGKILLs id and waits until it is gone. */
+int procs_kill(procs *p, uint64_t id, dkv_err *err);
+/* Reaps children that exited on their own; returns how many. */
+int procs_reap(procs *p);
+void procs_kill_all(procs *p);
+bool procs_running(const procs *p, uint64_t id);
+
+#endif
