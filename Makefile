@@ -2,14 +2,14 @@
 #   make                      release build into bin/
 #   make SANITIZE=1           AddressSanitizer + UBSan build (what `make test` uses)
 #   make test                 unit tests, then end-to-end scenarios (sanitized build)
+#   make demo                 install what is missing, build, run scripts/demo.txt
 #   make deps                 install the Debian packages the build needs
 CC       ?= gcc
 BUILD    ?= build
 BIN      ?= bin
-XMLRPC_CFLAGS := $(shell xmlrpc-c-config client --cflags 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
-            -Wshadow -Wno-unused-parameter -Wno-format-truncation $(XMLRPC_CFLAGS) -MMD -MP
+            -Wshadow -Wno-unused-parameter -Wno-format-truncation -MMD -MP
 LDLIBS   := -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util \
             -ljansson -lleveldb
 ifeq ($(SANITIZE),1)
@@ -43,6 +43,26 @@ $(PROGRAMS):
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-.PHONY: all clean
+-include tests/tests.mk
+
+# The sanitized build used by the tests lives beside the release build.
+ASAN_MAKE = $(MAKE) --no-print-directory SANITIZE=1 BUILD=build-asan BIN=bin-asan
+
+deps:
+	@scripts/install-deps
+
+demo:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory all
+	bin/master < scripts/demo.txt
+
+test:
+	@scripts/install-deps --test
+	@$(MAKE) --no-print-directory all
+	@$(ASAN_MAKE) all bin-asan/unit-tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 bin-asan/unit-tests
+	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/e2e.sh
+
+.PHONY: all clean deps demo test
 clean:
-	rm -rf build build-* bin
+	rm -rf build build-* bin bin-*

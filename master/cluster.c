@@ -84,7 +84,7 @@ static int start_watchdog(cluster *c, dkv_err *err)
         dup2(2, 1); /* stdout is for results only */
         signal(SIGINT, SIG_IGN); /* a terminal ^C goes to the master, which shuts down */
         execl(exe, exe, "--run-dir", c->opts.run_dir, "--ready-fd", "3", "--die-with-parent",
-              (char *)NULL);
+              c->opts.owns_run_dir ? "--remove-run-dir-if-orphaned" : (char *)NULL, (char *)NULL);
         fprintf(stderr, "master: cannot start %s: %s\n", exe, strerror(errno));
         _exit(127);
     }

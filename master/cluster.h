@@ -18,6 +18,7 @@ typedef struct cluster_opts {
     int rpc_timeout_ms;      /* per call to a daemon */
     int stabilize_timeout_ms;
     bool sync;               /* fsync every write */
+    bool owns_run_dir;       /* the watchdog removes run_dir if the master dies */
 } cluster_opts;
 
 typedef struct cluster cluster;

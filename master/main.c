@@ -129,8 +129,17 @@ int main(int argc, char **argv)
     daemon_install_signals(on_signal);
     rpc_global_init();
     pidfile_record(run_dir, "master", getpid(), NULL);
+    if (keep) {
+        /* Tells scripts/cleanup to leave this directory's data alone. */
+        char marker[PATH_MAX + 8];
+        snprintf(marker, sizeof marker, "%s/KEEP", run_dir);
+        FILE *f = fopen(marker, "w");
+        if (f)
+            fclose(f);
+    }
     co.run_dir = run_dir;
     co.bin_dir = bin_dir;
+    co.owns_run_dir = !keep;
 
     int status = 0;
     cluster *c = cluster_new(&co, &err);

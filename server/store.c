@@ -125,24 +125,20 @@ int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, d
 {
     leveldb_writebatch_t *wb = leveldb_writebatch_create();
     for (size_t i = 0; i < n; i++) {
-        /* The winner among this batch's own earlier updates of the key. */
+        /* The winner so far: the stored version, or a newer one written
+         * earlier in this same batch. */
         dkv_version best = {0, 0};
-        bool in_batch = false;
+        bool found;
+        if (store_get(s, u[i].key, u[i].key_len, &found, &best, NULL, NULL, err) < 0) {
+            leveldb_writebatch_destroy(wb);
+            return -1;
+        }
+        if (!found)
+            best = (dkv_version){0, 0};
         for (size_t j = 0; j < i; j++)
             if (u[j].key_len == u[i].key_len && memcmp(u[j].key, u[i].key, u[i].key_len) == 0 &&
-                version_cmp(update_version(&u[j]), best) > 0) {
+                version_cmp(update_version(&u[j]), best) > 0)
                 best = update_version(&u[j]);
-                in_batch = true;
-            }
-        if (!in_batch) {
-            bool found;
-            if (store_get(s, u[i].key, u[i].key_len, &found, &best, NULL, NULL, err) < 0) {
-                leveldb_writebatch_destroy(wb);
-                return -1;
-            }
-            if (!found)
-                best = (dkv_version){0, 0};
-        }
         if (version_cmp(update_version(&u[i]), best) > 0) {
             buf_clear(&s->k);
             record_data_key(&s->k, u[i].key, u[i].key_len);

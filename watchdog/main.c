@@ -2,6 +2,7 @@
  * processes placed on its machine, on the master's request. Listens on
  * loopback unless told otherwise. */
 #define _GNU_SOURCE
+#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/daemon.h"
@@ -126,10 +128,19 @@ static void on_accept(loop *lp, int fd, void *user)
     loop_add(lp, fd, false, &handlers, NULL);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: watchdog --run-dir DIR [--listen HOST] [--child-listen HOST]\n"
-                    "                [--ready-fd FD] [--die-with-parent]\n");
+                    "                [--ready-fd FD] [--die-with-parent] [--remove-run-dir-if-orphaned]\n");
 }
 
 int main(int argc, char **argv)
@@ -139,11 +150,12 @@ int main(int argc, char **argv)
                                          {"child-listen", required_argument, 0, 'c'},
                                          {"ready-fd", required_argument, 0, 'r'},
                                          {"die-with-parent", no_argument, 0, 'p'},
+                                         {"remove-run-dir-if-orphaned", no_argument, 0, 'o'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *run_dir = NULL, *listen_host = "127.0.0.1", *child_host = NULL;
     int ready_fd = -1;
-    bool die_with_parent = false;
+    bool die_with_parent = false, remove_if_orphaned = false;
     dkv_err err;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         uint64_t v;
@@ -159,6 +171,7 @@ int main(int argc, char **argv)
             ready_fd = (int)v;
             break;
         case 'p': die_with_parent = true; break;
+        case 'o': remove_if_orphaned = true; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -167,10 +180,10 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    pid_t parent = getppid();
     if (die_with_parent) {
         /* Local mode: the master started us; when it dies, so do we, and our
          * children follow through their own death signal. */
-        pid_t parent = getppid();
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent)
             return 1;
@@ -210,6 +223,10 @@ int main(int argc, char **argv)
         loop_run_once(lp, 0); /* deliver the shutdown reply */
     procs_free(w.children);
     pidfile_remove(run_dir, "watchdog");
+    if (remove_if_orphaned && getppid() != parent) {
+        /* The master died without cleaning up; its run is over. */
+        nftw(run_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
     loop_free(lp);
     xmlrpc_registry_free(w.reg);
     return 0;
