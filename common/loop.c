@@ -51,10 +51,16 @@ static void conn_destroy(loop_conn *c)
     free(c);
 }
 
+static void report_close(loop_conn *c);
+
 void loop_free(loop *l)
 {
     if (!l)
         return;
+    for (size_t i = 0; i < l->n; i++) {
+        loop_close(l->conns[i], "shutting down");
+        report_close(l->conns[i]);
+    }
     for (size_t i = 0; i < l->n; i++)
         conn_destroy(l->conns[i]);
     if (l->listen_fd >= 0)

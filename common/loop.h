@@ -25,7 +25,8 @@ typedef struct loop_handlers {
 
 typedef void (*loop_accept_fn)(loop *l, int fd, void *user);
 
-/* Caller frees with loop_free, which closes every connection silently. */
+/* Caller frees with loop_free, which closes every connection, calling
+ * on_close(c, "shutting down") for each so handlers can free their state. */
 loop *loop_new(void);
 void loop_free(loop *l);
 

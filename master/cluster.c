@@ -83,8 +83,20 @@ static int start_watchdog(cluster *c, dkv_err *err)
             dup2(fds[1], 3);
         dup2(2, 1); /* stdout is for results only */
         signal(SIGINT, SIG_IGN); /* a terminal ^C goes to the master, which shuts down */
-        execl(exe, exe, "--run-dir", c->opts.run_dir, "--ready-fd", "3", "--die-with-parent",
-              c->opts.owns_run_dir ? "--remove-run-dir-if-orphaned" : (char *)NULL, (char *)NULL);
+        const char *argv[12];
+        int a = 0;
+        argv[a++] = exe;
+        argv[a++] = "--run-dir";
+        argv[a++] = c->opts.run_dir;
+        argv[a++] = "--ready-fd";
+        argv[a++] = "3";
+        argv[a++] = "--die-with-parent";
+        if (c->opts.owns_run_dir)
+            argv[a++] = "--remove-run-dir-if-orphaned";
+        if (c->opts.valgrind_servers)
+            argv[a++] = "--valgrind-servers";
+        argv[a] = NULL;
+        execv(exe, (char *const *)argv);
         fprintf(stderr, "master: cannot start %s: %s\n", exe, strerror(errno));
         _exit(127);
     }

@@ -18,7 +18,8 @@ typedef struct cluster_opts {
     int rpc_timeout_ms;      /* per call to a daemon */
     int stabilize_timeout_ms;
     bool sync;               /* fsync every write */
-    bool owns_run_dir;       /* the watchdog removes run_dir if the master dies */
+    bool owns_run_dir;
+    bool valgrind_servers;   /* run servers under valgrind (checking aid) */       /* the watchdog removes run_dir if the master dies */
 } cluster_opts;
 
 typedef struct cluster cluster;

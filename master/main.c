@@ -35,6 +35,7 @@ static void usage(FILE *f)
             "  --keep                  keep the fresh run directory at exit\n"
             "  --sync                  fsync every write (default: written to LevelDB's\n"
             "                          log before the reply; survives a killed process)\n"
+            "  --valgrind-servers      run every server under valgrind's memcheck\n"
             "  --help                  this text\n");
 }
 
@@ -73,6 +74,7 @@ int main(int argc, char **argv)
                                          {"run-dir", required_argument, 0, 'd'},
                                          {"keep", no_argument, 0, 'k'},
                                          {"sync", no_argument, 0, 'y'},
+                                         {"valgrind-servers", no_argument, 0, 'v'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     cluster_opts co = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000};
@@ -97,6 +99,7 @@ int main(int argc, char **argv)
         case 'd': user_run_dir = optarg; break;
         case 'k': keep = true; break;
         case 'y': co.sync = true; break;
+        case 'v': co.valgrind_servers = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

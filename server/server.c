@@ -213,7 +213,7 @@ static void on_close(loop_conn *c, const char *why)
     (void)why;
     server *s = the_server;
     conn_info *ci = loop_conn_user(c);
-    if (ci->kind == CONN_PEER) {
+    if (ci->kind == CONN_PEER && !stop_requested) {
         link *l = get_link(s, ci->peer, false);
         if (l && l->dialing == c)
             l->dialing = NULL;

@@ -26,6 +26,11 @@ leftovers() {
     return 0
 }
 
+# Sanitizer and valgrind reports fail a test even when its output is right.
+sanitizer_report() {
+    grep -Em3 'ERROR: (Address|Leak)Sanitizer|runtime error:|^==[0-9]+== ' "$1"
+}
+
 report() { # name status message
     if [ "$2" = ok ]; then pass=$((pass + 1)); echo "PASS $1"
     else fail=$((fail + 1)); failed+=("$1"); echo "FAIL $1: $3"; fi
@@ -41,6 +46,9 @@ run_txt() {
     [ "$rc" = "$want_rc" ] || msg="exit status $rc, expected $want_rc; stderr: $(head -c 600 "$work/$name.err")"
     if [ -z "$msg" ] && [ -f "${t%.txt}.out" ] && ! diff -u "${t%.txt}.out" "$work/$name.out" > "$work/$name.diff"; then
         msg="stdout differs: $(head -40 "$work/$name.diff")"
+    fi
+    if [ -z "$msg" ] && sanitizer_report "$work/$name.err" >/dev/null; then
+        msg="sanitizer or valgrind report: $(sanitizer_report "$work/$name.err")"
     fi
     if [ -z "$msg" ] && [ -f "${t%.txt}.stderr" ]; then
         while IFS= read -r pat; do
@@ -59,6 +67,8 @@ run_sh() {
     if ! MASTER="$MASTER" RUN_BASE="$base" DAADKVS_RUN_BASE="$base" ROOT="$PWD" \
          timeout -k 5 "$TIMEOUT" bash "$t" > "$work/$name.log" 2>&1; then
         msg="$(tail -20 "$work/$name.log")"
+    elif sanitizer_report "$work/$name.log" >/dev/null; then
+        msg="sanitizer or valgrind report: $(sanitizer_report "$work/$name.log")"
     fi
     [ -z "$msg" ] && { msg=$(leftovers "$base") || true; }
     [ -z "$msg" ] && report "$name" ok || report "$name" bad "$msg"
@@ -73,6 +83,9 @@ run_reference() {
     DAADKVS_RUN_BASE="$base" timeout -k 5 "$TIMEOUT" "$MASTER" < "$t" > "$work/ref.out" 2> "$work/ref.err"
     rc=$?
     [ "$rc" = 0 ] || msg="exit status $rc; stderr: $(head -c 600 "$work/ref.err")"
+    if [ -z "$msg" ] && sanitizer_report "$work/ref.err" >/dev/null; then
+        msg="sanitizer report: $(sanitizer_report "$work/ref.err")"
+    fi
     if [ -z "$msg" ]; then
         msg=$(awk 'NR==FNR { if ($1 == "put") w[$3 ":" $4] = 1; next }
                    { split($0, kv, ":"); k = kv[1]; v = substr($0, length(k) + 2)

@@ -140,7 +140,8 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 static void usage(void)
 {
     fprintf(stderr, "usage: watchdog --run-dir DIR [--listen HOST] [--child-listen HOST]\n"
-                    "                [--ready-fd FD] [--die-with-parent] [--remove-run-dir-if-orphaned]\n");
+                    "                [--ready-fd FD] [--die-with-parent] [--remove-run-dir-if-orphaned]\n"
+                    "                [--valgrind-servers]\n");
 }
 
 int main(int argc, char **argv)
@@ -151,11 +152,12 @@ int main(int argc, char **argv)
                                          {"ready-fd", required_argument, 0, 'r'},
                                          {"die-with-parent", no_argument, 0, 'p'},
                                          {"remove-run-dir-if-orphaned", no_argument, 0, 'o'},
+                                         {"valgrind-servers", no_argument, 0, 'v'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *run_dir = NULL, *listen_host = "127.0.0.1", *child_host = NULL;
     int ready_fd = -1;
-    bool die_with_parent = false, remove_if_orphaned = false;
+    bool die_with_parent = false, remove_if_orphaned = false, valgrind = false;
     dkv_err err;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         uint64_t v;
@@ -172,6 +174,7 @@ int main(int argc, char **argv)
             break;
         case 'p': die_with_parent = true; break;
         case 'o': remove_if_orphaned = true; break;
+        case 'v': valgrind = true; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -202,6 +205,9 @@ int main(int argc, char **argv)
     memset(&w, 0, sizeof w);
     w.start_timeout_ms = 10000;
     w.children = procs_new(dirname(self), run_dir, child_host ? child_host : listen_host);
+    procs_set_valgrind(w.children, valgrind);
+    if (valgrind)
+        w.start_timeout_ms = 60000;
     w.reg = rpc_registry_new(methods, sizeof methods / sizeof methods[0]);
     the_watchdog = &w;
     pidfile_record(run_dir, "watchdog", getpid(), NULL);

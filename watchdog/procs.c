@@ -23,6 +23,7 @@ typedef struct child {
 } child;
 
 struct procs {
+    bool valgrind_servers;
     char bin_dir[4096];
     char run_dir[4096];
     char host[256];
@@ -65,6 +66,8 @@ static child *find(const procs *p, uint64_t id)
 
 bool procs_running(const procs *p, uint64_t id) { return find(p, id) != NULL; }
 
+void procs_set_valgrind(procs *p, bool on) { p->valgrind_servers = on; }
+
 static void forget(procs *p, child *c)
 {
     char name[64];
@@ -82,8 +85,15 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, bool sync, int timeout_m
     snprintf(exe, sizeof exe, "%s/%s", p->bin_dir, kind == PROCS_SERVER ? "server" : "client");
     snprintf(idtext, sizeof idtext, "%" PRIu64, id);
     snprintf(data, sizeof data, "%s/server-%" PRIu64, p->run_dir, id);
-    const char *argv[16];
+    const char *argv[24];
     int a = 0;
+    if (kind == PROCS_SERVER && p->valgrind_servers) {
+        argv[a++] = "valgrind";
+        argv[a++] = "-q";
+        argv[a++] = "--error-exitcode=99";
+        argv[a++] = "--leak-check=full";
+        argv[a++] = "--errors-for-leak-kinds=definite";
+    }
     argv[a++] = exe;
     argv[a++] = "--id";
     argv[a++] = idtext;
@@ -120,7 +130,10 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, bool sync, int timeout_m
         else
             dup2(fds[1], 3); /* dup2 clears close-on-exec on fd 3 */
         dup2(2, 1);      /* keep the master's stdout for results only */
-        execv(exe, (char *const *)argv);
+        if (argv[0] != exe)
+            execvp(argv[0], (char *const *)argv);
+        else
+            execv(exe, (char *const *)argv);
         fprintf(stderr, "watchdog: cannot start %s: %s\n", exe, strerror(errno));
         _exit(127);
     }
@@ -182,6 +195,21 @@ int procs_reap(procs *p)
 
 void procs_kill_all(procs *p)
 {
+    /* SIGTERM first so servers and clients close LevelDB and report leaks
+     * (sanitizers, valgrind) on the way out; SIGKILL whoever lingers. */
+    for (size_t i = 0; i < p->n; i++)
+        kill(p->c[i].pid, SIGTERM);
+    for (int tries = 0; tries < 300 && p->n > 0; tries++) {
+        for (size_t i = 0; i < p->n;) {
+            pid_t r = waitpid(p->c[i].pid, NULL, WNOHANG);
+            if (r == p->c[i].pid || (r < 0 && errno == ECHILD))
+                forget(p, &p->c[i]);
+            else
+                i++;
+        }
+        if (p->n > 0)
+            usleep(10000);
+    }
     for (size_t i = 0; i < p->n; i++)
         kill(p->c[i].pid, SIGKILL);
     while (p->n > 0) {

@@ -33,5 +33,7 @@ int procs_kill(procs *p, uint64_t id, dkv_err *err);
 int procs_reap(procs *p);
 void procs_kill_all(procs *p);
 bool procs_running(const procs *p, uint64_t id);
+/* Runs servers under valgrind (memcheck), for checking them; debugging aid. */
+void procs_set_valgrind(procs *p, bool on);
 
 #endif
