@@ -11,7 +11,7 @@ int ids_parse_u64(const char *s, uint64_t max, uint64_t *out, dkv_err *err)
         if (*p < '0' || *p > '9')
             return dkv_err_set(err, "'%.40s' is not a non-negative decimal number", s);
         unsigned d = (unsigned)(*p - '0');
-        if (v > (max - d) / 10)
+        if (d > max || v > (max - d) / 10)
             return dkv_err_set(err, "'%.40s' is too large (maximum %llu)", s,
                                (unsigned long long)max);
         v = v * 10 + d;

@@ -84,9 +84,9 @@ static neighbour *find_nb(core *c, uint64_t peer)
     return NULL;
 }
 
-void core_hello(core *c, buf *out)
+void core_hello(core *c, uint64_t to, buf *out)
 {
-    pmsg_encode_hello(out, c->self, c->meta.incarnation, c->meta.vc);
+    pmsg_encode_hello(out, c->self, to, c->meta.incarnation, c->meta.vc);
     c->counters.hello++;
 }
 
@@ -190,12 +190,14 @@ static int on_updates(core *c, neighbour *from, const pmsg *m, dkv_err *err)
         if (u->lamport > c->meta.lamport)
             c->meta.lamport = u->lamport;
     }
-    if (n > 0 && store_apply(c->st, accepted, n, &c->meta, err) < 0)
-        rc = -1;
-    if (rc < 0 && n > 0) {
-        /* Nothing of this frame is durable: forget it. */
+    /* Updates accepted before a bad one are valid: keep them. Roll back only
+     * what failed to become durable. */
+    dkv_err store_err;
+    if (n > 0 && store_apply(c->st, accepted, n, &c->meta, &store_err) < 0) {
         vclock_copy(c->meta.vc, saved_vc);
         c->meta.lamport = saved_lamport;
+        if (rc == 0)
+            rc = dkv_err_set(err, "%s", store_err.msg);
     } else if (n > 0) {
         c->counters.updates_applied += n;
         c->dirty = true;

@@ -49,8 +49,8 @@ const vclock *core_vclock(const core *c);
 uint64_t core_lamport(const core *c);
 const core_counters *core_get_counters(const core *c);
 
-/* Appends this server's hello frame to out. */
-void core_hello(core *c, buf *out);
+/* Appends this server's hello to `to` to out. */
+void core_hello(core *c, uint64_t to, buf *out);
 /* A link to peer completed its hello exchange; peer_vc is the peer's clock. */
 void core_link_up(core *c, uint64_t peer, const vclock *peer_vc);
 void core_link_down(core *c, uint64_t peer);

@@ -13,15 +13,17 @@ static void frame_from_text(buf *out, const void *hdr, size_t hlen)
     wire_encode(out, WIRE_PEER, hdr, hlen, NULL, 0);
 }
 
-void pmsg_encode_hello(buf *out, uint64_t id, uint64_t inc, const vclock *vc)
+void pmsg_encode_hello(buf *out, uint64_t id, uint64_t to, uint64_t inc, const vclock *vc)
 {
     char *vs = vclock_format(vc);
-    size_t cap = strlen(vs) + 96;
+    size_t cap = strlen(vs) + 128;
     char *h = malloc(cap);
     if (!h)
         abort();
-    int n = snprintf(h, cap, "{\"t\":\"hello\",\"id\":%" PRIu64 ",\"inc\":%" PRIu64 ",\"vc\":\"%s\"}",
-                     id, inc, vs);
+    int n = snprintf(h, cap,
+                     "{\"t\":\"hello\",\"id\":%" PRIu64 ",\"to\":%" PRIu64 ",\"inc\":%" PRIu64
+                     ",\"vc\":\"%s\"}",
+                     id, to, inc, vs);
     frame_from_text(out, h, (size_t)n);
     free(h);
     free(vs);
@@ -218,6 +220,7 @@ int pmsg_decode(const wire_frame *f, pmsg *out, dkv_err *err)
     } else if (strcmp(t, "hello") == 0) {
         out->type = PMSG_HELLO;
         rc = get_uint(root, "id", 0, DKV_ID_MAX, &out->id, err) < 0 ||
+                     get_uint(root, "to", 0, DKV_ID_MAX, &out->to, err) < 0 ||
                      get_uint(root, "inc", 0, INT64_MAX, &out->inc, err) < 0 ||
                      get_vc(root, out, err) < 0
                  ? -1

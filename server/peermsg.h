@@ -2,7 +2,8 @@
  * WIRE_PEER frames. The header is a small JSON object; keys and values of
  * updates travel raw in the frame body, never escaped into JSON.
  *
- *   hello {"t":"hello","id":I,"inc":N,"vc":"o:s,..."}   first frame each way
+ *   hello {"t":"hello","id":I,"to":I,"inc":N,"vc":"o:s,..."}  first frame each way;
+ *         "to" is the server the sender means to reach
  *   upd   {"t":"upd","u":[[origin,seq,lamport,key_len,value_len],...]}
  *         body = key and value bytes of each update, in order
  *   ack   {"t":"ack","vc":"o:s,..."}    the receiver's whole vector clock
@@ -26,6 +27,7 @@ typedef enum pmsg_type { PMSG_HELLO, PMSG_UPD, PMSG_ACK, PMSG_LSA } pmsg_type;
 typedef struct pmsg {
     pmsg_type type;
     uint64_t id, inc, seq; /* hello: id, inc; lsa: id, inc, seq */
+    uint64_t to;           /* hello */
     vclock *vc;            /* hello, ack */
     uint64_t *nb;          /* lsa */
     size_t n_nb;
@@ -44,7 +46,7 @@ typedef struct pmsg {
 int pmsg_decode(const wire_frame *f, pmsg *out, dkv_err *err);
 void pmsg_clear(pmsg *m);
 
-void pmsg_encode_hello(buf *out, uint64_t id, uint64_t inc, const vclock *vc);
+void pmsg_encode_hello(buf *out, uint64_t id, uint64_t to, uint64_t inc, const vclock *vc);
 void pmsg_encode_ack(buf *out, const vclock *vc);
 void pmsg_encode_lsa(buf *out, const route_lsa *lsa);
 

@@ -114,7 +114,8 @@ static server *the_server; /* set once in main; handlers reach it through here *
 
 static void on_connected(loop_conn *c)
 {
-    core_hello(the_server->core, loop_conn_out(c));
+    const conn_info *ci = loop_conn_user(c);
+    core_hello(the_server->core, ci->peer, loop_conn_out(c));
 }
 
 /* Decides whether a new connection for a link replaces the current one:
@@ -134,7 +135,8 @@ static bool replaces(server *s, link *l, const conn_info *new_ci)
 
 static void on_hello(server *s, loop_conn *c, conn_info *ci, const pmsg *m)
 {
-    if (ci->outgoing && m->id != ci->peer) {
+    /* A stale address may now belong to another server: both ends check. */
+    if ((ci->outgoing && m->id != ci->peer) || m->to != s->id) {
         loop_close(c, "wrong server at that address");
         return;
     }
@@ -151,7 +153,7 @@ static void on_hello(server *s, loop_conn *c, conn_info *ci, const pmsg *m)
         return;
     }
     if (!ci->outgoing)
-        core_hello(s->core, loop_conn_out(c));
+        core_hello(s->core, m->id, loop_conn_out(c));
     if (l->dialing == c)
         l->dialing = NULL;
     if (l->conn) {

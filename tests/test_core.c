@@ -1,0 +1,573 @@
+/* core: the replication protocol, run on an in-test network of cores that
+ * exchange frames through per-link buffers. No sockets, threads or clocks:
+ * delivery happens when the test pumps, so every run is the same. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../server/core.h"
+#include "tests.h"
+
+#define MAX_NODES 4
+#define MAX_ROUNDS 100
+
+typedef struct net net;
+
+typedef struct endpoint {
+    net *net;
+    size_t idx;
+} endpoint;
+
+struct net {
+    size_t n;
+    uint64_t ids[MAX_NODES];
+    char dirs[MAX_NODES][4096];
+    store *st[MAX_NODES];
+    core *c[MAX_NODES];
+    endpoint ep[MAX_NODES];
+    bool up[MAX_NODES][MAX_NODES];
+    buf out[MAX_NODES][MAX_NODES]; /* out[i][j]: frames from i to j, in flight */
+};
+
+static char *suite_dir;
+static int n_dirs;
+
+static int suite_init(void)
+{
+    suite_dir = tests_mkdtemp();
+    return suite_dir ? 0 : -1;
+}
+
+static int suite_cleanup(void)
+{
+    tests_rmtree(suite_dir);
+    suite_dir = NULL;
+    return 0;
+}
+
+static bool index_of(const net *nt, uint64_t id, size_t *idx)
+{
+    for (size_t i = 0; i < nt->n; i++)
+        if (nt->ids[i] == id) {
+            *idx = i;
+            return true;
+        }
+    return false;
+}
+
+/* core_ops.link_out: the link's buffer while the link is up. */
+static buf *fake_link_out(void *ctx, uint64_t peer)
+{
+    endpoint *ep = ctx;
+    size_t j;
+    if (!index_of(ep->net, peer, &j) || !ep->net->up[ep->idx][j])
+        return NULL;
+    return &ep->net->out[ep->idx][j];
+}
+
+static bool start_core(net *nt, size_t i)
+{
+    dkv_err err;
+    nt->st[i] = store_open(nt->dirs[i], false, &err);
+    if (!nt->st[i]) {
+        fprintf(stderr, "\n  store_open: %s\n", err.msg);
+        return false;
+    }
+    core_ops ops = {&nt->ep[i], fake_link_out};
+    nt->c[i] = core_new(nt->ids[i], nt->st[i], &ops, &err);
+    if (!nt->c[i])
+        fprintf(stderr, "\n  core_new: %s\n", err.msg);
+    return nt->c[i] != NULL;
+}
+
+static void stop_core(net *nt, size_t i)
+{
+    core_free(nt->c[i]);
+    store_close(nt->st[i]);
+    nt->c[i] = NULL;
+    nt->st[i] = NULL;
+}
+
+/* n nodes with the given ids, each on its own fresh store, no links. */
+static net *net_new(size_t n, const uint64_t *ids)
+{
+    net *nt = calloc(1, sizeof *nt);
+    nt->n = n;
+    for (size_t i = 0; i < n; i++) {
+        nt->ids[i] = ids[i];
+        nt->ep[i] = (endpoint){nt, i};
+        snprintf(nt->dirs[i], sizeof nt->dirs[i], "%s/n%d", suite_dir, n_dirs++);
+        for (size_t j = 0; j < n; j++)
+            buf_init(&nt->out[i][j]);
+        if (!start_core(nt, i))
+            return nt; /* the caller's assertions on c[i] fail */
+    }
+    return nt;
+}
+
+static void net_free(net *nt)
+{
+    for (size_t i = 0; i < nt->n; i++) {
+        stop_core(nt, i);
+        for (size_t j = 0; j < nt->n; j++)
+            buf_free(&nt->out[i][j]);
+    }
+    free(nt);
+}
+
+/* One side's hello, decoded as the other side would; returns its clock
+ * (caller frees) or NULL when the hello does not decode as one. */
+static vclock *exchange_hello(core *from)
+{
+    buf b;
+    buf_init(&b);
+    core_hello(from, 0, &b);
+    wire_frame f;
+    size_t used;
+    pmsg m;
+    vclock *vc = NULL;
+    if (wire_decode(buf_head(&b), buf_unread(&b), &f, &used, NULL) == 1 &&
+        used == buf_unread(&b) && pmsg_decode(&f, &m, NULL) == 0) {
+        if (m.type == PMSG_HELLO && m.id == core_self(from) &&
+            m.inc == core_incarnation(from))
+            vc = vclock_dup(m.vc);
+        pmsg_clear(&m);
+    }
+    buf_free(&b);
+    return vc;
+}
+
+/* Brings the link i-j up as server.c would after both hellos. */
+static void link_up(net *nt, size_t i, size_t j)
+{
+    vclock *vi = exchange_hello(nt->c[i]);
+    vclock *vj = exchange_hello(nt->c[j]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(vi);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(vj);
+    nt->up[i][j] = nt->up[j][i] = true;
+    core_link_up(nt->c[i], nt->ids[j], vj);
+    core_link_up(nt->c[j], nt->ids[i], vi);
+    vclock_free(vi);
+    vclock_free(vj);
+}
+
+/* Cuts the link: frames in flight are lost, as with a closed socket. */
+static void link_down(net *nt, size_t i, size_t j)
+{
+    nt->up[i][j] = nt->up[j][i] = false;
+    buf_clear(&nt->out[i][j]);
+    buf_clear(&nt->out[j][i]);
+    core_link_down(nt->c[i], nt->ids[j]);
+    core_link_down(nt->c[j], nt->ids[i]);
+}
+
+/* Delivers every frame queued from i to j; returns the number delivered,
+ * or -1 when a frame does not decode or the core rejects it. */
+static int deliver(net *nt, size_t i, size_t j)
+{
+    buf *b = &nt->out[i][j];
+    int frames = 0;
+    for (;;) {
+        wire_frame f;
+        size_t used;
+        dkv_err err;
+        int rc = wire_decode(buf_head(b), buf_unread(b), &f, &used, &err);
+        if (rc == 0)
+            break;
+        pmsg m;
+        if (rc < 0 || pmsg_decode(&f, &m, &err) < 0) {
+            fprintf(stderr, "\n  bad frame %llu->%llu: %s\n", (unsigned long long)nt->ids[i],
+                    (unsigned long long)nt->ids[j], err.msg);
+            return -1;
+        }
+        rc = core_on_message(nt->c[j], nt->ids[i], &m, &err);
+        pmsg_clear(&m);
+        if (rc < 0) {
+            fprintf(stderr, "\n  %llu rejected a frame from %llu: %s\n",
+                    (unsigned long long)nt->ids[j], (unsigned long long)nt->ids[i], err.msg);
+            return -1;
+        }
+        buf_consume(b, used);
+        frames++;
+    }
+    CU_ASSERT_EQUAL(buf_unread(b), 0); /* no half frames are ever queued */
+    return frames;
+}
+
+/* Ticks and delivers until nothing moves. Returns the rounds used, or -1
+ * on a protocol error or when MAX_ROUNDS pass without quiescence. */
+static int pump(net *nt)
+{
+    for (int round = 1; round <= MAX_ROUNDS; round++) {
+        bool busy = false;
+        for (size_t i = 0; i < nt->n; i++)
+            if (core_tick(nt->c[i]))
+                busy = true;
+        for (size_t i = 0; i < nt->n; i++)
+            for (size_t j = 0; j < nt->n; j++) {
+                int d = deliver(nt, i, j);
+                if (d < 0)
+                    return -1;
+                if (d > 0)
+                    busy = true;
+            }
+        if (!busy)
+            return round;
+    }
+    return -1;
+}
+
+static void put(core *c, const char *key, const char *value, dkv_version dep,
+                dkv_version *out)
+{
+    dkv_err err;
+    int rc = core_put(c, (const uint8_t *)key, strlen(key), (const uint8_t *)value,
+                      strlen(value), dep, out, &err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+}
+
+/* Asserts the store holds key at version v with value. */
+static void assert_has(store *st, const char *key, dkv_version want, const char *value)
+{
+    bool found = false;
+    dkv_version v = {0, 0};
+    uint8_t *val = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(
+        store_get(st, (const uint8_t *)key, strlen(key), &found, &v, &val, &n, NULL), 0);
+    CU_ASSERT(found);
+    if (!found)
+        return;
+    CU_ASSERT_EQUAL(version_cmp(v, want), 0);
+    CU_ASSERT(n == strlen(value) && memcmp(val, value, n) == 0);
+    free(val);
+}
+
+static void assert_lacks(store *st, const char *key)
+{
+    bool found = true;
+    dkv_version v;
+    CU_ASSERT_EQUAL(store_get(st, (const uint8_t *)key, strlen(key), &found, &v, NULL, NULL,
+                              NULL), 0);
+    CU_ASSERT_FALSE(found);
+}
+
+static void assert_same_clock(const core *a, const core *b)
+{
+    bool eq = vclock_equal(core_vclock(a), core_vclock(b));
+    CU_ASSERT(eq);
+    if (!eq) {
+        char *sa = vclock_format(core_vclock(a)), *sb = vclock_format(core_vclock(b));
+        fprintf(stderr, "\n  clocks differ: %llu has '%s', %llu has '%s'\n",
+                (unsigned long long)core_self(a), sa, (unsigned long long)core_self(b), sb);
+        free(sa);
+        free(sb);
+    }
+}
+
+static const dkv_version NO_DEP = {0, 0};
+
+static void test_put_reaches_peer(void)
+{
+    static const uint64_t ids[] = {1, 2};
+    net *nt = net_new(2, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[1]);
+    core *a = nt->c[0], *b = nt->c[1];
+    dkv_version v;
+    put(a, "k", "before the link", NO_DEP, &v);
+    CU_ASSERT_EQUAL(v.lamport, 1);
+    CU_ASSERT_EQUAL(v.origin, 1);
+    link_up(nt, 0, 1);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[1], "k", v, "before the link");
+    assert_same_clock(a, b);
+    CU_ASSERT_EQUAL(vclock_get(core_vclock(b), 1), 1);
+    /* A write while linked travels too. */
+    put(a, "k2", "while linked", NO_DEP, &v);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[1], "k2", v, "while linked");
+    assert_same_clock(a, b);
+    /* Each side knows the other as a neighbour and both in its component. */
+    uint64_t out[4];
+    CU_ASSERT_EQUAL(core_neighbours(a, out, 4), 1);
+    CU_ASSERT_EQUAL(out[0], 2);
+    CU_ASSERT_EQUAL(core_component(b, out, 4), 2);
+    net_free(nt);
+}
+
+static void test_dependency_lamport(void)
+{
+    static const uint64_t ids[] = {1, 2};
+    net *nt = net_new(2, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[1]);
+    core *a = nt->c[0], *b = nt->c[1];
+    link_up(nt, 0, 1);
+    CU_ASSERT(pump(nt) > 0);
+    /* The client depends on a version this server has not seen. */
+    dkv_version v;
+    put(b, "k", "after dep", (dkv_version){100, 7}, &v);
+    CU_ASSERT_EQUAL(v.lamport, 101);
+    CU_ASSERT_EQUAL(v.origin, 2);
+    CU_ASSERT_EQUAL(core_lamport(b), 101);
+    /* A dependency below the server's own counter changes nothing. */
+    dkv_version w;
+    put(b, "k", "small dep", (dkv_version){3, 1}, &w);
+    CU_ASSERT_EQUAL(w.lamport, 102);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[0], "k", w, "small dep");
+    /* A's Lamport counter moved past what it received: its next write is
+     * ordered after B's. */
+    dkv_version x;
+    put(a, "k", "from a", NO_DEP, &x);
+    CU_ASSERT(version_cmp(x, w) > 0);
+    CU_ASSERT_EQUAL(x.lamport, 103);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[1], "k", x, "from a");
+    assert_same_clock(a, b);
+    net_free(nt);
+}
+
+static void test_concurrent_writes_converge(void)
+{
+    static const uint64_t ids[] = {3, 8};
+    net *nt = net_new(2, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[1]);
+    dkv_version va, vb;
+    /* Same key, same Lamport counter on both sides: origin 8 wins. */
+    put(nt->c[0], "k", "from 3", NO_DEP, &va);
+    put(nt->c[1], "k", "from 8", NO_DEP, &vb);
+    CU_ASSERT_EQUAL(va.lamport, vb.lamport);
+    link_up(nt, 0, 1);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[0], "k", vb, "from 8");
+    assert_has(nt->st[1], "k", vb, "from 8");
+    assert_same_clock(nt->c[0], nt->c[1]);
+    net_free(nt);
+}
+
+/* 1 - 2 - 3: writes reach 3 through 2, and a partition heals by
+ * anti-entropy when the link comes back. */
+static void test_chain_and_partition(void)
+{
+    static const uint64_t ids[] = {1, 2, 3};
+    net *nt = net_new(3, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[2]);
+    link_up(nt, 0, 1);
+    link_up(nt, 1, 2);
+    CU_ASSERT(pump(nt) > 0);
+    uint64_t comp[4];
+    CU_ASSERT_EQUAL(core_component(nt->c[0], comp, 4), 3);
+    dkv_version v;
+    put(nt->c[0], "k", "v", NO_DEP, &v);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[2], "k", v, "v");
+    assert_same_clock(nt->c[0], nt->c[2]);
+    /* Cut 2-3, write on 1: 3 misses it. */
+    link_down(nt, 1, 2);
+    CU_ASSERT(pump(nt) > 0);
+    CU_ASSERT_EQUAL(core_component(nt->c[0], comp, 4), 2);
+    dkv_version w;
+    put(nt->c[0], "k2", "during the partition", NO_DEP, &w);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[1], "k2", w, "during the partition");
+    assert_lacks(nt->st[2], "k2");
+    /* Heal: 3 catches up. */
+    link_up(nt, 1, 2);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[2], "k2", w, "during the partition");
+    for (size_t i = 1; i < 3; i++)
+        assert_same_clock(nt->c[0], nt->c[i]);
+    net_free(nt);
+}
+
+/* A restarted core keeps its clocks and takes a new incarnation. */
+static void test_restart(void)
+{
+    static const uint64_t ids[] = {1, 2};
+    net *nt = net_new(2, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[1]);
+    link_up(nt, 0, 1);
+    dkv_version v;
+    put(nt->c[0], "k", "v", (dkv_version){50, 2}, &v);
+    CU_ASSERT(pump(nt) > 0);
+    uint64_t inc = core_incarnation(nt->c[1]);
+    vclock *before = vclock_dup(core_vclock(nt->c[1]));
+    uint64_t lamport = core_lamport(nt->c[1]);
+    /* Kill 2: its link goes down on 1's side. */
+    nt->up[0][1] = nt->up[1][0] = false;
+    buf_clear(&nt->out[0][1]);
+    buf_clear(&nt->out[1][0]);
+    core_link_down(nt->c[0], 2);
+    stop_core(nt, 1);
+    CU_ASSERT_FATAL(start_core(nt, 1));
+    CU_ASSERT_EQUAL(core_incarnation(nt->c[1]), inc + 1);
+    CU_ASSERT(vclock_equal(core_vclock(nt->c[1]), before));
+    CU_ASSERT_EQUAL(core_lamport(nt->c[1]), lamport);
+    /* Its next write is after everything it held. */
+    dkv_version w;
+    put(nt->c[1], "k", "after restart", NO_DEP, &w);
+    CU_ASSERT(version_cmp(w, v) > 0);
+    CU_ASSERT_EQUAL(vclock_get(core_vclock(nt->c[1]), 2), 1);
+    link_up(nt, 0, 1);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[0], "k", w, "after restart");
+    assert_same_clock(nt->c[0], nt->c[1]);
+    vclock_free(before);
+    net_free(nt);
+}
+
+/* Sum of duplicate updates received by every core: in a stable topology
+ * each update crosses each tree edge once, so this stays put. */
+static uint64_t total_duplicates(const net *nt)
+{
+    uint64_t d = 0;
+    for (size_t i = 0; i < nt->n; i++)
+        d += core_get_counters(nt->c[i])->duplicates;
+    return d;
+}
+
+/* A ring of 4 where every server writes: all converge, by multi-hop, and
+ * without duplicate deliveries once the routes are settled. */
+static void test_ring_all_write(void)
+{
+    static const uint64_t ids[] = {10, 20, 30, 40};
+    net *nt = net_new(4, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[3]);
+    for (size_t i = 0; i < 4; i++)
+        link_up(nt, i, (i + 1) % 4);
+    CU_ASSERT_FATAL(pump(nt) > 0);
+    uint64_t dups = total_duplicates(nt);
+    dkv_version v[4];
+    char key[8];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(key, sizeof key, "k%zu", i);
+        put(nt->c[i], key, key, NO_DEP, &v[i]);
+        put(nt->c[i], "shared", key, NO_DEP, &v[i]);
+    }
+    CU_ASSERT(pump(nt) > 0);
+    /* Every server wrote "shared" at Lamport 2: the highest origin, 40, wins. */
+    for (size_t i = 0; i < 4; i++) {
+        assert_has(nt->st[i], "shared", v[3], "k3");
+        for (size_t j = 0; j < 4; j++) {
+            snprintf(key, sizeof key, "k%zu", j);
+            assert_has(nt->st[i], key, (dkv_version){1, ids[j]}, key);
+        }
+        assert_same_clock(nt->c[0], nt->c[i]);
+    }
+    CU_ASSERT_EQUAL(total_duplicates(nt), dups);
+    net_free(nt);
+}
+
+/* Writes outlive their origin: 2 holds 1's write and hands it on to 3
+ * after 1 has gone. */
+static void test_origin_gone(void)
+{
+    static const uint64_t ids[] = {1, 2, 3};
+    net *nt = net_new(3, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[2]);
+    link_up(nt, 0, 1);
+    dkv_version v;
+    put(nt->c[0], "k", "from 1", NO_DEP, &v);
+    CU_ASSERT(pump(nt) > 0);
+    link_down(nt, 0, 1);
+    CU_ASSERT(pump(nt) > 0);
+    link_up(nt, 1, 2);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[2], "k", v, "from 1");
+    assert_same_clock(nt->c[1], nt->c[2]);
+    net_free(nt);
+}
+
+/* Server 2 holds k at (11,2); server 1 wrote k twice, at (1,1) and (2,1),
+ * while apart. When they link, both of 1's writes reach 2 in one upd frame;
+ * neither may overwrite (11,2), or the replicas diverge (end-to-end view of
+ * the store suite's batch test). */
+static void test_older_batch_diverges(void)
+{
+    static const uint64_t ids[] = {1, 2};
+    net *nt = net_new(2, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[1]);
+    dkv_version high, x;
+    put(nt->c[1], "k", "newest", (dkv_version){10, 0}, &high);
+    put(nt->c[0], "k", "old 1", NO_DEP, &x);
+    put(nt->c[0], "k", "old 2", NO_DEP, &x);
+    link_up(nt, 0, 1);
+    CU_ASSERT(pump(nt) > 0);
+    assert_same_clock(nt->c[0], nt->c[1]);
+    assert_has(nt->st[0], "k", high, "newest");
+    assert_has(nt->st[1], "k", high, "newest");
+    net_free(nt);
+}
+
+/* A frame whose second update skips ahead is a protocol error. Whatever
+ * the core keeps of the frame, its clock in memory must agree with what
+ * is on disk: the store holds exactly the writes the clock counts. */
+static void test_skip_ahead_frame(void)
+{
+    static const uint64_t ids[] = {1, 2};
+    net *nt = net_new(2, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[1]);
+    link_up(nt, 0, 1);
+    CU_ASSERT(pump(nt) > 0);
+    dkv_update u[] = {
+        {9, 1, 5, (const uint8_t *)"a", 1, (const uint8_t *)"first", 5},
+        {9, 3, 6, (const uint8_t *)"b", 1, (const uint8_t *)"gap", 3},
+    };
+    pmsg m = {.type = PMSG_UPD, .upd = u, .n_upd = 2};
+    dkv_err err;
+    CU_ASSERT_EQUAL(core_on_message(nt->c[0], 2, &m, &err), -1);
+    record_meta disk = {0, 0, vclock_new()};
+    bool found = false;
+    CU_ASSERT_EQUAL_FATAL(store_load_meta(nt->st[0], &disk, &found, &err), 0);
+    CU_ASSERT_FATAL(found);
+    bool eq = vclock_equal(disk.vc, core_vclock(nt->c[0]));
+    CU_ASSERT(eq);
+    CU_ASSERT_EQUAL(disk.lamport, core_lamport(nt->c[0]));
+    bool has_a = true;
+    dkv_version v;
+    CU_ASSERT_EQUAL(store_get(nt->st[0], (const uint8_t *)"a", 1, &has_a, &v, NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(has_a, vclock_get(core_vclock(nt->c[0]), 9) >= 1);
+    if (!eq) {
+        char *sd = vclock_format(disk.vc), *sm = vclock_format(core_vclock(nt->c[0]));
+        fprintf(stderr, "\n  clock on disk '%s', in memory '%s'; key a %s\n", sd, sm,
+                has_a ? "stored" : "absent");
+        free(sd);
+        free(sm);
+    }
+    vclock_free(disk.vc);
+    net_free(nt);
+}
+
+static void test_not_a_neighbour(void)
+{
+    static const uint64_t ids[] = {1};
+    net *nt = net_new(1, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[0]);
+    pmsg m = {.type = PMSG_ACK, .vc = vclock_new()};
+    dkv_err err;
+    CU_ASSERT_EQUAL(core_on_message(nt->c[0], 9, &m, &err), -1);
+    pmsg_clear(&m);
+    net_free(nt);
+}
+
+void add_core_tests(void)
+{
+    static const CU_TestInfo tests[] = {
+        {"put reaches the peer, clocks agree", test_put_reaches_peer},
+        {"dependency lamport 100 gives 101", test_dependency_lamport},
+        {"concurrent writes converge", test_concurrent_writes_converge},
+        {"chain and partition heal", test_chain_and_partition},
+        {"restart keeps clocks", test_restart},
+        {"ring of 4, all write", test_ring_all_write},
+        {"writes outlive their origin", test_origin_gone},
+        {"older writes batched in one frame do not win",
+         test_older_batch_diverges},
+        {"skip-ahead frame: clock in memory matches disk",
+         test_skip_ahead_frame},
+        {"message from a non-neighbour", test_not_a_neighbour},
+        CU_TEST_INFO_NULL,
+    };
+    tests_add_suite("core", suite_init, suite_cleanup, tests);
+}

@@ -1,0 +1,335 @@
+/* store: the LevelDB-backed durable state, in a temporary directory. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../server/store.h"
+#include "tests.h"
+
+static char *suite_dir; /* removed with everything in it by the cleanup */
+static int n_stores;
+
+static int suite_init(void)
+{
+    suite_dir = tests_mkdtemp();
+    return suite_dir ? 0 : -1;
+}
+
+static int suite_cleanup(void)
+{
+    tests_rmtree(suite_dir);
+    suite_dir = NULL;
+    return 0;
+}
+
+/* A fresh store directory per test, so tests do not see each other's data. */
+static const char *fresh_dir(void)
+{
+    char name[32];
+    snprintf(name, sizeof name, "s%d", n_stores++);
+    return tests_path(suite_dir, name);
+}
+
+static store *open_at(const char *dir)
+{
+    dkv_err err;
+    store *s = store_open(dir, false, &err);
+    if (!s)
+        fprintf(stderr, "\n  store_open(%s): %s\n", dir, err.msg);
+    return s;
+}
+
+static dkv_update upd(uint64_t origin, uint64_t seq, uint64_t lamport, const char *key,
+                      const char *value)
+{
+    return (dkv_update){origin, seq, lamport, (const uint8_t *)key, strlen(key),
+                        (const uint8_t *)value, strlen(value)};
+}
+
+/* Applies updates with a meta record whose clock counts them. */
+static int apply(store *s, const dkv_update *u, size_t n)
+{
+    static uint64_t lamport;
+    vclock *vc = vclock_new();
+    for (size_t i = 0; i < n; i++) {
+        if (u[i].lamport > lamport)
+            lamport = u[i].lamport;
+        vclock_set(vc, u[i].origin, u[i].seq);
+    }
+    record_meta m = {lamport, 1, vc};
+    dkv_err err;
+    int rc = store_apply(s, u, n, &m, &err);
+    if (rc < 0)
+        fprintf(stderr, "\n  store_apply: %s\n", err.msg);
+    vclock_free(vc);
+    return rc;
+}
+
+/* Asserts key's stored version and value. */
+static void assert_value(store *s, const char *key, uint64_t lamport, uint64_t origin,
+                         const char *value)
+{
+    bool found = false;
+    dkv_version v = {0, 0};
+    uint8_t *val = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(
+        store_get(s, (const uint8_t *)key, strlen(key), &found, &v, &val, &n, NULL), 0);
+    CU_ASSERT_FATAL(found);
+    CU_ASSERT_EQUAL(v.lamport, lamport);
+    CU_ASSERT_EQUAL(v.origin, origin);
+    CU_ASSERT(n == strlen(value) && memcmp(val, value, n) == 0);
+    if (v.lamport != lamport || v.origin != origin)
+        fprintf(stderr, "\n  %s: version (%llu,%llu), want (%llu,%llu), value '%.*s'\n", key,
+                (unsigned long long)v.lamport, (unsigned long long)v.origin,
+                (unsigned long long)lamport, (unsigned long long)origin, (int)n, (char *)val);
+    free(val);
+}
+
+static void test_fresh(void)
+{
+    store *s = open_at(fresh_dir());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    record_meta m = {123, 456, NULL}; /* left alone on a fresh store */
+    bool found = true;
+    CU_ASSERT_EQUAL(store_load_meta(s, &m, &found, NULL), 0);
+    CU_ASSERT_FALSE(found);
+    CU_ASSERT_EQUAL(m.lamport, 123);
+    bool kfound = true;
+    dkv_version v;
+    CU_ASSERT_EQUAL(store_get(s, (const uint8_t *)"k", 1, &kfound, &v, NULL, NULL, NULL), 0);
+    CU_ASSERT_FALSE(kfound);
+    store_close(s);
+}
+
+static void test_open_fails(void)
+{
+    /* A regular file where the directory should be. */
+    const char *dir = fresh_dir();
+    FILE *f = fopen(dir, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fclose(f);
+    dkv_err err = {{0}};
+    store *s = store_open(dir, false, &err);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT(err.msg[0] != '\0');
+    store_close(s);
+}
+
+static void test_lww_across_batches(void)
+{
+    store *s = open_at(fresh_dir());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    dkv_update u1 = upd(1, 1, 5, "k", "first");
+    dkv_update u2 = upd(2, 1, 3, "k", "older, arrives later");
+    dkv_update u3 = upd(0, 1, 5, "k", "same lamport, lower origin");
+    dkv_update u4 = upd(3, 1, 5, "k", "same lamport, higher origin");
+    dkv_update u5 = upd(1, 2, 6, "k", "newest");
+    CU_ASSERT_EQUAL_FATAL(apply(s, &u1, 1), 0);
+    assert_value(s, "k", 5, 1, "first");
+    CU_ASSERT_EQUAL_FATAL(apply(s, &u2, 1), 0);
+    assert_value(s, "k", 5, 1, "first");
+    CU_ASSERT_EQUAL_FATAL(apply(s, &u3, 1), 0);
+    assert_value(s, "k", 5, 1, "first");
+    CU_ASSERT_EQUAL_FATAL(apply(s, &u4, 1), 0);
+    assert_value(s, "k", 5, 3, "same lamport, higher origin");
+    CU_ASSERT_EQUAL_FATAL(apply(s, &u5, 1), 0);
+    assert_value(s, "k", 6, 1, "newest");
+    store_close(s);
+}
+
+static void test_lww_within_batch(void)
+{
+    store *s = open_at(fresh_dir());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    dkv_update u[] = {
+        upd(1, 1, 3, "a", "a3"), upd(1, 2, 7, "a", "a7"), upd(2, 1, 5, "a", "a5"),
+        upd(2, 2, 6, "b", "b6"), upd(1, 3, 8, "c", "c8"), upd(2, 3, 8, "b", "b8"),
+    };
+    CU_ASSERT_EQUAL_FATAL(apply(s, u, 6), 0);
+    assert_value(s, "a", 7, 1, "a7");
+    assert_value(s, "b", 8, 2, "b8");
+    assert_value(s, "c", 8, 1, "c8");
+    store_close(s);
+}
+
+/* The stored version must be beaten by an update, not only the batch's
+ * earlier updates of the key. Here the store holds (10,1) and one batch
+ * brings (5,2) then (7,2): neither beats (10,1). A frame carrying two older
+ * writes of a key the receiver holds at a higher version does this; the
+ * first version of store_apply let (7,2) win, and replicas diverged. */
+static void test_lww_batch_vs_stored(void)
+{
+    store *s = open_at(fresh_dir());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    dkv_update first = upd(1, 1, 10, "k", "stored, highest");
+    CU_ASSERT_EQUAL_FATAL(apply(s, &first, 1), 0);
+    dkv_update batch[] = {upd(2, 1, 5, "k", "older 1"), upd(2, 2, 7, "k", "older 2")};
+    CU_ASSERT_EQUAL_FATAL(apply(s, batch, 2), 0);
+    assert_value(s, "k", 10, 1, "stored, highest");
+    store_close(s);
+}
+
+static void test_log(void)
+{
+    store *s = open_at(fresh_dir());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    dkv_update u[] = {upd(4, 1, 2, "x", "win"), upd(9, 1, 1, "x", "loses, still logged")};
+    CU_ASSERT_EQUAL_FATAL(apply(s, u, 2), 0);
+    for (size_t i = 0; i < 2; i++) {
+        dkv_update got;
+        uint8_t *owned = NULL;
+        bool found = false;
+        CU_ASSERT_EQUAL_FATAL(store_log_get(s, u[i].origin, u[i].seq, &got, &owned, &found, NULL),
+                              0);
+        CU_ASSERT_FATAL(found);
+        CU_ASSERT_EQUAL(got.origin, u[i].origin);
+        CU_ASSERT_EQUAL(got.seq, u[i].seq);
+        CU_ASSERT_EQUAL(got.lamport, u[i].lamport);
+        CU_ASSERT(got.key_len == u[i].key_len && memcmp(got.key, u[i].key, got.key_len) == 0);
+        CU_ASSERT(got.value_len == u[i].value_len &&
+                  memcmp(got.value, u[i].value, got.value_len) == 0);
+        free(owned);
+    }
+    dkv_update got;
+    uint8_t *owned = NULL;
+    bool found = true;
+    CU_ASSERT_EQUAL(store_log_get(s, 4, 2, &got, &owned, &found, NULL), 0);
+    CU_ASSERT_FALSE(found);
+    CU_ASSERT_EQUAL(store_log_get(s, 5, 1, &got, &owned, &found, NULL), 0);
+    CU_ASSERT_FALSE(found);
+    store_close(s);
+}
+
+static void test_reopen(void)
+{
+    const char *p = fresh_dir();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", p);
+    store *s = open_at(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    vclock *vc = tests_vc("1:2,7:1");
+    record_meta m = {42, 3, vc};
+    dkv_update u[] = {upd(1, 1, 41, "k1", "v1"), upd(1, 2, 42, "k2", "v2"),
+                      upd(7, 1, 40, "k1", "old")};
+    dkv_err err;
+    CU_ASSERT_EQUAL_FATAL(store_apply(s, u, 3, &m, &err), 0);
+    store_close(s);
+
+    s = open_at(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    record_meta back = {0, 0, vclock_new()};
+    bool found = false;
+    CU_ASSERT_EQUAL(store_load_meta(s, &back, &found, &err), 0);
+    CU_ASSERT(found);
+    CU_ASSERT_EQUAL(back.lamport, 42);
+    CU_ASSERT_EQUAL(back.incarnation, 3);
+    CU_ASSERT(vclock_equal(back.vc, vc));
+    assert_value(s, "k1", 41, 1, "v1");
+    assert_value(s, "k2", 42, 1, "v2");
+    /* store_save_meta alone also persists. */
+    m.incarnation = 4;
+    vclock_set(vc, 9, 5);
+    CU_ASSERT_EQUAL(store_save_meta(s, &m, &err), 0);
+    store_close(s);
+    s = open_at(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(store_load_meta(s, &back, &found, &err), 0);
+    CU_ASSERT_EQUAL(back.incarnation, 4);
+    CU_ASSERT(vclock_equal(back.vc, vc));
+    store_close(s);
+    vclock_free(back.vc);
+    vclock_free(vc);
+}
+
+typedef struct scan_acc {
+    char keys[16][8];
+    size_t lens[16];
+    size_t n;
+    size_t stop_after; /* stop once this many were seen; 0 for never */
+} scan_acc;
+
+static int collect(void *user, const uint8_t *key, size_t key_len, dkv_version v,
+                   const uint8_t *value, size_t value_len)
+{
+    scan_acc *a = user;
+    if (a->n < 16 && key_len <= 8) {
+        memcpy(a->keys[a->n], key, key_len);
+        a->lens[a->n] = key_len;
+    }
+    a->n++;
+    return a->stop_after && a->n >= a->stop_after;
+}
+
+/* Runs a scan and compares the keys seen with want (n_want entries). */
+static void assert_scan(store *s, const char *after, size_t after_len, bool has_after,
+                        size_t stop_after, const char *const *want, const size_t *want_len,
+                        size_t n_want)
+{
+    scan_acc a = {.stop_after = stop_after};
+    CU_ASSERT_EQUAL_FATAL(
+        store_scan(s, (const uint8_t *)after, after_len, has_after, collect, &a, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(a.n, n_want);
+    for (size_t i = 0; i < n_want; i++)
+        CU_ASSERT(a.lens[i] == want_len[i] && memcmp(a.keys[i], want[i], want_len[i]) == 0);
+}
+
+static void test_scan(void)
+{
+    store *s = open_at(fresh_dir());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    /* Bytewise order: "" < "\0" < "A" < "a" < "a\0" < "ab" < "b" < "\xff". Keys
+     * are given out of order and across batches, and with log records in the
+     * store, which the scan must not report. */
+    static const char *const keys[] = {"", "\0", "A", "a", "a\0", "ab", "b", "\xff"};
+    static const size_t lens[] = {0, 1, 1, 1, 2, 2, 1, 1};
+    static const int order[] = {6, 2, 7, 0, 4, 1, 3, 5};
+    for (size_t i = 0; i < 8; i++) {
+        size_t k = (size_t)order[i];
+        dkv_update u = {1, i + 1, i + 1, (const uint8_t *)keys[k], lens[k],
+                        (const uint8_t *)"v", 1};
+        CU_ASSERT_EQUAL_FATAL(apply(s, &u, 1), 0);
+    }
+    assert_scan(s, NULL, 0, false, 0, keys, lens, 8);
+    /* after: strictly greater than, whether or not the key exists. */
+    assert_scan(s, "a", 1, true, 0, keys + 4, lens + 4, 4);
+    assert_scan(s, "aa", 2, true, 0, keys + 5, lens + 5, 3);
+    assert_scan(s, "", 0, true, 0, keys + 1, lens + 1, 7);
+    assert_scan(s, "\xff", 1, true, 0, NULL, NULL, 0);
+    assert_scan(s, "\xff\xff", 2, true, 0, NULL, NULL, 0);
+    /* fn returning nonzero stops the scan (after the key it was given). */
+    assert_scan(s, NULL, 0, false, 3, keys, lens, 3);
+    store_close(s);
+}
+
+static void test_scan_values(void)
+{
+    store *s = open_at(fresh_dir());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    dkv_update u[] = {upd(1, 1, 1, "k", "old"), upd(2, 1, 2, "k", "new")};
+    CU_ASSERT_EQUAL_FATAL(apply(s, u, 2), 0);
+    scan_acc a = {0};
+    CU_ASSERT_EQUAL(store_scan(s, NULL, 0, false, collect, &a, NULL), 0);
+    CU_ASSERT_EQUAL(a.n, 1); /* one key, however many writes */
+    store_close(s);
+}
+
+void add_store_tests(void)
+{
+    static const CU_TestInfo tests[] = {
+        {"fresh store", test_fresh},
+        {"open failure reported", test_open_fails},
+        {"LWW by version across batches", test_lww_across_batches},
+        {"LWW within one batch", test_lww_within_batch},
+        {"stored version beats older writes batched together",
+         test_lww_batch_vs_stored},
+        {"write log", test_log},
+        {"meta and data survive reopen", test_reopen},
+        {"scan order and after", test_scan},
+        {"scan reports each key once", test_scan_values},
+        CU_TEST_INFO_NULL,
+    };
+    tests_add_suite("store", suite_init, suite_cleanup, tests);
+}

@@ -1,0 +1,71 @@
+# Unit tests and fuzz targets. Included by the top-level Makefile, after it
+# defines CC, CFLAGS, LDFLAGS, LDLIBS, BUILD, BIN, COMMON_SRC, SERVER_LIB,
+# the obj helper and the $(BUILD)/%.o pattern rule (prerequisites below are
+# expanded when this file is read).
+#
+#   make unit                 build and run the CUnit tests (bin/unit-tests)
+#   make unit UNIT_ARGS=store run only the named suites
+#   make fuzz                 build the libFuzzer targets with clang into bin/fuzz_*
+#   make fuzz-smoke           run each fuzzer FUZZ_SECONDS (default 5)
+# unit-tests exits 0 when all pass, 1 when any test fails, 2 on a usage error.
+
+UNIT_SRC := $(wildcard tests/*.c)
+
+$(BIN)/unit-tests: $(call obj,$(UNIT_SRC) $(SERVER_LIB) $(COMMON_SRC))
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcunit -o $@
+
+.PHONY: unit
+unit: $(BIN)/unit-tests
+	$(BIN)/unit-tests $(UNIT_ARGS)
+
+# --- fuzzing --------------------------------------------------------------
+# libFuzzer needs clang, and its own instrumented copies of the modules, so
+# fuzz objects live apart from the gcc ones in $(BUILD)/fuzz/. Only the
+# pure decoding modules are linked: no sockets, XML-RPC or LevelDB.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 5
+FUZZ_NAMES   := wire peermsg record vclock ids
+FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+# Not $(CFLAGS): it carries gcc-only warning flags. Warnings stay warnings
+# here, so a new clang diagnostic cannot block fuzzing; the gcc build is
+# the one that enforces -Werror.
+FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g \
+                -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Wno-unused-parameter \
+                -MMD -MP
+FUZZ_LIB     := common/buf.c common/err.c common/ids.c common/vclock.c common/wire.c \
+                server/record.c server/peermsg.c
+FUZZ_BINS    := $(patsubst %,$(BIN)/fuzz_%,$(FUZZ_NAMES))
+fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))
+FUZZ_OBJS    := $(call fuzz_obj,$(FUZZ_LIB) $(patsubst %,tests/fuzz/fuzz_%.c,$(FUZZ_NAMES)))
+
+# Reached only through pattern rules, these would count as intermediate
+# files and be deleted after each build, forcing full rebuilds.
+.SECONDARY: $(FUZZ_OBJS)
+
+# Library objects get coverage instrumentation but no libFuzzer main.
+$(BUILD)/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(BIN)/fuzz_%: $(BUILD)/fuzz/tests/fuzz/fuzz_%.o $(call fuzz_obj,$(FUZZ_LIB))
+	@mkdir -p $(BIN)
+	$(FUZZ_CC) $(FUZZ_SAN) $^ -ljansson -o $@
+
+.PHONY: fuzz fuzz-smoke
+fuzz: $(FUZZ_BINS)
+
+# A fresh, empty corpus per target and run, so every smoke run is alike,
+# with tests/fuzz/NAME.dict when there is one; -max_total_time bounds each run. A crash, leak or
+# sanitizer report makes the fuzzer, and so this target, fail.
+fuzz-smoke: $(FUZZ_BINS)
+	@set -e; for n in $(FUZZ_NAMES); do \
+	    dir=$(BUILD)/fuzz-corpus/$$n; rm -rf $$dir; mkdir -p $$dir; \
+	    echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
+	    dict=; [ ! -f tests/fuzz/$$n.dict ] || dict=-dict=tests/fuzz/$$n.dict; \
+	    if ! $(BIN)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$$dir- \
+	            $$dict $$dir > $$dir.log 2>&1; then \
+	        tail -n 60 $$dir.log; echo "fuzz_$$n FAILED (log: $$dir.log)"; exit 1; \
+	    fi; \
+	    tail -n 1 $$dir.log; \
+	done
