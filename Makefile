@@ -62,8 +62,8 @@ test:
 	@$(MAKE) --no-print-directory all
 	@$(ASAN_MAKE) all bin-asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 bin-asan/unit-tests
-	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/e2e.sh
 	@$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=$(FUZZ_SECONDS)
+	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/e2e.sh
 
 .PHONY: all clean deps demo test
 clean:
