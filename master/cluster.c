@@ -15,6 +15,7 @@
 #include "../common/net.h"
 #include "../common/rpc.h"
 #include "../common/rpcargs.h"
+#include "history.h"
 #include "model.h"
 
 /* Where a daemon listens, and the one persistent connection to it. */
@@ -32,6 +33,7 @@ struct cluster {
     rpc_client *watchdog;
     endpoint *ep;
     size_t n_ep, cap_ep;
+    cluster_frames retired; /* counters of servers as they were killed */
 };
 
 static endpoint *ep_find(cluster *c, uint64_t id)
@@ -162,7 +164,39 @@ void cluster_free(cluster *c)
     free(c);
 }
 
+static void add_frames(cluster *c, uint64_t id, cluster_frames *out);
+
 /* ---- helpers ---- */
+
+static void rec_set(json_t *rec, const char *field, json_t *value)
+{
+    if (rec)
+        json_object_set_new(rec, field, value);
+    else
+        json_decref(value);
+}
+
+static void rec_id(json_t *rec, const char *field, uint64_t id)
+{
+    if (rec)
+        json_object_set_new(rec, field, json_integer((json_int_t)id));
+}
+
+/* Reads lamport/origin members named prefix+"lamport"/prefix+"origin". */
+static dkv_version read_version(xmlrpc_value *r, const char *prefix)
+{
+    char ln[32], on[32];
+    snprintf(ln, sizeof ln, "%slamport", prefix);
+    snprintf(on, sizeof on, "%sorigin", prefix);
+    int64_t l = 0, o = 0;
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    if (rpcargs_struct_int(&env, r, ln, &l) < 0 || rpcargs_struct_int(&env, r, on, &o) < 0 ||
+        l < 0 || o < 0)
+        l = o = 0;
+    xmlrpc_env_clean(&env);
+    return (dkv_version){(uint64_t)l, (uint64_t)o};
+}
 
 static int drop_result(xmlrpc_value *r)
 {
@@ -253,6 +287,7 @@ static int kill_server(cluster *c, uint64_t id, dkv_err *err)
 {
     if (need_live_server(c, id, err) < 0)
         return -1;
+    add_frames(c, id, &c->retired);
     if (drop_result(rpc_callf(c->watchdog, err, "kill", "(I)", (xmlrpc_int64)id)) < 0)
         return -1;
     model_server_down(c->m, id);
@@ -394,13 +429,24 @@ static void append_id(char **s, size_t *len, size_t *cap, uint64_t id)
     *len += (size_t)sprintf(*s + *len, "%s%" PRIu64, *len ? "," : "", id);
 }
 
-static int cluster_stabilize(cluster *c, dkv_err *err)
+static int cluster_stabilize(cluster *c, json_t *rec, dkv_err *err)
 {
     size_t n = model_live_servers(c->m, NULL, 0);
     uint64_t *ids = calloc(n + 1, sizeof *ids);
     size_t *grp = calloc(n + 1, sizeof *grp);
     model_live_servers(c->m, ids, n);
-    model_groups(c->m, grp, n);
+    size_t ngroups = model_groups(c->m, grp, n);
+    if (rec) {
+        json_t *groups = json_array();
+        for (size_t g = 0; g < ngroups; g++) {
+            json_t *members = json_array();
+            for (size_t i = 0; i < n; i++)
+                if (grp[i] == g)
+                    json_array_append_new(members, json_integer((json_int_t)ids[i]));
+            json_array_append_new(groups, members);
+        }
+        json_object_set_new(rec, "groups", groups);
+    }
     /* What each server should report once settled. */
     char **want_links = calloc(n + 1, sizeof *want_links);
     char **want_group = calloc(n + 1, sizeof *want_group);
@@ -474,7 +520,7 @@ static int cluster_stabilize(cluster *c, dkv_err *err)
 
 /* ---- data commands ---- */
 
-static int print_store(cluster *c, uint64_t id, FILE *out, dkv_err *err)
+static int print_store(cluster *c, uint64_t id, FILE *out, json_t *rec, dkv_err *err)
 {
     if (need_live_server(c, id, err) < 0)
         return -1;
@@ -487,6 +533,7 @@ static int print_store(cluster *c, uint64_t id, FILE *out, dkv_err *err)
     char *text = NULL;
     size_t text_len = 0;
     FILE *mem = open_memstream(&text, &text_len);
+    json_t *store = rec ? json_array() : NULL;
     while (more && rc == 0) {
         xmlrpc_value *r = rpc_callf(e->rpc, err, "dump", "(6i)", after ? after : (unsigned char *)"",
                                     after_len, (int)has_after);
@@ -513,8 +560,9 @@ static int print_store(cluster *c, uint64_t id, FILE *out, dkv_err *err)
             xmlrpc_array_read_item(&env, entries, (unsigned)i, &pair);
             const unsigned char *k = NULL, *v = NULL;
             size_t kl = 0, vl = 0;
+            xmlrpc_int64 lamport = 0, origin = 0;
             if (!env.fault_occurred)
-                xmlrpc_decompose_value(&env, pair, "(66)", &k, &kl, &v, &vl);
+                xmlrpc_decompose_value(&env, pair, "(66II)", &k, &kl, &v, &vl, &lamport, &origin);
             if (env.fault_occurred) {
                 rc = dkv_err_set(err, "malformed dump entry from server %" PRIu64, id);
             } else {
@@ -522,6 +570,11 @@ static int print_store(cluster *c, uint64_t id, FILE *out, dkv_err *err)
                 fputc(':', mem);
                 fwrite(v, 1, vl, mem);
                 fputc('\n', mem);
+                if (store)
+                    json_array_append_new(
+                        store, json_pack("[ooo]", history_bytes(k, kl), history_bytes(v, vl),
+                                         history_version((dkv_version){(uint64_t)lamport,
+                                                                       (uint64_t)origin})));
                 free(after);
                 after = (unsigned char *)k;
                 after_len = kl;
@@ -543,16 +596,22 @@ static int print_store(cluster *c, uint64_t id, FILE *out, dkv_err *err)
     fclose(mem);
     if (rc == 0)
         fwrite(text, 1, text_len, out);
+    if (rc == 0 && store)
+        json_object_set_new(rec, "store", store);
+    else if (store)
+        json_decref(store);
     free(text);
     free(after);
     return rc;
 }
 
-static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, dkv_err *err)
+static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, json_t *rec, dkv_err *err)
 {
     if (need_client(c, cid, err) < 0)
         return -1;
     uint64_t sid;
+    if (model_client_server(c->m, cid, &sid))
+        rec_id(rec, "server", sid);
     if (!model_client_server(c->m, cid, &sid))
         return dkv_err_set(err, "client %" PRIu64 " is not connected to a server", cid);
     if (!model_server_live(c->m, sid))
@@ -561,19 +620,34 @@ static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, dkv_err *err)
     return 0;
 }
 
-static int do_put(cluster *c, const script_cmd *cmd, dkv_err *err)
+static int do_put(cluster *c, const script_cmd *cmd, json_t *rec, dkv_err *err)
 {
     endpoint *e;
-    if (client_endpoint(c, cmd->id[0], &e, err) < 0)
+    rec_id(rec, "client", cmd->id[0]);
+    rec_set(rec, "key", history_bytes(cmd->key, cmd->key_len));
+    rec_set(rec, "value", history_bytes(cmd->value, cmd->value_len));
+    if (client_endpoint(c, cmd->id[0], &e, rec, err) < 0)
         return -1;
-    return drop_result(rpc_callf(e->rpc, err, "put", "(66)", cmd->key, cmd->key_len, cmd->value,
-                                 cmd->value_len));
+    xmlrpc_value *r = rpc_callf(e->rpc, err, "put", "(66)", cmd->key, cmd->key_len, cmd->value,
+                                cmd->value_len);
+    if (!r)
+        return -1;
+    dkv_version v = read_version(r, ""), dep = read_version(r, "dep_");
+    xmlrpc_DECREF(r);
+    if (version_is_none(v))
+        return dkv_err_set(err, "client %" PRIu64 " returned a malformed put result", cmd->id[0]);
+    rec_set(rec, "version", history_version(v));
+    rec_set(rec, "dep_before", history_version(dep));
+    rec_set(rec, "dep_after", history_version(v));
+    return 0;
 }
 
-static int do_get(cluster *c, const script_cmd *cmd, FILE *out, dkv_err *err)
+static int do_get(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv_err *err)
 {
     endpoint *e;
-    if (client_endpoint(c, cmd->id[0], &e, err) < 0)
+    rec_id(rec, "client", cmd->id[0]);
+    rec_set(rec, "key", history_bytes(cmd->key, cmd->key_len));
+    if (client_endpoint(c, cmd->id[0], &e, rec, err) < 0)
         return -1;
     xmlrpc_value *r = rpc_callf(e->rpc, err, "get", "(6)", cmd->key, cmd->key_len);
     if (!r)
@@ -588,16 +662,27 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, dkv_err *err)
     if (vv && !env.fault_occurred)
         xmlrpc_read_base64(&env, vv, &vl, &val);
     int rc = 0;
-    if (env.fault_occurred || !status || !vv) {
+    if (env.fault_occurred || !status || !vv ||
+        (strcmp(status, "ok") != 0 && strcmp(status, "ERR_KEY") != 0 &&
+         strcmp(status, "ERR_DEP") != 0)) {
         rc = dkv_err_set(err, "malformed get result from client %" PRIu64, cmd->id[0]);
     } else {
+        bool ok = strcmp(status, "ok") == 0;
         fwrite(cmd->key, 1, cmd->key_len, out);
         fputc(':', out);
-        if (strcmp(status, "ok") == 0)
+        if (ok)
             fwrite(val, 1, vl, out);
         else
             fputs(status, out);
         fputc('\n', out);
+        dkv_version sv = read_version(r, ""), dep = read_version(r, "dep_");
+        rec_set(rec, "result", json_string(status));
+        if (ok)
+            rec_set(rec, "value", history_bytes(val, vl));
+        rec_set(rec, "version", history_version(sv));
+        rec_set(rec, "dep_before", history_version(dep));
+        rec_set(rec, "dep_after",
+                history_version(ok && version_cmp(sv, dep) > 0 ? sv : dep));
     }
     if (vv)
         xmlrpc_DECREF(vv);
@@ -608,19 +693,62 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, dkv_err *err)
     return rc;
 }
 
-int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, dkv_err *err)
+int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv_err *err)
 {
     switch (cmd->kind) {
     case CMD_NONE: return 0;
-    case CMD_JOIN_SERVER: return join_server(c, cmd->id[0], err);
-    case CMD_KILL_SERVER: return kill_server(c, cmd->id[0], err);
-    case CMD_JOIN_CLIENT: return join_client(c, cmd->id[0], cmd->id[1], err);
-    case CMD_BREAK_CONNECTION: return change_link(c, cmd->id[0], cmd->id[1], false, err);
-    case CMD_CREATE_CONNECTION: return change_link(c, cmd->id[0], cmd->id[1], true, err);
-    case CMD_STABILIZE: return cluster_stabilize(c, err);
-    case CMD_PRINT_STORE: return print_store(c, cmd->id[0], out, err);
-    case CMD_PUT: return do_put(c, cmd, err);
-    case CMD_GET: return do_get(c, cmd, out, err);
+    case CMD_JOIN_SERVER:
+        rec_id(rec, "server", cmd->id[0]);
+        return join_server(c, cmd->id[0], err);
+    case CMD_KILL_SERVER:
+        rec_id(rec, "server", cmd->id[0]);
+        return kill_server(c, cmd->id[0], err);
+    case CMD_JOIN_CLIENT:
+        rec_id(rec, "client", cmd->id[0]);
+        rec_id(rec, "server", cmd->id[1]);
+        return join_client(c, cmd->id[0], cmd->id[1], err);
+    case CMD_BREAK_CONNECTION:
+    case CMD_CREATE_CONNECTION:
+        rec_id(rec, "a", cmd->id[0]);
+        rec_id(rec, "b", cmd->id[1]);
+        return change_link(c, cmd->id[0], cmd->id[1], cmd->kind == CMD_CREATE_CONNECTION, err);
+    case CMD_STABILIZE: return cluster_stabilize(c, rec, err);
+    case CMD_PRINT_STORE:
+        rec_id(rec, "server", cmd->id[0]);
+        return print_store(c, cmd->id[0], out, rec, err);
+    case CMD_PUT: return do_put(c, cmd, rec, err);
+    case CMD_GET: return do_get(c, cmd, out, rec, err);
     }
     return dkv_err_set(err, "unknown command");
+}
+
+/* Adds a server's frame counters to out. */
+static void add_frames(cluster *c, uint64_t id, cluster_frames *out)
+{
+    dkv_err err;
+    endpoint *e = ep_find(c, id);
+    xmlrpc_value *r = e ? rpc_callf(e->rpc, &err, "stats", "()") : NULL;
+    if (!r)
+        return;
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    int64_t v;
+    if (rpcargs_struct_int(&env, r, "hello", &v) == 0) out->hello += v;
+    if (rpcargs_struct_int(&env, r, "upd", &v) == 0) out->upd += v;
+    if (rpcargs_struct_int(&env, r, "ack", &v) == 0) out->ack += v;
+    if (rpcargs_struct_int(&env, r, "lsa", &v) == 0) out->lsa += v;
+    if (rpcargs_struct_int(&env, r, "updates_sent", &v) == 0) out->updates_sent += v;
+    xmlrpc_env_clean(&env);
+    xmlrpc_DECREF(r);
+}
+
+void cluster_frames_total(cluster *c, cluster_frames *out)
+{
+    *out = c->retired;
+    size_t n = model_live_servers(c->m, NULL, 0);
+    uint64_t *ids = calloc(n + 1, sizeof *ids);
+    model_live_servers(c->m, ids, n);
+    for (size_t i = 0; i < n; i++)
+        add_frames(c, ids[i], out);
+    free(ids);
 }

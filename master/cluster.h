@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "../common/err.h"
 #include "script.h"
 
@@ -30,7 +32,15 @@ cluster *cluster_new(const cluster_opts *opts, dkv_err *err);
 void cluster_free(cluster *c);
 
 /* Executes one parsed command, printing results (printStore, get) on out.
- * -1 with err when it cannot be carried out. */
-int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, dkv_err *err);
+ * When rec is not NULL, the command's details are added to it (fields in
+ * history.h). -1 with err when it cannot be carried out. */
+int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv_err *err);
+
+/* Frames sent by type, summed over every server of the run (killed ones
+ * included, as of their last stats call). */
+typedef struct cluster_frames {
+    int64_t hello, upd, ack, lsa, updates_sent;
+} cluster_frames;
+void cluster_frames_total(cluster *c, cluster_frames *out);
 
 #endif

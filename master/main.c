@@ -18,7 +18,10 @@
 #include "../common/ids.h"
 #include "../common/pidfile.h"
 #include "../common/rpc.h"
+#include "../common/net.h"
 #include "cluster.h"
+#include "history.h"
+#include "stats.h"
 #include "script.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -35,6 +38,8 @@ static void usage(FILE *f)
             "  --keep                  keep the fresh run directory at exit\n"
             "  --sync                  fsync every write (default: written to LevelDB's\n"
             "                          log before the reply; survives a killed process)\n"
+            "  --history FILE          write one JSON line per executed command to FILE\n"
+            "  --stats                 print throughput, latencies, frames per put on stderr\n"
             "  --valgrind-servers      run every server under valgrind's memcheck\n"
             "  --help                  this text\n");
 }
@@ -75,11 +80,14 @@ int main(int argc, char **argv)
                                          {"keep", no_argument, 0, 'k'},
                                          {"sync", no_argument, 0, 'y'},
                                          {"valgrind-servers", no_argument, 0, 'v'},
+                                         {"history", required_argument, 0, 'H'},
+                                         {"stats", no_argument, 0, 'S'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     cluster_opts co = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000};
     const char *user_run_dir = NULL;
-    bool keep = false;
+    bool keep = false, want_stats = false;
+    const char *history_path = NULL;
     dkv_err err;
     for (int o; (o = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
         uint64_t v;
@@ -100,6 +108,8 @@ int main(int argc, char **argv)
         case 'k': keep = true; break;
         case 'y': co.sync = true; break;
         case 'v': co.valgrind_servers = true; break;
+        case 'H': history_path = optarg; break;
+        case 'S': want_stats = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -144,6 +154,13 @@ int main(int argc, char **argv)
     co.bin_dir = bin_dir;
     co.owns_run_dir = !keep;
 
+    history *hist = NULL;
+    if (history_path && !(hist = history_open(history_path, &err))) {
+        fprintf(stderr, "master: %s\n", err.msg);
+        return 2;
+    }
+    stats *st = want_stats ? stats_new() : NULL;
+    int64_t run_start = net_now_us();
     int status = 0;
     cluster *c = cluster_new(&co, &err);
     if (!c) {
@@ -161,18 +178,52 @@ int main(int argc, char **argv)
         lineno++;
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
+        json_t *rec = NULL;
+        if (hist || st) {
+            rec = json_object();
+            json_object_set_new(rec, "line", json_integer(lineno));
+            json_object_set_new(rec, "text", history_bytes((uint8_t *)line, (size_t)len));
+        }
         script_cmd cmd;
-        if (script_parse(line, (size_t)len, &cmd, &err) < 0 ||
-            cluster_exec(c, &cmd, stdout, &err) < 0) {
+        int64_t t0 = net_now_us();
+        bool ok = script_parse(line, (size_t)len, &cmd, &err) == 0 &&
+                  cluster_exec(c, &cmd, stdout, rec, &err) == 0;
+        int64_t t1 = net_now_us();
+        fflush(stdout);
+        if (!ok) {
             fprintf(stderr, "master: line %ld: %s: %s\n", lineno, *cmd.name ? cmd.name : "?",
                     err.msg);
             status = 1;
         }
-        fflush(stdout);
+        if (rec && (cmd.kind != CMD_NONE || !ok)) {
+            json_object_set_new(rec, "cmd", history_bytes((const uint8_t *)cmd.name,
+                                                          strlen(cmd.name)));
+            json_object_set_new(rec, "start_us", json_integer(t0));
+            json_object_set_new(rec, "end_us", json_integer(t1));
+            json_object_set_new(rec, "ok", json_boolean(ok));
+            if (!ok)
+                json_object_set_new(rec, "error", json_string(err.msg));
+            if (st)
+                stats_add(st, cmd.kind, t1 - t0, ok,
+                          json_string_value(json_object_get(rec, "result")));
+            if (hist && history_write(hist, rec, &err) < 0) {
+                fprintf(stderr, "master: %s\n", err.msg);
+                status = 1;
+            }
+        }
+        json_decref(rec);
     }
     free(line);
     if (stop_signal)
         fprintf(stderr, "master: stopped by signal %d; shutting down\n", (int)stop_signal);
+    if (st) {
+        cluster_frames frames = {0};
+        if (c)
+            cluster_frames_total(c, &frames);
+        stats_print(st, stderr, net_now_us() - run_start, c ? &frames : NULL);
+        stats_free(st);
+    }
+    history_close(hist);
     cluster_free(c);
     pidfile_remove(run_dir, "master");
     if (!keep)

@@ -310,13 +310,13 @@ typedef struct dump_ctx {
 static int dump_one(void *user, const uint8_t *key, size_t kl, dkv_version v, const uint8_t *val,
                     size_t vl)
 {
-    (void)v;
     dump_ctx *d = user;
     if (d->bytes > 0 && d->bytes + kl + vl > DUMP_PAGE_BYTES) {
         d->more = true;
         return 1;
     }
-    xmlrpc_value *pair = xmlrpc_build_value(d->env, "(66)", key, kl, val, vl);
+    xmlrpc_value *pair = xmlrpc_build_value(d->env, "(66II)", key, kl, val, vl,
+                                            (xmlrpc_int64)v.lamport, (xmlrpc_int64)v.origin);
     if (d->env->fault_occurred)
         return 1;
     xmlrpc_array_append_item(d->env, d->list, pair);
