@@ -45,6 +45,9 @@ $(PROGRAMS):
 
 FUZZ_SECONDS ?= 3
 include tests/tests.mk
+# The history checker (bin/check) and the scenario generator (bin/gen).
+-include check/check.mk
+-include scripts/gen.mk
 
 # The sanitized build used by the tests lives beside the release build.
 ASAN_MAKE = $(MAKE) --no-print-directory SANITIZE=1 BUILD=build-asan BIN=bin-asan

@@ -17,6 +17,9 @@ static void register_all(void)
     add_record_tests();
     add_store_tests();
     add_core_tests();
+    add_script_tests();
+    add_model_tests();
+    add_session_tests();
 }
 
 /* Failures of the last run. Failed assertions, failed tests and failed

@@ -10,8 +10,10 @@
 # unit-tests exits 0 when all pass, 1 when any test fails, 2 on a usage error.
 
 UNIT_SRC := $(wildcard tests/*.c)
+# The master and client modules under test (not their main.c or the RPC glue).
+UNIT_LIB := master/script.c master/model.c client/session.c
 
-$(BIN)/unit-tests: $(call obj,$(UNIT_SRC) $(SERVER_LIB) $(COMMON_SRC))
+$(BIN)/unit-tests: $(call obj,$(UNIT_SRC) $(UNIT_LIB) $(SERVER_LIB) $(COMMON_SRC))
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcunit -o $@
 
