@@ -46,8 +46,7 @@ int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
 {
     memset(out, 0, sizeof *out);
     out->name = "";
-    if (memchr(line, '\0', len))
-        return dkv_err_set(err, "the line contains a NUL byte");
+    bool has_nul = memchr(line, '\0', len) != NULL;
     char *tok[MAX_TOKENS];
     size_t tlen[MAX_TOKENS];
     int n = 0;
@@ -72,13 +71,15 @@ int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
             line[i++] = '\0';
     }
     if (n == 0 || tok[0][0] == '#')
-        return 0;
+        return has_nul ? dkv_err_set(err, "the line contains a NUL byte") : 0;
     line[len] = '\0'; /* the caller's buffer has room: getline NUL-terminates */
     const spec *sp = NULL;
     for (size_t k = 0; k < NSPECS; k++)
         if (strcmp(tok[0], specs[k].name) == 0)
             sp = &specs[k];
-    out->name = tok[0];
+    out->name = sp ? sp->name : tok[0];
+    if (has_nul)
+        return dkv_err_set(err, "the line contains a NUL byte");
     if (!sp) {
         const char *near = script_suggest(tok[0]);
         if (near)

@@ -4,13 +4,63 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Records (record.h) live in a byte-ordered key-value backend: LevelDB for
+ * real servers, a sorted array in memory for the in-process test fixture.
+ * The backends only get, write atomically and scan in order. */
+
+typedef struct kv_pair {
+    uint8_t *k, *v;
+    size_t kl, vl;
+} kv_pair;
+
+typedef struct kv_batch {
+    kv_pair *p;
+    size_t n, cap;
+} kv_batch;
+
+typedef int (*kv_scan_fn)(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl);
+
 struct store {
+    /* LevelDB backend; NULL for the memory backend. */
     leveldb_t *db;
     leveldb_options_t *opts;
     leveldb_readoptions_t *ropts;
     leveldb_writeoptions_t *wopts;
+    /* Memory backend: pairs sorted by key. */
+    kv_batch mem;
     buf k, v; /* scratch */
 };
+
+static uint8_t *dup_bytes(const void *p, size_t n)
+{
+    uint8_t *d = malloc(n ? n : 1);
+    if (!d)
+        abort();
+    if (n)
+        memcpy(d, p, n);
+    return d;
+}
+
+static void batch_put(kv_batch *b, const void *k, size_t kl, const void *v, size_t vl)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 8;
+        b->p = realloc(b->p, b->cap * sizeof *b->p);
+        if (!b->p)
+            abort();
+    }
+    b->p[b->n++] = (kv_pair){dup_bytes(k, kl), dup_bytes(v, vl), kl, vl};
+}
+
+static void batch_free(kv_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->p[i].k);
+        free(b->p[i].v);
+    }
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
 
 /* The one adapter from LevelDB's char** errors to dkv_err. */
 static int take_leveldb_error(char *lerr, dkv_err *err, const char *what)
@@ -22,11 +72,125 @@ static int take_leveldb_error(char *lerr, dkv_err *err, const char *what)
     return -1;
 }
 
-store *store_open(const char *dir, bool sync, dkv_err *err)
+static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+/* Memory backend: index of the first pair with key >= k. */
+static size_t mem_lower_bound(const store *s, const uint8_t *k, size_t kl)
+{
+    size_t lo = 0, hi = s->mem.n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (key_cmp(s->mem.p[mid].k, s->mem.p[mid].kl, k, kl) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Gets k's value into a malloc'ed copy (*v NULL when absent). */
+static int kv_get(store *s, const void *k, size_t kl, uint8_t **v, size_t *vl, dkv_err *err)
+{
+    *v = NULL;
+    if (!s->db) {
+        size_t i = mem_lower_bound(s, k, kl);
+        if (i < s->mem.n && key_cmp(s->mem.p[i].k, s->mem.p[i].kl, k, kl) == 0) {
+            *v = dup_bytes(s->mem.p[i].v, s->mem.p[i].vl);
+            *vl = s->mem.p[i].vl;
+        }
+        return 0;
+    }
+    char *lerr = NULL;
+    char *rec = leveldb_get(s->db, s->ropts, k, kl, vl, &lerr);
+    if (take_leveldb_error(lerr, err, "reading LevelDB") < 0)
+        return -1;
+    if (rec) {
+        *v = dup_bytes(rec, *vl);
+        leveldb_free(rec);
+    }
+    return 0;
+}
+
+/* Applies every pair of b atomically; b is left empty. */
+static int kv_write(store *s, kv_batch *b, dkv_err *err)
+{
+    int rc = 0;
+    if (!s->db) {
+        for (size_t i = 0; i < b->n; i++) {
+            kv_pair *p = &b->p[i];
+            size_t at = mem_lower_bound(s, p->k, p->kl);
+            if (at < s->mem.n && key_cmp(s->mem.p[at].k, s->mem.p[at].kl, p->k, p->kl) == 0) {
+                free(s->mem.p[at].k);
+                free(s->mem.p[at].v);
+                s->mem.p[at] = *p;
+            } else {
+                batch_put(&s->mem, "", 0, "", 0); /* grow by one */
+                free(s->mem.p[s->mem.n - 1].k);
+                free(s->mem.p[s->mem.n - 1].v);
+                memmove(s->mem.p + at + 1, s->mem.p + at,
+                        (s->mem.n - 1 - at) * sizeof *s->mem.p);
+                s->mem.p[at] = *p;
+            }
+        }
+        free(b->p);
+        memset(b, 0, sizeof *b);
+        return 0;
+    }
+    leveldb_writebatch_t *wb = leveldb_writebatch_create();
+    for (size_t i = 0; i < b->n; i++)
+        leveldb_writebatch_put(wb, (const char *)b->p[i].k, b->p[i].kl, (const char *)b->p[i].v,
+                               b->p[i].vl);
+    char *lerr = NULL;
+    leveldb_write(s->db, s->wopts, wb, &lerr);
+    leveldb_writebatch_destroy(wb);
+    rc = take_leveldb_error(lerr, err, "writing LevelDB");
+    batch_free(b);
+    return rc;
+}
+
+/* Calls fn for every pair with key >= start, in key order, until it
+ * returns nonzero. */
+static int kv_scan(store *s, const uint8_t *start, size_t sl, kv_scan_fn fn, void *user,
+                   dkv_err *err)
+{
+    if (!s->db) {
+        for (size_t i = mem_lower_bound(s, start, sl); i < s->mem.n; i++)
+            if (fn(user, s->mem.p[i].k, s->mem.p[i].kl, s->mem.p[i].v, s->mem.p[i].vl))
+                break;
+        return 0;
+    }
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    for (leveldb_iter_seek(it, (const char *)start, sl); leveldb_iter_valid(it);
+         leveldb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = leveldb_iter_key(it, &kl);
+        const char *v = leveldb_iter_value(it, &vl);
+        if (fn(user, (const uint8_t *)k, kl, (const uint8_t *)v, vl))
+            break;
+    }
+    char *lerr = NULL;
+    leveldb_iter_get_error(it, &lerr);
+    leveldb_iter_destroy(it);
+    return take_leveldb_error(lerr, err, "scanning LevelDB");
+}
+
+static store *store_alloc(void)
 {
     store *s = calloc(1, sizeof *s);
     if (!s)
         abort();
+    buf_init(&s->k);
+    buf_init(&s->v);
+    return s;
+}
+
+store *store_open(const char *dir, bool sync, dkv_err *err)
+{
+    store *s = store_alloc();
     s->opts = leveldb_options_create();
     leveldb_options_set_create_if_missing(s->opts, 1);
     s->ropts = leveldb_readoptions_create();
@@ -38,10 +202,10 @@ store *store_open(const char *dir, bool sync, dkv_err *err)
         store_close(s);
         return NULL;
     }
-    buf_init(&s->k);
-    buf_init(&s->v);
     return s;
 }
+
+store *store_open_memory(void) { return store_alloc(); }
 
 void store_close(store *s)
 {
@@ -49,9 +213,12 @@ void store_close(store *s)
         return;
     if (s->db)
         leveldb_close(s->db);
-    leveldb_options_destroy(s->opts);
-    leveldb_readoptions_destroy(s->ropts);
-    leveldb_writeoptions_destroy(s->wopts);
+    if (s->opts) {
+        leveldb_options_destroy(s->opts);
+        leveldb_readoptions_destroy(s->ropts);
+        leveldb_writeoptions_destroy(s->wopts);
+    }
+    batch_free(&s->mem);
     buf_free(&s->k);
     buf_free(&s->v);
     free(s);
@@ -59,35 +226,30 @@ void store_close(store *s)
 
 int store_load_meta(store *s, record_meta *m, bool *found, dkv_err *err)
 {
+    uint8_t *rec;
     size_t len;
-    char *lerr = NULL;
-    char *rec = leveldb_get(s->db, s->ropts, RECORD_META_KEY, 1, &len, &lerr);
-    if (take_leveldb_error(lerr, err, "reading meta") < 0)
+    if (kv_get(s, RECORD_META_KEY, 1, &rec, &len, err) < 0)
         return -1;
     *found = rec != NULL;
     if (!rec)
         return 0;
-    int rc = record_meta_decode((const uint8_t *)rec, len, m, err);
-    leveldb_free(rec);
+    int rc = record_meta_decode(rec, len, m, err);
+    free(rec);
     return rc;
 }
 
-static void batch_meta(store *s, leveldb_writebatch_t *wb, const record_meta *m)
+static void batch_meta(store *s, kv_batch *b, const record_meta *m)
 {
     buf_clear(&s->v);
     record_meta_encode(&s->v, m);
-    leveldb_writebatch_put(wb, RECORD_META_KEY, 1, (const char *)buf_head(&s->v),
-                           buf_unread(&s->v));
+    batch_put(b, RECORD_META_KEY, 1, buf_head(&s->v), buf_unread(&s->v));
 }
 
 int store_save_meta(store *s, const record_meta *m, dkv_err *err)
 {
-    leveldb_writebatch_t *wb = leveldb_writebatch_create();
-    batch_meta(s, wb, m);
-    char *lerr = NULL;
-    leveldb_write(s->db, s->wopts, wb, &lerr);
-    leveldb_writebatch_destroy(wb);
-    return take_leveldb_error(lerr, err, "writing meta");
+    kv_batch b = {0};
+    batch_meta(s, &b, m);
+    return kv_write(s, &b, err);
 }
 
 int store_get(store *s, const uint8_t *key, size_t key_len, bool *found, dkv_version *v,
@@ -95,42 +257,34 @@ int store_get(store *s, const uint8_t *key, size_t key_len, bool *found, dkv_ver
 {
     buf_clear(&s->k);
     record_data_key(&s->k, key, key_len);
+    uint8_t *rec;
     size_t len;
-    char *lerr = NULL;
-    char *rec = leveldb_get(s->db, s->ropts, (const char *)buf_head(&s->k), buf_unread(&s->k),
-                            &len, &lerr);
-    if (take_leveldb_error(lerr, err, "reading a key") < 0)
+    if (kv_get(s, buf_head(&s->k), buf_unread(&s->k), &rec, &len, err) < 0)
         return -1;
     *found = rec != NULL;
     if (!rec)
         return 0;
     const uint8_t *val;
     size_t vl;
-    if (record_data_decode((const uint8_t *)rec, len, v, &val, &vl, err) < 0) {
-        leveldb_free(rec);
-        return -1;
-    }
-    if (value) {
-        *value = malloc(vl ? vl : 1);
-        if (!*value)
-            abort();
-        memcpy(*value, val, vl);
+    int rc = record_data_decode(rec, len, v, &val, &vl, err);
+    if (rc == 0 && value) {
+        *value = dup_bytes(val, vl);
         *value_len = vl;
     }
-    leveldb_free(rec);
-    return 0;
+    free(rec);
+    return rc;
 }
 
 int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, dkv_err *err)
 {
-    leveldb_writebatch_t *wb = leveldb_writebatch_create();
+    kv_batch b = {0};
     for (size_t i = 0; i < n; i++) {
         /* The winner so far: the stored version, or a newer one written
          * earlier in this same batch. */
         dkv_version best = {0, 0};
         bool found;
         if (store_get(s, u[i].key, u[i].key_len, &found, &best, NULL, NULL, err) < 0) {
-            leveldb_writebatch_destroy(wb);
+            batch_free(&b);
             return -1;
         }
         if (!found)
@@ -144,21 +298,16 @@ int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, d
             record_data_key(&s->k, u[i].key, u[i].key_len);
             buf_clear(&s->v);
             record_data_value(&s->v, update_version(&u[i]), u[i].value, u[i].value_len);
-            leveldb_writebatch_put(wb, (const char *)buf_head(&s->k), buf_unread(&s->k),
-                                   (const char *)buf_head(&s->v), buf_unread(&s->v));
+            batch_put(&b, buf_head(&s->k), buf_unread(&s->k), buf_head(&s->v), buf_unread(&s->v));
         }
         uint8_t lk[17];
         record_log_key(lk, u[i].origin, u[i].seq);
         buf_clear(&s->v);
         record_log_value(&s->v, &u[i]);
-        leveldb_writebatch_put(wb, (const char *)lk, sizeof lk, (const char *)buf_head(&s->v),
-                               buf_unread(&s->v));
+        batch_put(&b, lk, sizeof lk, buf_head(&s->v), buf_unread(&s->v));
     }
-    batch_meta(s, wb, m);
-    char *lerr = NULL;
-    leveldb_write(s->db, s->wopts, wb, &lerr);
-    leveldb_writebatch_destroy(wb);
-    return take_leveldb_error(lerr, err, "writing updates");
+    batch_meta(s, &b, m);
+    return kv_write(s, &b, err);
 }
 
 int store_log_get(store *s, uint64_t origin, uint64_t seq, dkv_update *u, uint8_t **owned,
@@ -166,61 +315,60 @@ int store_log_get(store *s, uint64_t origin, uint64_t seq, dkv_update *u, uint8_
 {
     uint8_t lk[17];
     record_log_key(lk, origin, seq);
+    uint8_t *rec;
     size_t len;
-    char *lerr = NULL;
-    char *rec = leveldb_get(s->db, s->ropts, (const char *)lk, sizeof lk, &len, &lerr);
-    if (take_leveldb_error(lerr, err, "reading the write log") < 0)
+    if (kv_get(s, lk, sizeof lk, &rec, &len, err) < 0)
         return -1;
     *found = rec != NULL;
     if (!rec)
         return 0;
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
-        abort();
-    memcpy(copy, rec, len);
-    leveldb_free(rec);
     u->origin = origin;
     u->seq = seq;
-    if (record_log_decode(copy, len, u, err) < 0) {
-        free(copy);
+    if (record_log_decode(rec, len, u, err) < 0) {
+        free(rec);
         return -1;
     }
-    *owned = copy;
+    *owned = rec;
     return 0;
+}
+
+typedef struct scan_ctx {
+    const uint8_t *after;
+    size_t after_len;
+    bool has_after;
+    store_scan_fn fn;
+    void *user;
+    dkv_err *err;
+    int rc;
+} scan_ctx;
+
+static int scan_one(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    scan_ctx *sc = user;
+    if (kl == 0 || k[0] != RECORD_DATA_PREFIX)
+        return 1;
+    if (sc->has_after && kl - 1 == sc->after_len && memcmp(k + 1, sc->after, sc->after_len) == 0)
+        return 0;
+    dkv_version ver;
+    const uint8_t *val;
+    size_t val_len;
+    if (record_data_decode(v, vl, &ver, &val, &val_len, sc->err) < 0) {
+        sc->rc = -1;
+        return 1;
+    }
+    return sc->fn(sc->user, k + 1, kl - 1, ver, val, val_len);
 }
 
 int store_scan(store *s, const uint8_t *after, size_t after_len, bool has_after,
                store_scan_fn fn, void *user, dkv_err *err)
 {
-    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
     buf_clear(&s->k);
     record_data_key(&s->k, after, has_after ? after_len : 0);
-    leveldb_iter_seek(it, (const char *)buf_head(&s->k), buf_unread(&s->k));
-    int rc = 0;
-    for (; leveldb_iter_valid(it); leveldb_iter_next(it)) {
-        size_t kl, vl;
-        const char *k = leveldb_iter_key(it, &kl);
-        if (kl == 0 || k[0] != RECORD_DATA_PREFIX)
-            break;
-        if (has_after && kl - 1 == after_len && memcmp(k + 1, after, after_len) == 0)
-            continue;
-        const char *v = leveldb_iter_value(it, &vl);
-        dkv_version ver;
-        const uint8_t *val;
-        size_t val_len;
-        if (record_data_decode((const uint8_t *)v, vl, &ver, &val, &val_len, err) < 0) {
-            rc = -1;
-            break;
-        }
-        if (fn(user, (const uint8_t *)k + 1, kl - 1, ver, val, val_len))
-            break;
-    }
-    char *lerr = NULL;
-    leveldb_iter_get_error(it, &lerr);
-    if (rc == 0)
-        rc = take_leveldb_error(lerr, err, "scanning");
-    else if (lerr)
-        leveldb_free(lerr);
-    leveldb_iter_destroy(it);
-    return rc;
+    scan_ctx sc = {after, after_len, has_after, fn, user, err, 0};
+    /* Copy the start key: the callbacks may reuse the scratch buffer. */
+    uint8_t *start = dup_bytes(buf_head(&s->k), buf_unread(&s->k));
+    size_t sl = buf_unread(&s->k);
+    int rc = kv_scan(s, start, sl, scan_one, &sc, err);
+    free(start);
+    return rc < 0 ? -1 : sc.rc;
 }

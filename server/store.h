@@ -19,6 +19,9 @@ typedef struct store store;
  * call returns, which survives the process being killed but not a power
  * loss. Returns NULL with err on failure; caller frees with store_close. */
 store *store_open(const char *dir, bool sync, dkv_err *err);
+/* A store kept in memory, for the in-process protocol fixture: writes are
+ * atomic, and it outlives the core using it, as a disk would a crash. */
+store *store_open_memory(void);
 void store_close(store *s);
 
 /* *found is false on a fresh store (m is then left alone). */
