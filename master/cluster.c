@@ -107,7 +107,7 @@ static int start_watchdog(cluster *c, dkv_err *err)
     uint16_t port;
     if (daemon_await_ready(fds[0], 10000, &port, err) < 0)
         return dkv_err_wrap(err, "watchdog");
-    c->watchdog = rpc_client_new("127.0.0.1", port, c->opts.rpc_timeout_ms);
+    c->watchdog = rpc_client_new(c->opts.watchdog_host, port, c->opts.rpc_timeout_ms);
     return 0;
 }
 
@@ -165,6 +165,22 @@ void cluster_free(cluster *c)
 }
 
 static void add_frames(cluster *c, uint64_t id, cluster_frames *out);
+
+static char *read_string_member(xmlrpc_value *s, const char *name)
+{
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    xmlrpc_value *v = NULL;
+    const char *str = NULL;
+    xmlrpc_struct_find_value(&env, s, name, &v);
+    if (!env.fault_occurred && v && xmlrpc_value_type(v) == XMLRPC_TYPE_STRING)
+        xmlrpc_read_string(&env, v, &str);
+    if (v)
+        xmlrpc_DECREF(v);
+    xmlrpc_env_clean(&env);
+    return (char *)str;
+}
+
 
 /* ---- helpers ---- */
 
@@ -237,6 +253,30 @@ static int link_servers(cluster *c, uint64_t dialer, uint64_t target, dkv_err *e
                                  (int)t->port));
 }
 
+/* Asks the watchdog to start a server or client and records where it
+ * listens: the watchdog says which host and port. */
+static int start_process(cluster *c, const char *kind, uint64_t id, bool sync, dkv_err *err)
+{
+    xmlrpc_value *r = rpc_callf(c->watchdog, err, "start", "(sIi)", kind, (xmlrpc_int64)id,
+                                (int)sync);
+    if (!r)
+        return -1;
+    int64_t port = 0;
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    char *host = read_string_member(r, "host");
+    int bad = rpcargs_struct_int(&env, r, "port", &port) < 0 || port <= 0 || port > 65535 ||
+              !host || !*host;
+    xmlrpc_env_clean(&env);
+    xmlrpc_DECREF(r);
+    if (!bad)
+        ep_set(c, id, host, (uint16_t)port);
+    free(host);
+    if (bad)
+        return dkv_err_set(err, "watchdog returned a malformed start result");
+    return 0;
+}
+
 static int join_server(cluster *c, uint64_t id, dkv_err *err)
 {
     model_role role = model_role_of(c->m, id);
@@ -244,19 +284,8 @@ static int join_server(cluster *c, uint64_t id, dkv_err *err)
         return dkv_err_set(err, "%" PRIu64 " is a client; an id cannot be both", id);
     if (model_server_live(c->m, id))
         return dkv_err_set(err, "server %" PRIu64 " is already live", id);
-    xmlrpc_value *r = rpc_callf(c->watchdog, err, "start", "(sIi)", "server", (xmlrpc_int64)id,
-                                (int)c->opts.sync);
-    if (!r)
+    if (start_process(c, "server", id, c->opts.sync, err) < 0)
         return -1;
-    int64_t port = 0;
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    int bad = rpcargs_struct_int(&env, r, "port", &port) < 0 || port <= 0 || port > 65535;
-    xmlrpc_env_clean(&env);
-    xmlrpc_DECREF(r);
-    if (bad)
-        return dkv_err_set(err, "watchdog returned a malformed start result");
-    ep_set(c, id, "127.0.0.1", (uint16_t)port);
 
     size_t n = model_live_servers(c->m, NULL, 0);
     uint64_t *live = calloc(n + 1, sizeof *live);
@@ -303,19 +332,8 @@ static int join_client(cluster *c, uint64_t cid, uint64_t sid, dkv_err *err)
     if (need_live_server(c, sid, err) < 0)
         return -1;
     if (model_role_of(c->m, cid) == ROLE_NONE) {
-        xmlrpc_value *r = rpc_callf(c->watchdog, err, "start", "(sIi)", "client",
-                                    (xmlrpc_int64)cid, 0);
-        if (!r)
+        if (start_process(c, "client", cid, false, err) < 0)
             return -1;
-        int64_t port = 0;
-        xmlrpc_env env;
-        xmlrpc_env_init(&env);
-        int bad = rpcargs_struct_int(&env, r, "port", &port) < 0 || port <= 0 || port > 65535;
-        xmlrpc_env_clean(&env);
-        xmlrpc_DECREF(r);
-        if (bad)
-            return dkv_err_set(err, "watchdog returned a malformed start result");
-        ep_set(c, cid, "127.0.0.1", (uint16_t)port);
         model_client_add(c->m, cid);
     }
     endpoint *s = ep_find(c, sid);
@@ -371,21 +389,6 @@ typedef struct digest {
     bool ok;
     char error[DKV_ERR_MAX];
 } digest;
-
-static char *read_string_member(xmlrpc_value *s, const char *name)
-{
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    xmlrpc_value *v = NULL;
-    const char *str = NULL;
-    xmlrpc_struct_find_value(&env, s, name, &v);
-    if (!env.fault_occurred && v && xmlrpc_value_type(v) == XMLRPC_TYPE_STRING)
-        xmlrpc_read_string(&env, v, &str);
-    if (v)
-        xmlrpc_DECREF(v);
-    xmlrpc_env_clean(&env);
-    return (char *)str;
-}
 
 static void digest_clear(digest *d)
 {

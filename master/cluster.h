@@ -17,6 +17,7 @@
 typedef struct cluster_opts {
     const char *run_dir;     /* where servers keep their data */
     const char *bin_dir;     /* where the project's binaries are */
+    const char *watchdog_host; /* where the local watchdog listens */
     int rpc_timeout_ms;      /* per call to a daemon */
     int stabilize_timeout_ms;
     bool sync;               /* fsync every write */

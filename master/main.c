@@ -84,7 +84,8 @@ int main(int argc, char **argv)
                                          {"stats", no_argument, 0, 'S'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    cluster_opts co = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000};
+    cluster_opts co = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000,
+                       .watchdog_host = "127.0.0.1"};
     const char *user_run_dir = NULL;
     bool keep = false, want_stats = false;
     const char *history_path = NULL;

@@ -66,7 +66,8 @@ static xmlrpc_value *m_start(xmlrpc_env *env, xmlrpc_value *p, void *si, void *c
         xmlrpc_env_set_fault(env, RPCARGS_FAILED, err.msg);
         return NULL;
     }
-    return xmlrpc_build_value(env, "{s:i,s:i}", "port", (int)port, "pid", (int)pid);
+    return xmlrpc_build_value(env, "{s:i,s:i,s:s}", "port", (int)port, "pid", (int)pid, "host",
+                              procs_child_host(w->children));
 }
 
 static xmlrpc_value *m_kill(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)

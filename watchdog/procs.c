@@ -68,6 +68,8 @@ bool procs_running(const procs *p, uint64_t id) { return find(p, id) != NULL; }
 
 void procs_set_valgrind(procs *p, bool on) { p->valgrind_servers = on; }
 
+const char *procs_child_host(const procs *p) { return p->host; }
+
 static void forget(procs *p, child *c)
 {
     char name[64];
