@@ -1,6 +1,9 @@
+#define _GNU_SOURCE
 #include "rpc.h"
 
 #include <poll.h>
+#include <stdbool.h>
+#include <strings.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,76 @@ struct rpc_client {
     int fd;
     buf in, out;
 };
+
+/* xmlrpc-c 1.33 crashes (inside its own error reporting) on an <i8> whose
+ * text is not a valid 64-bit decimal. Every body is screened before it
+ * reaches the library: plain 8-bit XML only (no NUL, no byte-order mark, no
+ * other declared encoding), and every i8 element holding -?[0-9]{1,19}
+ * within range. Our own encoder always satisfies this. */
+static bool is_xml_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+static bool i8_text_ok(const char *p, size_t n)
+{
+    size_t i = 0;
+    bool neg = n > 0 && p[0] == '-';
+    if (neg)
+        i++;
+    if (n - i < 1 || n - i > 19)
+        return false;
+    unsigned long long v = 0;
+    for (; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        unsigned d = (unsigned)(p[i] - '0');
+        if (v > (9223372036854775808ULL - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    return neg ? v <= 9223372036854775808ULL : v <= 9223372036854775807ULL;
+}
+
+bool rpc_body_is_safe(const char *xml, size_t len)
+{
+    if (memchr(xml, '\0', len) || (len >= 2 && (unsigned char)xml[0] >= 0xfe) ||
+        (len >= 3 && (unsigned char)xml[0] == 0xef))
+        return false;
+    const char *end = xml + len;
+    const char *enc = memmem(xml, len, "encoding", 8);
+    if (enc) {
+        const char *q = enc + 8;
+        while (q < end && (is_xml_space(*q) || *q == '=' || *q == '"' || *q == '\''))
+            q++;
+        if (end - q < 5 || strncasecmp(q, "UTF-8", 5) != 0)
+            return false;
+    }
+    for (const char *p = xml; p < end;) {
+        const char *lt = memchr(p, '<', (size_t)(end - p));
+        if (!lt)
+            break;
+        const char *name = lt + 1;
+        if (name < end && *name == '/')
+            name++;
+        size_t rest = (size_t)(end - name);
+        size_t nl = rest >= 5 && memcmp(name, "ex:i8", 5) == 0 ? 5
+                    : rest >= 2 && memcmp(name, "i8", 2) == 0 ? 2 : 0;
+        p = lt + 1;
+        if (nl == 0 || name != lt + 1)
+            continue;
+        const char *q = name + nl;
+        if (q < end && !is_xml_space(*q) && *q != '>' && *q != '/')
+            continue; /* a longer element name, e.g. <i8x> */
+        while (q < end && is_xml_space(*q))
+            q++;
+        if (q >= end || *q != '>')
+            return false; /* attributes or an empty element */
+        const char *text = q + 1;
+        const char *close = memchr(text, '<', (size_t)(end - text));
+        if (!close || !i8_text_ok(text, (size_t)(close - text)))
+            return false;
+        p = close;
+    }
+    return true;
+}
 
 void rpc_global_init(void)
 {
@@ -109,6 +182,12 @@ int rpc_call(rpc_client *c, const char *method, xmlrpc_value *params, xmlrpc_val
     }
     int fault_code = 0;
     const char *fault_string = NULL;
+    if (!rpc_body_is_safe((const char *)f.body, f.body_len)) {
+        buf_consume(&c->in, used);
+        drop_connection(c);
+        dkv_err_set(err, "%s to %s:%u: malformed reply", method, c->host, c->port);
+        goto out_xml_noenv;
+    }
     xmlrpc_parse_response2(&env, (const char *)f.body, f.body_len, result, &fault_code,
                            &fault_string);
     buf_consume(&c->in, used);
@@ -165,8 +244,11 @@ void rpc_serve_frame(xmlrpc_registry *registry, const wire_frame *frame, void *c
     xmlrpc_env env;
     xmlrpc_env_init(&env);
     xmlrpc_mem_block *reply = NULL;
-    xmlrpc_registry_process_call2(&env, registry, (const char *)frame->body, frame->body_len,
-                                  call_info, &reply);
+    if (!rpc_body_is_safe((const char *)frame->body, frame->body_len))
+        xmlrpc_env_set_fault(&env, 400, "malformed XML-RPC request");
+    else
+        xmlrpc_registry_process_call2(&env, registry, (const char *)frame->body,
+                                      frame->body_len, call_info, &reply);
     if (env.fault_occurred) {
         /* Only failures to produce any response land here (e.g. out of
          * memory); answer with a fault built by hand. */

@@ -24,10 +24,11 @@ unit: $(BIN)/unit-tests
 # --- fuzzing --------------------------------------------------------------
 # libFuzzer needs clang, and its own instrumented copies of the modules, so
 # fuzz objects live apart from the gcc ones in $(BUILD)/fuzz/. Only the
-# pure decoding modules are linked: no sockets, XML-RPC or LevelDB.
+# pure decoding modules are linked: no sockets or LevelDB, and XML-RPC only
+# into fuzz_rpcargs.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 5
-FUZZ_NAMES   := wire peermsg record vclock ids
+FUZZ_NAMES   := wire peermsg record vclock ids script rpcargs
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # Not $(CFLAGS): it carries gcc-only warning flags. Warnings stay warnings
 # here, so a new clang diagnostic cannot block fuzzing; the gcc build is
@@ -39,7 +40,12 @@ FUZZ_LIB     := common/buf.c common/err.c common/ids.c common/vclock.c common/wi
                 server/record.c server/peermsg.c
 FUZZ_BINS    := $(patsubst %,$(BIN)/fuzz_%,$(FUZZ_NAMES))
 fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))
-FUZZ_OBJS    := $(call fuzz_obj,$(FUZZ_LIB) $(patsubst %,tests/fuzz/fuzz_%.c,$(FUZZ_NAMES)))
+# Modules only some targets need: fuzz_script the script parser,
+# fuzz_rpcargs the XML-RPC argument checks and the xmlrpc-c libraries.
+FUZZ_EXTRA   := master/script.c common/rpcargs.c
+FUZZ_OBJS    := $(call fuzz_obj,$(FUZZ_LIB) $(FUZZ_EXTRA) \
+                  $(patsubst %,tests/fuzz/fuzz_%.c,$(FUZZ_NAMES)))
+FUZZ_LDLIBS  := -ljansson
 
 # Reached only through pattern rules, these would count as intermediate
 # files and be deleted after each build, forcing full rebuilds.
@@ -52,7 +58,14 @@ $(BUILD)/fuzz/%.o: %.c
 
 $(BIN)/fuzz_%: $(BUILD)/fuzz/tests/fuzz/fuzz_%.o $(call fuzz_obj,$(FUZZ_LIB))
 	@mkdir -p $(BIN)
-	$(FUZZ_CC) $(FUZZ_SAN) $^ -ljansson -o $@
+	$(FUZZ_CC) $(FUZZ_SAN) $^ $(FUZZ_LDLIBS) -o $@
+
+# Extra prerequisites without a recipe: the pattern rule above still
+# builds these, with the extra objects in $^.
+$(BIN)/fuzz_script: $(call fuzz_obj,master/script.c)
+$(BIN)/fuzz_rpcargs: $(call fuzz_obj,common/rpcargs.c common/rpc.c common/net.c)
+$(BIN)/fuzz_rpcargs: FUZZ_LDLIBS += -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok \
+                                    -lxmlrpc_util
 
 .PHONY: fuzz fuzz-smoke
 fuzz: $(FUZZ_BINS)

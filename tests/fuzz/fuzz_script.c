@@ -1,0 +1,96 @@
+/* Fuzzes script_parse with arbitrary lines and checks what it reports:
+ * rc 0 or -1, a name always set, a message on failure, and on success a
+ * command whose ids are in range and whose key and value are non-empty
+ * tokens of the line (no white space, no NUL). The input is copied into a
+ * buffer of exactly size + 1 bytes, the spare one for the NUL script_parse
+ * may write at line[len], so ASan sees any access beyond it. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/ids.h"
+#include "../../master/script.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool is_blank(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* A token: inside the line, non-empty, and free of blanks and NUL. */
+static bool token_ok(const char *line, size_t len, const uint8_t *p, size_t n)
+{
+    if (!p || n == 0)
+        return false;
+    if ((const char *)p < line || (const char *)p + n > line + len)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '\0' || is_blank(p[i]))
+            return false;
+    return true;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *line = malloc(size + 1);
+    if (!line)
+        return 0;
+    if (size)
+        memcpy(line, data, size);
+    line[size] = 'Z';
+    script_cmd cmd;
+    dkv_err err;
+    err.msg[0] = '\0';
+    int rc = script_parse(line, size, &cmd, &err);
+    if (rc != 0 && rc != -1)
+        abort();
+    if (!cmd.name)
+        abort();
+    if (rc < 0) {
+        if (err.msg[0] == '\0' || !memchr(err.msg, '\0', sizeof err.msg))
+            abort();
+    } else {
+        switch (cmd.kind) {
+        case CMD_NONE:
+            if (cmd.name[0] != '\0' || cmd.key || cmd.value)
+                abort();
+            break;
+        case CMD_PUT:
+            if (!token_ok(line, size, cmd.value, cmd.value_len))
+                abort();
+            /* fall through */
+        case CMD_GET:
+            if (!token_ok(line, size, cmd.key, cmd.key_len) || cmd.id[0] > DKV_ID_MAX)
+                abort();
+            break;
+        default:
+            if (cmd.id[0] > DKV_ID_MAX || cmd.id[1] > DKV_ID_MAX || cmd.key || cmd.value)
+                abort();
+        }
+        if (cmd.kind != CMD_NONE && strcmp(cmd.name, script_kind_name(cmd.kind)) != 0)
+            abort();
+    }
+    free(line);
+
+    /* script_suggest on short inputs as a C string (script_parse already
+     * calls it on unknown command words; it is costly under trace-cmp). A
+     * suggestion must be a command name. */
+    if (size > 64)
+        return 0;
+    char word[65];
+    if (size)
+        memcpy(word, data, size);
+    word[size] = '\0';
+    const char *s = script_suggest(word);
+    if (s) {
+        bool known = false;
+        for (int k = CMD_JOIN_SERVER; k <= CMD_GET && !known; k++)
+            known = strcmp(s, script_kind_name((script_kind)k)) == 0;
+        if (!known)
+            abort();
+    }
+    return 0;
+}
