@@ -65,9 +65,18 @@ test:
 	@$(MAKE) --no-print-directory all
 	@$(ASAN_MAKE) all bin-asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 bin-asan/unit-tests
-	@$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=$(FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory fuzz-smoke fuzz-check FUZZ_SECONDS=$(FUZZ_SECONDS)
+	BIN=bin-asan tests/check/run.sh
+	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/gen_seeds.sh
 	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/e2e.sh
 
-.PHONY: all clean deps demo test
+# Many more generated scenarios (gen -> master --history -> check) and
+# protocol-fixture seeds; reports every failing seed.
+SEEDS ?= 200
+soak: all $(BIN)/unit-tests
+	FIXTURE_SEEDS=$(SEEDS) $(BIN)/unit-tests fixture
+	tests/gen_seeds.sh --count $(SEEDS)
+
+.PHONY: all clean deps demo test soak
 clean:
 	rm -rf build build-* bin bin-*

@@ -14,6 +14,9 @@
  *   result                  get: "ok", "ERR_KEY" or "ERR_DEP"
  *   groups                  stabilize: connected groups of live servers
  *   store                   printStore: [[key, value, version], ...]
+ *
+ * The last record has cmd "end" (with "exit", the master's exit status, and
+ * "interrupted"); a history without it was cut short.
  */
 #ifndef DKV_HISTORY_H
 #define DKV_HISTORY_H

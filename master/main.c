@@ -217,6 +217,15 @@ int main(int argc, char **argv)
     free(line);
     if (stop_signal)
         fprintf(stderr, "master: stopped by signal %d; shutting down\n", (int)stop_signal);
+    if (hist) {
+        /* Marks the history complete, so a checker can tell a cut one. */
+        json_t *end = json_pack("{s:I,s:s,s:s,s:b,s:i,s:b}", "line", (json_int_t)lineno + 1,
+                                "text", "", "cmd", "end", "ok", 1, "exit",
+                                stop_signal ? 1 : status, "interrupted", stop_signal != 0);
+        if (history_write(hist, end, &err) < 0)
+            fprintf(stderr, "master: %s\n", err.msg);
+        json_decref(end);
+    }
     if (st) {
         cluster_frames frames = {0};
         if (c)

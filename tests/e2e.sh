@@ -10,6 +10,7 @@ set -u
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}
 MASTER="$PWD/$BIN/master"
+CHECK="$PWD/$BIN/check"
 REFDIR=${REFDIR:-../shared/reference-scripts}
 TIMEOUT=${E2E_TIMEOUT:-120}
 work=$(mktemp -d "${TMPDIR:-/tmp}/daadkvs-e2e.XXXXXX")
@@ -26,6 +27,12 @@ leftovers() {
     return 0
 }
 
+# Every run's history must satisfy bin/check (SPEC section 4).
+check_history() {
+    local out
+    out=$("$CHECK" "$1" 2>&1) || echo "bin/check rejects the history: $(printf '%s' "$out" | head -c 1500)"
+}
+
 # Sanitizer and valgrind reports fail a test even when its output is right.
 sanitizer_report() {
     grep -Em3 'ERROR: (Address|Leak)Sanitizer|runtime error:|^==[0-9]+== ' "$1"
@@ -40,7 +47,8 @@ run_txt() {
     local t=$1 name base rc want_rc msg=""
     name=$(basename "$t" .txt)
     base="$work/base-$name"; mkdir -p "$base"
-    DAADKVS_RUN_BASE="$base" timeout -k 5 "$TIMEOUT" "$MASTER" < "$t" > "$work/$name.out" 2> "$work/$name.err"
+    DAADKVS_RUN_BASE="$base" timeout -k 5 "$TIMEOUT" "$MASTER" --history "$work/$name.jsonl" \
+        < "$t" > "$work/$name.out" 2> "$work/$name.err"
     rc=$?
     want_rc=0; [ -f "${t%.txt}.rc" ] && want_rc=$(cat "${t%.txt}.rc")
     [ "$rc" = "$want_rc" ] || msg="exit status $rc, expected $want_rc; stderr: $(head -c 600 "$work/$name.err")"
@@ -56,6 +64,7 @@ run_txt() {
             grep -Eq -- "$pat" "$work/$name.err" || { msg="stderr lacks /$pat/: $(head -c 600 "$work/$name.err")"; break; }
         done < "${t%.txt}.stderr"
     fi
+    [ -z "$msg" ] && msg=$(check_history "$work/$name.jsonl")
     [ -z "$msg" ] && { msg=$(leftovers "$base") || true; }
     [ -z "$msg" ] && report "$name" ok || report "$name" bad "$msg"
 }
@@ -80,7 +89,8 @@ run_reference() {
     local t=$1 name base rc msg=""
     name="reference/$(basename "$t" .txt)"
     base="$work/base-ref-$(basename "$t" .txt)"; mkdir -p "$base"
-    DAADKVS_RUN_BASE="$base" timeout -k 5 "$TIMEOUT" "$MASTER" < "$t" > "$work/ref.out" 2> "$work/ref.err"
+    DAADKVS_RUN_BASE="$base" timeout -k 5 "$TIMEOUT" "$MASTER" --history "$work/ref.jsonl" \
+        < "$t" > "$work/ref.out" 2> "$work/ref.err"
     rc=$?
     [ "$rc" = 0 ] || msg="exit status $rc; stderr: $(head -c 600 "$work/ref.err")"
     if [ -z "$msg" ] && sanitizer_report "$work/ref.err" >/dev/null; then
@@ -92,6 +102,7 @@ run_reference() {
                      if (!((k ":" v) in w) && v != "ERR_KEY" && v != "ERR_DEP") { print "unexpected line: " $0; exit } }' \
               "$t" "$work/ref.out")
     fi
+    [ -z "$msg" ] && msg=$(check_history "$work/ref.jsonl")
     local exp="tests/reference-expected/$(basename "$t" .txt).out"
     if [ -z "$msg" ] && [ -f "$exp" ] && ! diff -u "$exp" "$work/ref.out" > "$work/ref.diff"; then
         msg="stdout differs: $(head -40 "$work/ref.diff")"

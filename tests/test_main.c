@@ -20,6 +20,8 @@ static void register_all(void)
     add_script_tests();
     add_model_tests();
     add_session_tests();
+    add_rpcserve_tests();
+    add_checker_tests();
 }
 
 /* Failures of the last run. Failed assertions, failed tests and failed

@@ -20,6 +20,8 @@ void add_core_tests(void);
 void add_script_tests(void);
 void add_model_tests(void);
 void add_session_tests(void);
+void add_rpcserve_tests(void);
+void add_checker_tests(void);
 
 /* Registers a suite and its NULL-terminated test table. Aborts the run on a
  * registry error: a half-registered run would report a misleading count. */
