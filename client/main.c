@@ -110,10 +110,13 @@ static xmlrpc_value *m_put(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
     xmlrpc_DECREF(r);
     dkv_version v = {(uint64_t)lamport, (uint64_t)origin};
     session_observe(c->sess, key, kl, v);
-    res = xmlrpc_build_value(env, "{s:I,s:I,s:I,s:I,s:I}", "lamport", (xmlrpc_int64)v.lamport,
-                             "origin", (xmlrpc_int64)v.origin, "dep_lamport",
-                             (xmlrpc_int64)dep.lamport, "dep_origin", (xmlrpc_int64)dep.origin,
-                             "server", (xmlrpc_int64)c->server_id);
+    dkv_version after = session_dep(c->sess, key, kl);
+    res = xmlrpc_build_value(env, "{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "lamport",
+                             (xmlrpc_int64)v.lamport, "origin", (xmlrpc_int64)v.origin,
+                             "dep_lamport", (xmlrpc_int64)dep.lamport, "dep_origin",
+                             (xmlrpc_int64)dep.origin, "after_lamport",
+                             (xmlrpc_int64)after.lamport, "after_origin",
+                             (xmlrpc_int64)after.origin, "server", (xmlrpc_int64)c->server_id);
 out:
     free(key);
     free(val);
@@ -163,11 +166,14 @@ static xmlrpc_value *m_get(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
     const char *status = outcome == SESSION_READ_OK        ? "ok"
                          : outcome == SESSION_READ_ERR_KEY ? "ERR_KEY"
                                                            : "ERR_DEP";
-    res = xmlrpc_build_value(env, "{s:s,s:V,s:b,s:I,s:I,s:I,s:I,s:I}", "status", status,
-                             "value", valv, "found", found, "lamport", (xmlrpc_int64)sv.lamport,
-                             "origin", (xmlrpc_int64)sv.origin, "dep_lamport",
-                             (xmlrpc_int64)dep.lamport, "dep_origin", (xmlrpc_int64)dep.origin,
-                             "server", (xmlrpc_int64)c->server_id);
+    dkv_version after = session_dep(c->sess, key, kl);
+    res = xmlrpc_build_value(env, "{s:s,s:V,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "status",
+                             status, "value", valv, "found", found, "lamport",
+                             (xmlrpc_int64)sv.lamport, "origin", (xmlrpc_int64)sv.origin,
+                             "dep_lamport", (xmlrpc_int64)dep.lamport, "dep_origin",
+                             (xmlrpc_int64)dep.origin, "after_lamport",
+                             (xmlrpc_int64)after.lamport, "after_origin",
+                             (xmlrpc_int64)after.origin, "server", (xmlrpc_int64)c->server_id);
 out:
     if (valv)
         xmlrpc_DECREF(valv);

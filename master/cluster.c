@@ -608,6 +608,18 @@ static int print_store(cluster *c, uint64_t id, FILE *out, json_t *rec, dkv_err 
     return rc;
 }
 
+/* The server the client says it used: the history records what happened,
+ * not what the master's model expected. */
+static void record_client_server(xmlrpc_value *r, json_t *rec)
+{
+    int64_t sid;
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    if (rec && rpcargs_struct_int(&env, r, "server", &sid) == 0 && sid >= 0)
+        rec_id(rec, "server", (uint64_t)sid);
+    xmlrpc_env_clean(&env);
+}
+
 static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, json_t *rec, dkv_err *err)
 {
     if (need_client(c, cid, err) < 0)
@@ -635,13 +647,15 @@ static int do_put(cluster *c, const script_cmd *cmd, json_t *rec, dkv_err *err)
                                 cmd->value_len);
     if (!r)
         return -1;
-    dkv_version v = read_version(r, ""), dep = read_version(r, "dep_");
+    dkv_version v = read_version(r, ""), dep = read_version(r, "dep_"),
+                after = read_version(r, "after_");
+    record_client_server(r, rec);
     xmlrpc_DECREF(r);
     if (version_is_none(v))
         return dkv_err_set(err, "client %" PRIu64 " returned a malformed put result", cmd->id[0]);
     rec_set(rec, "version", history_version(v));
     rec_set(rec, "dep_before", history_version(dep));
-    rec_set(rec, "dep_after", history_version(v));
+    rec_set(rec, "dep_after", history_version(after));
     return 0;
 }
 
@@ -678,14 +692,15 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv
         else
             fputs(status, out);
         fputc('\n', out);
-        dkv_version sv = read_version(r, ""), dep = read_version(r, "dep_");
+        dkv_version sv = read_version(r, ""), dep = read_version(r, "dep_"),
+                    after = read_version(r, "after_");
+        record_client_server(r, rec);
         rec_set(rec, "result", json_string(status));
         if (ok)
             rec_set(rec, "value", history_bytes(val, vl));
         rec_set(rec, "version", history_version(sv));
         rec_set(rec, "dep_before", history_version(dep));
-        rec_set(rec, "dep_after",
-                history_version(ok && version_cmp(sv, dep) > 0 ? sv : dep));
+        rec_set(rec, "dep_after", history_version(after));
     }
     if (vv)
         xmlrpc_DECREF(vv);
