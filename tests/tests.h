@@ -22,6 +22,7 @@ void add_model_tests(void);
 void add_session_tests(void);
 void add_rpcserve_tests(void);
 void add_checker_tests(void);
+void add_fixture_tests(void);
 
 /* Registers a suite and its NULL-terminated test table. Aborts the run on a
  * registry error: a half-registered run would report a misleading count. */
