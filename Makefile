@@ -3,6 +3,8 @@
 #   make SANITIZE=1           AddressSanitizer + UBSan build (what `make test` uses)
 #   make test                 unit tests, then end-to-end scenarios (sanitized build)
 #   make demo                 install what is missing, build, run scripts/demo.txt
+#   make bench                the benchmark suite (BENCH_RUNS=5, BENCH_QUICK=1)
+#   make soak SEEDS=N         N generated scenarios and N fixture seeds
 #   make deps                 install the Debian packages the build needs
 CC       ?= gcc
 BUILD    ?= build
@@ -48,6 +50,8 @@ include tests/tests.mk
 # The history checker (bin/check) and the scenario generator (bin/gen).
 -include check/check.mk
 -include scripts/gen.mk
+# make bench: the performance suite (bench/run.sh), see README "Performance".
+-include bench/bench.mk
 
 # The sanitized build used by the tests lives beside the release build.
 ASAN_MAKE = $(MAKE) --no-print-directory SANITIZE=1 BUILD=build-asan BIN=bin-asan

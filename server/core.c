@@ -302,6 +302,16 @@ static bool push_origin(core *c, neighbour *n, buf *out, uint64_t origin, uint64
     return done;
 }
 
+bool core_has_work(const core *c)
+{
+    if (c->dirty)
+        return true;
+    for (size_t i = 0; i < c->n_nb; i++)
+        if (c->nb[i].ack_due)
+            return true;
+    return false;
+}
+
 bool core_tick(core *c)
 {
     bool more = false;

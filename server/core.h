@@ -63,6 +63,9 @@ int core_on_message(core *c, uint64_t peer, const pmsg *m, dkv_err *err);
 int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
              size_t value_len, dkv_version dep, dkv_version *out, dkv_err *err);
 
+/* Whether core_tick has anything to send. */
+bool core_has_work(const core *c);
+
 /* Sends what is due: acks, and writes that neighbours lack and this server
  * is responsible for. Returns true when work remains (a link's output is
  * full), so the caller should call again soon. */

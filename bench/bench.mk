@@ -1,0 +1,27 @@
+# The benchmark suite (`make bench`); included by the top-level Makefile,
+# after it defines CC, CFLAGS, LDFLAGS, LDLIBS, BUILD, BIN, COMMON_SRC, the
+# obj helper and the $(BUILD)/%.o pattern rule. Until it does, run
+#   make -f Makefile -f bench/bench.mk bench
+#
+#   make bench                    every workload BENCH_RUNS times (default 5);
+#                                 prints one table, writes bench/results.csv
+#                                 (and bench/results.png where gnuplot is)
+#   make bench BENCH_RUNS=3       fewer runs
+#   make bench BENCH_QUICK=1      one run of smaller workloads, to try things out
+#
+# $(BIN)/bench-floor measures the 2-hop round-trip floor (XML-RPC over the
+# product's own transport, and raw TCP) that the results are compared with.
+# See bench/run.sh for the workloads and the figures.
+
+# Wherever this file is included, it does not take over the default goal.
+bench_saved_goal := $(.DEFAULT_GOAL)
+
+$(BIN)/bench-floor: $(call obj,bench/floor.c $(COMMON_SRC))
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+.PHONY: bench
+bench: all $(BIN)/bench-floor
+	BIN=$(BIN) BENCH_RUNS=$(or $(BENCH_RUNS),5) BENCH_QUICK=$(BENCH_QUICK) bash bench/run.sh
+
+.DEFAULT_GOAL := $(bench_saved_goal)
