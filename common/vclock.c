@@ -51,6 +51,8 @@ void vclock_copy(vclock *dst, const vclock *src)
     dst->n = src->n;
 }
 
+void vclock_clear(vclock *vc) { vc->n = 0; }
+
 vclock *vclock_dup(const vclock *vc)
 {
     vclock *d = vclock_new();

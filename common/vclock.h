@@ -22,6 +22,8 @@ vclock *vclock_new(void);
 void vclock_free(vclock *vc);
 vclock *vclock_dup(const vclock *vc);
 void vclock_copy(vclock *dst, const vclock *src);
+/* Removes every entry. */
+void vclock_clear(vclock *vc);
 
 uint64_t vclock_get(const vclock *vc, uint64_t id);
 /* Sets id's counter; a zero removes the entry. */

@@ -13,8 +13,15 @@
 typedef struct neighbour {
     uint64_t peer;
     vclock *known; /* what the peer is known to hold: its clock or what we sent */
+    /* Memo of responsible(origin, peer) for the current routes: origin ->
+     * RESP_NO or RESP_YES (a vclock used as a sparse map). Computing it
+     * walks the link-state graph; ticks ask it for every origin and
+     * neighbour, so it is remembered until the routes change. */
+    vclock *resp;
     bool ack_due;
 } neighbour;
+
+enum { RESP_NO = 1, RESP_YES = 2 };
 
 struct core {
     uint64_t self;
@@ -28,6 +35,7 @@ struct core {
     bool dirty;
     pmsg_upd_builder ub;
     core_counters counters;
+    uint64_t resp_tree; /* route_tree_hash the memos belong to */
 };
 
 core *core_new(uint64_t self, store *st, const core_ops *ops, dkv_err *err)
@@ -61,8 +69,10 @@ void core_free(core *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n_nb; i++)
+    for (size_t i = 0; i < c->n_nb; i++) {
         vclock_free(c->nb[i].known);
+        vclock_free(c->nb[i].resp);
+    }
     free(c->nb);
     vclock_free(c->meta.vc);
     route_free(c->rt);
@@ -139,6 +149,7 @@ void core_link_up(core *c, uint64_t peer, const vclock *peer_vc)
         n = &c->nb[c->n_nb++];
         n->peer = peer;
         n->known = vclock_new();
+        n->resp = vclock_new();
     }
     vclock_copy(n->known, peer_vc);
     n->ack_due = false;
@@ -156,6 +167,7 @@ void core_link_down(core *c, uint64_t peer)
     for (size_t i = 0; i < c->n_nb; i++)
         if (c->nb[i].peer == peer) {
             vclock_free(c->nb[i].known);
+            vclock_free(c->nb[i].resp);
             c->nb[i] = c->nb[--c->n_nb];
             advertise_self(c);
             return;
@@ -262,11 +274,15 @@ int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
 /* Does this server send origin's writes to peer? Down the origin's tree
  * when the origin is reachable; otherwise (its writes outlive it) to every
  * neighbour that lacks them. */
-static bool responsible(core *c, uint64_t origin, uint64_t peer)
+static bool responsible(core *c, uint64_t origin, neighbour *n)
 {
-    if (!route_in_component(c->rt, origin))
-        return true;
-    return route_is_parent(c->rt, origin, c->self, peer);
+    uint64_t memo = vclock_get(n->resp, origin);
+    if (memo)
+        return memo == RESP_YES;
+    bool yes = !route_in_component(c->rt, origin) ||
+               route_is_parent(c->rt, origin, c->self, n->peer);
+    vclock_set(n->resp, origin, yes ? RESP_YES : RESP_NO);
+    return yes;
 }
 
 /* Pushes origin's writes (known, have] to n; false if the budget ran out. */
@@ -317,6 +333,24 @@ bool core_tick(core *c)
     bool more = false;
     bool push = c->dirty;
     c->dirty = false;
+    if (c->resp_tree != route_tree_hash(c->rt)) {
+        /* New forwarding duties. A neighbour this server now feeds may have
+         * received much from others: tell every neighbour our clock first
+         * and push on the next tick, by when their clocks (sent likewise)
+         * have arrived, so little is sent twice. */
+        c->resp_tree = route_tree_hash(c->rt);
+        for (size_t i = 0; i < c->n_nb; i++) {
+            vclock_clear(c->nb[i].resp);
+            buf *out = c->ops.link_out(c->ops.ctx, c->nb[i].peer);
+            if (out) {
+                pmsg_encode_ack(out, c->meta.vc);
+                c->counters.ack++;
+                c->nb[i].ack_due = false;
+            }
+        }
+        c->dirty = true;
+        return true;
+    }
     for (size_t i = 0; i < c->n_nb; i++) {
         neighbour *n = &c->nb[i];
         buf *out = c->ops.link_out(c->ops.ctx, n->peer);
@@ -326,7 +360,7 @@ bool core_tick(core *c)
             size_t nv = vclock_size(c->meta.vc);
             for (size_t j = 0; j < nv; j++) {
                 vclock_entry e = vclock_at(c->meta.vc, j);
-                if (vclock_get(n->known, e.id) >= e.seq || !responsible(c, e.id, n->peer))
+                if (vclock_get(n->known, e.id) >= e.seq || !responsible(c, e.id, n))
                     continue;
                 if (!push_origin(c, n, out, e.id, e.seq))
                     more = true;

@@ -18,6 +18,8 @@ struct route {
     bool stale;
     size_t *adj_start, *adj; /* CSR adjacency over slot indexes */
     bool *in_comp;
+    size_t *tree_start, *tree_adj; /* CSR adjacency of the shared spanning tree */
+    uint64_t tree_hash;
     /* dist[origin slot] arrays, computed on demand: NULL until then. */
     int **dist;
     size_t derived_n;
@@ -47,6 +49,9 @@ static void clear_derived(route *r)
     free(r->adj_start);
     free(r->adj);
     free(r->in_comp);
+    free(r->tree_start);
+    free(r->tree_adj);
+    r->tree_start = r->tree_adj = NULL;
     r->dist = NULL;
     r->adj_start = r->adj = NULL;
     r->in_comp = NULL;
@@ -135,6 +140,78 @@ route_lsa route_lsa_at(const route *r, size_t i)
 
 uint64_t route_version(const route *r) { return r->version; }
 
+static void derive(route *r);
+
+uint64_t route_tree_hash(route *r)
+{
+    derive(r);
+    return r->tree_hash;
+}
+
+/* The shared spanning tree of self's component: breadth-first from the
+ * component's lowest id over neighbours in ascending id order, so a node's
+ * parent is its lowest-id neighbour one level up, the same on every server
+ * with the same view. */
+static void build_tree(route *r, size_t self)
+{
+    size_t n = r->n;
+    r->tree_start = xcalloc(n + 1, sizeof *r->tree_start);
+    r->tree_adj = xcalloc(2 * n, sizeof *r->tree_adj);
+    r->tree_hash = 0;
+    if (self >= n)
+        return;
+    size_t root = n;
+    for (size_t i = 0; i < n && root == n; i++)
+        if (r->in_comp[i])
+            root = i; /* slots are sorted by id */
+    size_t *parent = xcalloc(n, sizeof *parent), *queue = xcalloc(n, sizeof *queue);
+    bool *seen = xcalloc(n, sizeof *seen);
+    size_t head = 0, tail = 0;
+    for (size_t i = 0; i < n; i++)
+        parent[i] = n;
+    queue[tail++] = root;
+    seen[root] = true;
+    while (head < tail) {
+        size_t u = queue[head++];
+        for (size_t e = r->adj_start[u]; e < r->adj_start[u + 1]; e++)
+            if (!seen[r->adj[e]]) {
+                seen[r->adj[e]] = true;
+                parent[r->adj[e]] = u;
+                queue[tail++] = r->adj[e];
+            }
+    }
+    /* FNV-1a over (id, parent id) of every member, in id order. */
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        if (seen[i]) {
+            uint64_t pair[2] = {r->lsa[i].id, parent[i] < n ? r->lsa[parent[i]].id : UINT64_MAX};
+            const unsigned char *b = (const unsigned char *)pair;
+            for (size_t k = 0; k < sizeof pair; k++)
+                h = (h ^ b[k]) * 1099511628211ULL;
+        }
+    r->tree_hash = h;
+    /* CSR of the undirected tree: each node's parent and children. */
+    size_t *deg = xcalloc(n, sizeof *deg);
+    for (size_t i = 0; i < n; i++)
+        if (parent[i] < n) {
+            deg[i]++;
+            deg[parent[i]]++;
+        }
+    for (size_t i = 0; i < n; i++)
+        r->tree_start[i + 1] = r->tree_start[i] + deg[i];
+    size_t *fill = xcalloc(n, sizeof *fill);
+    for (size_t i = 0; i < n; i++)
+        if (parent[i] < n) {
+            r->tree_adj[r->tree_start[i] + fill[i]++] = parent[i];
+            r->tree_adj[r->tree_start[parent[i]] + fill[parent[i]]++] = i;
+        }
+    free(fill);
+    free(deg);
+    free(seen);
+    free(queue);
+    free(parent);
+}
+
 /* Builds the adjacency (edges both ends agree on) and self's component. */
 static void derive(route *r)
 {
@@ -176,6 +253,7 @@ static void derive(route *r)
         }
         free(queue);
     }
+    build_tree(r, found ? self : n);
     r->stale = false;
 }
 
@@ -219,10 +297,10 @@ static const int *dist_from(route *r, size_t origin)
     queue[tail++] = origin;
     while (head < tail) {
         size_t u = queue[head++];
-        for (size_t e = r->adj_start[u]; e < r->adj_start[u + 1]; e++)
-            if (d[r->adj[e]] < 0) {
-                d[r->adj[e]] = d[u] + 1;
-                queue[tail++] = r->adj[e];
+        for (size_t e = r->tree_start[u]; e < r->tree_start[u + 1]; e++)
+            if (d[r->tree_adj[e]] < 0) {
+                d[r->tree_adj[e]] = d[u] + 1;
+                queue[tail++] = r->tree_adj[e];
             }
     }
     free(queue);
@@ -235,12 +313,13 @@ bool route_is_parent(route *r, uint64_t origin, uint64_t parent, uint64_t child)
     size_t o, p, c;
     if (!comp_index(r, origin, &o) || !comp_index(r, parent, &p) || !comp_index(r, child, &c))
         return false;
+    /* Distances along the tree from origin: the child is one step farther
+     * than the parent, and they are tree neighbours. */
     const int *d = dist_from(r, o);
-    if (d[c] <= 0)
+    if (d[c] <= 0 || d[p] < 0 || d[c] != d[p] + 1)
         return false;
-    /* The child's parent is its lowest-id neighbour one step closer. */
-    for (size_t e = r->adj_start[c]; e < r->adj_start[c + 1]; e++)
-        if (d[r->adj[e]] == d[c] - 1)
-            return r->adj[e] == p;
+    for (size_t e = r->tree_start[c]; e < r->tree_start[c + 1]; e++)
+        if (r->tree_adj[e] == p)
+            return true;
     return false;
 }

@@ -5,9 +5,13 @@
  * other, so a dead server's stale LSA drops out as soon as its neighbours
  * report the loss, and there is no count-to-infinity.
  *
- * Updates from an origin travel down the shortest-path tree rooted at the
- * origin, with ties broken towards the lowest id, so every server computes
- * the same tree and each update crosses each tree edge once. */
+ * Updates travel over one spanning tree shared by all origins: the
+ * breadth-first tree of the component from its lowest id, parents chosen
+ * towards the lowest id, so every server computes the same tree. An
+ * update crosses each tree edge once, away from its origin. Because all
+ * origins share the tree, a server forwards the writes of many origins to
+ * a neighbour in one frame: under load, frames per write fall below the
+ * N-1 that a tree per origin needs. */
 #ifndef DKV_ROUTE_H
 #define DKV_ROUTE_H
 
@@ -42,10 +46,14 @@ route_lsa route_lsa_at(const route *r, size_t i);
 bool route_in_component(route *r, uint64_t id);
 /* Writes the component's ids, ascending, up to cap; returns its size. */
 size_t route_component(route *r, uint64_t *out, size_t cap);
-/* In the tree rooted at origin, is `parent` the parent of `child`? False
- * when either is outside self's component. */
+/* Does an update from origin go from `parent` to `child`, i.e. is
+ * (parent, child) an edge of the shared tree with child farther from
+ * origin? False when any of them is outside self's component. */
 bool route_is_parent(route *r, uint64_t origin, uint64_t parent, uint64_t child);
 /* Changes whenever the derived graph may have changed. */
 uint64_t route_version(const route *r);
+/* A hash of self's component and its shared tree: equal hashes mean the
+ * same forwarding duties, whatever LSAs came and went. */
+uint64_t route_tree_hash(route *r);
 
 #endif

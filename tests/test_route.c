@@ -1,4 +1,4 @@
-/* route: link-state database, component and shortest-path trees. */
+/* route: link-state database, component and the shared spanning tree. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -200,23 +200,24 @@ static void test_ring5(void)
     static const uint64_t e[][2] = {{1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 1}};
     route *r = route_new(1);
     graph(r, 5, e, 5, 1);
-    /* From 1: 2 and 5 at distance 1, 3 via 2, 4 via 5. */
+    /* The tree is breadth-first from 1: 2 and 5 under 1, 3 under 2, 4 under
+     * 5; the edge 3-4 is not in it. From 3, updates go 3-2-1-5-4. */
     static const uint64_t from1[] = {NONE, 1, 2, 5, 1};
-    static const uint64_t from3[] = {2, 3, NONE, 3, 4};
+    static const uint64_t from3[] = {2, 3, NONE, 5, 1};
     assert_tree(r, 5, 1, from1);
     assert_tree(r, 5, 3, from3);
     route_free(r);
 }
 
-/* An even ring has a node at equal distance both ways: its parent is the
- * lower-id neighbour. */
+/* An even ring has a node at equal distance both ways from the tree's root:
+ * it hangs under the lower-id neighbour, for every origin. */
 static void test_ring6_tie(void)
 {
     static const uint64_t e[][2] = {{1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 1}};
     route *r = route_new(2);
     graph(r, 6, e, 6, 1);
     static const uint64_t from1[] = {NONE, 1, 2, 3, 6, 1}; /* 4: via 3, not 5 */
-    static const uint64_t from6[] = {6, 1, 2, 5, 6, NONE}; /* 3: via 2, not 4 */
+    static const uint64_t from6[] = {6, 1, 2, 3, 6, NONE}; /* 4: via 3 too */
     assert_tree(r, 6, 1, from1);
     assert_tree(r, 6, 6, from6);
     route_free(r);
@@ -240,11 +241,13 @@ static void test_complete4(void)
     static const uint64_t e[][2] = {{1, 2}, {1, 3}, {1, 4}, {2, 3}, {2, 4}, {3, 4}};
     route *r = route_new(1);
     graph(r, 4, e, 6, 1);
-    for (uint64_t root = 1; root <= 4; root++) {
+    /* One tree for all origins: the star around 1. An update from 2 goes to
+     * 1, which passes it to 3 and 4. */
+    for (uint64_t origin = 1; origin <= 4; origin++) {
         uint64_t want[4];
         for (uint64_t c = 1; c <= 4; c++)
-            want[c - 1] = c == root ? NONE : root;
-        assert_tree(r, 4, root, want);
+            want[c - 1] = c == origin ? NONE : c == 1 ? origin : 1;
+        assert_tree(r, 4, origin, want);
     }
     route_free(r);
 }
