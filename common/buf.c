@@ -59,11 +59,22 @@ void buf_append_u64(buf *b, uint64_t v)
     buf_append(b, t, 8);
 }
 
+/* An emptied buffer bigger than this gives its memory back: one burst (a
+ * catch-up, a multi-MiB value) should not pin memory for the process's
+ * life. */
+#define BUF_KEEP_CAP (256u << 10)
+
 void buf_consume(buf *b, size_t n)
 {
     b->off += n;
-    if (b->off >= b->len)
+    if (b->off >= b->len) {
         b->off = b->len = 0;
+        if (b->cap > BUF_KEEP_CAP) {
+            free(b->data);
+            b->data = NULL;
+            b->cap = 0;
+        }
+    }
 }
 
 void buf_clear(buf *b) { b->off = b->len = 0; }

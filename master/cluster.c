@@ -297,8 +297,27 @@ static int join_server(cluster *c, uint64_t id, dkv_err *err)
             rc = drop_result(rpc_callf(ep_find(c, live[i])->rpc, err, "uncut", "(I)",
                                        (xmlrpc_int64)id));
     model_server_up(c->m, id);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = link_servers(c, id, live[i], err);
+    /* One call hands the new server every peer to dial. */
+    if (rc == 0 && n > 0) {
+        xmlrpc_env env;
+        xmlrpc_env_init(&env);
+        xmlrpc_value *list = xmlrpc_array_new(&env);
+        for (size_t i = 0; i < n && !env.fault_occurred; i++) {
+            endpoint *t = ep_find(c, live[i]);
+            xmlrpc_value *item = xmlrpc_build_value(&env, "(Isi)", (xmlrpc_int64)live[i],
+                                                    t->host, (int)t->port);
+            if (!env.fault_occurred) {
+                xmlrpc_array_append_item(&env, list, item);
+                xmlrpc_DECREF(item);
+            }
+        }
+        if (env.fault_occurred)
+            rc = dkv_err_set(err, "cannot build the peer list: %s", env.fault_string);
+        else
+            rc = drop_result(rpc_callf(ep_find(c, id)->rpc, err, "connect_all", "(A)", list));
+        xmlrpc_DECREF(list);
+        xmlrpc_env_clean(&env);
+    }
     /* Clients attached to this id follow it to its new address. */
     size_t nc = model_clients_of(c->m, id, NULL, 0);
     uint64_t *cl = calloc(nc + 1, sizeof *cl);
@@ -316,7 +335,8 @@ static int kill_server(cluster *c, uint64_t id, dkv_err *err)
 {
     if (need_live_server(c, id, err) < 0)
         return -1;
-    add_frames(c, id, &c->retired);
+    if (c->opts.count_frames)
+        add_frames(c, id, &c->retired); /* its counters die with it */
     if (drop_result(rpc_callf(c->watchdog, err, "kill", "(I)", (xmlrpc_int64)id)) < 0)
         return -1;
     model_server_down(c->m, id);

@@ -22,7 +22,8 @@ typedef struct cluster_opts {
     int stabilize_timeout_ms;
     bool sync;               /* fsync every write */
     bool owns_run_dir;
-    bool valgrind_servers;   /* run servers under valgrind (checking aid) */       /* the watchdog removes run_dir if the master dies */
+    bool valgrind_servers;   /* run servers under valgrind (checking aid) */
+    bool count_frames;       /* keep servers' frame counters across kills (--stats) */       /* the watchdog removes run_dir if the master dies */
 } cluster_opts;
 
 typedef struct cluster cluster;

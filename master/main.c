@@ -161,6 +161,7 @@ int main(int argc, char **argv)
         return 2;
     }
     stats *st = want_stats ? stats_new() : NULL;
+    co.count_frames = want_stats;
     int64_t run_start = net_now_us();
     int status = 0;
     cluster *c = cluster_new(&co, &err);

@@ -7,8 +7,10 @@
 #include "route.h"
 
 /* Bytes a link may have queued before pushes to it pause: keeps memory
- * bounded when a neighbour catches up on a long log. */
-#define CORE_LINK_BUDGET (4u << 20)
+ * bounded when a neighbour catches up on a long log (a server with four
+ * links catching others up holds at most about 4 x this), while a few
+ * frames in flight keep the link busy. */
+#define CORE_LINK_BUDGET (512u << 10)
 
 typedef struct neighbour {
     uint64_t peer;
@@ -36,6 +38,12 @@ struct core {
     pmsg_upd_builder ub;
     core_counters counters;
     uint64_t resp_tree; /* route_tree_hash the memos belong to */
+    /* Our links changed since we last advertised them. Advertising once per
+     * tick, not once per link event, keeps a server that links to N peers
+     * at once from flooding N LSAs through the whole cluster. */
+    bool lsa_due;
+    /* LSAs to flood at the next tick: id -> (the peer it came from) + 1. */
+    vclock *lsa_fwd;
 };
 
 core *core_new(uint64_t self, store *st, const core_ops *ops, dkv_err *err)
@@ -59,6 +67,7 @@ core *core_new(uint64_t self, store *st, const core_ops *ops, dkv_err *err)
         return NULL;
     }
     c->rt = route_new(self);
+    c->lsa_fwd = vclock_new();
     pmsg_upd_init(&c->ub);
     route_lsa mine = {self, c->meta.incarnation, ++c->lsa_seq, NULL, 0};
     route_update(c->rt, &mine);
@@ -76,6 +85,7 @@ void core_free(core *c)
     free(c->nb);
     vclock_free(c->meta.vc);
     route_free(c->rt);
+    vclock_free(c->lsa_fwd);
     pmsg_upd_free(&c->ub);
     free(c);
 }
@@ -153,7 +163,7 @@ void core_link_up(core *c, uint64_t peer, const vclock *peer_vc)
     }
     vclock_copy(n->known, peer_vc);
     n->ack_due = false;
-    advertise_self(c);
+    c->lsa_due = true;
     /* Database exchange: the new neighbour learns every LSA we hold. */
     for (size_t i = 0; i < route_lsa_count(c->rt); i++) {
         route_lsa l = route_lsa_at(c->rt, i);
@@ -169,7 +179,7 @@ void core_link_down(core *c, uint64_t peer)
             vclock_free(c->nb[i].known);
             vclock_free(c->nb[i].resp);
             c->nb[i] = c->nb[--c->n_nb];
-            advertise_self(c);
+            c->lsa_due = true;
             return;
         }
 }
@@ -236,10 +246,10 @@ int core_on_message(core *c, uint64_t peer, const pmsg *m, dkv_err *err)
             return 0; /* our own LSAs come only from us */
         route_lsa l = {m->id, m->inc, m->seq, m->nb, m->n_nb};
         if (route_update(c->rt, &l)) {
-            route_lsa stored = find_lsa(c, m->id);
-            for (size_t i = 0; i < c->n_nb; i++)
-                if (c->nb[i].peer != peer)
-                    send_lsa(c, c->nb[i].peer, &stored);
+            /* Forwarded at the next tick: during churn (a server joining
+             * links to everyone at once) each neighbour then gets the
+             * newest LSAs in one burst instead of one wakeup per LSA. */
+            vclock_set(c->lsa_fwd, m->id, peer + 1);
             c->dirty = true;
         }
         return 0;
@@ -320,16 +330,33 @@ static bool push_origin(core *c, neighbour *n, buf *out, uint64_t origin, uint64
 
 bool core_has_work(const core *c)
 {
-    if (c->dirty)
-        return true;
+    return c->dirty || c->lsa_due || vclock_size(c->lsa_fwd) > 0;
+}
+
+bool core_acks_due(const core *c)
+{
     for (size_t i = 0; i < c->n_nb; i++)
         if (c->nb[i].ack_due)
             return true;
     return false;
 }
 
-bool core_tick(core *c)
+bool core_tick(core *c) { return core_tick_acks(c, true); }
+
+bool core_tick_acks(core *c, bool send_acks)
 {
+    if (c->lsa_due) {
+        c->lsa_due = false;
+        advertise_self(c);
+    }
+    for (size_t k = 0; k < vclock_size(c->lsa_fwd); k++) {
+        vclock_entry e = vclock_at(c->lsa_fwd, k);
+        route_lsa stored = find_lsa(c, e.id);
+        for (size_t i = 0; i < c->n_nb; i++)
+            if (c->nb[i].peer != e.seq - 1)
+                send_lsa(c, c->nb[i].peer, &stored);
+    }
+    vclock_clear(c->lsa_fwd);
     bool more = false;
     bool push = c->dirty;
     c->dirty = false;
@@ -370,7 +397,7 @@ bool core_tick(core *c)
                 c->counters.upd++;
             }
         }
-        if (n->ack_due) {
+        if (n->ack_due && send_acks) {
             pmsg_encode_ack(out, c->meta.vc);
             c->counters.ack++;
             n->ack_due = false;

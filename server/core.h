@@ -63,13 +63,19 @@ int core_on_message(core *c, uint64_t peer, const pmsg *m, dkv_err *err);
 int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
              size_t value_len, dkv_version dep, dkv_version *out, dkv_err *err);
 
-/* Whether core_tick has anything to send. */
+/* Whether core_tick has writes or link-state to send. */
 bool core_has_work(const core *c);
+/* Whether acks are owed to some neighbour. */
+bool core_acks_due(const core *c);
 
 /* Sends what is due: acks, and writes that neighbours lack and this server
  * is responsible for. Returns true when work remains (a link's output is
  * full), so the caller should call again soon. */
 bool core_tick(core *c);
+/* core_tick, but owed acks are only sent when send_acks is true: acks only
+ * sharpen what a sender knows of its peers, so they can wait and travel
+ * in bulk. */
+bool core_tick_acks(core *c, bool send_acks);
 
 /* Live links, ascending; returns the count (may exceed cap). */
 size_t core_neighbours(const core *c, uint64_t *out, size_t cap);

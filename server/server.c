@@ -24,12 +24,15 @@
 #define MAX_KEY (64u << 10)
 #define MAX_VALUE (16u << 20)
 #define DUMP_PAGE_BYTES (1u << 20)
-/* Accepted writes (and acks) go to peers at most this long after they are
- * due. Under load many writes then share one frame, one wakeup and one
- * LevelDB batch per peer, which on a 2-core machine is what bounds put
- * throughput; idle, it only delays replication by this much, well inside
- * what stabilize may take. */
-#define PUSH_DELAY_US 2000
+/* Pushes to peers (writes and acks) go out at most once per this interval.
+ * After a quiet spell the first push leaves at once, so a lone write
+ * replicates immediately; under load the writes of one interval share one
+ * frame, one wakeup and one LevelDB batch per peer, which is what bounds
+ * throughput on a 2-core machine with dozens of servers. A digest request
+ * (stabilize) flushes at once, so stabilize does not wait for intervals. */
+#define PUSH_INTERVAL_US 5000
+/* Acks wait up to this long, then go in bulk (see core_tick_acks). */
+#define ACK_DELAY_US 50000
 /* Retry delay while a link's output is over its budget. */
 #define PUSH_RETRY_US 1000
 
@@ -60,6 +63,7 @@ struct link {
 
 typedef struct server {
     uint64_t id;
+    bool flush_now; /* a digest was asked for: push what is pending now */
     char listen_host[256];
     store *st;
     core *core;
@@ -378,6 +382,7 @@ static xmlrpc_value *m_digest(xmlrpc_env *env, xmlrpc_value *p, void *si, void *
     server *s = ci;
     if (rpcargs_count(env, p, 0) < 0)
         return NULL;
+    s->flush_now = true;
     uint64_t *ids = calloc(s->n_links + 1, sizeof *ids);
     size_t nn = core_neighbours(s->core, ids, s->n_links + 1);
     char *links = format_ids(ids, nn < s->n_links + 1 ? nn : s->n_links + 1);
@@ -400,33 +405,78 @@ static xmlrpc_value *m_digest(xmlrpc_env *env, xmlrpc_value *p, void *si, void *
     return res;
 }
 
+/* Makes peer a wanted link at host:port (dialled unless already up). */
+static void want_link(server *s, uint64_t peer, const char *host, uint16_t port)
+{
+    link *l = get_link(s, peer, true);
+    l->cut = false;
+    l->wanted = true;
+    snprintf(l->host, sizeof l->host, "%s", host);
+    l->port = port;
+    l->backoff = RETRY_FIRST_US;
+    if (!l->conn && !l->dialing)
+        dial(s, l);
+}
+
+/* Reads one (peer, host, port) link description from params. */
+static int link_args(xmlrpc_env *env, xmlrpc_value *p, server *s, uint64_t *peer, char **host,
+                     int64_t *port)
+{
+    *host = NULL;
+    if (rpcargs_count(env, p, 3) < 0 || rpcargs_id(env, p, 0, peer) < 0 ||
+        rpcargs_string(env, p, 1, 255, host) < 0 || rpcargs_int(env, p, 2, 1, 65535, port) < 0)
+        return -1;
+    if (*peer == s->id) {
+        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, "a server cannot link to itself");
+        return -1;
+    }
+    return 0;
+}
+
 static xmlrpc_value *m_connect(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
 {
     (void)si;
     server *s = ci;
     uint64_t peer;
-    char *host = NULL;
+    char *host;
     int64_t port;
-    if (rpcargs_count(env, p, 3) < 0 || rpcargs_id(env, p, 0, &peer) < 0 ||
-        rpcargs_string(env, p, 1, 255, &host) < 0 || rpcargs_int(env, p, 2, 1, 65535, &port) < 0) {
-        free(host);
-        return NULL;
-    }
-    if (peer == s->id) {
-        free(host);
-        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, "a server cannot link to itself");
-        return NULL;
-    }
-    link *l = get_link(s, peer, true);
-    l->cut = false;
-    l->wanted = true;
-    snprintf(l->host, sizeof l->host, "%s", host);
-    l->port = (uint16_t)port;
-    l->backoff = RETRY_FIRST_US;
+    if (link_args(env, p, s, &peer, &host, &port) == 0)
+        want_link(s, peer, host, (uint16_t)port);
     free(host);
-    if (!l->conn && !l->dialing)
-        dial(s, l);
-    return xmlrpc_bool_new(env, 1);
+    return env->fault_occurred ? NULL : xmlrpc_bool_new(env, 1);
+}
+
+/* connect for many peers in one call: params is one array of
+ * [peer, host, port] arrays. All are checked before any is used. */
+static xmlrpc_value *m_connect_all(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    server *s = ci;
+    xmlrpc_value *list = NULL;
+    if (rpcargs_count(env, p, 1) < 0)
+        return NULL;
+    xmlrpc_array_read_item(env, p, 0, &list);
+    if (env->fault_occurred)
+        return NULL;
+    int n = xmlrpc_value_type(list) == XMLRPC_TYPE_ARRAY ? xmlrpc_array_size(env, list) : -1;
+    if (n < 0)
+        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, "argument 1 is not a list");
+    for (int pass = 0; pass < 2 && !env->fault_occurred; pass++)
+        for (int i = 0; i < n && !env->fault_occurred; i++) {
+            xmlrpc_value *item = NULL;
+            xmlrpc_array_read_item(env, list, (unsigned)i, &item);
+            uint64_t peer;
+            char *host = NULL;
+            int64_t port;
+            if (!env->fault_occurred && link_args(env, item, s, &peer, &host, &port) == 0 &&
+                pass == 1)
+                want_link(s, peer, host, (uint16_t)port);
+            free(host);
+            if (item)
+                xmlrpc_DECREF(item);
+        }
+    xmlrpc_DECREF(list);
+    return env->fault_occurred ? NULL : xmlrpc_bool_new(env, 1);
 }
 
 static xmlrpc_value *m_cut(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci, bool cut)
@@ -483,7 +533,8 @@ static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci
 
 static const rpc_method methods[] = {
     {"put", m_put_value},   {"get", m_get_value},  {"dump", m_dump},
-    {"digest", m_digest},   {"connect", m_connect}, {"cut", m_cut_link},
+    {"digest", m_digest},   {"connect", m_connect}, {"connect_all", m_connect_all},
+    {"cut", m_cut_link},
     {"uncut", m_uncut_link}, {"stats", m_stats},    {"ping", m_ping},
 };
 
@@ -569,7 +620,9 @@ int main(int argc, char **argv)
     s.reg = rpc_registry_new(methods, sizeof methods / sizeof methods[0]);
     daemon_report_ready(ready_fd, port);
 
-    int64_t push_at = 0; /* when pending pushes go out; 0: none pending */
+    int64_t push_at = 0;    /* when pending pushes go out; 0: none pending */
+    int64_t last_push = 0;
+    int64_t ack_at = 0;     /* when owed acks go out; 0: none owed */
     while (!stop_requested) {
         int64_t now = net_now_us();
         for (size_t i = 0; i < s.n_links; i++) {
@@ -578,12 +631,31 @@ int main(int argc, char **argv)
                 dial(&s, l);
         }
         if (!push_at && core_has_work(s.core))
-            push_at = now + PUSH_DELAY_US;
-        if (push_at && now >= push_at)
-            push_at = core_tick(s.core) ? now + PUSH_RETRY_US : 0;
+            push_at = last_push + PUSH_INTERVAL_US > now ? last_push + PUSH_INTERVAL_US : now;
+        if (!ack_at && core_acks_due(s.core))
+            ack_at = now + ACK_DELAY_US;
+        if (s.flush_now) {
+            if (push_at)
+                push_at = now;
+            if (ack_at)
+                ack_at = now;
+        }
+        s.flush_now = false;
+        bool acks = ack_at && now >= ack_at;
+        if ((push_at && now >= push_at) || acks) {
+            bool more = core_tick_acks(s.core, acks);
+            if (push_at && now >= push_at) {
+                push_at = more ? now + PUSH_RETRY_US : 0;
+                last_push = now;
+            }
+            if (acks)
+                ack_at = 0;
+        }
         int64_t wake = next_timer(&s, now);
         if (push_at && push_at < wake)
             wake = push_at;
+        if (ack_at && ack_at < wake)
+            wake = ack_at;
         int64_t wait_us = wake - now;
         loop_run_once(s.lp, (int)(wait_us > 0 ? (wait_us + 999) / 1000 : 0));
     }

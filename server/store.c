@@ -26,6 +26,7 @@ struct store {
     leveldb_options_t *opts;
     leveldb_readoptions_t *ropts;
     leveldb_writeoptions_t *wopts;
+    leveldb_cache_t *cache;
     /* Memory backend: pairs sorted by key. */
     kv_batch mem;
     buf k, v; /* scratch */
@@ -193,6 +194,14 @@ store *store_open(const char *dir, bool sync, dkv_err *err)
     store *s = store_alloc();
     s->opts = leveldb_options_create();
     leveldb_options_set_create_if_missing(s->opts, 1);
+    /* Memory: a server should stay within a few tens of MB. LevelDB's
+     * defaults (4 MB memtable, twice during a flush; 8 MB block cache; 1000
+     * open tables) are sized for one big database, not dozens of small
+     * ones on one machine. */
+    leveldb_options_set_write_buffer_size(s->opts, 2u << 20);
+    s->cache = leveldb_cache_create_lru(2u << 20);
+    leveldb_options_set_cache(s->opts, s->cache);
+    leveldb_options_set_max_open_files(s->opts, 64);
     s->ropts = leveldb_readoptions_create();
     s->wopts = leveldb_writeoptions_create();
     leveldb_writeoptions_set_sync(s->wopts, sync);
@@ -213,6 +222,8 @@ void store_close(store *s)
         return;
     if (s->db)
         leveldb_close(s->db);
+    if (s->cache)
+        leveldb_cache_destroy(s->cache);
     if (s->opts) {
         leveldb_options_destroy(s->opts);
         leveldb_readoptions_destroy(s->ropts);
