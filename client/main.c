@@ -31,8 +31,6 @@ typedef struct client {
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
-static client *the_client;
-
 static xmlrpc_value *fault(xmlrpc_env *env, const char *msg)
 {
     xmlrpc_env_set_fault(env, RPCARGS_FAILED, msg);
@@ -195,29 +193,6 @@ static const rpc_method methods[] = {
     {"attach", m_attach}, {"detach", m_detach}, {"put", m_put}, {"get", m_get}, {"ping", m_ping},
 };
 
-static void on_frame(loop_conn *lc, const wire_frame *f)
-{
-    if (f->kind != WIRE_CALL) {
-        loop_close(lc, "expected an RPC call");
-        return;
-    }
-    rpc_serve_frame(the_client->reg, f, the_client, loop_conn_out(lc));
-}
-
-static void on_close(loop_conn *lc, const char *why)
-{
-    (void)lc;
-    (void)why;
-}
-
-static const loop_handlers handlers = {on_frame, on_close, NULL};
-
-static void on_accept(loop *lp, int fd, void *user)
-{
-    (void)user;
-    loop_add(lp, fd, false, &handlers, NULL);
-}
-
 static void usage(void)
 {
     fprintf(stderr, "usage: client --id ID [--listen HOST] [--ready-fd FD] "
@@ -264,7 +239,6 @@ int main(int argc, char **argv)
     }
     daemon_install_signals(on_signal);
     rpc_global_init();
-    the_client = &c;
     c.sess = session_new();
     c.reg = rpc_registry_new(methods, sizeof methods / sizeof methods[0]);
     uint16_t port;
@@ -274,11 +248,12 @@ int main(int argc, char **argv)
         return 1;
     }
     loop *lp = loop_new();
-    loop_listen(lp, lfd, on_accept, NULL);
+    rpc_listener *ls = rpc_listen(lp, lfd, c.reg, &c);
     daemon_report_ready(ready_fd, port);
     while (!stop_requested)
         loop_run_once(lp, 1000);
     loop_free(lp);
+    rpc_listener_free(ls);
     rpc_client_free(c.server);
     session_free(c.sess);
     xmlrpc_registry_free(c.reg);

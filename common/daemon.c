@@ -1,4 +1,11 @@
+#define _GNU_SOURCE
 #include "daemon.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -82,3 +89,53 @@ int daemon_await_ready(int fd, int timeout_ms, uint16_t *port, dkv_err *err)
     close(fd);
     return rc;
 }
+
+pid_t daemon_spawn(const char *const argv[], int death_signal, bool ignore_sigint,
+                   int *ready_fd, dkv_err *err)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return dkv_err_set(err, "pipe: %s", strerror(errno));
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return dkv_err_set(err, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        if (death_signal) {
+            prctl(PR_SET_PDEATHSIG, death_signal);
+            if (getppid() != parent)
+                _exit(1);
+        }
+        if (fds[1] == 3)
+            fcntl(3, F_SETFD, 0);
+        else
+            dup2(fds[1], 3); /* dup2 clears close-on-exec on fd 3 */
+        dup2(2, 1);
+        signal(SIGPIPE, SIG_DFL);
+        if (ignore_sigint)
+            signal(SIGINT, SIG_IGN);
+        if (strchr(argv[0], '/'))
+            execv(argv[0], (char *const *)argv);
+        else
+            execvp(argv[0], (char *const *)argv);
+        fprintf(stderr, "cannot start %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    *ready_fd = fds[0];
+    return pid;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void daemon_remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }

@@ -3,7 +3,9 @@
 #ifndef DKV_DAEMON_H
 #define DKV_DAEMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "err.h"
 
@@ -14,6 +16,17 @@ void daemon_install_signals(void (*handler)(int));
 /* Tells the parent, over the pipe fd it passed, that we are ready to serve
  * on port: writes "port\n" and closes fd. fd < 0 prints the port on stdout. */
 void daemon_report_ready(int fd, uint16_t port);
+
+/* Starts argv[0] (a path, or a name looked up in PATH) as a child whose
+ * fd 3 is a pipe for daemon_report_ready and whose stdout goes to our
+ * stderr (stdout is for results only). With death_signal, the child gets
+ * it when we die. With ignore_sigint, a terminal's ^C reaches only us.
+ * Returns the pid and sets *ready_fd (for daemon_await_ready), or -1. */
+pid_t daemon_spawn(const char *const argv[], int death_signal, bool ignore_sigint,
+                   int *ready_fd, dkv_err *err);
+
+/* Removes path and everything below it, as far as possible. */
+void daemon_remove_tree(const char *path);
 
 /* Reads the "port\n" line a child writes with daemon_report_ready, waiting
  * at most timeout_ms. Closes fd. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "net.h"
 
 struct rpc_client {
@@ -284,3 +285,44 @@ xmlrpc_registry *rpc_registry_new(const rpc_method *methods, size_t n)
     xmlrpc_env_clean(&env);
     return reg;
 }
+
+struct rpc_listener {
+    xmlrpc_registry *registry;
+    void *call_info;
+};
+
+static void listener_frame(loop_conn *c, const wire_frame *f)
+{
+    rpc_listener *ls = loop_conn_user(c);
+    if (f->kind != WIRE_CALL) {
+        loop_close(c, "expected an RPC call");
+        return;
+    }
+    rpc_serve_frame(ls->registry, f, ls->call_info, loop_conn_out(c));
+}
+
+static void listener_close(loop_conn *c, const char *why)
+{
+    (void)c;
+    (void)why;
+}
+
+static const loop_handlers listener_handlers = {listener_frame, listener_close, NULL};
+
+static void listener_accept(loop *l, int fd, void *user)
+{
+    loop_add(l, fd, false, &listener_handlers, user);
+}
+
+rpc_listener *rpc_listen(loop *l, int listen_fd, xmlrpc_registry *registry, void *call_info)
+{
+    rpc_listener *ls = calloc(1, sizeof *ls);
+    if (!ls)
+        abort();
+    ls->registry = registry;
+    ls->call_info = call_info;
+    loop_listen(l, listen_fd, listener_accept, ls);
+    return ls;
+}
+
+void rpc_listener_free(rpc_listener *ls) { free(ls); }

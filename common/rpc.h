@@ -46,6 +46,16 @@ bool rpc_body_is_safe(const char *xml, size_t len);
 void rpc_serve_frame(xmlrpc_registry *registry, const wire_frame *frame, void *call_info,
                      buf *out);
 
+/* Serves XML-RPC on listen_fd through loop l: every accepted connection
+ * carries calls whose methods get call_info. For daemons that only answer
+ * RPCs (client, watchdog). Free with rpc_listener_free after loop_free;
+ * the registry must outlive the loop. */
+struct loop;
+typedef struct rpc_listener rpc_listener;
+rpc_listener *rpc_listen(struct loop *l, int listen_fd, xmlrpc_registry *registry,
+                         void *call_info);
+void rpc_listener_free(rpc_listener *ls);
+
 /* Registers methods; aborts on failure (a programming error). */
 typedef struct rpc_method {
     const char *name;

@@ -2,7 +2,6 @@
 #include "cluster.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -69,43 +68,26 @@ static int start_watchdog(cluster *c, dkv_err *err)
 {
     char exe[4200];
     snprintf(exe, sizeof exe, "%s/watchdog", c->opts.bin_dir);
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return dkv_err_set(err, "pipe: %s", strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return dkv_err_set(err, "fork: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        if (fds[1] == 3)
-            fcntl(3, F_SETFD, 0);
-        else
-            dup2(fds[1], 3);
-        dup2(2, 1); /* stdout is for results only */
-        signal(SIGINT, SIG_IGN); /* a terminal ^C goes to the master, which shuts down */
-        const char *argv[12];
-        int a = 0;
-        argv[a++] = exe;
-        argv[a++] = "--run-dir";
-        argv[a++] = c->opts.run_dir;
-        argv[a++] = "--ready-fd";
-        argv[a++] = "3";
-        argv[a++] = "--die-with-parent";
-        if (c->opts.owns_run_dir)
-            argv[a++] = "--remove-run-dir-if-orphaned";
-        if (c->opts.valgrind_servers)
-            argv[a++] = "--valgrind-servers";
-        argv[a] = NULL;
-        execv(exe, (char *const *)argv);
-        fprintf(stderr, "master: cannot start %s: %s\n", exe, strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
+    const char *argv[12];
+    int a = 0;
+    argv[a++] = exe;
+    argv[a++] = "--run-dir";
+    argv[a++] = c->opts.run_dir;
+    argv[a++] = "--ready-fd";
+    argv[a++] = "3";
+    argv[a++] = "--die-with-parent";
+    if (c->opts.owns_run_dir)
+        argv[a++] = "--remove-run-dir-if-orphaned";
+    if (c->opts.valgrind_servers)
+        argv[a++] = "--valgrind-servers";
+    argv[a] = NULL;
+    int ready_fd;
+    pid_t pid = daemon_spawn(argv, 0, true, &ready_fd, err);
+    if (pid < 0)
+        return -1;
     c->watchdog_pid = pid;
     uint16_t port;
-    if (daemon_await_ready(fds[0], 10000, &port, err) < 0)
+    if (daemon_await_ready(ready_fd, 10000, &port, err) < 0)
         return dkv_err_wrap(err, "watchdog");
     c->watchdog = rpc_client_new(c->opts.watchdog_host, port, c->opts.rpc_timeout_ms);
     return 0;

@@ -3,7 +3,6 @@
  * every command) and everything else on stderr. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -44,14 +43,6 @@ static void usage(FILE *f)
             "  --help                  this text\n");
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
 
 static int make_run_dir(char *out, size_t cap)
 {
@@ -238,7 +229,7 @@ int main(int argc, char **argv)
     cluster_free(c);
     pidfile_remove(run_dir, "master");
     if (!keep)
-        nftw(run_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        daemon_remove_tree(run_dir);
     else
         fprintf(stderr, "master: run directory kept: %s\n", run_dir);
     return stop_signal ? 1 : status;

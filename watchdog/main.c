@@ -2,7 +2,6 @@
  * processes placed on its machine, on the master's request. Listens on
  * loopback unless told otherwise. */
 #define _GNU_SOURCE
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -33,8 +32,6 @@ typedef struct watchdog {
 
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
-
-static watchdog *the_watchdog;
 
 static xmlrpc_value *m_start(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
 {
@@ -106,37 +103,6 @@ static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci
 static const rpc_method methods[] = {
     {"start", m_start}, {"kill", m_kill}, {"shutdown", m_shutdown}, {"ping", m_ping}};
 
-static void on_frame(loop_conn *lc, const wire_frame *f)
-{
-    if (f->kind != WIRE_CALL) {
-        loop_close(lc, "expected an RPC call");
-        return;
-    }
-    rpc_serve_frame(the_watchdog->reg, f, the_watchdog, loop_conn_out(lc));
-}
-
-static void on_close(loop_conn *lc, const char *why)
-{
-    (void)lc;
-    (void)why;
-}
-
-static const loop_handlers handlers = {on_frame, on_close, NULL};
-
-static void on_accept(loop *lp, int fd, void *user)
-{
-    (void)user;
-    loop_add(lp, fd, false, &handlers, NULL);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
 
 static void usage(void)
 {
@@ -210,7 +176,6 @@ int main(int argc, char **argv)
     if (valgrind)
         w.start_timeout_ms = 60000;
     w.reg = rpc_registry_new(methods, sizeof methods / sizeof methods[0]);
-    the_watchdog = &w;
     pidfile_record(run_dir, "watchdog", getpid(), NULL);
 
     uint16_t port;
@@ -220,7 +185,7 @@ int main(int argc, char **argv)
         return 1;
     }
     loop *lp = loop_new();
-    loop_listen(lp, lfd, on_accept, NULL);
+    rpc_listener *ls = rpc_listen(lp, lfd, w.reg, &w);
     daemon_report_ready(ready_fd, port);
     while (!stop_requested && !w.shutdown) {
         loop_run_once(lp, 200);
@@ -232,9 +197,10 @@ int main(int argc, char **argv)
     pidfile_remove(run_dir, "watchdog");
     if (remove_if_orphaned && getppid() != parent) {
         /* The master died without cleaning up; its run is over. */
-        nftw(run_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        daemon_remove_tree(run_dir);
     }
     loop_free(lp);
+    rpc_listener_free(ls);
     xmlrpc_registry_free(w.reg);
     return 0;
 }

@@ -2,14 +2,11 @@
 #include "procs.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,35 +108,11 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, bool sync, int timeout_m
     }
     argv[a] = NULL;
 
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return dkv_err_set(err, "pipe: %s", strerror(errno));
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return dkv_err_set(err, "fork: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        /* Die with the watchdog, even when it is SIGKILLed. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        signal(SIGPIPE, SIG_DFL);
-        if (fds[1] == 3)
-            fcntl(3, F_SETFD, 0);
-        else
-            dup2(fds[1], 3); /* dup2 clears close-on-exec on fd 3 */
-        dup2(2, 1);      /* keep the master's stdout for results only */
-        if (argv[0] != exe)
-            execvp(argv[0], (char *const *)argv);
-        else
-            execv(exe, (char *const *)argv);
-        fprintf(stderr, "watchdog: cannot start %s: %s\n", exe, strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
+    int ready_fd;
+    /* Children die with the watchdog, even when it is SIGKILLed. */
+    pid_t pid = daemon_spawn(argv, SIGKILL, false, &ready_fd, err);
+    if (pid < 0)
+        return -1;
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 16;
         p->c = realloc(p->c, p->cap * sizeof *p->c);
@@ -153,7 +126,7 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, bool sync, int timeout_m
     char name[64];
     child_name(c, name, sizeof name);
     pidfile_record(p->run_dir, name, pid, NULL);
-    if (daemon_await_ready(fds[0], timeout_ms, port, err) < 0) {
+    if (daemon_await_ready(ready_fd, timeout_ms, port, err) < 0) {
         dkv_err_wrap(err, "%s", name);
         procs_kill(p, id, NULL);
         return -1;
