@@ -198,8 +198,9 @@ store *store_open(const char *dir, bool sync, dkv_err *err)
      * defaults (4 MB memtable, twice during a flush; 8 MB block cache; 1000
      * open tables) are sized for one big database, not dozens of small
      * ones on one machine. */
-    leveldb_options_set_write_buffer_size(s->opts, 2u << 20);
-    s->cache = leveldb_cache_create_lru(2u << 20);
+    leveldb_options_set_write_buffer_size(s->opts, 1u << 20);
+    leveldb_options_set_max_file_size(s->opts, 1u << 20);
+    s->cache = leveldb_cache_create_lru(1u << 20);
     leveldb_options_set_cache(s->opts, s->cache);
     leveldb_options_set_max_open_files(s->opts, 64);
     s->ropts = leveldb_readoptions_create();
