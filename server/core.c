@@ -271,7 +271,9 @@ int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
     uint64_t saved_lamport = c->meta.lamport;
     c->meta.lamport = lamport;
     vclock_set(c->meta.vc, c->self, seq);
-    if (store_apply(c->st, &u, 1, &c->meta, err) < 0) {
+    /* lamport is above every version this server has seen, the stored
+     * one of key included: no need to read it. */
+    if (store_apply_newest(c->st, &u, &c->meta, err) < 0) {
         c->meta.lamport = saved_lamport;
         vclock_set(c->meta.vc, c->self, seq - 1);
         return -1;

@@ -287,6 +287,23 @@ int store_get(store *s, const uint8_t *key, size_t key_len, bool *found, dkv_ver
     return rc;
 }
 
+/* Adds u's data record (when write_data) and log record to b. */
+static void batch_update(store *s, kv_batch *b, const dkv_update *u, bool write_data)
+{
+    if (write_data) {
+        buf_clear(&s->k);
+        record_data_key(&s->k, u->key, u->key_len);
+        buf_clear(&s->v);
+        record_data_value(&s->v, update_version(u), u->value, u->value_len);
+        batch_put(b, buf_head(&s->k), buf_unread(&s->k), buf_head(&s->v), buf_unread(&s->v));
+    }
+    uint8_t lk[17];
+    record_log_key(lk, u->origin, u->seq);
+    buf_clear(&s->v);
+    record_log_value(&s->v, u);
+    batch_put(b, lk, sizeof lk, buf_head(&s->v), buf_unread(&s->v));
+}
+
 int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, dkv_err *err)
 {
     kv_batch b = {0};
@@ -305,19 +322,16 @@ int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, d
             if (u[j].key_len == u[i].key_len && memcmp(u[j].key, u[i].key, u[i].key_len) == 0 &&
                 version_cmp(update_version(&u[j]), best) > 0)
                 best = update_version(&u[j]);
-        if (version_cmp(update_version(&u[i]), best) > 0) {
-            buf_clear(&s->k);
-            record_data_key(&s->k, u[i].key, u[i].key_len);
-            buf_clear(&s->v);
-            record_data_value(&s->v, update_version(&u[i]), u[i].value, u[i].value_len);
-            batch_put(&b, buf_head(&s->k), buf_unread(&s->k), buf_head(&s->v), buf_unread(&s->v));
-        }
-        uint8_t lk[17];
-        record_log_key(lk, u[i].origin, u[i].seq);
-        buf_clear(&s->v);
-        record_log_value(&s->v, &u[i]);
-        batch_put(&b, lk, sizeof lk, buf_head(&s->v), buf_unread(&s->v));
+        batch_update(s, &b, &u[i], version_cmp(update_version(&u[i]), best) > 0);
     }
+    batch_meta(s, &b, m);
+    return kv_write(s, &b, err);
+}
+
+int store_apply_newest(store *s, const dkv_update *u, const record_meta *m, dkv_err *err)
+{
+    kv_batch b = {0};
+    batch_update(s, &b, u, true);
     batch_meta(s, &b, m);
     return kv_write(s, &b, err);
 }

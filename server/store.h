@@ -31,6 +31,10 @@ int store_save_meta(store *s, const record_meta *m, dkv_err *err);
 /* Writes the updates' log records, their data records where their version
  * beats the stored one, and meta, in one WriteBatch. */
 int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, dkv_err *err);
+/* The same for one update the caller knows beats whatever is stored (a
+ * local write, stamped above every version this server has seen): skips
+ * reading the stored version. */
+int store_apply_newest(store *s, const dkv_update *u, const record_meta *m, dkv_err *err);
 
 /* *found says whether key exists. On found, *value is malloc'ed (caller
  * frees with free) unless value is NULL. */
