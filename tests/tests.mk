@@ -63,7 +63,7 @@ $(BIN)/fuzz_%: $(BUILD)/fuzz/tests/fuzz/fuzz_%.o $(call fuzz_obj,$(FUZZ_LIB))
 # Extra prerequisites without a recipe: the pattern rule above still
 # builds these, with the extra objects in $^.
 $(BIN)/fuzz_script: $(call fuzz_obj,master/script.c)
-$(BIN)/fuzz_rpcargs: $(call fuzz_obj,common/rpcargs.c common/rpc.c common/net.c)
+$(BIN)/fuzz_rpcargs: $(call fuzz_obj,common/rpcargs.c common/rpc.c common/net.c common/loop.c)
 $(BIN)/fuzz_rpcargs: FUZZ_LDLIBS += -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok \
                                     -lxmlrpc_util
 
