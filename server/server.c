@@ -30,7 +30,7 @@
  * frame, one wakeup and one LevelDB batch per peer, which is what bounds
  * throughput on a 2-core machine with dozens of servers. A digest request
  * (stabilize) flushes at once, so stabilize does not wait for intervals. */
-#define PUSH_INTERVAL_US 5000
+#define PUSH_INTERVAL_US 20000
 /* Acks wait up to this long, then go in bulk (see core_tick_acks). */
 #define ACK_DELAY_US 50000
 /* Retry delay while a link's output is over its budget. */
