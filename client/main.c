@@ -67,6 +67,14 @@ static xmlrpc_value *m_detach(xmlrpc_env *env, xmlrpc_value *p, void *si, void *
     return xmlrpc_bool_new(env, 1);
 }
 
+/* A call to the server failed: the fault names the server. */
+static void server_fault(xmlrpc_env *env, const client *c, const dkv_err *err)
+{
+    char msg[DKV_ERR_MAX + 64];
+    snprintf(msg, sizeof msg, "server %" PRIu64 ": %s", c->server_id, err->msg);
+    fault(env, msg);
+}
+
 static int need_server(xmlrpc_env *env, client *c)
 {
     if (c->server)
@@ -92,9 +100,7 @@ static xmlrpc_value *m_put(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
     xmlrpc_value *r = rpc_callf(c->server, &err, "put", "(66II)", key, kl, val, vl,
                                 (xmlrpc_int64)dep.lamport, (xmlrpc_int64)dep.origin);
     if (!r) {
-        char msg[DKV_ERR_MAX + 64];
-        snprintf(msg, sizeof msg, "server %" PRIu64 ": %s", c->server_id, err.msg);
-        fault(env, msg);
+        server_fault(env, c, &err);
         goto out;
     }
     int64_t lamport = 0, origin = 0;
@@ -134,9 +140,7 @@ static xmlrpc_value *m_get(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
     dkv_err err;
     r = rpc_callf(c->server, &err, "get", "(6)", key, kl);
     if (!r) {
-        char msg[DKV_ERR_MAX + 64];
-        snprintf(msg, sizeof msg, "server %" PRIu64 ": %s", c->server_id, err.msg);
-        fault(env, msg);
+        server_fault(env, c, &err);
         goto out;
     }
     int64_t lamport = 0, origin = 0;
