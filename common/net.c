@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ids.h"
 
 int64_t net_now_us(void)
 {
@@ -199,27 +198,3 @@ int net_read_frame(int fd, buf *in, wire_frame *frame, size_t *consumed, int64_t
     }
 }
 
-int net_parse_hostport(const char *s, char *host_out, size_t host_cap, uint16_t *port,
-                       dkv_err *err)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s)
-        return dkv_err_set(err, "'%.80s' is not host:port", s);
-    const char *h = s;
-    size_t hl = (size_t)(colon - s);
-    if (h[0] == '[') {
-        if (hl < 2 || h[hl - 1] != ']')
-            return dkv_err_set(err, "'%.80s' is not [host]:port", s);
-        h++;
-        hl -= 2;
-    }
-    if (hl + 1 > host_cap || hl == 0)
-        return dkv_err_set(err, "bad host in '%.80s'", s);
-    uint64_t p;
-    if (ids_parse_u64(colon + 1, 65535, &p, err) < 0)
-        return dkv_err_wrap(err, "bad port in '%.80s'", s);
-    memcpy(host_out, h, hl);
-    host_out[hl] = '\0';
-    *port = (uint16_t)p;
-    return 0;
-}

@@ -37,8 +37,4 @@ int net_write_all(int fd, const void *p, size_t n, int64_t deadline_us, dkv_err 
 int net_read_frame(int fd, buf *in, wire_frame *frame, size_t *consumed, int64_t deadline_us,
                    dkv_err *err);
 
-/* Parses "host:port" or "[v6]:port". host_out gets a NUL-terminated copy. */
-int net_parse_hostport(const char *s, char *host_out, size_t host_cap, uint16_t *port,
-                       dkv_err *err);
-
 #endif

@@ -128,9 +128,6 @@ void rpc_client_free(rpc_client *c)
     free(c);
 }
 
-const char *rpc_client_host(const rpc_client *c) { return c->host; }
-uint16_t rpc_client_port(const rpc_client *c) { return c->port; }
-
 /* A kept-alive connection whose peer went away reads as EOF: find that out
  * before sending, so a request is never sent into a dead socket (and never
  * retried after it may have been executed). */

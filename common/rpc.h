@@ -23,8 +23,6 @@ typedef struct rpc_client rpc_client;
 /* Caller frees with rpc_client_free. Connects lazily on the first call. */
 rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms);
 void rpc_client_free(rpc_client *c);
-const char *rpc_client_host(const rpc_client *c);
-uint16_t rpc_client_port(const rpc_client *c);
 
 /* Calls method with params (an array; not consumed). On success *result is
  * set and the caller releases it with xmlrpc_DECREF. A fault returned by the

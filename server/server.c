@@ -538,12 +538,18 @@ static const rpc_method methods[] = {
     {"uncut", m_uncut_link}, {"stats", m_stats},    {"ping", m_ping},
 };
 
+/* A link we should have, that is down and not being dialled. */
+static bool needs_dial(const link *l)
+{
+    return l->wanted && !l->cut && !l->conn && !l->dialing;
+}
+
 static int64_t next_timer(server *s, int64_t now)
 {
     int64_t t = now + 1000000;
     for (size_t i = 0; i < s->n_links; i++) {
         link *l = &s->links[i];
-        if (l->wanted && !l->cut && !l->conn && !l->dialing && l->retry_at < t)
+        if (needs_dial(l) && l->retry_at < t)
             t = l->retry_at;
     }
     return t;
@@ -627,7 +633,7 @@ int main(int argc, char **argv)
         int64_t now = net_now_us();
         for (size_t i = 0; i < s.n_links; i++) {
             link *l = &s.links[i];
-            if (l->wanted && !l->cut && !l->conn && !l->dialing && l->retry_at <= now)
+            if (needs_dial(l) && l->retry_at <= now)
                 dial(&s, l);
         }
         if (!push_at && core_has_work(s.core))

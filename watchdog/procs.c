@@ -61,8 +61,6 @@ static child *find(const procs *p, uint64_t id)
     return NULL;
 }
 
-bool procs_running(const procs *p, uint64_t id) { return find(p, id) != NULL; }
-
 void procs_set_valgrind(procs *p, bool on) { p->valgrind_servers = on; }
 
 const char *procs_child_host(const procs *p) { return p->host; }

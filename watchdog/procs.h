@@ -32,7 +32,6 @@ int procs_kill(procs *p, uint64_t id, dkv_err *err);
 /* Reaps children that exited on their own; returns how many. */
 int procs_reap(procs *p);
 void procs_kill_all(procs *p);
-bool procs_running(const procs *p, uint64_t id);
 /* The address children listen on, for whoever must reach them. */
 const char *procs_child_host(const procs *p);
 /* Runs servers under valgrind (memcheck), for checking them; debugging aid. */
