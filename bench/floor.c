@@ -10,6 +10,9 @@
  *           persistent TCP connection per pair (common/rpc.h on the calling
  *           side, common/loop.h + rpc_serve_frame on the serving side, as in
  *           client/main.c). The payload travels as one base64 parameter.
+ *   flat    the same framing and XML-RPC, encoded and decoded by the
+ *           product's own put/get codec (common/rpcflat.h) instead of
+ *           xmlrpc-c: what a put actually pays per hop.
  *   tcp     raw TCP, TCP_NODELAY, a 4-byte big-endian length prefix and the
  *           payload, sent with one write; the reply is 8 bytes.
  *
@@ -61,8 +64,9 @@ static void child_setup(pid_t parent)
 }
 
 typedef struct xr_node {
-    xmlrpc_registry *reg;
-    rpc_client *next; /* B: the connection to C; C: NULL */
+    rpc_server *rpc;
+    rpc_client *next;   /* B: the connection to C; C: NULL */
+    rpcflat_msg *reply; /* flat: C's reply */
 } xr_node;
 
 static xr_node the_node;
@@ -92,13 +96,27 @@ static xmlrpc_value *m_put(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
     return xmlrpc_i8_new(env, (xmlrpc_int64)len);
 }
 
+/* The flat transport's handler: the same work through rpcflat. */
+static int m_put_flat(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
+{
+    xr_node *n = ci;
+    if (rpc_flat_args(args, "b", reply, err) < 0)
+        return -1;
+    const rpcflat_val *data = rpcflat_at(args, 0);
+    if (n->next && rpc_call_flat(n->next, "put", data, 1, n->reply, err) < 0)
+        return -1;
+    reply->vals[0] = rpcflat_int((int64_t)data->n);
+    reply->n = 1;
+    return 0;
+}
+
 static void xr_on_frame(loop_conn *lc, const wire_frame *f)
 {
     if (f->kind != WIRE_CALL) {
         loop_close(lc, "expected an RPC call");
         return;
     }
-    rpc_serve_frame(the_node.reg, f, &the_node, loop_conn_out(lc));
+    rpc_serve_frame(the_node.rpc, f, &the_node, loop_conn_out(lc));
 }
 
 static void xr_on_close(loop_conn *lc, const char *why)
@@ -115,11 +133,14 @@ static void xr_on_accept(loop *lp, int fd, void *user)
     loop_add(lp, fd, false, &xr_handlers, NULL);
 }
 
-static void xr_child(int ready_fd, uint16_t next_port)
+static void xr_serve(int ready_fd, uint16_t next_port, bool flat)
 {
     static const rpc_method methods[] = {{"put", m_put}};
+    static const rpc_flat_method flat_methods[] = {{"put", m_put_flat}};
     rpc_global_init();
-    the_node.reg = rpc_registry_new(methods, 1);
+    the_node.rpc = flat ? rpc_server_new(NULL, 0, flat_methods, 1)
+                        : rpc_server_new(methods, 1, NULL, 0);
+    the_node.reply = rpcflat_msg_new();
     the_node.next = next_port ? rpc_client_new("127.0.0.1", next_port, CALL_TIMEOUT_MS) : NULL;
     dkv_err err;
     uint16_t port;
@@ -134,6 +155,9 @@ static void xr_child(int ready_fd, uint16_t next_port)
     for (;;)
         loop_run_once(lp, 1000);
 }
+
+static void xr_child(int ready_fd, uint16_t next_port) { xr_serve(ready_fd, next_port, false); }
+static void flat_child(int ready_fd, uint16_t next_port) { xr_serve(ready_fd, next_port, true); }
 
 static int read_full(int fd, void *p, size_t n)
 {
@@ -304,7 +328,8 @@ static double pct(const int64_t *sorted, size_t n, double p)
 
 /* One call of either transport; 0 on success. */
 typedef struct caller {
-    rpc_client *rpc; /* xmlrpc */
+    rpc_client *rpc; /* xmlrpc, flat */
+    rpcflat_msg *freply; /* flat */
     int fd;          /* tcp */
     buf msg, reply;
     const uint8_t *payload;
@@ -333,6 +358,22 @@ static int call_xmlrpc(caller *c)
     return 0;
 }
 
+static int call_flat(caller *c)
+{
+    dkv_err err;
+    rpcflat_val arg = rpcflat_bytes(c->payload, c->size);
+    if (rpc_call_flat(c->rpc, "put", &arg, 1, c->freply, &err) < 0) {
+        fprintf(stderr, "bench-floor: flat call: %s\n", err.msg);
+        return -1;
+    }
+    if (rpcflat_count(c->freply) != 1 || rpcflat_at(c->freply, 0)->type != RPCFLAT_INT ||
+        rpcflat_at(c->freply, 0)->i != (int64_t)c->size) {
+        fprintf(stderr, "bench-floor: flat call: unexpected result\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int call_tcp(caller *c)
 {
     if (write_full(c->fd, c->msg.data, c->msg.len) < 0 || tcp_read_msg(c->fd, &c->reply) < 0 ||
@@ -345,8 +386,9 @@ static int call_tcp(caller *c)
 
 static int measure(const char *transport, size_t size, size_t warmup, size_t calls)
 {
-    int is_xml = strcmp(transport, "xmlrpc") == 0;
-    void (*body)(int, uint16_t) = is_xml ? xr_child : tcp_child;
+    int is_flat = strcmp(transport, "flat") == 0;
+    int is_xml = is_flat || strcmp(transport, "xmlrpc") == 0;
+    void (*body)(int, uint16_t) = is_flat ? flat_child : is_xml ? xr_child : tcp_child;
     int rc = 1;
     uint16_t cport = 0, bport = 0;
     pid_t cpid = spawn(body, 0, &cport);
@@ -369,6 +411,7 @@ static int measure(const char *transport, size_t size, size_t warmup, size_t cal
         goto out;
     if (is_xml) {
         c.rpc = rpc_client_new("127.0.0.1", bport, CALL_TIMEOUT_MS);
+        c.freply = rpcflat_msg_new();
     } else {
         dkv_err err;
         c.fd = net_connect("127.0.0.1", bport, READY_TIMEOUT_MS, &err);
@@ -379,7 +422,7 @@ static int measure(const char *transport, size_t size, size_t warmup, size_t cal
         buf_append_u32(&c.msg, (uint32_t)size);
         buf_append(&c.msg, payload, size);
     }
-    int (*call)(caller *) = is_xml ? call_xmlrpc : call_tcp;
+    int (*call)(caller *) = is_flat ? call_flat : is_xml ? call_xmlrpc : call_tcp;
     for (size_t i = 0; i < warmup; i++)
         if (call(&c) < 0)
             goto out;
@@ -402,6 +445,7 @@ static int measure(const char *transport, size_t size, size_t warmup, size_t cal
     rc = 0;
 out:
     rpc_client_free(c.rpc);
+    rpcflat_msg_free(c.freply);
     if (c.fd >= 0)
         close(c.fd);
     buf_free(&c.msg);
@@ -416,8 +460,8 @@ out:
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench-floor [--calls N] [--warmup N] [--size BYTES]... "
-               "[--transport xmlrpc|tcp]...\n"
-               "  defaults: --calls 2000 --warmup 200, sizes 10 and 10240, both transports\n");
+               "[--transport xmlrpc|flat|tcp]...\n"
+               "  defaults: --calls 2000 --warmup 200, sizes 10, 100 and 10240, all transports\n");
 }
 
 int main(int argc, char **argv)
@@ -429,7 +473,7 @@ int main(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     size_t calls = 2000, warmup = 200, sizes[16], n_sizes = 0;
-    const char *transports[2];
+    const char *transports[3];
     size_t n_tr = 0;
     dkv_err err;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -451,13 +495,19 @@ int main(int argc, char **argv)
                 sizes[n_sizes++] = v;
             break;
         case 't':
-            if (strcmp(optarg, "xmlrpc") != 0 && strcmp(optarg, "tcp") != 0) {
+        {
+            static const char *const known[] = {"xmlrpc", "flat", "tcp"};
+            size_t k = 0;
+            while (k < 3 && strcmp(optarg, known[k]) != 0)
+                k++;
+            if (k == 3) {
                 fprintf(stderr, "bench-floor: unknown transport '%s'\n", optarg);
                 return 2;
             }
-            if (n_tr < 2)
-                transports[n_tr++] = strcmp(optarg, "tcp") == 0 ? "tcp" : "xmlrpc";
+            if (n_tr < 3)
+                transports[n_tr++] = known[k];
             break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -473,6 +523,7 @@ int main(int argc, char **argv)
     }
     if (!n_tr) {
         transports[n_tr++] = "xmlrpc";
+        transports[n_tr++] = "flat";
         transports[n_tr++] = "tcp";
     }
     signal(SIGPIPE, SIG_IGN);

@@ -25,17 +25,12 @@ typedef struct client {
     rpc_client *server;   /* NULL when detached */
     uint64_t server_id;
     int server_timeout_ms;
-    xmlrpc_registry *reg;
+    rpc_server *rpc;
+    rpcflat_msg *reply; /* the server's latest reply */
 } client;
 
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
-
-static xmlrpc_value *fault(xmlrpc_env *env, const char *msg)
-{
-    xmlrpc_env_set_fault(env, RPCARGS_FAILED, msg);
-    return NULL;
-}
 
 static xmlrpc_value *m_attach(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
 {
@@ -68,121 +63,103 @@ static xmlrpc_value *m_detach(xmlrpc_env *env, xmlrpc_value *p, void *si, void *
 }
 
 /* A call to the server failed: the fault names the server. */
-static void server_fault(xmlrpc_env *env, const client *c, const dkv_err *err)
+static int server_failed(const client *c, dkv_err *err)
 {
-    char msg[DKV_ERR_MAX + 64];
-    snprintf(msg, sizeof msg, "server %" PRIu64 ": %s", c->server_id, err->msg);
-    fault(env, msg);
+    return dkv_err_wrap(err, "server %" PRIu64, c->server_id);
 }
 
-static int need_server(xmlrpc_env *env, client *c)
+static int need_server(const client *c, rpc_flat_reply *reply, dkv_err *err)
 {
     if (c->server)
         return 0;
-    char msg[96];
-    snprintf(msg, sizeof msg, "client %" PRIu64 " is not connected to a server", c->id);
-    fault(env, msg);
-    return -1;
+    reply->fault_code = RPCARGS_FAILED;
+    return dkv_err_set(err, "client %" PRIu64 " is not connected to a server", c->id);
 }
 
-static xmlrpc_value *m_put(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+/* A version from the server's reply: values i and i+1 as lamport, origin. */
+static int reply_version(const rpcflat_msg *r, size_t i, bool written, dkv_version *v)
 {
-    (void)si;
-    client *c = ci;
-    unsigned char *key = NULL, *val = NULL;
-    size_t kl, vl;
-    xmlrpc_value *res = NULL;
-    if (rpcargs_count(env, p, 2) < 0 || rpcargs_bytes(env, p, 0, MAX_KEY, &key, &kl) < 0 ||
-        rpcargs_bytes(env, p, 1, MAX_VALUE, &val, &vl) < 0 || need_server(env, c) < 0)
-        goto out;
-    dkv_version dep = session_dep(c->sess, key, kl);
-    dkv_err err;
-    xmlrpc_value *r = rpc_callf(c->server, &err, "put", "(66II)", key, kl, val, vl,
-                                (xmlrpc_int64)dep.lamport, (xmlrpc_int64)dep.origin);
-    if (!r) {
-        server_fault(env, c, &err);
-        goto out;
-    }
-    int64_t lamport = 0, origin = 0;
-    if (rpcargs_struct_int(env, r, "lamport", &lamport) < 0 ||
-        rpcargs_struct_int(env, r, "origin", &origin) < 0 || lamport <= 0 || origin < 0) {
-        xmlrpc_DECREF(r);
-        if (!env->fault_occurred)
-            fault(env, "server returned a malformed put result");
-        goto out;
-    }
-    xmlrpc_DECREF(r);
-    dkv_version v = {(uint64_t)lamport, (uint64_t)origin};
-    session_observe(c->sess, key, kl, v);
-    dkv_version after = session_dep(c->sess, key, kl);
-    res = xmlrpc_build_value(env, "{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "lamport",
-                             (xmlrpc_int64)v.lamport, "origin", (xmlrpc_int64)v.origin,
-                             "dep_lamport", (xmlrpc_int64)dep.lamport, "dep_origin",
-                             (xmlrpc_int64)dep.origin, "after_lamport",
-                             (xmlrpc_int64)after.lamport, "after_origin",
-                             (xmlrpc_int64)after.origin, "server", (xmlrpc_int64)c->server_id);
-out:
-    free(key);
-    free(val);
-    return res;
+    const rpcflat_val *l = rpcflat_at(r, i), *o = rpcflat_at(r, i + 1);
+    if (l->type != RPCFLAT_INT || o->type != RPCFLAT_INT || l->i < (written ? 1 : 0) ||
+        o->i < 0)
+        return -1;
+    *v = (dkv_version){(uint64_t)l->i, (uint64_t)o->i};
+    return 0;
 }
 
-static xmlrpc_value *m_get(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+/* The session part of every reply: dependency before and after, server. */
+static void session_part(const client *c, rpc_flat_reply *reply, dkv_version dep,
+                         dkv_version after)
 {
-    (void)si;
+    rpcflat_val *v = reply->vals + reply->n;
+    v[0] = rpcflat_int((int64_t)dep.lamport);
+    v[1] = rpcflat_int((int64_t)dep.origin);
+    v[2] = rpcflat_int((int64_t)after.lamport);
+    v[3] = rpcflat_int((int64_t)after.origin);
+    v[4] = rpcflat_int((int64_t)c->server_id);
+    reply->n += 5;
+}
+
+/* put(key, value) -> [lamport, origin, dep_lamport, dep_origin,
+ *                     after_lamport, after_origin, server] */
+static int m_put(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
+{
     client *c = ci;
-    unsigned char *key = NULL;
-    size_t kl;
-    xmlrpc_value *res = NULL, *r = NULL, *valv = NULL;
-    if (rpcargs_count(env, p, 1) < 0 || rpcargs_bytes(env, p, 0, MAX_KEY, &key, &kl) < 0 ||
-        need_server(env, c) < 0)
-        goto out;
-    dkv_err err;
-    r = rpc_callf(c->server, &err, "get", "(6)", key, kl);
-    if (!r) {
-        server_fault(env, c, &err);
-        goto out;
-    }
-    int64_t lamport = 0, origin = 0;
-    xmlrpc_bool found = 0;
-    if (xmlrpc_value_type(r) == XMLRPC_TYPE_STRUCT) {
-        xmlrpc_value *fv = NULL;
-        xmlrpc_struct_find_value(env, r, "found", &fv);
-        if (fv) {
-            xmlrpc_read_bool(env, fv, &found);
-            xmlrpc_DECREF(fv);
-        }
-        xmlrpc_struct_find_value(env, r, "value", &valv);
-    }
-    if (env->fault_occurred || !valv || xmlrpc_value_type(valv) != XMLRPC_TYPE_BASE64 ||
-        rpcargs_struct_int(env, r, "lamport", &lamport) < 0 ||
-        rpcargs_struct_int(env, r, "origin", &origin) < 0 || lamport < 0 || origin < 0 ||
-        (found && lamport == 0)) {
-        if (!env->fault_occurred)
-            fault(env, "server returned a malformed get result");
-        goto out;
-    }
-    dkv_version dep = session_dep(c->sess, key, kl);
-    dkv_version sv = {(uint64_t)lamport, (uint64_t)origin};
-    session_read outcome = session_check_read(c->sess, key, kl, found, sv);
+    if (rpc_flat_args(args, "bb", reply, err) < 0 ||
+        rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0 ||
+        rpc_flat_range(args, 1, 0, MAX_VALUE, reply, err) < 0 || need_server(c, reply, err) < 0)
+        return -1;
+    const rpcflat_val *key = rpcflat_at(args, 0);
+    dkv_version dep = session_dep(c->sess, key->p, key->n);
+    rpcflat_val call[4] = {*key, *rpcflat_at(args, 1), rpcflat_int((int64_t)dep.lamport),
+                           rpcflat_int((int64_t)dep.origin)};
+    dkv_version v;
+    if (rpc_call_flat(c->server, "put", call, 4, c->reply, err) < 0)
+        return server_failed(c, err);
+    if (rpcflat_count(c->reply) != 2 || reply_version(c->reply, 0, true, &v) < 0)
+        return dkv_err_set(err, "server %" PRIu64 " returned a malformed put result",
+                           c->server_id);
+    session_observe(c->sess, key->p, key->n, v);
+    reply->vals[0] = rpcflat_int((int64_t)v.lamport);
+    reply->vals[1] = rpcflat_int((int64_t)v.origin);
+    reply->n = 2;
+    session_part(c, reply, dep, session_dep(c->sess, key->p, key->n));
+    return 0;
+}
+
+/* get(key) -> [status, value, found, lamport, origin, dep_lamport,
+ *              dep_origin, after_lamport, after_origin, server]
+ * status is "ok", "ERR_KEY" or "ERR_DEP" (session_check_read). */
+static int m_get(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
+{
+    client *c = ci;
+    if (rpc_flat_args(args, "b", reply, err) < 0 ||
+        rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0 || need_server(c, reply, err) < 0)
+        return -1;
+    const rpcflat_val *key = rpcflat_at(args, 0);
+    if (rpc_call_flat(c->server, "get", key, 1, c->reply, err) < 0)
+        return server_failed(c, err);
+    const rpcflat_msg *r = c->reply;
+    dkv_version sv;
+    if (rpcflat_count(r) != 4 || rpcflat_at(r, 0)->type != RPCFLAT_BOOL ||
+        rpcflat_at(r, 1)->type != RPCFLAT_BYTES || reply_version(r, 2, false, &sv) < 0 ||
+        (rpcflat_at(r, 0)->i && sv.lamport == 0))
+        return dkv_err_set(err, "server %" PRIu64 " returned a malformed get result",
+                           c->server_id);
+    bool found = rpcflat_at(r, 0)->i != 0;
+    dkv_version dep = session_dep(c->sess, key->p, key->n);
+    session_read outcome = session_check_read(c->sess, key->p, key->n, found, sv);
     const char *status = outcome == SESSION_READ_OK        ? "ok"
                          : outcome == SESSION_READ_ERR_KEY ? "ERR_KEY"
                                                            : "ERR_DEP";
-    dkv_version after = session_dep(c->sess, key, kl);
-    res = xmlrpc_build_value(env, "{s:s,s:V,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "status",
-                             status, "value", valv, "found", found, "lamport",
-                             (xmlrpc_int64)sv.lamport, "origin", (xmlrpc_int64)sv.origin,
-                             "dep_lamport", (xmlrpc_int64)dep.lamport, "dep_origin",
-                             (xmlrpc_int64)dep.origin, "after_lamport",
-                             (xmlrpc_int64)after.lamport, "after_origin",
-                             (xmlrpc_int64)after.origin, "server", (xmlrpc_int64)c->server_id);
-out:
-    if (valv)
-        xmlrpc_DECREF(valv);
-    if (r)
-        xmlrpc_DECREF(r);
-    free(key);
-    return res;
+    reply->vals[0] = rpcflat_string(status);
+    reply->vals[1] = *rpcflat_at(r, 1); /* lives in c->reply until the next call */
+    reply->vals[2] = rpcflat_bool(found);
+    reply->vals[3] = rpcflat_int((int64_t)sv.lamport);
+    reply->vals[4] = rpcflat_int((int64_t)sv.origin);
+    reply->n = 5;
+    session_part(c, reply, dep, session_dep(c->sess, key->p, key->n));
+    return 0;
 }
 
 static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
@@ -194,8 +171,9 @@ static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci
 }
 
 static const rpc_method methods[] = {
-    {"attach", m_attach}, {"detach", m_detach}, {"put", m_put}, {"get", m_get}, {"ping", m_ping},
-};
+    {"attach", m_attach}, {"detach", m_detach}, {"ping", m_ping}};
+/* The put/get path: decoded without xmlrpc-c when the body allows. */
+static const rpc_flat_method flat_methods[] = {{"put", m_put}, {"get", m_get}};
 
 static void usage(void)
 {
@@ -244,7 +222,9 @@ int main(int argc, char **argv)
     daemon_install_signals(on_signal);
     rpc_global_init();
     c.sess = session_new();
-    c.reg = rpc_registry_new(methods, sizeof methods / sizeof methods[0]);
+    c.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], flat_methods,
+                           sizeof flat_methods / sizeof flat_methods[0]);
+    c.reply = rpcflat_msg_new();
     uint16_t port;
     int lfd = net_listen(listen_host, 0, &port, &err);
     if (lfd < 0) {
@@ -252,7 +232,7 @@ int main(int argc, char **argv)
         return 1;
     }
     loop *lp = loop_new();
-    rpc_listener *ls = rpc_listen(lp, lfd, c.reg, &c);
+    rpc_listener *ls = rpc_listen(lp, lfd, c.rpc, &c);
     daemon_report_ready(ready_fd, port);
     while (!stop_requested)
         loop_run_once(lp, 1000);
@@ -260,6 +240,7 @@ int main(int argc, char **argv)
     rpc_listener_free(ls);
     rpc_client_free(c.server);
     session_free(c.sess);
-    xmlrpc_registry_free(c.reg);
+    rpc_server_free(c.rpc);
+    rpcflat_msg_free(c.reply);
     return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "loop.h"
 #include "net.h"
+#include "rpcargs.h"
 
 struct rpc_client {
     char host[256];
@@ -140,77 +141,199 @@ static void drop_if_stale(rpc_client *c)
         drop_connection(c);
 }
 
-int rpc_call(rpc_client *c, const char *method, xmlrpc_value *params, xmlrpc_value **result,
-             dkv_err *err)
+/* Consumes a reply frame unless the connection was dropped meanwhile
+ * (which empties the input buffer). */
+static void finish_reply(rpc_client *c, size_t used)
 {
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
+    if (c->fd >= 0)
+        buf_consume(&c->in, used);
+}
+
+/* One scalar decoded by xmlrpc-c, as a flat value. Bytes and strings are
+ * malloc'ed by xmlrpc-c: release them with flat_scalar_done. */
+static int flat_scalar(xmlrpc_env *env, xmlrpc_value *v, rpcflat_val *out)
+{
+    *out = rpcflat_int(0);
+    switch (xmlrpc_value_type(v)) {
+    case XMLRPC_TYPE_I8: {
+        xmlrpc_int64 i;
+        xmlrpc_read_i8(env, v, &i);
+        *out = rpcflat_int(i);
+        break;
+    }
+    case XMLRPC_TYPE_INT: {
+        int i;
+        xmlrpc_read_int(env, v, &i);
+        *out = rpcflat_int(i);
+        break;
+    }
+    case XMLRPC_TYPE_BOOL: {
+        xmlrpc_bool b;
+        xmlrpc_read_bool(env, v, &b);
+        *out = rpcflat_bool(b);
+        break;
+    }
+    case XMLRPC_TYPE_BASE64: {
+        const unsigned char *p = NULL;
+        size_t n = 0;
+        xmlrpc_read_base64(env, v, &n, &p);
+        *out = rpcflat_bytes(p, n);
+        break;
+    }
+    case XMLRPC_TYPE_STRING: {
+        const char *p = NULL;
+        size_t n = 0;
+        xmlrpc_read_string_lp(env, v, &n, &p);
+        *out = (rpcflat_val){.type = RPCFLAT_STRING, .p = (const uint8_t *)p, .n = n};
+        break;
+    }
+    default: return -1;
+    }
+    return env->fault_occurred ? -1 : 0;
+}
+
+static void flat_scalar_done(rpcflat_val *v)
+{
+    if (v->type == RPCFLAT_BYTES || v->type == RPCFLAT_STRING)
+        free((void *)v->p);
+    v->p = NULL;
+}
+
+/* Sends the body (already framed in c->out) and reads the reply frame.
+ * On success *f points into c->in; the caller consumes *used bytes. */
+static int exchange(rpc_client *c, const char *method, wire_frame *f, size_t *used,
+                    dkv_err *err)
+{
     int64_t deadline = net_now_us() + (int64_t)c->timeout_ms * 1000;
-    int rc = -1;
-
-    xmlrpc_mem_block *xml = xmlrpc_mem_block_new(&env, 0);
-    if (env.fault_occurred)
-        goto out_env;
-    xmlrpc_serialize_call2(&env, xml, method, params, xmlrpc_dialect_i8);
-    if (env.fault_occurred)
-        goto out_xml;
-    buf_clear(&c->out);
-    wire_encode(&c->out, WIRE_CALL, NULL, 0, xmlrpc_mem_block_contents(xml),
-                xmlrpc_mem_block_size(xml));
-
     drop_if_stale(c);
     if (c->fd < 0) {
         int remaining_ms = (int)((deadline - net_now_us()) / 1000);
         c->fd = net_connect(c->host, c->port, remaining_ms > 0 ? remaining_ms : 1, err);
         if (c->fd < 0)
-            goto out_xml_noenv;
+            return -1;
     }
-    wire_frame f;
-    size_t used;
     if (net_write_all(c->fd, buf_head(&c->out), buf_unread(&c->out), deadline, err) < 0 ||
-        net_read_frame(c->fd, &c->in, &f, &used, deadline, err) < 0) {
+        net_read_frame(c->fd, &c->in, f, used, deadline, err) < 0) {
         drop_connection(c);
-        dkv_err_wrap(err, "%s to %s:%u", method, c->host, c->port);
-        goto out_xml_noenv;
+        return dkv_err_wrap(err, "%s to %s:%u", method, c->host, c->port);
     }
-    if (f.kind != WIRE_REPLY) {
+    if (f->kind != WIRE_REPLY) {
         drop_connection(c);
-        dkv_err_set(err, "%s to %s:%u: unexpected frame kind", method, c->host, c->port);
-        goto out_xml_noenv;
+        return dkv_err_set(err, "%s to %s:%u: unexpected frame kind", method, c->host, c->port);
     }
+    return 0;
+}
+
+/* Decodes a reply body with xmlrpc-c. A fault becomes -1 with its string;
+ * a body xmlrpc-c cannot read drops the connection. */
+static int parse_with_xmlrpc(rpc_client *c, const char *method, const wire_frame *f,
+                             xmlrpc_value **result, dkv_err *err)
+{
+    if (!rpc_body_is_safe((const char *)f->body, f->body_len)) {
+        drop_connection(c);
+        return dkv_err_set(err, "%s to %s:%u: malformed reply", method, c->host, c->port);
+    }
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
     int fault_code = 0;
     const char *fault_string = NULL;
-    if (!rpc_body_is_safe((const char *)f.body, f.body_len)) {
-        buf_consume(&c->in, used);
-        drop_connection(c);
-        dkv_err_set(err, "%s to %s:%u: malformed reply", method, c->host, c->port);
-        goto out_xml_noenv;
-    }
-    xmlrpc_parse_response2(&env, (const char *)f.body, f.body_len, result, &fault_code,
+    xmlrpc_parse_response2(&env, (const char *)f->body, f->body_len, result, &fault_code,
                            &fault_string);
-    buf_consume(&c->in, used);
+    int rc = 0;
     if (env.fault_occurred) {
+        /* The connection stays usable only while replies make sense. */
+        dkv_err_set(err, "%s: %s", method, env.fault_string);
         drop_connection(c);
-        goto out_xml;
-    }
-    if (fault_string) {
+        rc = -1;
+    } else if (fault_string) {
         dkv_err_set(err, "%s", fault_string);
         free((void *)fault_string);
-        goto out_xml_noenv;
+        rc = -1;
     }
-    rc = 0;
-    goto out_xml_noenv;
-
-out_xml:
-    dkv_err_set(err, "%s: %s", method, env.fault_string);
-out_xml_noenv:
-    xmlrpc_mem_block_free(xml);
     xmlrpc_env_clean(&env);
     return rc;
-out_env:
-    dkv_err_set(err, "%s: %s", method, env.fault_string);
+}
+
+int rpc_call(rpc_client *c, const char *method, xmlrpc_value *params, xmlrpc_value **result,
+             dkv_err *err)
+{
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    xmlrpc_mem_block *xml = xmlrpc_mem_block_new(&env, 0);
+    if (!env.fault_occurred)
+        xmlrpc_serialize_call2(&env, xml, method, params, xmlrpc_dialect_i8);
+    if (env.fault_occurred) {
+        dkv_err_set(err, "%s: %s", method, env.fault_string);
+        if (xml)
+            xmlrpc_mem_block_free(xml);
+        xmlrpc_env_clean(&env);
+        return -1;
+    }
+    buf_clear(&c->out);
+    wire_encode(&c->out, WIRE_CALL, NULL, 0, xmlrpc_mem_block_contents(xml),
+                xmlrpc_mem_block_size(xml));
+    xmlrpc_mem_block_free(xml);
     xmlrpc_env_clean(&env);
-    return -1;
+
+    wire_frame f;
+    size_t used;
+    if (exchange(c, method, &f, &used, err) < 0)
+        return -1;
+    int rc = parse_with_xmlrpc(c, method, &f, result, err);
+    finish_reply(c, used);
+    return rc;
+}
+
+/* xmlrpc-c decoded a result: it must be an array of scalars. */
+static int flat_from_xmlrpc(xmlrpc_value *v, rpcflat_msg *m)
+{
+    rpcflat_msg_reset(m);
+    if (xmlrpc_value_type(v) != XMLRPC_TYPE_ARRAY)
+        return -1;
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    int size = xmlrpc_array_size(&env, v);
+    int rc = env.fault_occurred ? -1 : 0;
+    for (int i = 0; i < size && rc == 0; i++) {
+        xmlrpc_value *item = NULL;
+        xmlrpc_array_read_item(&env, v, i, &item);
+        rpcflat_val fv = rpcflat_int(0);
+        if (env.fault_occurred || flat_scalar(&env, item, &fv) < 0 || rpcflat_msg_add(m, fv) < 0)
+            rc = -1;
+        flat_scalar_done(&fv);
+        if (item)
+            xmlrpc_DECREF(item);
+    }
+    xmlrpc_env_clean(&env);
+    if (rc < 0)
+        rpcflat_msg_reset(m);
+    return rc;
+}
+
+int rpc_call_flat(rpc_client *c, const char *method, const rpcflat_val *args, size_t n,
+                  rpcflat_msg *reply, dkv_err *err)
+{
+    buf_clear(&c->out);
+    size_t start = wire_begin(&c->out, WIRE_CALL);
+    rpcflat_encode_call(&c->out, method, args, n);
+    wire_finish(&c->out, start);
+
+    wire_frame f;
+    size_t used;
+    if (exchange(c, method, &f, &used, err) < 0)
+        return -1;
+    int rc = 0;
+    if (rpcflat_parse_response(reply, (const char *)f.body, f.body_len) < 0) {
+        xmlrpc_value *result = NULL;
+        rc = parse_with_xmlrpc(c, method, &f, &result, err);
+        if (rc == 0 && flat_from_xmlrpc(result, reply) < 0)
+            rc = dkv_err_set(err, "%s to %s:%u: the result is not a list of scalars", method,
+                             c->host, c->port);
+        if (result)
+            xmlrpc_DECREF(result);
+    }
+    finish_reply(c, used);
+    return rc;
 }
 
 xmlrpc_value *rpc_callf(rpc_client *c, dkv_err *err, const char *method, const char *format,
@@ -236,16 +359,206 @@ xmlrpc_value *rpc_callf(rpc_client *c, dkv_err *err, const char *method, const c
     return rc == 0 ? result : NULL;
 }
 
-void rpc_serve_frame(xmlrpc_registry *registry, const wire_frame *frame, void *call_info,
-                     buf *out)
+struct rpc_server {
+    xmlrpc_registry *registry;
+    const rpc_flat_method *flat;
+    size_t n_flat;
+    rpcflat_msg *args; /* reused for every flat call */
+};
+
+static const rpc_flat_method *find_flat(const rpc_server *s, const char *name)
 {
+    for (size_t i = 0; i < s->n_flat; i++)
+        if (strcmp(s->flat[i].name, name) == 0)
+            return &s->flat[i];
+    return NULL;
+}
+
+/* Runs a flat method: the reply's values, or -1 with a fault code. */
+static int run_flat(const rpc_flat_method *fm, void *call_info, const rpcflat_msg *args,
+                    rpc_flat_reply *reply, dkv_err *err)
+{
+    memset(reply, 0, sizeof *reply);
+    if (fm->fn(call_info, args, reply, err) < 0) {
+        if (reply->fault_code == 0)
+            reply->fault_code = RPCARGS_FAILED;
+        return -1;
+    }
+    return 0;
+}
+
+/* A flat method reached through xmlrpc-c (a body rpcflat does not read):
+ * the same method on the same values, the result as an xmlrpc-c array. */
+static xmlrpc_value *flat_adapter(xmlrpc_env *env, xmlrpc_value *params, void *server_info,
+                                  void *call_info)
+{
+    const rpc_flat_method *fm = server_info;
+    rpcflat_msg *args = rpcflat_msg_new();
+    xmlrpc_value *result = NULL;
+    int size = xmlrpc_array_size(env, params);
+    for (int i = 0; i < size && !env->fault_occurred; i++) {
+        xmlrpc_value *item = NULL;
+        xmlrpc_array_read_item(env, params, i, &item);
+        rpcflat_val v = rpcflat_int(0);
+        if (!env->fault_occurred &&
+            (flat_scalar(env, item, &v) < 0 || rpcflat_msg_add(args, v) < 0) &&
+            !env->fault_occurred)
+            xmlrpc_env_set_fault_formatted(env, RPCARGS_BAD_REQUEST,
+                                           "argument %d: not a scalar", i + 1);
+        flat_scalar_done(&v);
+        if (item)
+            xmlrpc_DECREF(item);
+    }
+    rpc_flat_reply reply;
+    dkv_err err;
+    if (env->fault_occurred) {
+        /* the fault is already set */
+    } else if (run_flat(fm, call_info, args, &reply, &err) < 0) {
+        xmlrpc_env_set_fault(env, reply.fault_code, err.msg);
+    } else {
+        result = xmlrpc_array_new(env);
+        for (size_t i = 0; i < reply.n && !env->fault_occurred; i++) {
+            const rpcflat_val *v = &reply.vals[i];
+            xmlrpc_value *item =
+                v->type == RPCFLAT_INT    ? xmlrpc_i8_new(env, v->i)
+                : v->type == RPCFLAT_BOOL ? xmlrpc_bool_new(env, v->i != 0)
+                : v->type == RPCFLAT_BYTES
+                    ? xmlrpc_base64_new(env, v->n, v->p)
+                    : xmlrpc_string_new_lp(env, v->n, (const char *)v->p);
+            if (item) {
+                xmlrpc_array_append_item(env, result, item);
+                xmlrpc_DECREF(item);
+            }
+        }
+        free(reply.owned);
+        if (env->fault_occurred && result) {
+            xmlrpc_DECREF(result);
+            result = NULL;
+        }
+    }
+    rpcflat_msg_free(args);
+    return result;
+}
+
+static const struct {
+    char letter;
+    const char *name;
+} flat_types[] = {[RPCFLAT_INT] = {'i', "an integer"},
+                  [RPCFLAT_BYTES] = {'b', "base64"},
+                  [RPCFLAT_STRING] = {'s', "a string"},
+                  [RPCFLAT_BOOL] = {'t', "a boolean"}};
+
+int rpc_flat_args(const rpcflat_msg *args, const char *types, rpc_flat_reply *reply,
+                  dkv_err *err)
+{
+    size_t n = strlen(types);
+    reply->fault_code = RPCARGS_BAD_REQUEST;
+    if (rpcflat_count(args) != n)
+        return dkv_err_set(err, "expected %zu arguments, got %zu", n, rpcflat_count(args));
+    for (size_t i = 0; i < n; i++) {
+        rpcflat_type got = rpcflat_at(args, i)->type;
+        if (flat_types[got].letter == types[i])
+            continue;
+        const char *want = "?";
+        for (size_t t = 0; t < sizeof flat_types / sizeof flat_types[0]; t++)
+            if (flat_types[t].letter == types[i])
+                want = flat_types[t].name;
+        return dkv_err_set(err, "argument %zu: expected %s, got %s", i + 1, want,
+                           flat_types[got].name);
+    }
+    reply->fault_code = 0;
+    return 0;
+}
+
+int rpc_flat_range(const rpcflat_msg *args, size_t i, int64_t min, int64_t max,
+                   rpc_flat_reply *reply, dkv_err *err)
+{
+    const rpcflat_val *v = rpcflat_at(args, i);
+    if (v->type == RPCFLAT_INT && (v->i < min || v->i > max)) {
+        reply->fault_code = RPCARGS_BAD_REQUEST;
+        return dkv_err_set(err, "argument %zu: %lld is out of range [%lld, %lld]", i + 1,
+                           (long long)v->i, (long long)min, (long long)max);
+    }
+    if ((v->type == RPCFLAT_BYTES || v->type == RPCFLAT_STRING) && v->n > (uint64_t)max) {
+        reply->fault_code = RPCARGS_BAD_REQUEST;
+        return dkv_err_set(err, "argument %zu: %zu bytes exceed the limit of %lld", i + 1, v->n,
+                           (long long)max);
+    }
+    return 0;
+}
+
+rpc_server *rpc_server_new(const rpc_method *methods, size_t n, const rpc_flat_method *flat,
+                           size_t n_flat)
+{
+    rpc_server *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    s->registry = xmlrpc_registry_new(&env);
+    for (size_t i = 0; i < n && !env.fault_occurred; i++) {
+        struct xmlrpc_method_info3 info = {.methodName = methods[i].name,
+                                           .methodFunction = methods[i].fn};
+        xmlrpc_registry_add_method3(&env, s->registry, &info);
+    }
+    for (size_t i = 0; i < n_flat && !env.fault_occurred; i++) {
+        struct xmlrpc_method_info3 info = {.methodName = flat[i].name,
+                                           .methodFunction = flat_adapter,
+                                           .serverInfo = (void *)&flat[i]};
+        xmlrpc_registry_add_method3(&env, s->registry, &info);
+    }
+    if (env.fault_occurred) {
+        fprintf(stderr, "cannot build RPC registry: %s\n", env.fault_string);
+        abort();
+    }
+    xmlrpc_env_clean(&env);
+    s->flat = flat;
+    s->n_flat = n_flat;
+    s->args = rpcflat_msg_new();
+    return s;
+}
+
+void rpc_server_free(rpc_server *s)
+{
+    if (!s)
+        return;
+    xmlrpc_registry_free(s->registry);
+    rpcflat_msg_free(s->args);
+    free(s);
+}
+
+/* The fast path: a flat body for a flat method. false when it is not one. */
+static bool serve_flat(rpc_server *s, const wire_frame *frame, void *call_info, buf *out)
+{
+    if (s->n_flat == 0 ||
+        rpcflat_parse_call(s->args, (const char *)frame->body, frame->body_len) < 0)
+        return false;
+    const rpc_flat_method *fm = find_flat(s, rpcflat_method(s->args));
+    if (!fm)
+        return false;
+    rpc_flat_reply reply;
+    dkv_err err;
+    size_t start = wire_begin(out, WIRE_REPLY);
+    if (run_flat(fm, call_info, s->args, &reply, &err) < 0)
+        rpcflat_encode_fault(out, reply.fault_code, err.msg);
+    else
+        rpcflat_encode_response(out, reply.vals, reply.n);
+    wire_finish(out, start);
+    free(reply.owned);
+    return true;
+}
+
+void rpc_serve_frame(rpc_server *s, const wire_frame *frame, void *call_info, buf *out)
+{
+    if (serve_flat(s, frame, call_info, out))
+        return;
     xmlrpc_env env;
     xmlrpc_env_init(&env);
     xmlrpc_mem_block *reply = NULL;
     if (!rpc_body_is_safe((const char *)frame->body, frame->body_len))
         xmlrpc_env_set_fault(&env, 400, "malformed XML-RPC request");
     else
-        xmlrpc_registry_process_call2(&env, registry, (const char *)frame->body,
+        xmlrpc_registry_process_call2(&env, s->registry, (const char *)frame->body,
                                       frame->body_len, call_info, &reply);
     if (env.fault_occurred) {
         /* Only failures to produce any response land here (e.g. out of
@@ -265,26 +578,8 @@ void rpc_serve_frame(xmlrpc_registry *registry, const wire_frame *frame, void *c
     xmlrpc_env_clean(&env);
 }
 
-xmlrpc_registry *rpc_registry_new(const rpc_method *methods, size_t n)
-{
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    xmlrpc_registry *reg = xmlrpc_registry_new(&env);
-    for (size_t i = 0; i < n && !env.fault_occurred; i++) {
-        struct xmlrpc_method_info3 info = {.methodName = methods[i].name,
-                                           .methodFunction = methods[i].fn};
-        xmlrpc_registry_add_method3(&env, reg, &info);
-    }
-    if (env.fault_occurred) {
-        fprintf(stderr, "cannot build RPC registry: %s\n", env.fault_string);
-        abort();
-    }
-    xmlrpc_env_clean(&env);
-    return reg;
-}
-
 struct rpc_listener {
-    xmlrpc_registry *registry;
+    rpc_server *server;
     void *call_info;
 };
 
@@ -295,7 +590,7 @@ static void listener_frame(loop_conn *c, const wire_frame *f)
         loop_close(c, "expected an RPC call");
         return;
     }
-    rpc_serve_frame(ls->registry, f, ls->call_info, loop_conn_out(c));
+    rpc_serve_frame(ls->server, f, ls->call_info, loop_conn_out(c));
 }
 
 static void listener_close(loop_conn *c, const char *why)
@@ -311,12 +606,12 @@ static void listener_accept(loop *l, int fd, void *user)
     loop_add(l, fd, false, &listener_handlers, user);
 }
 
-rpc_listener *rpc_listen(loop *l, int listen_fd, xmlrpc_registry *registry, void *call_info)
+rpc_listener *rpc_listen(loop *l, int listen_fd, rpc_server *server, void *call_info)
 {
     rpc_listener *ls = calloc(1, sizeof *ls);
     if (!ls)
         abort();
-    ls->registry = registry;
+    ls->server = server;
     ls->call_info = call_info;
     loop_listen(l, listen_fd, listener_accept, ls);
     return ls;

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "rpcflat.h"
 #include "wire.h"
 
 /* Once per process, before any call: raises xmlrpc-c's XML size limit so
@@ -39,26 +40,63 @@ xmlrpc_value *rpc_callf(rpc_client *c, dkv_err *err, const char *method, const c
  * elements all hold valid 64-bit decimals (xmlrpc-c 1.33 crashes on others). */
 bool rpc_body_is_safe(const char *xml, size_t len);
 
-/* Server side: runs the call in a WIRE_CALL frame through registry and
- * appends the WIRE_REPLY frame (a result or a fault) to out. */
-void rpc_serve_frame(xmlrpc_registry *registry, const wire_frame *frame, void *call_info,
-                     buf *out);
+/* Calls a method served as flat (see rpcflat.h and rpc_flat_method): the
+ * arguments are scalars, and so is every item of the result array, which
+ * lands in reply (valid until reply is reused). The body is encoded and,
+ * when it has the usual shape, decoded without xmlrpc-c. A fault, a
+ * timeout or a broken connection give -1 with err. */
+int rpc_call_flat(rpc_client *c, const char *method, const rpcflat_val *args, size_t n,
+                  rpcflat_msg *reply, dkv_err *err);
 
-/* Serves XML-RPC on listen_fd through loop l: every accepted connection
- * carries calls whose methods get call_info. For daemons that only answer
- * RPCs (client, watchdog). Free with rpc_listener_free after loop_free;
- * the registry must outlive the loop. */
-struct loop;
-typedef struct rpc_listener rpc_listener;
-rpc_listener *rpc_listen(struct loop *l, int listen_fd, xmlrpc_registry *registry,
-                         void *call_info);
-void rpc_listener_free(rpc_listener *ls);
-
-/* Registers methods; aborts on failure (a programming error). */
+/* A method served through xmlrpc-c's registry. */
 typedef struct rpc_method {
     const char *name;
     xmlrpc_method2 fn;
 } rpc_method;
-xmlrpc_registry *rpc_registry_new(const rpc_method *methods, size_t n);
+
+/* A method on the fast path: scalar arguments in, scalar results out. */
+typedef struct rpc_flat_reply {
+    rpcflat_val vals[RPCFLAT_MAX_VALS];
+    size_t n;
+    int fault_code; /* with -1 from the method; 0 means RPCARGS_FAILED */
+    void *owned;    /* freed (free) once the reply is encoded */
+} rpc_flat_reply;
+typedef int (*rpc_flat_fn)(void *call_info, const rpcflat_msg *args, rpc_flat_reply *reply,
+                           dkv_err *err);
+typedef struct rpc_flat_method {
+    const char *name;
+    rpc_flat_fn fn;
+} rpc_flat_method;
+
+/* Checks a flat method's arguments against types, one letter each: i an
+ * integer, b bytes, s a string, t a boolean. On a mismatch returns -1 with
+ * err and reply->fault_code set to RPCARGS_BAD_REQUEST. */
+int rpc_flat_args(const rpcflat_msg *args, const char *types, rpc_flat_reply *reply,
+                  dkv_err *err);
+/* Checks that integer argument i lies in [min, max] and that bytes or
+ * string argument i is at most max long (min unused), as rpc_flat_args. */
+int rpc_flat_range(const rpcflat_msg *args, size_t i, int64_t min, int64_t max,
+                   rpc_flat_reply *reply, dkv_err *err);
+
+/* The methods a daemon serves. Flat methods answer both bodies rpcflat
+ * decodes and any other XML-RPC encoding of the same call (through
+ * xmlrpc-c), with the same result. The tables must outlive the server. */
+typedef struct rpc_server rpc_server;
+rpc_server *rpc_server_new(const rpc_method *methods, size_t n, const rpc_flat_method *flat,
+                           size_t n_flat);
+void rpc_server_free(rpc_server *s);
+
+/* Runs the call in a WIRE_CALL frame and appends the WIRE_REPLY frame (a
+ * result or a fault) to out. */
+void rpc_serve_frame(rpc_server *s, const wire_frame *frame, void *call_info, buf *out);
+
+/* Serves XML-RPC on listen_fd through loop l: every accepted connection
+ * carries calls whose methods get call_info. For daemons that only answer
+ * RPCs (client, watchdog). Free with rpc_listener_free after loop_free;
+ * the server must outlive the loop. */
+struct loop;
+typedef struct rpc_listener rpc_listener;
+rpc_listener *rpc_listen(struct loop *l, int listen_fd, rpc_server *server, void *call_info);
+void rpc_listener_free(rpc_listener *ls);
 
 #endif

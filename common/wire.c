@@ -12,6 +12,23 @@ void wire_encode(buf *out, enum wire_kind kind, const void *hdr, size_t hdr_len,
     buf_append(out, body, body_len);
 }
 
+/* Positions are counted from the read offset: appending may compact the
+ * buffer, which moves its unread bytes to the front. */
+size_t wire_begin(buf *out, enum wire_kind kind)
+{
+    size_t start = buf_unread(out);
+    buf_append_u32(out, 0);
+    uint8_t k = (uint8_t)kind;
+    buf_append(out, &k, 1);
+    buf_append_u32(out, 0);
+    return start;
+}
+
+void wire_finish(buf *out, size_t start)
+{
+    dkv_put_u32(buf_head(out) + start, (uint32_t)(buf_unread(out) - start - 4));
+}
+
 int wire_decode(const uint8_t *data, size_t len, wire_frame *frame, size_t *consumed,
                 dkv_err *err)
 {

@@ -38,6 +38,12 @@ typedef struct wire_frame {
 void wire_encode(buf *out, enum wire_kind kind, const void *hdr, size_t hdr_len,
                  const void *body, size_t body_len);
 
+/* Builds a frame with no header in place: wire_begin appends the prefix
+ * and returns where it starts; append the body to out; wire_finish fills
+ * in the length. */
+size_t wire_begin(buf *out, enum wire_kind kind);
+void wire_finish(buf *out, size_t start);
+
 /* Decodes the frame at the start of data[0..len).
  * Returns 1 and sets *frame and *consumed when a whole frame is there,
  * 0 when more bytes are needed, -1 (with err) when the bytes are malformed. */

@@ -33,6 +33,7 @@ struct cluster {
     endpoint *ep;
     size_t n_ep, cap_ep;
     cluster_frames retired; /* counters of servers as they were killed */
+    rpcflat_msg *reply;     /* the latest put/get reply */
 };
 
 static endpoint *ep_find(cluster *c, uint64_t id)
@@ -100,6 +101,7 @@ cluster *cluster_new(const cluster_opts *opts, dkv_err *err)
         abort();
     c->opts = *opts;
     c->m = model_new();
+    c->reply = rpcflat_msg_new();
     c->watchdog_pid = -1;
     if (start_watchdog(c, err) < 0) {
         cluster_free(c);
@@ -143,6 +145,7 @@ void cluster_free(cluster *c)
     free(c->ep);
     rpc_client_free(c->watchdog);
     model_free(c->m);
+    rpcflat_msg_free(c->reply);
     free(c);
 }
 
@@ -178,22 +181,6 @@ static void rec_id(json_t *rec, const char *field, uint64_t id)
 {
     if (rec)
         json_object_set_new(rec, field, json_integer((json_int_t)id));
-}
-
-/* Reads lamport/origin members named prefix+"lamport"/prefix+"origin". */
-static dkv_version read_version(xmlrpc_value *r, const char *prefix)
-{
-    char ln[32], on[32];
-    snprintf(ln, sizeof ln, "%slamport", prefix);
-    snprintf(on, sizeof on, "%sorigin", prefix);
-    int64_t l = 0, o = 0;
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    if (rpcargs_struct_int(&env, r, ln, &l) < 0 || rpcargs_struct_int(&env, r, on, &o) < 0 ||
-        l < 0 || o < 0)
-        l = o = 0;
-    xmlrpc_env_clean(&env);
-    return (dkv_version){(uint64_t)l, (uint64_t)o};
 }
 
 static int drop_result(xmlrpc_value *r)
@@ -610,18 +597,6 @@ static int print_store(cluster *c, uint64_t id, FILE *out, json_t *rec, dkv_err 
     return rc;
 }
 
-/* The server the client says it used: the history records what happened,
- * not what the master's model expected. */
-static void record_client_server(xmlrpc_value *r, json_t *rec)
-{
-    int64_t sid;
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    if (rec && rpcargs_struct_int(&env, r, "server", &sid) == 0 && sid >= 0)
-        rec_id(rec, "server", (uint64_t)sid);
-    xmlrpc_env_clean(&env);
-}
-
 static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, json_t *rec, dkv_err *err)
 {
     if (need_client(c, cid, err) < 0)
@@ -637,27 +612,61 @@ static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, json_t *rec, 
     return 0;
 }
 
+/* Only built when a history is being written. */
+static void rec_bytes(json_t *rec, const char *field, const uint8_t *p, size_t n)
+{
+    if (rec)
+        json_object_set_new(rec, field, history_bytes(p, n));
+}
+
+static void rec_version(json_t *rec, const char *field, dkv_version v)
+{
+    if (rec)
+        json_object_set_new(rec, field, history_version(v));
+}
+
+/* Reply items i, i+1 as a version; (0, 0) when they are not one. */
+static dkv_version reply_version(const rpcflat_msg *r, size_t i)
+{
+    if (i + 1 >= rpcflat_count(r))
+        return (dkv_version){0, 0};
+    const rpcflat_val *l = rpcflat_at(r, i), *o = rpcflat_at(r, i + 1);
+    if (l->type != RPCFLAT_INT || o->type != RPCFLAT_INT || l->i < 0 || o->i < 0)
+        return (dkv_version){0, 0};
+    return (dkv_version){(uint64_t)l->i, (uint64_t)o->i};
+}
+
+/* The tail every put/get reply ends with (client/main.c): the session's
+ * dependency before and after, and the server the client used (the
+ * history records what happened, not what the model expected). */
+static void record_session(const rpcflat_msg *r, size_t i, json_t *rec)
+{
+    if (!rec)
+        return;
+    rec_version(rec, "dep_before", reply_version(r, i));
+    rec_version(rec, "dep_after", reply_version(r, i + 2));
+    const rpcflat_val *sid = rpcflat_at(r, i + 4);
+    if (sid->type == RPCFLAT_INT && sid->i >= 0)
+        rec_id(rec, "server", (uint64_t)sid->i);
+}
+
 static int do_put(cluster *c, const script_cmd *cmd, json_t *rec, dkv_err *err)
 {
     endpoint *e;
     rec_id(rec, "client", cmd->id[0]);
-    rec_set(rec, "key", history_bytes(cmd->key, cmd->key_len));
-    rec_set(rec, "value", history_bytes(cmd->value, cmd->value_len));
+    rec_bytes(rec, "key", cmd->key, cmd->key_len);
+    rec_bytes(rec, "value", cmd->value, cmd->value_len);
     if (client_endpoint(c, cmd->id[0], &e, rec, err) < 0)
         return -1;
-    xmlrpc_value *r = rpc_callf(e->rpc, err, "put", "(66)", cmd->key, cmd->key_len, cmd->value,
-                                cmd->value_len);
-    if (!r)
+    rpcflat_val args[2] = {rpcflat_bytes(cmd->key, cmd->key_len),
+                           rpcflat_bytes(cmd->value, cmd->value_len)};
+    if (rpc_call_flat(e->rpc, "put", args, 2, c->reply, err) < 0)
         return -1;
-    dkv_version v = read_version(r, ""), dep = read_version(r, "dep_"),
-                after = read_version(r, "after_");
-    record_client_server(r, rec);
-    xmlrpc_DECREF(r);
-    if (version_is_none(v))
+    dkv_version v = reply_version(c->reply, 0);
+    if (rpcflat_count(c->reply) != 7 || version_is_none(v))
         return dkv_err_set(err, "client %" PRIu64 " returned a malformed put result", cmd->id[0]);
-    rec_set(rec, "version", history_version(v));
-    rec_set(rec, "dep_before", history_version(dep));
-    rec_set(rec, "dep_after", history_version(after));
+    rec_version(rec, "version", v);
+    record_session(c->reply, 2, rec);
     return 0;
 }
 
@@ -665,52 +674,36 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv
 {
     endpoint *e;
     rec_id(rec, "client", cmd->id[0]);
-    rec_set(rec, "key", history_bytes(cmd->key, cmd->key_len));
+    rec_bytes(rec, "key", cmd->key, cmd->key_len);
     if (client_endpoint(c, cmd->id[0], &e, rec, err) < 0)
         return -1;
-    xmlrpc_value *r = rpc_callf(e->rpc, err, "get", "(6)", cmd->key, cmd->key_len);
-    if (!r)
+    rpcflat_val arg = rpcflat_bytes(cmd->key, cmd->key_len);
+    if (rpc_call_flat(e->rpc, "get", &arg, 1, c->reply, err) < 0)
         return -1;
-    char *status = read_string_member(r, "status");
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    xmlrpc_value *vv = NULL;
-    const unsigned char *val = NULL;
-    size_t vl = 0;
-    xmlrpc_struct_find_value(&env, r, "value", &vv);
-    if (vv && !env.fault_occurred)
-        xmlrpc_read_base64(&env, vv, &vl, &val);
-    int rc = 0;
-    if (env.fault_occurred || !status || !vv ||
-        (strcmp(status, "ok") != 0 && strcmp(status, "ERR_KEY") != 0 &&
-         strcmp(status, "ERR_DEP") != 0)) {
-        rc = dkv_err_set(err, "malformed get result from client %" PRIu64, cmd->id[0]);
-    } else {
-        bool ok = strcmp(status, "ok") == 0;
-        fwrite(cmd->key, 1, cmd->key_len, out);
-        fputc(':', out);
-        if (ok)
-            fwrite(val, 1, vl, out);
-        else
-            fputs(status, out);
-        fputc('\n', out);
-        dkv_version sv = read_version(r, ""), dep = read_version(r, "dep_"),
-                    after = read_version(r, "after_");
-        record_client_server(r, rec);
+    const rpcflat_msg *r = c->reply;
+    const char *status = rpcflat_count(r) == 10 && rpcflat_at(r, 0)->type == RPCFLAT_STRING
+                             ? (const char *)rpcflat_at(r, 0)->p
+                             : "";
+    const rpcflat_val *val = rpcflat_count(r) == 10 ? rpcflat_at(r, 1) : NULL;
+    bool ok = strcmp(status, "ok") == 0;
+    if ((!ok && strcmp(status, "ERR_KEY") != 0 && strcmp(status, "ERR_DEP") != 0) ||
+        val->type != RPCFLAT_BYTES)
+        return dkv_err_set(err, "malformed get result from client %" PRIu64, cmd->id[0]);
+    fwrite(cmd->key, 1, cmd->key_len, out);
+    fputc(':', out);
+    if (ok)
+        fwrite(val->p, 1, val->n, out);
+    else
+        fputs(status, out);
+    fputc('\n', out);
+    if (rec) {
         rec_set(rec, "result", json_string(status));
         if (ok)
-            rec_set(rec, "value", history_bytes(val, vl));
-        rec_set(rec, "version", history_version(sv));
-        rec_set(rec, "dep_before", history_version(dep));
-        rec_set(rec, "dep_after", history_version(after));
+            rec_bytes(rec, "value", val->p, val->n);
+        rec_version(rec, "version", reply_version(r, 3));
+        record_session(r, 5, rec);
     }
-    if (vv)
-        xmlrpc_DECREF(vv);
-    free((void *)val);
-    free(status);
-    xmlrpc_env_clean(&env);
-    xmlrpc_DECREF(r);
-    return rc;
+    return 0;
 }
 
 int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv_err *err)

@@ -25,7 +25,7 @@
 
 typedef struct watchdog {
     procs *children;
-    xmlrpc_registry *reg;
+    rpc_server *rpc;
     int start_timeout_ms;
     bool shutdown;
 } watchdog;
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
     procs_set_valgrind(w.children, valgrind);
     if (valgrind)
         w.start_timeout_ms = 60000;
-    w.reg = rpc_registry_new(methods, sizeof methods / sizeof methods[0]);
+    w.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], NULL, 0);
     pidfile_record(run_dir, "watchdog", getpid(), NULL);
 
     uint16_t port;
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
         return 1;
     }
     loop *lp = loop_new();
-    rpc_listener *ls = rpc_listen(lp, lfd, w.reg, &w);
+    rpc_listener *ls = rpc_listen(lp, lfd, w.rpc, &w);
     daemon_report_ready(ready_fd, port);
     while (!stop_requested && !w.shutdown) {
         loop_run_once(lp, 200);
@@ -201,6 +201,6 @@ int main(int argc, char **argv)
     }
     loop_free(lp);
     rpc_listener_free(ls);
-    xmlrpc_registry_free(w.reg);
+    rpc_server_free(w.rpc);
     return 0;
 }

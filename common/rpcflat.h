@@ -1,0 +1,89 @@
+/* rpcflat: a fast XML-RPC codec for calls whose parameters and results are
+ * flat lists of scalars (integers, base64 bytes, strings, booleans): the
+ * put/get path, where xmlrpc-c's generic parser and value tree cost more
+ * than everything else a put does.
+ *
+ * What it writes is plain XML-RPC that xmlrpc-c (or any other library)
+ * reads. What it reads is a strict subset of XML-RPC: the tags with no
+ * attributes, comments, CDATA or numeric character references, ASCII text.
+ * Any body outside that subset parses as "not flat" (-1), and the caller
+ * hands it to xmlrpc-c, which either reads it or rejects it. So the subset
+ * never changes what a request means; it only decides who decodes it.
+ * A result is always an array of scalars. */
+#ifndef DKV_RPCFLAT_H
+#define DKV_RPCFLAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+typedef enum rpcflat_type {
+    RPCFLAT_INT,    /* <i8>, <i4> or <int>; written as <i8> */
+    RPCFLAT_BYTES,  /* <base64> */
+    RPCFLAT_STRING, /* <string> or an untyped <value>; ASCII text */
+    RPCFLAT_BOOL,   /* <boolean> */
+} rpcflat_type;
+
+/* One scalar. p/n hold bytes or a string (a parsed string is also
+ * NUL-terminated); i holds an integer or a boolean (0 or 1). */
+typedef struct rpcflat_val {
+    rpcflat_type type;
+    int64_t i;
+    const uint8_t *p;
+    size_t n;
+} rpcflat_val;
+
+/* Most scalars one call or result may hold. */
+#define RPCFLAT_MAX_VALS 16
+/* Longest method name accepted. */
+#define RPCFLAT_MAX_METHOD 64
+
+static inline rpcflat_val rpcflat_int(int64_t i)
+{
+    return (rpcflat_val){.type = RPCFLAT_INT, .i = i};
+}
+static inline rpcflat_val rpcflat_bool(bool b)
+{
+    return (rpcflat_val){.type = RPCFLAT_BOOL, .i = b ? 1 : 0};
+}
+static inline rpcflat_val rpcflat_bytes(const void *p, size_t n)
+{
+    return (rpcflat_val){.type = RPCFLAT_BYTES, .p = p, .n = n};
+}
+rpcflat_val rpcflat_string(const char *s);
+
+/* A decoded call or result. Values point into the message and stay valid
+ * until the next parse, reset or free. Reused across calls, it allocates
+ * only when a message is larger than any before. */
+typedef struct rpcflat_msg rpcflat_msg;
+
+rpcflat_msg *rpcflat_msg_new(void);
+void rpcflat_msg_free(rpcflat_msg *m);
+
+/* 0 when xml is a flat methodCall (method name and scalar params), -1 when
+ * it is anything else (the message is then empty). */
+int rpcflat_parse_call(rpcflat_msg *m, const char *xml, size_t len);
+/* 0 when xml is a methodResponse holding one array of scalars, -1 when it
+ * is anything else: a fault, another shape, not XML-RPC. */
+int rpcflat_parse_response(rpcflat_msg *m, const char *xml, size_t len);
+
+/* Builds a message by hand (used when xmlrpc-c decoded the body): empties
+ * it, then copies each added value in. add returns -1 when full. */
+void rpcflat_msg_reset(rpcflat_msg *m);
+int rpcflat_msg_add(rpcflat_msg *m, rpcflat_val v);
+
+const char *rpcflat_method(const rpcflat_msg *m); /* "" for a response */
+size_t rpcflat_count(const rpcflat_msg *m);
+/* The i-th value, i < rpcflat_count(m). */
+const rpcflat_val *rpcflat_at(const rpcflat_msg *m, size_t i);
+
+/* Append the XML body (no frame prefix) to out. Strings are written as
+ * text: control bytes other than tab and newline, and bytes >= 0x80,
+ * become '?', since XML-RPC text cannot carry them reliably. */
+void rpcflat_encode_call(buf *out, const char *method, const rpcflat_val *vals, size_t n);
+void rpcflat_encode_response(buf *out, const rpcflat_val *vals, size_t n);
+void rpcflat_encode_fault(buf *out, int code, const char *message);
+
+#endif
