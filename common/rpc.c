@@ -415,6 +415,7 @@ static xmlrpc_value *flat_adapter(xmlrpc_env *env, xmlrpc_value *params, void *s
         /* the fault is already set */
     } else if (run_flat(fm, call_info, args, &reply, &err) < 0) {
         xmlrpc_env_set_fault(env, reply.fault_code, err.msg);
+        free(reply.owned);
     } else {
         result = xmlrpc_array_new(env);
         for (size_t i = 0; i < reply.n && !env->fault_occurred; i++) {

@@ -277,7 +277,12 @@ static bool value(cursor *c, rpcflat_msg *m)
      * type element, fails here and goes to the full parser. */
     v->type = tag ? tag->type : RPCFLAT_STRING;
     long len = 0;
-    if (v->type == RPCFLAT_INT || v->type == RPCFLAT_BOOL) {
+    if (v->type == RPCFLAT_BOOL) {
+        /* xmlrpc-c takes exactly "0" or "1", not "01" or "-0". */
+        if (c->end - c->p < 1 || (*c->p != '0' && *c->p != '1'))
+            return false;
+        v->i = *c->p++ == '1';
+    } else if (v->type == RPCFLAT_INT) {
         if (!integer(c, tag->min, tag->max, &v->i))
             return false;
     } else {
@@ -417,7 +422,7 @@ static void put_base64(buf *out, const uint8_t *p, size_t n)
 
 static void put_value(buf *out, const rpcflat_val *v)
 {
-    char num[32];
+    char num[64]; /* the tags and 20 characters of INT64_MIN */
     switch (v->type) {
     case RPCFLAT_INT:
         snprintf(num, sizeof num, "<value><i8>%lld</i8></value>", (long long)v->i);

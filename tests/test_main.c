@@ -21,6 +21,7 @@ static void register_all(void)
     add_model_tests();
     add_session_tests();
     add_rpcserve_tests();
+    add_rpcflat_tests();
     add_checker_tests();
     add_fixture_tests();
 }

@@ -48,13 +48,13 @@ static void serve(const char *body, served *r)
             dup2(devnull, 2); /* a crash report is expected noise */
         alarm(10);
         static const rpc_method methods[] = {{"put", m_put}};
-        xmlrpc_registry *reg = rpc_registry_new(methods, 1);
+        rpc_server *srv = rpc_server_new(methods, 1, NULL, 0);
         wire_frame f = {.kind = WIRE_CALL,
                         .body = (const uint8_t *)body,
                         .body_len = strlen(body)};
         buf out;
         buf_init(&out);
-        rpc_serve_frame(reg, &f, NULL, &out);
+        rpc_serve_frame(srv, &f, NULL, &out);
         size_t n = buf_unread(&out);
         const uint8_t *p = buf_head(&out);
         while (n > 0) {
