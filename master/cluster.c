@@ -34,6 +34,7 @@ struct cluster {
     size_t n_ep, cap_ep;
     cluster_frames retired; /* counters of servers as they were killed */
     rpcflat_msg *reply;     /* the latest put/get reply */
+    const char *get_status; /* the latest get's outcome, a literal */
 };
 
 static endpoint *ep_find(cluster *c, uint64_t id)
@@ -689,6 +690,7 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv
     if ((!ok && strcmp(status, "ERR_KEY") != 0 && strcmp(status, "ERR_DEP") != 0) ||
         val->type != RPCFLAT_BYTES)
         return dkv_err_set(err, "malformed get result from client %" PRIu64, cmd->id[0]);
+    c->get_status = ok ? "ok" : strcmp(status, "ERR_KEY") == 0 ? "ERR_KEY" : "ERR_DEP";
     fwrite(cmd->key, 1, cmd->key_len, out);
     fputc(':', out);
     if (ok)
@@ -706,8 +708,11 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv
     return 0;
 }
 
+const char *cluster_last_get_status(const cluster *c) { return c->get_status; }
+
 int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv_err *err)
 {
+    c->get_status = NULL;
     switch (cmd->kind) {
     case CMD_NONE: return 0;
     case CMD_JOIN_SERVER:

@@ -37,6 +37,9 @@ void cluster_free(cluster *c);
  * When rec is not NULL, the command's details are added to it (fields in
  * history.h). -1 with err when it cannot be carried out. */
 int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv_err *err);
+/* The outcome of the latest get ("ok", "ERR_KEY" or "ERR_DEP"); NULL when
+ * the latest command was not a successful get. */
+const char *cluster_last_get_status(const cluster *c);
 
 /* Frames sent by type, summed over every server of the run (killed ones
  * included, as of their last stats call). */

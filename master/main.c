@@ -172,7 +172,7 @@ int main(int argc, char **argv)
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
         json_t *rec = NULL;
-        if (hist || st) {
+        if (hist) {
             rec = json_object();
             json_object_set_new(rec, "line", json_integer(lineno));
             json_object_set_new(rec, "text", history_bytes((uint8_t *)line, (size_t)len));
@@ -188,6 +188,8 @@ int main(int argc, char **argv)
                     err.msg);
             status = 1;
         }
+        if (st && (cmd.kind != CMD_NONE || !ok))
+            stats_add(st, cmd.kind, t1 - t0, ok, cluster_last_get_status(c));
         if (rec && (cmd.kind != CMD_NONE || !ok)) {
             json_object_set_new(rec, "cmd", history_bytes((const uint8_t *)cmd.name,
                                                           strlen(cmd.name)));
@@ -196,9 +198,6 @@ int main(int argc, char **argv)
             json_object_set_new(rec, "ok", json_boolean(ok));
             if (!ok)
                 json_object_set_new(rec, "error", json_string(err.msg));
-            if (st)
-                stats_add(st, cmd.kind, t1 - t0, ok,
-                          json_string_value(json_object_get(rec, "result")));
             if (hist && history_write(hist, rec, &err) < 0) {
                 fprintf(stderr, "master: %s\n", err.msg);
                 status = 1;

@@ -9,24 +9,25 @@ void record_data_key(buf *out, const uint8_t *key, size_t key_len)
     buf_append(out, key, key_len);
 }
 
-void record_data_value(buf *out, dkv_version v, const uint8_t *value, size_t value_len)
+void record_data_value(buf *out, dkv_version v, uint64_t seq)
 {
     buf_append_u64(out, v.lamport);
     buf_append_u64(out, v.origin);
-    buf_append(out, value, value_len);
+    buf_append_u64(out, seq);
 }
 
-int record_data_decode(const uint8_t *rec, size_t len, dkv_version *v, const uint8_t **value,
-                       size_t *value_len, dkv_err *err)
+int record_data_decode(const uint8_t *rec, size_t len, dkv_version *v, uint64_t *seq,
+                       dkv_err *err)
 {
-    if (len < 16)
-        return dkv_err_set(err, "data record of %zu bytes is shorter than 16", len);
+    if (len != 24)
+        return dkv_err_set(err, "data record of %zu bytes, not 24", len);
     v->lamport = dkv_get_u64(rec);
     v->origin = dkv_get_u64(rec + 8);
+    *seq = dkv_get_u64(rec + 16);
     if (v->lamport == 0)
         return dkv_err_set(err, "data record has a zero Lamport counter");
-    *value = rec + 16;
-    *value_len = len - 16;
+    if (*seq == 0)
+        return dkv_err_set(err, "data record points at update 0");
     return 0;
 }
 
@@ -75,7 +76,7 @@ int record_log_decode(const uint8_t *rec, size_t len, dkv_update *u, dkv_err *er
 
 void record_meta_encode(buf *out, const record_meta *m)
 {
-    buf_append(out, "DKV1", 4);
+    buf_append(out, "DKV2", 4);
     buf_append_u64(out, m->lamport);
     buf_append_u64(out, m->incarnation);
     size_t n = vclock_size(m->vc);
@@ -89,8 +90,9 @@ void record_meta_encode(buf *out, const record_meta *m)
 
 int record_meta_decode(const uint8_t *rec, size_t len, record_meta *m, dkv_err *err)
 {
-    if (len < 24 || memcmp(rec, "DKV1", 4) != 0)
-        return dkv_err_set(err, "meta record is not in DKV1 format");
+    if (len < 24 || memcmp(rec, "DKV2", 4) != 0)
+        return dkv_err_set(err, "meta record is not in DKV2 format (a store written by "
+                                "another version?)");
     uint32_t n = dkv_get_u32(rec + 20);
     if ((len - 24) / 16 < n || len != 24 + (size_t)n * 16)
         return dkv_err_set(err, "meta record length %zu does not match %u clock entries", len,

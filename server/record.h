@@ -1,10 +1,15 @@
 /* record: the on-disk records of a server's LevelDB store. Binary,
  * big-endian, so that log keys sort by (origin, seq).
  *
- *   data  "d" key               -> u64 lamport, u64 origin, value bytes
+ *   data  "d" key               -> u64 lamport, u64 origin, u64 seq
  *   log   "l" u64 origin u64 seq -> u64 lamport, u32 key_len, key, value
- *   meta  "m"                   -> "DKV1", u64 lamport, u64 incarnation,
+ *   meta  "m"                   -> "DKV2", u64 lamport, u64 incarnation,
  *                                  u32 n, n * (u64 origin, u64 seq)
+ *
+ * A value is stored once, in the log record of the update that wrote it;
+ * the data record names the current version and that update (origin is the
+ * version's origin). The log is never pruned, so the value is always there,
+ * and a write costs its value's bytes once rather than twice.
  *
  * Decoders validate lengths and return -1 with a message on corrupt input. */
 #ifndef DKV_RECORD_H
@@ -39,10 +44,10 @@ static inline dkv_version update_version(const dkv_update *u)
 }
 
 void record_data_key(buf *out, const uint8_t *key, size_t key_len);
-void record_data_value(buf *out, dkv_version v, const uint8_t *value, size_t value_len);
-/* value points into rec. */
-int record_data_decode(const uint8_t *rec, size_t len, dkv_version *v, const uint8_t **value,
-                       size_t *value_len, dkv_err *err);
+/* seq: the update (v.origin, seq) whose log record holds the value. */
+void record_data_value(buf *out, dkv_version v, uint64_t seq);
+int record_data_decode(const uint8_t *rec, size_t len, dkv_version *v, uint64_t *seq,
+                       dkv_err *err);
 
 void record_log_key(uint8_t out[17], uint64_t origin, uint64_t seq);
 int record_log_key_decode(const uint8_t *k, size_t len, uint64_t *origin, uint64_t *seq,

@@ -1,5 +1,6 @@
 #include "store.h"
 
+#include <inttypes.h>
 #include <leveldb/c.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +265,31 @@ int store_save_meta(store *s, const record_meta *m, dkv_err *err)
     return kv_write(s, &b, err);
 }
 
+/* The value of version v, held by the log record of update (v.origin,
+ * seq): a malloc'ed copy. A missing or mismatched record means the store is
+ * corrupt, since the log is never pruned. */
+static int read_value(store *s, const uint8_t *key, size_t key_len, dkv_version v, uint64_t seq,
+                      uint8_t **value, size_t *value_len, dkv_err *err)
+{
+    dkv_update u;
+    uint8_t *rec = NULL;
+    bool found;
+    if (store_log_get(s, v.origin, seq, &u, &rec, &found, err) < 0)
+        return -1;
+    if (!found || u.lamport != v.lamport || u.key_len != key_len ||
+        memcmp(u.key, key, key_len) != 0) {
+        free(rec);
+        return dkv_err_set(err, "store is corrupt: the value of version (%" PRIu64 ", %" PRIu64
+                                ") is not in update %" PRIu64 ":%" PRIu64,
+                           v.lamport, v.origin, v.origin, seq);
+    }
+    /* Hand out the record's own buffer, value moved to its front. */
+    memmove(rec, u.value, u.value_len);
+    *value = rec;
+    *value_len = u.value_len;
+    return 0;
+}
+
 int store_get(store *s, const uint8_t *key, size_t key_len, bool *found, dkv_version *v,
               uint8_t **value, size_t *value_len, dkv_err *err)
 {
@@ -276,14 +302,11 @@ int store_get(store *s, const uint8_t *key, size_t key_len, bool *found, dkv_ver
     *found = rec != NULL;
     if (!rec)
         return 0;
-    const uint8_t *val;
-    size_t vl;
-    int rc = record_data_decode(rec, len, v, &val, &vl, err);
-    if (rc == 0 && value) {
-        *value = dup_bytes(val, vl);
-        *value_len = vl;
-    }
+    uint64_t seq;
+    int rc = record_data_decode(rec, len, v, &seq, err);
     free(rec);
+    if (rc == 0 && value)
+        rc = read_value(s, key, key_len, *v, seq, value, value_len, err);
     return rc;
 }
 
@@ -294,7 +317,7 @@ static void batch_update(store *s, kv_batch *b, const dkv_update *u, bool write_
         buf_clear(&s->k);
         record_data_key(&s->k, u->key, u->key_len);
         buf_clear(&s->v);
-        record_data_value(&s->v, update_version(u), u->value, u->value_len);
+        record_data_value(&s->v, update_version(u), u->seq);
         batch_put(b, buf_head(&s->k), buf_unread(&s->k), buf_head(&s->v), buf_unread(&s->v));
     }
     uint8_t lk[17];
@@ -359,6 +382,7 @@ int store_log_get(store *s, uint64_t origin, uint64_t seq, dkv_update *u, uint8_
 }
 
 typedef struct scan_ctx {
+    store *s;
     const uint8_t *after;
     size_t after_len;
     bool has_after;
@@ -376,13 +400,17 @@ static int scan_one(void *user, const uint8_t *k, size_t kl, const uint8_t *v, s
     if (sc->has_after && kl - 1 == sc->after_len && memcmp(k + 1, sc->after, sc->after_len) == 0)
         return 0;
     dkv_version ver;
-    const uint8_t *val;
+    uint64_t seq;
+    uint8_t *val;
     size_t val_len;
-    if (record_data_decode(v, vl, &ver, &val, &val_len, sc->err) < 0) {
+    if (record_data_decode(v, vl, &ver, &seq, sc->err) < 0 ||
+        read_value(sc->s, k + 1, kl - 1, ver, seq, &val, &val_len, sc->err) < 0) {
         sc->rc = -1;
         return 1;
     }
-    return sc->fn(sc->user, k + 1, kl - 1, ver, val, val_len);
+    int stop = sc->fn(sc->user, k + 1, kl - 1, ver, val, val_len);
+    free(val);
+    return stop;
 }
 
 int store_scan(store *s, const uint8_t *after, size_t after_len, bool has_after,
@@ -390,7 +418,7 @@ int store_scan(store *s, const uint8_t *after, size_t after_len, bool has_after,
 {
     buf_clear(&s->k);
     record_data_key(&s->k, after, has_after ? after_len : 0);
-    scan_ctx sc = {after, after_len, has_after, fn, user, err, 0};
+    scan_ctx sc = {s, after, after_len, has_after, fn, user, err, 0};
     /* Copy the start key: the callbacks may reuse the scratch buffer. */
     uint8_t *start = dup_bytes(buf_head(&s->k), buf_unread(&s->k));
     size_t sl = buf_unread(&s->k);
