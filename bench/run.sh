@@ -23,6 +23,8 @@
 #   BENCH_RUNS=5        runs per workload (the median is reported)
 #   BENCH_QUICK=1       one run of smaller workloads, to try things out
 #   BENCH_TIMEOUT=900   seconds one master run may take before it is stopped
+#   BENCH_ONLY="w1 w6"  run only these workloads (w1 w2 w3 w4 w5 w6; w6 gives
+#                       W7 too); the floor is always measured. Default: all
 #   BENCH_OUT=bench     where results.csv and results.png go
 #   BIN=bin             where master and bench-floor are
 #
@@ -57,6 +59,11 @@ TIMEOUT=${BENCH_TIMEOUT:-900}
 OUT=${BENCH_OUT:-$ROOT/bench}
 case $RUNS in '' | *[!0-9]* | 0) echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 2 ;; esac
 [ "$QUICK" = 1 ] && RUNS=1
+ONLY=${BENCH_ONLY:-w1 w2 w3 w4 w5 w6}
+for w in $ONLY; do
+    case $w in w[1-6]) ;; *) echo "bench: BENCH_ONLY: unknown workload '$w' (w1 ... w6)" >&2; exit 2 ;; esac
+done
+want() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # Sizes: the issue's, or small ones for BENCH_QUICK=1.
 W1_PUTS=10000 W2_PUTS=2000 W3_SERVERS=20 W3_PUTS=100 W4_CHAIN=10 W4_PUTS=1000
@@ -388,23 +395,24 @@ for ((r = 1; r <= RUNS; r++)); do
     note_load
     say "--- round $r/$RUNS (load average $(load1)) ---"
     run_floor "$r"
-    run_stats "w1-$r" "$S/w1.txt" && rec_common w1
-    run_stats "w2-$r" "$S/w2.txt" && rec_common w2
-    if run_stats "w3-$r" "$S/w3.txt"; then
+    want w1 && run_stats "w1-$r" "$S/w1.txt" && rec_common w1
+    want w2 && run_stats "w2-$r" "$S/w2.txt" && rec_common w2
+    if want w3 && run_stats "w3-$r" "$S/w3.txt"; then
         for c in joinServer joinClient killServer; do
             v=$(stat_col "$DIR/err" "$c" 5) && [ -n "$v" ] && rec "w3.$c.p50" "$v"
             v=$(stat_col "$DIR/err" "$c" 7) && [ -n "$v" ] && rec "w3.$c.max" "$v"
         done
     fi
-    if run_stats "w4chain-$r" "$S/w4.txt"; then
+    if want w4 && run_stats "w4chain-$r" "$S/w4.txt"; then
         v=$(stat_col "$DIR/err" stabilize 7) && [ -n "$v" ] && rec w4.chain "$v"
     fi
     for n in $W5_NS; do
-        run_stats "w5-n$n-$r" "$S/w5-$n.txt" && rec_common "w5.$n"
+        want w5 && run_stats "w5-n$n-$r" "$S/w5-$n.txt" && rec_common "w5.$n"
     done
 done
 
 W6_RUNS=$RUNS
+want w6 || W6_RUNS=0
 for ((r = 1; r <= W6_RUNS; r++)); do
     note_load
     say "--- W6/W7 round $r/$W6_RUNS ($W6_PUTS puts of $MID B, $W6_LINES lines) ---"

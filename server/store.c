@@ -196,10 +196,14 @@ store *store_open(const char *dir, bool sync, dkv_err *err)
     s->opts = leveldb_options_create();
     leveldb_options_set_create_if_missing(s->opts, 1);
     /* Memory: a server should stay within a few tens of MB. LevelDB's
-     * defaults (4 MB memtable, twice during a flush; 8 MB block cache; 1000
-     * open tables) are sized for one big database, not dozens of small
-     * ones on one machine. */
-    leveldb_options_set_write_buffer_size(s->opts, 1u << 20);
+     * defaults (8 MB block cache, 2 MB tables, 1000 open tables) are sized
+     * for one big database, not dozens of small ones on one machine.
+     * Measured (bench W2, W7): most of a server's peak RSS is table files
+     * mapped by compactions, not the memtable, so an 8 MB memtable (fewer
+     * flushes, fewer compactions) gives both a lower peak and faster large
+     * writes than 1 MB did (27 vs 31 MB; about 2,900 vs 1,900 puts/s of
+     * 10 KB). Small tables keep each compaction's mapped inputs small. */
+    leveldb_options_set_write_buffer_size(s->opts, 8u << 20);
     leveldb_options_set_max_file_size(s->opts, 1u << 20);
     s->cache = leveldb_cache_create_lru(1u << 20);
     leveldb_options_set_cache(s->opts, s->cache);
