@@ -129,6 +129,25 @@ static route_lsa find_lsa(core *c, uint64_t id)
     return (route_lsa){0};
 }
 
+/* Whether neighbour x certainly has lsa, which came to us from `from`: x
+ * sent it, is its originator, or is one of the originator's neighbours and
+ * we had it from the originator itself, who sends each LSA to every
+ * neighbour it lists (advertise_self). Without the last rule a complete
+ * graph of N servers floods every LSA N^2 times; with it, N-1. Should the
+ * originator's frame to x be lost, its link to x is down, and the LSA
+ * saying so reaches x through us; a link coming up exchanges all LSAs. */
+static bool lsa_reached(const route_lsa *lsa, uint64_t from, uint64_t x)
+{
+    if (x == from || x == lsa->id)
+        return true;
+    if (from != lsa->id)
+        return false;
+    for (size_t i = 0; i < lsa->n_neighbours; i++)
+        if (lsa->neighbours[i] == x)
+            return true;
+    return false;
+}
+
 /* Re-advertises this server's links to every neighbour. */
 static void advertise_self(core *c)
 {
@@ -355,7 +374,7 @@ bool core_tick_acks(core *c, bool send_acks)
         vclock_entry e = vclock_at(c->lsa_fwd, k);
         route_lsa stored = find_lsa(c, e.id);
         for (size_t i = 0; i < c->n_nb; i++)
-            if (c->nb[i].peer != e.seq - 1)
+            if (!lsa_reached(&stored, e.seq - 1, c->nb[i].peer))
                 send_lsa(c, c->nb[i].peer, &stored);
     }
     vclock_clear(c->lsa_fwd);
