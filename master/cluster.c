@@ -388,24 +388,26 @@ static void digest_clear(digest *d)
     memset(d, 0, sizeof *d);
 }
 
+static char *dup_string(const rpcflat_val *v)
+{
+    return v->type == RPCFLAT_STRING ? strdup((const char *)v->p) : NULL;
+}
+
 static void fetch_digest(cluster *c, uint64_t id, digest *d)
 {
     digest_clear(d);
     dkv_err err;
-    xmlrpc_value *r = rpc_callf(ep_find(c, id)->rpc, &err, "digest", "()");
-    if (!r) {
+    if (rpc_call_flat(ep_find(c, id)->rpc, "digest", NULL, 0, c->reply, &err) < 0) {
         snprintf(d->error, sizeof d->error, "%s", err.msg);
         return;
     }
-    d->vc = read_string_member(r, "vc");
-    d->links = read_string_member(r, "links");
-    d->group = read_string_member(r, "group");
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    if (rpcargs_struct_int(&env, r, "queued", &d->queued) < 0)
-        d->queued = -1;
-    xmlrpc_env_clean(&env);
-    xmlrpc_DECREF(r);
+    const rpcflat_msg *r = c->reply;
+    if (rpcflat_count(r) == 4) {
+        d->vc = dup_string(rpcflat_at(r, 0));
+        d->links = dup_string(rpcflat_at(r, 1));
+        d->group = dup_string(rpcflat_at(r, 2));
+        d->queued = rpcflat_at(r, 3)->type == RPCFLAT_INT ? rpcflat_at(r, 3)->i : -1;
+    }
     d->ok = d->vc && d->links && d->group;
     if (!d->ok)
         snprintf(d->error, sizeof d->error, "malformed digest");

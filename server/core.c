@@ -349,10 +349,7 @@ static bool push_origin(core *c, neighbour *n, buf *out, uint64_t origin, uint64
     return done;
 }
 
-bool core_has_work(const core *c)
-{
-    return c->dirty || c->lsa_due || vclock_size(c->lsa_fwd) > 0;
-}
+bool core_has_work(const core *c) { return c->dirty; }
 
 bool core_acks_due(const core *c)
 {
@@ -364,7 +361,9 @@ bool core_acks_due(const core *c)
 
 bool core_tick(core *c) { return core_tick_acks(c, true); }
 
-bool core_tick_acks(core *c, bool send_acks)
+bool core_lsas_due(const core *c) { return c->lsa_due || vclock_size(c->lsa_fwd) > 0; }
+
+void core_send_lsas(core *c)
 {
     if (c->lsa_due) {
         c->lsa_due = false;
@@ -378,6 +377,11 @@ bool core_tick_acks(core *c, bool send_acks)
                 send_lsa(c, c->nb[i].peer, &stored);
     }
     vclock_clear(c->lsa_fwd);
+}
+
+bool core_tick_acks(core *c, bool send_acks)
+{
+    core_send_lsas(c);
     bool more = false;
     bool push = c->dirty;
     c->dirty = false;

@@ -63,10 +63,16 @@ int core_on_message(core *c, uint64_t peer, const pmsg *m, dkv_err *err);
 int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
              size_t value_len, dkv_version dep, dkv_version *out, dkv_err *err);
 
-/* Whether core_tick has writes or link-state to send. */
+/* Whether core_tick has writes to push (or new forwarding duties, after a
+ * change of link-state). */
 bool core_has_work(const core *c);
 /* Whether acks are owed to some neighbour. */
 bool core_acks_due(const core *c);
+/* Whether LSAs (this server's own, or ones to forward) wait to be sent, and
+ * sending just those: link-state should not wait for a push interval, since
+ * every hop would add one. core_tick sends them too. */
+bool core_lsas_due(const core *c);
+void core_send_lsas(core *c);
 
 /* Sends what is due: acks, and writes that neighbours lack and this server
  * is responsible for. Returns true when work remains (a link's output is

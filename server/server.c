@@ -31,6 +31,14 @@
  * throughput on a 2-core machine with dozens of servers. A digest request
  * (stabilize) flushes at once, so stabilize does not wait for intervals. */
 #define PUSH_INTERVAL_US 20000
+/* After a digest request, for this long, writes and acks are pushed as soon
+ * as they arrive: stabilize polls digests while a backlog crosses the
+ * cluster, and a chain of N servers would otherwise wait up to an interval
+ * (or a poll) at each of its N-1 hops. */
+#define EAGER_US 200000
+/* LSAs wait this long, so that a burst of link changes (a server joining
+ * links to every other at once) leaves as one frame per neighbour. */
+#define LSA_DELAY_US 1000
 /* Acks wait up to this long, then go in bulk (see core_tick_acks). */
 #define ACK_DELAY_US 50000
 /* Retry delay while a link's output is over its budget. */
@@ -63,7 +71,7 @@ struct link {
 
 typedef struct server {
     uint64_t id;
-    bool flush_now; /* a digest was asked for: push what is pending now */
+    int64_t eager_until; /* until then, push without waiting (see EAGER_US) */
     char listen_host[256];
     store *st;
     core *core;
@@ -367,13 +375,14 @@ static char *format_ids(const uint64_t *ids, size_t n)
 
 /* What stabilize compares: the clock, the live links, the reachable group
  * as the link-state database sees it, and bytes still queued to peers. */
-static xmlrpc_value *m_digest(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+/* digest() -> [vc, links, group, queued]. Polled by stabilize, so it is
+ * on the fast path too. */
+static int m_digest(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
 {
-    (void)si;
     server *s = ci;
-    if (rpcargs_count(env, p, 0) < 0)
-        return NULL;
-    s->flush_now = true;
+    if (rpc_flat_args(args, "", reply, err) < 0)
+        return -1;
+    s->eager_until = net_now_us() + EAGER_US;
     uint64_t *ids = calloc(s->n_links + 1, sizeof *ids);
     size_t nn = core_neighbours(s->core, ids, s->n_links + 1);
     char *links = format_ids(ids, nn < s->n_links + 1 ? nn : s->n_links + 1);
@@ -388,12 +397,24 @@ static xmlrpc_value *m_digest(xmlrpc_env *env, xmlrpc_value *p, void *si, void *
         if (s->links[i].conn)
             queued += (int64_t)loop_conn_pending(s->links[i].conn);
     char *vc = vclock_format(core_vclock(s->core));
-    xmlrpc_value *res = xmlrpc_build_value(env, "{s:s,s:s,s:s,s:I}", "vc", vc, "links", links,
-                                           "group", group, "queued", (xmlrpc_int64)queued);
+    /* One block owns the three strings until the reply is encoded. */
+    size_t lv = strlen(vc) + 1, ll = strlen(links) + 1, lg = strlen(group) + 1;
+    char *block = malloc(lv + ll + lg);
+    if (!block)
+        abort();
+    memcpy(block, vc, lv);
+    memcpy(block + lv, links, ll);
+    memcpy(block + lv + ll, group, lg);
     free(vc);
     free(links);
     free(group);
-    return res;
+    reply->owned = block;
+    reply->vals[0] = rpcflat_string(block);
+    reply->vals[1] = rpcflat_string(block + lv);
+    reply->vals[2] = rpcflat_string(block + lv + ll);
+    reply->vals[3] = rpcflat_int(queued);
+    reply->n = 4;
+    return 0;
 }
 
 /* Makes peer a wanted link at host:port (dialled unless already up). */
@@ -523,12 +544,13 @@ static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci
 }
 
 static const rpc_method methods[] = {
-    {"dump", m_dump},        {"digest", m_digest}, {"connect", m_connect},
+    {"dump", m_dump},        {"connect", m_connect},
     {"connect_all", m_connect_all}, {"cut", m_cut_link},
     {"uncut", m_uncut_link}, {"stats", m_stats},   {"ping", m_ping},
 };
 /* The put/get path: decoded without xmlrpc-c when the body allows. */
-static const rpc_flat_method flat_methods[] = {{"put", m_put_value}, {"get", m_get_value}};
+static const rpc_flat_method flat_methods[] = {
+    {"put", m_put_value}, {"get", m_get_value}, {"digest", m_digest}};
 
 /* A link we should have, that is down and not being dialled. */
 static bool needs_dial(const link *l)
@@ -621,7 +643,9 @@ int main(int argc, char **argv)
 
     int64_t push_at = 0;    /* when pending pushes go out; 0: none pending */
     int64_t last_push = 0;
+    bool over_budget = false; /* the last push stopped at a link's budget */
     int64_t ack_at = 0;     /* when owed acks go out; 0: none owed */
+    int64_t lsa_at = 0;     /* when pending LSAs go out; 0: none pending */
     while (!stop_requested) {
         int64_t now = net_now_us();
         for (size_t i = 0; i < s.n_links; i++) {
@@ -633,17 +657,23 @@ int main(int argc, char **argv)
             push_at = last_push + PUSH_INTERVAL_US > now ? last_push + PUSH_INTERVAL_US : now;
         if (!ack_at && core_acks_due(s.core))
             ack_at = now + ACK_DELAY_US;
-        if (s.flush_now) {
-            if (push_at)
+        if (!lsa_at && core_lsas_due(s.core))
+            lsa_at = now + LSA_DELAY_US;
+        if (lsa_at && now >= lsa_at) {
+            core_send_lsas(s.core);
+            lsa_at = 0;
+        }
+        if (now < s.eager_until) {
+            if (push_at && !over_budget)
                 push_at = now;
             if (ack_at)
                 ack_at = now;
         }
-        s.flush_now = false;
         bool acks = ack_at && now >= ack_at;
         if ((push_at && now >= push_at) || acks) {
             bool more = core_tick_acks(s.core, acks);
             if (push_at && now >= push_at) {
+                over_budget = more;
                 push_at = more ? now + PUSH_RETRY_US : 0;
                 last_push = now;
             }
@@ -655,6 +685,8 @@ int main(int argc, char **argv)
             wake = push_at;
         if (ack_at && ack_at < wake)
             wake = ack_at;
+        if (lsa_at && lsa_at < wake)
+            wake = lsa_at;
         int64_t wait_us = wake - now;
         loop_run_once(s.lp, (int)(wait_us > 0 ? (wait_us + 999) / 1000 : 0));
     }
