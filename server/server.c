@@ -653,16 +653,17 @@ int main(int argc, char **argv)
             if (needs_dial(l) && l->retry_at <= now)
                 dial(&s, l);
         }
-        if (!push_at && core_has_work(s.core))
-            push_at = last_push + PUSH_INTERVAL_US > now ? last_push + PUSH_INTERVAL_US : now;
-        if (!ack_at && core_acks_due(s.core))
-            ack_at = now + ACK_DELAY_US;
-        if (!lsa_at && core_lsas_due(s.core))
-            lsa_at = now + LSA_DELAY_US;
+        /* LSAs first: advertising a link change may give writes to push. */
         if (lsa_at && now >= lsa_at) {
             core_send_lsas(s.core);
             lsa_at = 0;
         }
+        if (!lsa_at && core_lsas_due(s.core))
+            lsa_at = now + LSA_DELAY_US;
+        if (!push_at && core_has_work(s.core))
+            push_at = last_push + PUSH_INTERVAL_US > now ? last_push + PUSH_INTERVAL_US : now;
+        if (!ack_at && core_acks_due(s.core))
+            ack_at = now + ACK_DELAY_US;
         if (now < s.eager_until) {
             if (push_at && !over_budget)
                 push_at = now;
