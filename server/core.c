@@ -106,8 +106,29 @@ static neighbour *find_nb(core *c, uint64_t peer)
 
 void core_hello(core *c, uint64_t to, buf *out)
 {
-    pmsg_encode_hello(out, c->self, to, c->meta.incarnation, c->meta.vc);
+    vclock *li = vclock_new(), *ls = vclock_new();
+    for (size_t i = 0; i < route_lsa_count(c->rt); i++) {
+        route_lsa l = route_lsa_at(c->rt, i);
+        if (l.incarnation > 0 && l.seq > 0) { /* a clock holds no zeros */
+            vclock_set(li, l.id, l.incarnation);
+            vclock_set(ls, l.id, l.seq);
+        }
+    }
+    pmsg_encode_hello(out, c->self, to, c->meta.incarnation, c->meta.vc, li, ls);
+    vclock_free(li);
+    vclock_free(ls);
     c->counters.hello++;
+}
+
+/* Whether a neighbour whose hello summed up its LSA database as hello's
+ * lsa_inc/lsa_seq already holds lsa or a newer one. */
+static bool peer_has_lsa(const pmsg *hello, const route_lsa *lsa)
+{
+    if (!hello->lsa_inc || !hello->lsa_seq)
+        return false;
+    uint64_t inc = vclock_get(hello->lsa_inc, lsa->id);
+    uint64_t seq = vclock_get(hello->lsa_seq, lsa->id);
+    return inc > lsa->incarnation || (inc == lsa->incarnation && seq >= lsa->seq);
 }
 
 static void send_lsa(core *c, uint64_t to, const route_lsa *lsa)
@@ -165,7 +186,7 @@ static void advertise_self(core *c)
     c->dirty = true;
 }
 
-void core_link_up(core *c, uint64_t peer, const vclock *peer_vc)
+void core_link_up(core *c, uint64_t peer, const pmsg *hello)
 {
     neighbour *n = find_nb(c, peer);
     if (!n) {
@@ -180,13 +201,16 @@ void core_link_up(core *c, uint64_t peer, const vclock *peer_vc)
         n->known = vclock_new();
         n->resp = vclock_new();
     }
-    vclock_copy(n->known, peer_vc);
+    vclock_copy(n->known, hello->vc);
     n->ack_due = false;
     c->lsa_due = true;
-    /* Database exchange: the new neighbour learns every LSA we hold. */
+    /* Database exchange: the new neighbour learns every LSA we hold that
+     * its hello did not list (ours goes out with lsa_due). Without the
+     * summary, a server joining a complete graph of k would be sent k LSAs
+     * by each of its k new neighbours. */
     for (size_t i = 0; i < route_lsa_count(c->rt); i++) {
         route_lsa l = route_lsa_at(c->rt, i);
-        if (l.id != c->self)
+        if (l.id != c->self && !peer_has_lsa(hello, &l))
             send_lsa(c, peer, &l);
     }
 }

@@ -51,8 +51,9 @@ const core_counters *core_get_counters(const core *c);
 
 /* Appends this server's hello to `to` to out. */
 void core_hello(core *c, uint64_t to, buf *out);
-/* A link to peer completed its hello exchange; peer_vc is the peer's clock. */
-void core_link_up(core *c, uint64_t peer, const vclock *peer_vc);
+/* A link to peer completed its hello exchange; hello is the peer's (its
+ * clock and the summary of its LSA database). */
+void core_link_up(core *c, uint64_t peer, const pmsg *hello);
 void core_link_down(core *c, uint64_t peer);
 /* Handles an upd, ack or lsa from peer. -1 with err means the peer broke
  * the protocol and the link should be dropped. */

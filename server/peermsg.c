@@ -13,20 +13,25 @@ static void frame_from_text(buf *out, const void *hdr, size_t hlen)
     wire_encode(out, WIRE_PEER, hdr, hlen, NULL, 0);
 }
 
-void pmsg_encode_hello(buf *out, uint64_t id, uint64_t to, uint64_t inc, const vclock *vc)
+void pmsg_encode_hello(buf *out, uint64_t id, uint64_t to, uint64_t inc, const vclock *vc,
+                       const vclock *lsa_inc, const vclock *lsa_seq)
 {
     char *vs = vclock_format(vc);
-    size_t cap = strlen(vs) + 128;
+    char *li = lsa_inc ? vclock_format(lsa_inc) : NULL;
+    char *ls = lsa_seq ? vclock_format(lsa_seq) : NULL;
+    size_t cap = strlen(vs) + (li ? strlen(li) : 0) + (ls ? strlen(ls) : 0) + 160;
     char *h = malloc(cap);
     if (!h)
         abort();
     int n = snprintf(h, cap,
                      "{\"t\":\"hello\",\"id\":%" PRIu64 ",\"to\":%" PRIu64 ",\"inc\":%" PRIu64
-                     ",\"vc\":\"%s\"}",
-                     id, to, inc, vs);
+                     ",\"vc\":\"%s\",\"li\":\"%s\",\"ls\":\"%s\"}",
+                     id, to, inc, vs, li ? li : "", ls ? ls : "");
     frame_from_text(out, h, (size_t)n);
     free(h);
     free(vs);
+    free(li);
+    free(ls);
 }
 
 void pmsg_encode_ack(buf *out, const vclock *vc)
@@ -102,6 +107,8 @@ void pmsg_upd_free(pmsg_upd_builder *b)
 void pmsg_clear(pmsg *m)
 {
     vclock_free(m->vc);
+    vclock_free(m->lsa_inc);
+    vclock_free(m->lsa_seq);
     free(m->nb);
     free(m->upd);
     memset(m, 0, sizeof *m);
@@ -121,13 +128,32 @@ static int get_uint(json_t *obj, const char *field, uint64_t min, uint64_t max, 
     return 0;
 }
 
-static int get_vc(json_t *obj, pmsg *m, dkv_err *err)
+/* Reads a clock-formatted field into a new vclock at *out. */
+static int get_clock(json_t *obj, const char *field, vclock **out, dkv_err *err)
 {
-    json_t *v = json_object_get(obj, "vc");
+    json_t *v = json_object_get(obj, field);
     if (!json_is_string(v))
-        return dkv_err_set(err, "field 'vc' is missing or not a string");
-    m->vc = vclock_new();
-    return vclock_parse(json_string_value(v), m->vc, err);
+        return dkv_err_set(err, "field '%s' is missing or not a string", field);
+    *out = vclock_new();
+    if (vclock_parse(json_string_value(v), *out, err) < 0)
+        return dkv_err_wrap(err, "field '%s'", field);
+    return 0;
+}
+
+static int get_vc(json_t *obj, pmsg *m, dkv_err *err) { return get_clock(obj, "vc", &m->vc, err); }
+
+/* The hello's LSA summary: two maps over the same servers. */
+static int get_lsa_summary(json_t *obj, pmsg *m, dkv_err *err)
+{
+    if (get_clock(obj, "li", &m->lsa_inc, err) < 0 || get_clock(obj, "ls", &m->lsa_seq, err) < 0)
+        return -1;
+    size_t n = vclock_size(m->lsa_inc);
+    if (vclock_size(m->lsa_seq) != n)
+        return dkv_err_set(err, "fields 'li' and 'ls' name different servers");
+    for (size_t i = 0; i < n; i++)
+        if (vclock_at(m->lsa_inc, i).id != vclock_at(m->lsa_seq, i).id)
+            return dkv_err_set(err, "fields 'li' and 'ls' name different servers");
+    return 0;
 }
 
 static int decode_upd(json_t *root, const wire_frame *f, pmsg *m, dkv_err *err)
@@ -222,7 +248,7 @@ int pmsg_decode(const wire_frame *f, pmsg *out, dkv_err *err)
         rc = get_uint(root, "id", 0, DKV_ID_MAX, &out->id, err) < 0 ||
                      get_uint(root, "to", 0, DKV_ID_MAX, &out->to, err) < 0 ||
                      get_uint(root, "inc", 0, INT64_MAX, &out->inc, err) < 0 ||
-                     get_vc(root, out, err) < 0
+                     get_vc(root, out, err) < 0 || get_lsa_summary(root, out, err) < 0
                  ? -1
                  : 0;
     } else if (strcmp(t, "ack") == 0) {

@@ -2,8 +2,10 @@
  * WIRE_PEER frames. The header is a small JSON object; keys and values of
  * updates travel raw in the frame body, never escaped into JSON.
  *
- *   hello {"t":"hello","id":I,"to":I,"inc":N,"vc":"o:s,..."}  first frame each way;
- *         "to" is the server the sender means to reach
+ *   hello {"t":"hello","id":I,"to":I,"inc":N,"vc":"o:s,...","li":"o:i,...","ls":"o:s,..."}
+ *         first frame each way; "to" is the server the sender means to
+ *         reach; li/ls sum up its LSA database (per server: incarnation and
+ *         seq of the LSA held), so the other side sends only newer ones
  *   upd   {"t":"upd","u":[[origin,seq,lamport,key_len,value_len],...]}
  *         body = key and value bytes of each update, in order
  *   ack   {"t":"ack","vc":"o:s,..."}    the receiver's whole vector clock
@@ -29,6 +31,8 @@ typedef struct pmsg {
     uint64_t id, inc, seq; /* hello: id, inc; lsa: id, inc, seq */
     uint64_t to;           /* hello */
     vclock *vc;            /* hello, ack */
+    vclock *lsa_inc;       /* hello: server -> incarnation of its LSA held */
+    vclock *lsa_seq;       /* hello: server -> seq of its LSA held (same ids) */
     uint64_t *nb;          /* lsa */
     size_t n_nb;
     dkv_update *upd;       /* upd: keys and values point into the frame body */
@@ -46,7 +50,9 @@ typedef struct pmsg {
 int pmsg_decode(const wire_frame *f, pmsg *out, dkv_err *err);
 void pmsg_clear(pmsg *m);
 
-void pmsg_encode_hello(buf *out, uint64_t id, uint64_t to, uint64_t inc, const vclock *vc);
+/* lsa_inc and lsa_seq name the same servers (NULL: none). */
+void pmsg_encode_hello(buf *out, uint64_t id, uint64_t to, uint64_t inc, const vclock *vc,
+                       const vclock *lsa_inc, const vclock *lsa_seq);
 void pmsg_encode_ack(buf *out, const vclock *vc);
 void pmsg_encode_lsa(buf *out, const route_lsa *lsa);
 

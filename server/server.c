@@ -185,7 +185,7 @@ static void on_hello(server *s, loop_conn *c, conn_info *ci, const pmsg *m)
     l->conn = c;
     l->inc = m->inc;
     l->backoff = RETRY_FIRST_US;
-    core_link_up(s->core, l->peer, m->vc);
+    core_link_up(s->core, l->peer, m);
 }
 
 static void on_peer_frame(server *s, loop_conn *c, conn_info *ci, const wire_frame *f)

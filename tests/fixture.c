@@ -613,7 +613,7 @@ static void on_hello(fixture *f, size_t i, size_t j, const pmsg *m)
     }
     f->up[j][i] = true;
     ev(f, EV_LINK_UP, b->id, a->id, 0, 0);
-    core_link_up(b->c, a->id, m->vc);
+    core_link_up(b->c, a->id, m);
 }
 
 static void deliver(fixture *f, size_t i, size_t j)

@@ -117,40 +117,38 @@ static void net_free(net *nt)
     free(nt);
 }
 
-/* One side's hello, decoded as the other side would; returns its clock
- * (caller frees) or NULL when the hello does not decode as one. */
-static vclock *exchange_hello(core *from)
+/* One side's hello, decoded as the other side would, into *m (caller
+ * clears it); false when it does not decode as that side's hello. */
+static bool exchange_hello(core *from, pmsg *m)
 {
     buf b;
     buf_init(&b);
     core_hello(from, 0, &b);
     wire_frame f;
     size_t used;
-    pmsg m;
-    vclock *vc = NULL;
+    bool ok = false;
     if (wire_decode(buf_head(&b), buf_unread(&b), &f, &used, NULL) == 1 &&
-        used == buf_unread(&b) && pmsg_decode(&f, &m, NULL) == 0) {
-        if (m.type == PMSG_HELLO && m.id == core_self(from) &&
-            m.inc == core_incarnation(from))
-            vc = vclock_dup(m.vc);
-        pmsg_clear(&m);
+        used == buf_unread(&b) && pmsg_decode(&f, m, NULL) == 0) {
+        ok = m->type == PMSG_HELLO && m->id == core_self(from) &&
+             m->inc == core_incarnation(from);
+        if (!ok)
+            pmsg_clear(m);
     }
     buf_free(&b);
-    return vc;
+    return ok;
 }
 
 /* Brings the link i-j up as server.c would after both hellos. */
 static void link_up(net *nt, size_t i, size_t j)
 {
-    vclock *vi = exchange_hello(nt->c[i]);
-    vclock *vj = exchange_hello(nt->c[j]);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(vi);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(vj);
+    pmsg hi, hj;
+    CU_ASSERT_FATAL(exchange_hello(nt->c[i], &hi));
+    CU_ASSERT_FATAL(exchange_hello(nt->c[j], &hj));
     nt->up[i][j] = nt->up[j][i] = true;
-    core_link_up(nt->c[i], nt->ids[j], vj);
-    core_link_up(nt->c[j], nt->ids[i], vi);
-    vclock_free(vi);
-    vclock_free(vj);
+    core_link_up(nt->c[i], nt->ids[j], &hj);
+    core_link_up(nt->c[j], nt->ids[i], &hi);
+    pmsg_clear(&hi);
+    pmsg_clear(&hj);
 }
 
 /* Cuts the link: frames in flight are lost, as with a closed socket. */

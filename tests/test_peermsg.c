@@ -36,7 +36,8 @@ static void test_hello(void)
     vclock *vc = tests_vc("1:3,7:1,999999999999:5");
     buf b;
     buf_init(&b);
-    pmsg_encode_hello(&b, 42, 7, 9, vc);
+    vclock *li = tests_vc("3:2,42:9"), *ls = tests_vc("3:17,42:1");
+    pmsg_encode_hello(&b, 42, 7, 9, vc, li, ls);
     pmsg m;
     dkv_err err;
     CU_ASSERT_EQUAL_FATAL(decode_one(&b, &m, &err), 0);
@@ -46,11 +47,15 @@ static void test_hello(void)
     CU_ASSERT_EQUAL(m.inc, 9);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m.vc);
     CU_ASSERT(vclock_equal(m.vc, vc));
+    CU_ASSERT(vclock_equal(m.lsa_inc, li));
+    CU_ASSERT(vclock_equal(m.lsa_seq, ls));
     pmsg_clear(&m);
+    vclock_free(li);
+    vclock_free(ls);
     /* Empty clock, extreme id. */
     vclock *e = vclock_new();
     buf_clear(&b);
-    pmsg_encode_hello(&b, DKV_ID_MAX, 0, 0, e);
+    pmsg_encode_hello(&b, DKV_ID_MAX, 0, 0, e, NULL, NULL);
     CU_ASSERT_EQUAL_FATAL(decode_one(&b, &m, &err), 0);
     CU_ASSERT_EQUAL(m.id, DKV_ID_MAX);
     CU_ASSERT_EQUAL(m.inc, 0);
@@ -157,7 +162,7 @@ static void test_stream(void)
     buf b;
     buf_init(&b);
     vclock *vc = tests_vc("1:1");
-    pmsg_encode_hello(&b, 1, 2, 1, vc);
+    pmsg_encode_hello(&b, 1, 2, 1, vc, vc, vc);
     pmsg_encode_ack(&b, vc);
     route_lsa l = {1, 1, 1, NULL, 0};
     pmsg_encode_lsa(&b, &l);
@@ -209,6 +214,19 @@ static void test_malformed(void)
         {"hello id as string", "{\"t\":\"hello\",\"id\":\"1\",\"inc\":1,\"vc\":\"\"}", ""},
         {"hello id as real", "{\"t\":\"hello\",\"id\":1.5,\"inc\":1,\"vc\":\"\"}", ""},
         {"hello with body", "{\"t\":\"hello\",\"id\":1,\"inc\":1,\"vc\":\"\"}", "x"},
+        {"hello without li/ls", "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\"}", ""},
+        {"hello without ls",
+         "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"\"}", ""},
+        {"hello li not a string",
+         "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":3,\"ls\":\"\"}", ""},
+        {"hello li with a zero",
+         "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"1:0\",\"ls\":\"1:1\"}", ""},
+        {"hello ls unsorted",
+         "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"1:1,2:1\",\"ls\":\"2:1,1:1\"}", ""},
+        {"hello li and ls of different servers",
+         "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"1:1,2:1\",\"ls\":\"1:1,3:1\"}", ""},
+        {"hello li longer than ls",
+         "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"1:1,2:1\",\"ls\":\"1:1\"}", ""},
         /* ack */
         {"ack with body", "{\"t\":\"ack\",\"vc\":\"1:1\"}", "junk"},
         {"ack without vc", "{\"t\":\"ack\"}", ""},
@@ -270,7 +288,9 @@ static void test_malformed(void)
 static void test_valid_raw(void)
 {
     static const bad_case ok[] = {
-        {"hello", "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\"}", ""},
+        {"hello", "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"\",\"ls\":\"\"}", ""},
+        {"hello with an LSA summary",
+         "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"1:2,5:1\",\"ls\":\"1:9,5:3\"}", ""},
         {"ack", "{\"t\":\"ack\",\"vc\":\"1:1\"}", ""},
         {"lsa", "{\"t\":\"lsa\",\"id\":1,\"inc\":1,\"seq\":1,\"nb\":[2]}", ""},
         {"upd", "{\"t\":\"upd\",\"u\":[[1,1,1,1,1]]}", "kv"},

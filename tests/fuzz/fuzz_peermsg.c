@@ -31,7 +31,8 @@ static bool same(const pmsg *a, const pmsg *b)
         return false;
     switch (a->type) {
     case PMSG_HELLO:
-        return a->id == b->id && a->to == b->to && a->inc == b->inc && vclock_equal(a->vc, b->vc);
+        return a->id == b->id && a->to == b->to && a->inc == b->inc && vclock_equal(a->vc, b->vc) &&
+               vclock_equal(a->lsa_inc, b->lsa_inc) && vclock_equal(a->lsa_seq, b->lsa_seq);
     case PMSG_ACK:
         return vclock_equal(a->vc, b->vc);
     case PMSG_LSA:
@@ -47,7 +48,7 @@ static void encode(const pmsg *m, buf *out)
 {
     switch (m->type) {
     case PMSG_HELLO:
-        pmsg_encode_hello(out, m->id, m->to, m->inc, m->vc);
+        pmsg_encode_hello(out, m->id, m->to, m->inc, m->vc, m->lsa_inc, m->lsa_seq);
         break;
     case PMSG_ACK:
         pmsg_encode_ack(out, m->vc);
