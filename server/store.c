@@ -331,25 +331,61 @@ static void batch_update(store *s, kv_batch *b, const dkv_update *u, bool write_
     batch_put(b, lk, sizeof lk, buf_head(&s->v), buf_unread(&s->v));
 }
 
+/* The newest version of one key within a batch (or stored before it). */
+typedef struct batch_key {
+    const uint8_t *key; /* NULL: free slot */
+    size_t key_len;
+    dkv_version best;
+} batch_key;
+
+static uint64_t key_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
 int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, dkv_err *err)
 {
+    /* A catch-up frame carries thousands of writes to a few keys: an
+     * open-addressing table finds a key's newest version so far in O(1),
+     * and reads each key's stored version once per batch. */
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    batch_key *tab = calloc(cap, sizeof *tab);
+    if (!tab)
+        abort();
     kv_batch b = {0};
-    for (size_t i = 0; i < n; i++) {
-        /* The winner so far: the stored version, or a newer one written
-         * earlier in this same batch. */
-        dkv_version best = {0, 0};
-        bool found;
-        if (store_get(s, u[i].key, u[i].key_len, &found, &best, NULL, NULL, err) < 0) {
-            batch_free(&b);
-            return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t slot = (size_t)key_hash(u[i].key, u[i].key_len) & (cap - 1);
+        while (tab[slot].key && (tab[slot].key_len != u[i].key_len ||
+                                 memcmp(tab[slot].key, u[i].key, u[i].key_len) != 0))
+            slot = (slot + 1) & (cap - 1);
+        batch_key *k = &tab[slot];
+        if (!k->key) {
+            bool found;
+            k->best = (dkv_version){0, 0};
+            if (store_get(s, u[i].key, u[i].key_len, &found, &k->best, NULL, NULL, err) < 0) {
+                rc = -1;
+                break;
+            }
+            if (!found)
+                k->best = (dkv_version){0, 0};
+            k->key = u[i].key;
+            k->key_len = u[i].key_len;
         }
-        if (!found)
-            best = (dkv_version){0, 0};
-        for (size_t j = 0; j < i; j++)
-            if (u[j].key_len == u[i].key_len && memcmp(u[j].key, u[i].key, u[i].key_len) == 0 &&
-                version_cmp(update_version(&u[j]), best) > 0)
-                best = update_version(&u[j]);
-        batch_update(s, &b, &u[i], version_cmp(update_version(&u[i]), best) > 0);
+        bool newer = version_cmp(update_version(&u[i]), k->best) > 0;
+        if (newer)
+            k->best = update_version(&u[i]);
+        batch_update(s, &b, &u[i], newer);
+    }
+    free(tab);
+    if (rc < 0) {
+        batch_free(&b);
+        return -1;
     }
     batch_meta(s, &b, m);
     return kv_write(s, &b, err);
