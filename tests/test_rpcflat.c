@@ -27,6 +27,7 @@
 #include "../common/rpcargs.h"
 #include "../common/rpcflat.h"
 #include "../common/wire.h"
+#include "flateq.h"
 #include "tests.h"
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -35,15 +36,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static bool val_eq(const rpcflat_val *a, const rpcflat_val *b)
-{
-    if (a->type != b->type)
-        return false;
-    if (a->type == RPCFLAT_INT || a->type == RPCFLAT_BOOL)
-        return a->i == b->i;
-    return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
-}
-
 /* m holds exactly want[0..n); parsed bytes and strings are NUL-terminated. */
 static bool msg_is(const rpcflat_msg *m, const rpcflat_val *want, size_t n)
 {
@@ -51,7 +43,7 @@ static bool msg_is(const rpcflat_msg *m, const rpcflat_val *want, size_t n)
         return false;
     for (size_t i = 0; i < n; i++) {
         const rpcflat_val *v = rpcflat_at(m, i);
-        if (!val_eq(v, &want[i]))
+        if (!flateq_val(v, &want[i]))
             return false;
         if ((v->type == RPCFLAT_BYTES || v->type == RPCFLAT_STRING) && v->p[v->n] != '\0')
             return false;
@@ -86,56 +78,6 @@ static int parse_response_exact(rpcflat_msg *m, const void *xml, size_t len)
     return rc;
 }
 
-/* Whether an xmlrpc-c value is the scalar want. */
-static bool xv_eq(xmlrpc_value *x, const rpcflat_val *want)
-{
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    bool ok = false;
-    switch (xmlrpc_value_type(x)) {
-    case XMLRPC_TYPE_I8: {
-        xmlrpc_int64 i = 0;
-        xmlrpc_read_i8(&env, x, &i);
-        ok = want->type == RPCFLAT_INT && want->i == i;
-        break;
-    }
-    case XMLRPC_TYPE_INT: {
-        int i = 0;
-        xmlrpc_read_int(&env, x, &i);
-        ok = want->type == RPCFLAT_INT && want->i == i;
-        break;
-    }
-    case XMLRPC_TYPE_BOOL: {
-        xmlrpc_bool b = 0;
-        xmlrpc_read_bool(&env, x, &b);
-        ok = want->type == RPCFLAT_BOOL && want->i == (b ? 1 : 0);
-        break;
-    }
-    case XMLRPC_TYPE_BASE64: {
-        const unsigned char *p = NULL;
-        size_t n = 0;
-        xmlrpc_read_base64(&env, x, &n, &p);
-        ok = !env.fault_occurred && want->type == RPCFLAT_BYTES && want->n == n &&
-             (n == 0 || memcmp(p, want->p, n) == 0);
-        free((void *)p);
-        break;
-    }
-    case XMLRPC_TYPE_STRING: {
-        const char *p = NULL;
-        size_t n = 0;
-        xmlrpc_read_string_lp(&env, x, &n, &p);
-        ok = !env.fault_occurred && want->type == RPCFLAT_STRING && want->n == n &&
-             (n == 0 || memcmp(p, want->p, n) == 0);
-        free((void *)p);
-        break;
-    }
-    default: break;
-    }
-    ok = ok && !env.fault_occurred;
-    xmlrpc_env_clean(&env);
-    return ok;
-}
-
 /* Whether an xmlrpc-c array holds exactly want[0..n). */
 static bool xarray_is(xmlrpc_value *arr, const rpcflat_val *want, size_t n)
 {
@@ -147,7 +89,7 @@ static bool xarray_is(xmlrpc_value *arr, const rpcflat_val *want, size_t n)
     for (size_t i = 0; i < n && ok; i++) {
         xmlrpc_value *item = NULL;
         xmlrpc_array_read_item(&env, arr, (unsigned)i, &item);
-        ok = !env.fault_occurred && xv_eq(item, &want[i]);
+        ok = !env.fault_occurred && flateq_xmlrpc(item, &want[i]);
         if (item)
             xmlrpc_DECREF(item);
     }

@@ -42,8 +42,9 @@ FUZZ_BINS    := $(patsubst %,$(BIN)/fuzz_%,$(FUZZ_NAMES))
 fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))
 # Modules only some targets need: fuzz_script the script parser,
 # fuzz_rpcargs the XML-RPC argument checks and the xmlrpc-c libraries,
-# fuzz_rpcflat the flat codec (checked against xmlrpc-c).
-FUZZ_EXTRA   := master/script.c common/rpcargs.c common/rpcflat.c
+# fuzz_rpcflat the flat codec (checked against xmlrpc-c) and the test
+# comparisons it shares with the unit tests.
+FUZZ_EXTRA   := master/script.c common/rpcargs.c common/rpcflat.c tests/flateq.c
 FUZZ_OBJS    := $(call fuzz_obj,$(FUZZ_LIB) $(FUZZ_EXTRA) \
                   $(patsubst %,tests/fuzz/fuzz_%.c,$(FUZZ_NAMES)))
 FUZZ_LDLIBS  := -ljansson
@@ -68,7 +69,7 @@ $(BIN)/fuzz_rpcargs: $(call fuzz_obj,common/rpcargs.c common/rpc.c common/rpcfla
                                 common/net.c common/loop.c)
 $(BIN)/fuzz_rpcargs: FUZZ_LDLIBS += -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok \
                                     -lxmlrpc_util
-$(BIN)/fuzz_rpcflat: $(call fuzz_obj,common/rpcflat.c)
+$(BIN)/fuzz_rpcflat: $(call fuzz_obj,common/rpcflat.c tests/flateq.c)
 $(BIN)/fuzz_rpcflat: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
 
 .PHONY: fuzz fuzz-smoke

@@ -26,6 +26,7 @@
 
 #include "../../common/buf.h"
 #include "../../common/rpcflat.h"
+#include "../flateq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,15 +37,6 @@ static void fail(const char *why)
 {
     fprintf(stderr, "fuzz_rpcflat: %s\n", why);
     abort();
-}
-
-static bool val_eq(const rpcflat_val *a, const rpcflat_val *b)
-{
-    if (a->type != b->type)
-        return false;
-    if (a->type == RPCFLAT_INT || a->type == RPCFLAT_BOOL)
-        return a->i == b->i;
-    return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
 }
 
 /* The parsed message is well formed: booleans 0 or 1, text NUL-terminated
@@ -99,58 +91,8 @@ static void check_reencode(const rpcflat_msg *m, bool call)
     if (strcmp(rpcflat_method(again), rpcflat_method(m)) != 0 || rpcflat_count(again) != n)
         fail("re-encoded message: other method or count");
     for (size_t i = 0; i < n; i++)
-        if (!val_eq(rpcflat_at(again, i), &vals[i]))
+        if (!flateq_val(rpcflat_at(again, i), &vals[i]))
             fail("re-encoded message: other value");
-}
-
-/* Whether xmlrpc-c's item is want. */
-static bool xv_eq(xmlrpc_value *x, const rpcflat_val *want)
-{
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    bool ok = false;
-    switch (xmlrpc_value_type(x)) {
-    case XMLRPC_TYPE_I8: {
-        xmlrpc_int64 i = 0;
-        xmlrpc_read_i8(&env, x, &i);
-        ok = want->type == RPCFLAT_INT && want->i == i;
-        break;
-    }
-    case XMLRPC_TYPE_INT: {
-        int i = 0;
-        xmlrpc_read_int(&env, x, &i);
-        ok = want->type == RPCFLAT_INT && want->i == i;
-        break;
-    }
-    case XMLRPC_TYPE_BOOL: {
-        xmlrpc_bool b = 0;
-        xmlrpc_read_bool(&env, x, &b);
-        ok = want->type == RPCFLAT_BOOL && want->i == (b ? 1 : 0);
-        break;
-    }
-    case XMLRPC_TYPE_BASE64: {
-        const unsigned char *p = NULL;
-        size_t n = 0;
-        xmlrpc_read_base64(&env, x, &n, &p);
-        ok = !env.fault_occurred && want->type == RPCFLAT_BYTES && want->n == n &&
-             (n == 0 || memcmp(p, want->p, n) == 0);
-        free((void *)p);
-        break;
-    }
-    case XMLRPC_TYPE_STRING: {
-        const char *p = NULL;
-        size_t n = 0;
-        xmlrpc_read_string_lp(&env, x, &n, &p);
-        ok = !env.fault_occurred && want->type == RPCFLAT_STRING && want->n == n &&
-             (n == 0 || memcmp(p, want->p, n) == 0);
-        free((void *)p);
-        break;
-    }
-    default: break;
-    }
-    ok = ok && !env.fault_occurred;
-    xmlrpc_env_clean(&env);
-    return ok;
 }
 
 static void check_array(xmlrpc_value *arr, const rpcflat_msg *m)
@@ -167,7 +109,7 @@ static void check_array(xmlrpc_value *arr, const rpcflat_msg *m)
         xmlrpc_array_read_item(&env, arr, (unsigned)i, &item);
         if (env.fault_occurred || !item)
             fail("xmlrpc-c: cannot read an item");
-        if (!xv_eq(item, rpcflat_at(m, (size_t)i))) {
+        if (!flateq_xmlrpc(item, rpcflat_at(m, (size_t)i))) {
             fprintf(stderr, "value %d differs (rpcflat type %d)\n", i + 1,
                     (int)rpcflat_at(m, (size_t)i)->type);
             fail("xmlrpc-c reads another value");
