@@ -14,6 +14,7 @@
 #include "../common/net.h"
 #include "../common/rpc.h"
 #include "../common/rpcargs.h"
+#include "../common/token.h"
 #include "session.h"
 
 #define MAX_KEY (64u << 10)
@@ -81,7 +82,7 @@ static int reply_version(const rpcflat_msg *r, size_t i, bool written, dkv_versi
 {
     const rpcflat_val *l = rpcflat_at(r, i), *o = rpcflat_at(r, i + 1);
     if (l->type != RPCFLAT_INT || o->type != RPCFLAT_INT || l->i < (written ? 1 : 0) ||
-        o->i < 0)
+        (uint64_t)l->i > DKV_COUNTER_MAX || o->i < 0 || (uint64_t)o->i > DKV_ID_MAX)
         return -1;
     *v = (dkv_version){(uint64_t)l->i, (uint64_t)o->i};
     return 0;
@@ -109,7 +110,12 @@ static int m_put(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_e
         rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0 ||
         rpc_flat_range(args, 1, 0, MAX_VALUE, reply, err) < 0 || need_server(c, reply, err) < 0)
         return -1;
-    const rpcflat_val *key = rpcflat_at(args, 0);
+    const rpcflat_val *key = rpcflat_at(args, 0), *val = rpcflat_at(args, 1);
+    if (token_check("key", key->p, key->n, MAX_KEY, err) < 0 ||
+        token_check("value", val->p, val->n, MAX_VALUE, err) < 0) {
+        reply->fault_code = RPCARGS_BAD_REQUEST;
+        return -1;
+    }
     dkv_version dep = session_dep(c->sess, key->p, key->n);
     rpcflat_val call[4] = {*key, *rpcflat_at(args, 1), rpcflat_int((int64_t)dep.lamport),
                            rpcflat_int((int64_t)dep.origin)};
@@ -137,6 +143,10 @@ static int m_get(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_e
         rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0 || need_server(c, reply, err) < 0)
         return -1;
     const rpcflat_val *key = rpcflat_at(args, 0);
+    if (token_check("key", key->p, key->n, MAX_KEY, err) < 0) {
+        reply->fault_code = RPCARGS_BAD_REQUEST;
+        return -1;
+    }
     if (rpc_call_flat(c->server, "get", key, 1, c->reply, err) < 0)
         return server_failed(c, err);
     const rpcflat_msg *r = c->reply;

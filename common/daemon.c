@@ -42,9 +42,26 @@ void daemon_report_ready(int fd, uint16_t port)
     close(fd);
 }
 
+void daemon_report_failure(int fd, const char *why)
+{
+    if (fd < 0)
+        return;
+    char line[DKV_ERR_MAX + 8];
+    int n = snprintf(line, sizeof line, "error %s", why);
+    if (n < 0 || (size_t)n >= sizeof line - 1)
+        n = (int)sizeof line - 2;
+    for (int i = 6; i < n; i++)
+        if (line[i] == '\n' || line[i] == '\0')
+            line[i] = ' ';
+    line[n] = '\n';
+    ssize_t w = write(fd, line, (size_t)n + 1);
+    (void)w;
+    close(fd);
+}
+
 int daemon_await_ready(int fd, int timeout_ms, uint16_t *port, dkv_err *err)
 {
-    char line[16];
+    char line[DKV_ERR_MAX + 16];
     size_t got = 0;
     int64_t deadline = net_now_us() + (int64_t)timeout_ms * 1000;
     int rc = -1;
@@ -73,7 +90,9 @@ int daemon_await_ready(int fd, int timeout_ms, uint16_t *port, dkv_err *err)
         if (nl) {
             *nl = '\0';
             uint64_t p64;
-            if (ids_parse_u64(line, 65535, &p64, err) == 0 && p64 > 0) {
+            if (strncmp(line, "error ", 6) == 0) {
+                dkv_err_set(err, "%s", line + 6);
+            } else if (ids_parse_u64(line, 65535, &p64, err) == 0 && p64 > 0) {
                 *port = (uint16_t)p64;
                 rc = 0;
             } else {

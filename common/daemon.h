@@ -17,6 +17,11 @@ void daemon_install_signals(void (*handler)(int));
  * on port: writes "port\n" and closes fd. fd < 0 prints the port on stdout. */
 void daemon_report_ready(int fd, uint16_t port);
 
+/* Tells the parent, over the same pipe, why we cannot start: writes
+ * "error WHY\n" and closes fd (nothing when fd < 0). daemon_await_ready
+ * then fails with WHY as its message. */
+void daemon_report_failure(int fd, const char *why);
+
 /* Starts argv[0] (a path, or a name looked up in PATH) as a child whose
  * fd 3 is a pipe for daemon_report_ready and whose stdout goes to our
  * stderr (stdout is for results only). With death_signal, the child gets

@@ -21,6 +21,7 @@ struct loop_conn {
     const loop_handlers *h;
     void *user;
     buf in, out;
+    int64_t last_rx_us, last_tx_us; /* when bytes last came in, went out */
 };
 
 struct loop {
@@ -89,6 +90,7 @@ loop_conn *loop_add(loop *l, int fd, bool connecting, const loop_handlers *h, vo
     c->user = user;
     buf_init(&c->in);
     buf_init(&c->out);
+    c->last_rx_us = c->last_tx_us = net_now_us();
     net_set_nonblock(fd);
     net_set_nodelay(fd);
     if (l->n == l->cap) {
@@ -106,6 +108,8 @@ void loop_conn_set_user(loop_conn *c, void *user) { c->user = user; }
 buf *loop_conn_out(loop_conn *c) { return &c->out; }
 size_t loop_conn_pending(const loop_conn *c) { return buf_unread(&c->out); }
 bool loop_conn_closed(const loop_conn *c) { return c->closing; }
+int64_t loop_conn_last_rx(const loop_conn *c) { return c->last_rx_us; }
+int64_t loop_conn_last_tx(const loop_conn *c) { return c->last_tx_us; }
 
 void loop_close(loop_conn *c, const char *why)
 {
@@ -131,6 +135,7 @@ static void flush(loop_conn *c)
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
             buf_consume(&c->out, (size_t)w);
+            c->last_tx_us = net_now_us();
             continue;
         }
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -154,6 +159,7 @@ static void read_ready(loop_conn *c)
             break;
         }
         c->in.len += (size_t)r;
+        c->last_rx_us = net_now_us();
         if ((size_t)r < 64 * 1024)
             break;
     }

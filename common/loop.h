@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "wire.h"
@@ -42,6 +43,10 @@ void loop_conn_set_user(loop_conn *c, void *user);
 buf *loop_conn_out(loop_conn *c);
 size_t loop_conn_pending(const loop_conn *c);
 bool loop_conn_closed(const loop_conn *c);
+/* Monotonic times (net_now_us) when bytes last arrived on c and last left
+ * it; both start at the connection's creation. For keepalives. */
+int64_t loop_conn_last_rx(const loop_conn *c);
+int64_t loop_conn_last_tx(const loop_conn *c);
 /* Closes after the current dispatch; on_close is called with why. */
 void loop_close(loop_conn *c, const char *why);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ids.h"
+#include "version.h"
 
 struct vclock {
     vclock_entry *e;
@@ -165,7 +166,7 @@ int vclock_parse(const char *text, vclock *out, dkv_err *err)
             num[k] = '\0';
             if (k == 0 || k == sizeof num - 1)
                 return dkv_err_set(err, "malformed vector clock '%.60s'", text);
-            if (ids_parse_u64(num, part ? UINT64_MAX : DKV_ID_MAX, part ? &seq : &id, err) < 0)
+            if (ids_parse_u64(num, part ? DKV_COUNTER_MAX : DKV_ID_MAX, part ? &seq : &id, err) < 0)
                 return -1;
             p += k;
             char want = part ? ',' : ':';

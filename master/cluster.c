@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ typedef struct endpoint {
 
 struct cluster {
     cluster_opts opts;
+    char run_id[40]; /* random per run: servers of other runs never link */
     model *m;
     pid_t watchdog_pid;
     rpc_client *watchdog;
@@ -70,7 +72,7 @@ static int start_watchdog(cluster *c, dkv_err *err)
 {
     char exe[4200];
     snprintf(exe, sizeof exe, "%s/watchdog", c->opts.bin_dir);
-    const char *argv[12];
+    const char *argv[16];
     int a = 0;
     argv[a++] = exe;
     argv[a++] = "--run-dir";
@@ -78,6 +80,8 @@ static int start_watchdog(cluster *c, dkv_err *err)
     argv[a++] = "--ready-fd";
     argv[a++] = "3";
     argv[a++] = "--die-with-parent";
+    argv[a++] = "--run-id";
+    argv[a++] = c->run_id;
     if (c->opts.owns_run_dir)
         argv[a++] = "--remove-run-dir-if-orphaned";
     if (c->opts.valgrind_servers)
@@ -95,12 +99,28 @@ static int start_watchdog(cluster *c, dkv_err *err)
     return 0;
 }
 
+/* 128 random bits in hex: two runs on one machine (or a port reused after
+ * a kill) never share a run id. */
+static int make_run_id(char *out, size_t cap, dkv_err *err)
+{
+    uint8_t raw[16];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        return dkv_err_set(err, "cannot make a run id: %s", strerror(errno));
+    for (size_t i = 0; i < sizeof raw && 2 * i + 2 < cap; i++)
+        snprintf(out + 2 * i, cap - 2 * i, "%02x", raw[i]);
+    return 0;
+}
+
 cluster *cluster_new(const cluster_opts *opts, dkv_err *err)
 {
     cluster *c = calloc(1, sizeof *c);
     if (!c)
         abort();
     c->opts = *opts;
+    if (make_run_id(c->run_id, sizeof c->run_id, err) < 0) {
+        free(c);
+        return NULL;
+    }
     c->m = model_new();
     c->reply = rpcflat_msg_new();
     c->watchdog_pid = -1;
@@ -227,8 +247,11 @@ static int link_servers(cluster *c, uint64_t dialer, uint64_t target, dkv_err *e
  * listens: the watchdog says which host and port. */
 static int start_process(cluster *c, const char *kind, uint64_t id, bool sync, dkv_err *err)
 {
-    xmlrpc_value *r = rpc_callf(c->watchdog, err, "start", "(sIi)", kind, (xmlrpc_int64)id,
-                                (int)sync);
+    /* A server id seen before in this run held data: its store must be
+     * there, or the server refuses to start (a wiped directory). */
+    int rejoin = strcmp(kind, "server") == 0 && model_role_of(c->m, id) == ROLE_SERVER;
+    xmlrpc_value *r = rpc_callf(c->watchdog, err, "start", "(sIii)", kind, (xmlrpc_int64)id,
+                                (int)sync, rejoin);
     if (!r)
         return -1;
     int64_t port = 0;
@@ -310,7 +333,17 @@ static int kill_server(cluster *c, uint64_t id, dkv_err *err)
     if (drop_result(rpc_callf(c->watchdog, err, "kill", "(I)", (xmlrpc_int64)id)) < 0)
         return -1;
     model_server_down(c->m, id);
-    return 0;
+    /* Its old port may be bound by anyone next: the others stop dialling
+     * it (a rejoin hands them the new address). */
+    size_t n = model_live_servers(c->m, NULL, 0);
+    uint64_t *live = calloc(n + 1, sizeof *live);
+    model_live_servers(c->m, live, n);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = drop_result(rpc_callf(ep_find(c, live[i])->rpc, err, "forget", "(I)",
+                                   (xmlrpc_int64)id));
+    free(live);
+    return rc;
 }
 
 static int join_client(cluster *c, uint64_t cid, uint64_t sid, dkv_err *err)

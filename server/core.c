@@ -1,6 +1,7 @@
 #include "core.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 
 typedef struct neighbour {
     uint64_t peer;
+    uint64_t inc; /* the incarnation its hello announced */
     vclock *known; /* what the peer is known to hold: its clock or what we sent */
     /* Memo of responsible(origin, peer) for the current routes: origin ->
      * RESP_NO or RESP_YES (a vclock used as a sparse map). Computing it
@@ -27,6 +29,11 @@ enum { RESP_NO = 1, RESP_YES = 2 };
 
 struct core {
     uint64_t self;
+    char run[PMSG_RUN_MAX + 1]; /* our run id, sent in hello */
+    /* Set once a peer proves this server's store lost writes of its own;
+     * the server must stop before it numbers a write twice. */
+    bool damaged;
+    char damage[DKV_ERR_MAX];
     store *st;
     core_ops ops;
     record_meta meta;
@@ -61,6 +68,13 @@ core *core_new(uint64_t self, store *st, const core_ops *ops, dkv_err *err)
         return NULL;
     }
     /* A new incarnation makes this run's LSAs supersede the last run's. */
+    if (c->meta.incarnation >= DKV_INC_MAX || c->meta.lamport > DKV_COUNTER_MAX) {
+        dkv_err_set(err, "stored counters are out of range (incarnation %" PRIu64
+                         ", Lamport %" PRIu64 ")",
+                    c->meta.incarnation, c->meta.lamport);
+        core_free(c);
+        return NULL;
+    }
     c->meta.incarnation++;
     if (store_save_meta(st, &c->meta, err) < 0) {
         core_free(c);
@@ -91,6 +105,33 @@ void core_free(core *c)
 }
 
 uint64_t core_self(const core *c) { return c->self; }
+
+void core_set_run_id(core *c, const char *run)
+{
+    snprintf(c->run, sizeof c->run, "%s", pmsg_run_id_valid(run) ? run : "");
+}
+
+const char *core_run_id(const core *c) { return c->run; }
+
+const char *core_damage(const core *c) { return c->damaged ? c->damage : NULL; }
+
+/* A peer holds more writes of our own origin than we do: only this server
+ * numbers them, so our store lost some. Numbering new writes from here
+ * would reuse (origin, seq) pairs, so the core refuses to go on. */
+static int check_own_seq(core *c, uint64_t peer, uint64_t peer_has, dkv_err *err)
+{
+    uint64_t mine = vclock_get(c->meta.vc, c->self);
+    if (peer_has <= mine)
+        return 0;
+    if (!c->damaged) {
+        c->damaged = true;
+        snprintf(c->damage, sizeof c->damage,
+                 "server %" PRIu64 " holds %" PRIu64 " writes of server %" PRIu64
+                 ", whose own store has only %" PRIu64 ": the store lost writes",
+                 peer, peer_has, c->self, mine);
+    }
+    return dkv_err_set(err, "%s", c->damage);
+}
 uint64_t core_incarnation(const core *c) { return c->meta.incarnation; }
 const vclock *core_vclock(const core *c) { return c->meta.vc; }
 uint64_t core_lamport(const core *c) { return c->meta.lamport; }
@@ -114,7 +155,7 @@ void core_hello(core *c, uint64_t to, buf *out)
             vclock_set(ls, l.id, l.seq);
         }
     }
-    pmsg_encode_hello(out, c->self, to, c->meta.incarnation, c->meta.vc, li, ls);
+    pmsg_encode_hello(out, c->run, c->self, to, c->meta.incarnation, c->meta.vc, li, ls);
     vclock_free(li);
     vclock_free(ls);
     c->counters.hello++;
@@ -186,8 +227,10 @@ static void advertise_self(core *c)
     c->dirty = true;
 }
 
-void core_link_up(core *c, uint64_t peer, const pmsg *hello)
+int core_link_up(core *c, uint64_t peer, const pmsg *hello, dkv_err *err)
 {
+    if (check_own_seq(c, peer, vclock_get(hello->vc, c->self), err) < 0)
+        return -1;
     neighbour *n = find_nb(c, peer);
     if (!n) {
         if (c->n_nb == c->cap_nb) {
@@ -202,6 +245,7 @@ void core_link_up(core *c, uint64_t peer, const pmsg *hello)
         n->resp = vclock_new();
     }
     vclock_copy(n->known, hello->vc);
+    n->inc = hello->inc;
     n->ack_due = false;
     c->lsa_due = true;
     /* Database exchange: the new neighbour learns every LSA we hold that
@@ -213,6 +257,7 @@ void core_link_up(core *c, uint64_t peer, const pmsg *hello)
         if (l.id != c->self && !peer_has_lsa(hello, &l))
             send_lsa(c, peer, &l);
     }
+    return 0;
 }
 
 void core_link_down(core *c, uint64_t peer)
@@ -245,6 +290,10 @@ static int on_updates(core *c, neighbour *from, const pmsg *m, dkv_err *err)
             c->counters.duplicates++;
             continue;
         }
+        if (u->origin == c->self) {
+            rc = check_own_seq(c, from->peer, u->seq, err);
+            break;
+        }
         if (u->seq != have + 1) {
             rc = dkv_err_set(err, "update %" PRIu64 ":%" PRIu64 " skips ahead of %" PRIu64,
                              u->origin, u->seq, have);
@@ -261,8 +310,8 @@ static int on_updates(core *c, neighbour *from, const pmsg *m, dkv_err *err)
     if (n > 0 && store_apply(c->st, accepted, n, &c->meta, &store_err) < 0) {
         vclock_copy(c->meta.vc, saved_vc);
         c->meta.lamport = saved_lamport;
-        if (rc == 0)
-            rc = dkv_err_set(err, "%s", store_err.msg);
+        dkv_err_set(err, "%s", store_err.msg);
+        rc = CORE_LOCAL_FAILURE;
     } else if (n > 0) {
         c->counters.updates_applied += n;
         c->dirty = true;
@@ -282,13 +331,33 @@ int core_on_message(core *c, uint64_t peer, const pmsg *m, dkv_err *err)
     case PMSG_UPD:
         return on_updates(c, n, m, err);
     case PMSG_ACK:
+        if (check_own_seq(c, peer, vclock_get(m->vc, c->self), err) < 0)
+            return -1;
         vclock_merge(n->known, m->vc);
+        return 0;
+    case PMSG_PING:
         return 0;
     case PMSG_LSA: {
         if (m->id == c->self)
             return 0; /* our own LSAs come only from us */
         route_lsa l = {m->id, m->inc, m->seq, m->nb, m->n_nb};
-        if (route_update(c->rt, &l)) {
+        bool changed;
+        if (m->id == peer) {
+            /* A neighbour speaks for itself: what it says over its own link
+             * replaces whatever others claimed about it. */
+            if (m->inc != n->inc)
+                return dkv_err_set(err, "LSA of incarnation %" PRIu64 " after a hello of %" PRIu64,
+                                   m->inc, n->inc);
+            changed = route_replace(c->rt, &l);
+        } else if (find_nb(c, m->id)) {
+            /* Hearsay about a live neighbour: it tells us itself. Ignoring
+             * it keeps one forged message from overriding what that server
+             * says (a huge incarnation would otherwise win for good). */
+            return 0;
+        } else {
+            changed = route_update(c->rt, &l);
+        }
+        if (changed) {
             /* Forwarded at the next tick: during churn (a server joining
              * links to everyone at once) each neighbour then gets the
              * newest LSAs in one burst instead of one wakeup per LSA. */
@@ -308,8 +377,16 @@ int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
 {
     /* Move past the client's dependency first, so the write is ordered after
      * what its writer has seen even if this server has not seen it yet. */
+    if (c->damaged)
+        return dkv_err_set(err, "%s", c->damage);
+    if (dep.lamport > c->meta.lamport + DKV_DEP_SLACK || dep.lamport >= DKV_COUNTER_MAX)
+        return dkv_err_set(err, "implausible dependency: Lamport counter %" PRIu64
+                                " is far above this server's %" PRIu64,
+                           dep.lamport, c->meta.lamport);
     uint64_t lamport = (dep.lamport > c->meta.lamport ? dep.lamport : c->meta.lamport) + 1;
     uint64_t seq = vclock_get(c->meta.vc, c->self) + 1;
+    if (lamport > DKV_COUNTER_MAX || seq > DKV_COUNTER_MAX)
+        return dkv_err_set(err, "this server's counters are exhausted");
     dkv_update u = {c->self, seq, lamport, key, key_len, value, value_len};
     uint64_t saved_lamport = c->meta.lamport;
     c->meta.lamport = lamport;
@@ -355,8 +432,14 @@ static bool push_origin(core *c, neighbour *n, buf *out, uint64_t origin, uint64
         bool found = false;
         dkv_err err;
         if (store_log_get(c->st, origin, k + 1, &u, &owned, &found, &err) < 0 || !found) {
-            /* Cannot happen while the log keeps every write; stop rather
-             * than send a gap. */
+            /* The log keeps every write the clock counts, so this is a
+             * damaged store: stop the server rather than send a gap. */
+            if (!c->damaged) {
+                c->damaged = true;
+                snprintf(c->damage, sizeof c->damage,
+                         "the write log cannot give update %" PRIu64 ":%" PRIu64 ": %s", origin,
+                         k + 1, found ? err.msg : "missing");
+            }
             done = false;
             break;
         }

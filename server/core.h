@@ -49,14 +49,30 @@ const vclock *core_vclock(const core *c);
 uint64_t core_lamport(const core *c);
 const core_counters *core_get_counters(const core *c);
 
+/* The run this server belongs to (letters, digits, '-', '_'; default
+ * empty): sent in every hello, so servers of different runs never link. */
+void core_set_run_id(core *c, const char *run);
+const char *core_run_id(const core *c);
+/* NULL, or why this server must stop: a peer proved that its store lost
+ * writes of its own origin, so numbering new writes would reuse (origin,
+ * seq) pairs. Puts are refused from then on. */
+const char *core_damage(const core *c);
+
 /* Appends this server's hello to `to` to out. */
 void core_hello(core *c, uint64_t to, buf *out);
 /* A link to peer completed its hello exchange; hello is the peer's (its
- * clock and the summary of its LSA database). */
-void core_link_up(core *c, uint64_t peer, const pmsg *hello);
+ * clock and the summary of its LSA database). -1 with err when the hello
+ * proves this server's store lost writes (see core_damage). */
+int core_link_up(core *c, uint64_t peer, const pmsg *hello, dkv_err *err);
 void core_link_down(core *c, uint64_t peer);
-/* Handles an upd, ack or lsa from peer. -1 with err means the peer broke
- * the protocol and the link should be dropped. */
+/* Handles an upd, ack, lsa or ping from peer. Returns 0, or with err:
+ * CORE_PROTOCOL_ERROR when the peer broke the protocol, or
+ * CORE_LOCAL_FAILURE when this server could not store what the peer sent
+ * (a full disk). Either way the link should be dropped, so that the peer
+ * resends from this server's clock on the next link; after a local failure
+ * not at once. */
+#define CORE_PROTOCOL_ERROR (-1)
+#define CORE_LOCAL_FAILURE (-2)
 int core_on_message(core *c, uint64_t peer, const pmsg *m, dkv_err *err);
 
 /* A client's write. dep is the client's dependency on key (lamport 0 for

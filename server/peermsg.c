@@ -13,20 +13,32 @@ static void frame_from_text(buf *out, const void *hdr, size_t hlen)
     wire_encode(out, WIRE_PEER, hdr, hlen, NULL, 0);
 }
 
-void pmsg_encode_hello(buf *out, uint64_t id, uint64_t to, uint64_t inc, const vclock *vc,
-                       const vclock *lsa_inc, const vclock *lsa_seq)
+bool pmsg_run_id_valid(const char *run)
+{
+    size_t n = 0;
+    for (; run[n]; n++) {
+        char ch = run[n];
+        if (n == PMSG_RUN_MAX || !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                                   (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_'))
+            return false;
+    }
+    return true;
+}
+
+void pmsg_encode_hello(buf *out, const char *run, uint64_t id, uint64_t to, uint64_t inc,
+                       const vclock *vc, const vclock *lsa_inc, const vclock *lsa_seq)
 {
     char *vs = vclock_format(vc);
     char *li = lsa_inc ? vclock_format(lsa_inc) : NULL;
     char *ls = lsa_seq ? vclock_format(lsa_seq) : NULL;
-    size_t cap = strlen(vs) + (li ? strlen(li) : 0) + (ls ? strlen(ls) : 0) + 160;
+    size_t cap = strlen(vs) + (li ? strlen(li) : 0) + (ls ? strlen(ls) : 0) + 240;
     char *h = malloc(cap);
     if (!h)
         abort();
     int n = snprintf(h, cap,
-                     "{\"t\":\"hello\",\"id\":%" PRIu64 ",\"to\":%" PRIu64 ",\"inc\":%" PRIu64
-                     ",\"vc\":\"%s\",\"li\":\"%s\",\"ls\":\"%s\"}",
-                     id, to, inc, vs, li ? li : "", ls ? ls : "");
+                     "{\"t\":\"hello\",\"run\":\"%s\",\"id\":%" PRIu64 ",\"to\":%" PRIu64
+                     ",\"inc\":%" PRIu64 ",\"vc\":\"%s\",\"li\":\"%s\",\"ls\":\"%s\"}",
+                     run, id, to, inc, vs, li ? li : "", ls ? ls : "");
     frame_from_text(out, h, (size_t)n);
     free(h);
     free(vs);
@@ -64,6 +76,12 @@ void pmsg_encode_lsa(buf *out, const route_lsa *lsa)
     buf_append(&h, "]}", 2);
     frame_from_text(out, buf_head(&h), buf_unread(&h));
     buf_free(&h);
+}
+
+void pmsg_encode_ping(buf *out)
+{
+    static const char ping[] = "{\"t\":\"ping\"}";
+    frame_from_text(out, ping, sizeof ping - 1);
 }
 
 void pmsg_upd_init(pmsg_upd_builder *b)
@@ -180,7 +198,10 @@ static int decode_upd(json_t *root, const wire_frame *f, pmsg *m, dkv_err *err)
                                    i, k);
             v[k] = json_integer_value(x);
         }
-        if ((uint64_t)v[0] > DKV_ID_MAX || v[1] == 0 || v[2] == 0)
+        /* An origin's n-th write has a Lamport stamp of at least n: each of
+         * its writes moved its counter up by one or more. */
+        if ((uint64_t)v[0] > DKV_ID_MAX || v[1] == 0 || v[2] == 0 ||
+            (uint64_t)v[1] > DKV_COUNTER_MAX || (uint64_t)v[2] > DKV_COUNTER_MAX || v[2] < v[1])
             return dkv_err_set(err, "update %zu has a bad origin, seq or Lamport counter", i);
         if ((uint64_t)v[3] > f->body_len - off || (uint64_t)v[4] > f->body_len - off - (uint64_t)v[3])
             return dkv_err_set(err, "update %zu overruns the frame body", i);
@@ -201,11 +222,25 @@ static int decode_upd(json_t *root, const wire_frame *f, pmsg *m, dkv_err *err)
     return 0;
 }
 
+static int decode_hello(json_t *root, pmsg *m, dkv_err *err)
+{
+    const char *run = json_string_value(json_object_get(root, "run"));
+    if (!run || !pmsg_run_id_valid(run))
+        return dkv_err_set(err, "hello without a valid 'run' id");
+    snprintf(m->run, sizeof m->run, "%s", run);
+    if (get_uint(root, "id", 0, DKV_ID_MAX, &m->id, err) < 0 ||
+        get_uint(root, "to", 0, DKV_ID_MAX, &m->to, err) < 0 ||
+        get_uint(root, "inc", 1, DKV_INC_MAX, &m->inc, err) < 0 || get_vc(root, m, err) < 0 ||
+        get_lsa_summary(root, m, err) < 0)
+        return -1;
+    return 0;
+}
+
 static int decode_lsa(json_t *root, pmsg *m, dkv_err *err)
 {
     if (get_uint(root, "id", 0, DKV_ID_MAX, &m->id, err) < 0 ||
-        get_uint(root, "inc", 0, INT64_MAX, &m->inc, err) < 0 ||
-        get_uint(root, "seq", 0, INT64_MAX, &m->seq, err) < 0)
+        get_uint(root, "inc", 1, DKV_INC_MAX, &m->inc, err) < 0 ||
+        get_uint(root, "seq", 1, DKV_COUNTER_MAX, &m->seq, err) < 0)
         return -1;
     json_t *nb = json_object_get(root, "nb");
     if (!json_is_array(nb))
@@ -245,18 +280,16 @@ int pmsg_decode(const wire_frame *f, pmsg *out, dkv_err *err)
         dkv_err_set(err, "'%s' frame must have no body", t);
     } else if (strcmp(t, "hello") == 0) {
         out->type = PMSG_HELLO;
-        rc = get_uint(root, "id", 0, DKV_ID_MAX, &out->id, err) < 0 ||
-                     get_uint(root, "to", 0, DKV_ID_MAX, &out->to, err) < 0 ||
-                     get_uint(root, "inc", 0, INT64_MAX, &out->inc, err) < 0 ||
-                     get_vc(root, out, err) < 0 || get_lsa_summary(root, out, err) < 0
-                 ? -1
-                 : 0;
+        rc = decode_hello(root, out, err);
     } else if (strcmp(t, "ack") == 0) {
         out->type = PMSG_ACK;
         rc = get_vc(root, out, err);
     } else if (strcmp(t, "lsa") == 0) {
         out->type = PMSG_LSA;
         rc = decode_lsa(root, out, err);
+    } else if (strcmp(t, "ping") == 0) {
+        out->type = PMSG_PING;
+        rc = 0;
     } else {
         dkv_err_set(err, "unknown peer message type '%.20s'", t);
     }

@@ -2,18 +2,23 @@
  * WIRE_PEER frames. The header is a small JSON object; keys and values of
  * updates travel raw in the frame body, never escaped into JSON.
  *
- *   hello {"t":"hello","id":I,"to":I,"inc":N,"vc":"o:s,...","li":"o:i,...","ls":"o:s,..."}
- *         first frame each way; "to" is the server the sender means to
- *         reach; li/ls sum up its LSA database (per server: incarnation and
- *         seq of the LSA held), so the other side sends only newer ones
+ *   hello {"t":"hello","run":"R","id":I,"to":I,"inc":N,"vc":"o:s,...","li":"o:i,...",
+ *          "ls":"o:s,..."}
+ *         first frame each way; "run" names the run the sender belongs to
+ *         (servers of different runs never link); "to" is the server the
+ *         sender means to reach; li/ls sum up its LSA database (per server:
+ *         incarnation and seq of the LSA held), so the other side sends
+ *         only newer ones
  *   upd   {"t":"upd","u":[[origin,seq,lamport,key_len,value_len],...]}
  *         body = key and value bytes of each update, in order
  *   ack   {"t":"ack","vc":"o:s,..."}    the receiver's whole vector clock
  *   lsa   {"t":"lsa","id":I,"inc":N,"seq":N,"nb":[I,...]}
+ *   ping  {"t":"ping"}   keeps an idle link known to be alive
  */
 #ifndef DKV_PEERMSG_H
 #define DKV_PEERMSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,10 +29,14 @@
 #include "record.h"
 #include "route.h"
 
-typedef enum pmsg_type { PMSG_HELLO, PMSG_UPD, PMSG_ACK, PMSG_LSA } pmsg_type;
+typedef enum pmsg_type { PMSG_HELLO, PMSG_UPD, PMSG_ACK, PMSG_LSA, PMSG_PING } pmsg_type;
+
+/* Longest run id: letters, digits, '-' and '_'. */
+#define PMSG_RUN_MAX 64
 
 typedef struct pmsg {
     pmsg_type type;
+    char run[PMSG_RUN_MAX + 1]; /* hello */
     uint64_t id, inc, seq; /* hello: id, inc; lsa: id, inc, seq */
     uint64_t to;           /* hello */
     vclock *vc;            /* hello, ack */
@@ -51,10 +60,13 @@ int pmsg_decode(const wire_frame *f, pmsg *out, dkv_err *err);
 void pmsg_clear(pmsg *m);
 
 /* lsa_inc and lsa_seq name the same servers (NULL: none). */
-void pmsg_encode_hello(buf *out, uint64_t id, uint64_t to, uint64_t inc, const vclock *vc,
-                       const vclock *lsa_inc, const vclock *lsa_seq);
+/* Whether run is a valid run id (possibly empty). */
+bool pmsg_run_id_valid(const char *run);
+void pmsg_encode_hello(buf *out, const char *run, uint64_t id, uint64_t to, uint64_t inc,
+                       const vclock *vc, const vclock *lsa_inc, const vclock *lsa_seq);
 void pmsg_encode_ack(buf *out, const vclock *vc);
 void pmsg_encode_lsa(buf *out, const route_lsa *lsa);
+void pmsg_encode_ping(buf *out);
 
 /* Builds one upd frame from several updates. */
 typedef struct pmsg_upd_builder {

@@ -1,6 +1,9 @@
 #include "record.h"
 
+#include <inttypes.h>
 #include <string.h>
+
+#include "../common/ids.h"
 
 void record_data_key(buf *out, const uint8_t *key, size_t key_len)
 {
@@ -24,10 +27,12 @@ int record_data_decode(const uint8_t *rec, size_t len, dkv_version *v, uint64_t 
     v->lamport = dkv_get_u64(rec);
     v->origin = dkv_get_u64(rec + 8);
     *seq = dkv_get_u64(rec + 16);
-    if (v->lamport == 0)
-        return dkv_err_set(err, "data record has a zero Lamport counter");
-    if (*seq == 0)
-        return dkv_err_set(err, "data record points at update 0");
+    if (v->lamport == 0 || v->lamport > DKV_COUNTER_MAX)
+        return dkv_err_set(err, "data record has a Lamport counter out of range");
+    if (v->origin > DKV_ID_MAX)
+        return dkv_err_set(err, "data record names origin %" PRIu64 ", not an id", v->origin);
+    if (*seq == 0 || *seq > DKV_COUNTER_MAX)
+        return dkv_err_set(err, "data record points at update %" PRIu64, *seq);
     return 0;
 }
 
@@ -45,6 +50,9 @@ int record_log_key_decode(const uint8_t *k, size_t len, uint64_t *origin, uint64
         return dkv_err_set(err, "malformed log key of %zu bytes", len);
     *origin = dkv_get_u64(k + 1);
     *seq = dkv_get_u64(k + 9);
+    if (*origin > DKV_ID_MAX || *seq == 0 || *seq > DKV_COUNTER_MAX)
+        return dkv_err_set(err, "log key names update %" PRIu64 ":%" PRIu64 ", out of range",
+                           *origin, *seq);
     return 0;
 }
 
@@ -62,8 +70,8 @@ int record_log_decode(const uint8_t *rec, size_t len, dkv_update *u, dkv_err *er
         return dkv_err_set(err, "log record of %zu bytes is shorter than 12", len);
     uint64_t lamport = dkv_get_u64(rec);
     uint32_t klen = dkv_get_u32(rec + 8);
-    if (lamport == 0)
-        return dkv_err_set(err, "log record has a zero Lamport counter");
+    if (lamport == 0 || lamport > DKV_COUNTER_MAX)
+        return dkv_err_set(err, "log record has a Lamport counter out of range");
     if (klen > len - 12)
         return dkv_err_set(err, "log record key length %u exceeds the record", klen);
     u->lamport = lamport;
@@ -102,7 +110,7 @@ int record_meta_decode(const uint8_t *rec, size_t len, record_meta *m, dkv_err *
     for (uint32_t i = 0; i < n; i++) {
         uint64_t id = dkv_get_u64(rec + 24 + 16 * (size_t)i);
         uint64_t seq = dkv_get_u64(rec + 32 + 16 * (size_t)i);
-        if ((i > 0 && id <= prev) || seq == 0) {
+        if ((i > 0 && id <= prev) || seq == 0 || id > DKV_ID_MAX || seq > DKV_COUNTER_MAX) {
             vclock_free(vc);
             return dkv_err_set(err, "meta record clock entry %u is out of order or zero", i);
         }
@@ -111,6 +119,10 @@ int record_meta_decode(const uint8_t *rec, size_t len, record_meta *m, dkv_err *
     }
     m->lamport = dkv_get_u64(rec + 4);
     m->incarnation = dkv_get_u64(rec + 12);
+    if (m->lamport > DKV_COUNTER_MAX || m->incarnation > DKV_INC_MAX) {
+        vclock_free(vc);
+        return dkv_err_set(err, "meta record counters are out of range");
+    }
     vclock_copy(m->vc, vc);
     vclock_free(vc);
     return 0;

@@ -96,13 +96,17 @@ static bool lists(const lsa_slot *s, uint64_t id)
     return bsearch(&id, s->nb, s->n, sizeof *s->nb, cmp_u64) != NULL;
 }
 
-bool route_update(route *r, const route_lsa *lsa)
+/* Stores lsa: when newer than the one held, or with force whenever it
+ * differs from it. */
+static bool keep_lsa(route *r, const route_lsa *lsa, bool force)
 {
     bool found;
     size_t i = find_slot(r, lsa->id, &found);
     if (found) {
         lsa_slot *s = &r->lsa[i];
-        if (lsa->incarnation < s->inc || (lsa->incarnation == s->inc && lsa->seq <= s->seq))
+        bool older = lsa->incarnation < s->inc || (lsa->incarnation == s->inc && lsa->seq <= s->seq);
+        bool same = lsa->incarnation == s->inc && lsa->seq == s->seq;
+        if (force ? same : older)
             return false;
     } else {
         if (r->n == r->cap) {
@@ -129,6 +133,10 @@ bool route_update(route *r, const route_lsa *lsa)
     r->version++;
     return true;
 }
+
+bool route_update(route *r, const route_lsa *lsa) { return keep_lsa(r, lsa, false); }
+
+bool route_replace(route *r, const route_lsa *lsa) { return keep_lsa(r, lsa, true); }
 
 size_t route_lsa_count(const route *r) { return r->n; }
 

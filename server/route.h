@@ -37,6 +37,10 @@ void route_free(route *r);
  * neighbours need not be sorted; they are copied. Returns true when the
  * database changed. */
 bool route_update(route *r, const route_lsa *lsa);
+/* Keeps the LSA whatever the one held says, unless it is that very LSA (same
+ * incarnation and seq): for LSAs heard from their originator, who is the
+ * authority on itself. Returns true when the database changed. */
+bool route_replace(route *r, const route_lsa *lsa);
 
 size_t route_lsa_count(const route *r);
 /* i-th LSA held; pointers stay valid until the next route_update. */

@@ -10,10 +10,12 @@
 
 #include "../common/daemon.h"
 #include "../common/ids.h"
+#include "../common/logrl.h"
 #include "../common/loop.h"
 #include "../common/net.h"
 #include "../common/rpc.h"
 #include "../common/rpcargs.h"
+#include "../common/token.h"
 #include "core.h"
 
 /* First retry of a wanted link that is down, doubling up to the maximum:
@@ -43,6 +45,20 @@
 #define ACK_DELAY_US 50000
 /* Retry delay while a link's output is over its budget. */
 #define PUSH_RETRY_US 1000
+/* Keepalive: a link that sent nothing for PING_US gets a ping; a link that
+ * received nothing for DEAD_US is closed. TCP alone never notices a peer
+ * that is paused or cut off by the network, and a dead link would keep a
+ * restarted peer out (the live link wins, see on_hello). */
+#define PING_US 500000
+#define DEAD_US 3000000
+/* An outgoing connection that has not completed its hello by then is
+ * dropped and redialled (a connect to a cut-off host can hang). */
+#define DIAL_TIMEOUT_US 2000000
+/* After this server failed to store what a peer sent (a full disk), links
+ * are refused and not dialled for this long, doubling up to the maximum:
+ * otherwise each peer would redial and resend at once, in a loop. */
+#define STORE_RETRY_FIRST_US 100000
+#define STORE_RETRY_MAX_US 10000000
 
 typedef enum conn_kind { CONN_NEW, CONN_RPC, CONN_PEER } conn_kind;
 
@@ -64,6 +80,7 @@ struct link {
     uint16_t port;
     int64_t retry_at;
     int64_t backoff;
+    int64_t dial_started;
     loop_conn *conn;    /* the connection carrying the live link, if up */
     loop_conn *dialing; /* outgoing connection in progress */
     uint64_t inc;
@@ -72,6 +89,9 @@ struct link {
 typedef struct server {
     uint64_t id;
     int64_t eager_until; /* until then, push without waiting (see EAGER_US) */
+    int64_t store_retry_at;   /* see STORE_RETRY_FIRST_US */
+    int64_t store_backoff;
+    logrl *log;
     char listen_host[256];
     store *st;
     core *core;
@@ -128,6 +148,7 @@ static void dial(server *s, link *l)
     ci->outgoing = true;
     ci->peer = l->peer;
     l->dialing = loop_add(s->lp, fd, true, &conn_handlers, ci);
+    l->dial_started = net_now_us();
 }
 
 static server *the_server; /* set once in main; handlers reach it through here */
@@ -138,54 +159,66 @@ static void on_connected(loop_conn *c)
     core_hello(the_server->core, ci->peer, loop_conn_out(c));
 }
 
-/* Decides whether a new connection for a link replaces the current one:
- * a newer incarnation of the peer always wins; between two connections of
- * the same incarnation, the one the lower id dialled wins, so both ends
- * keep the same one. */
-static bool replaces(server *s, link *l, const conn_info *new_ci)
-{
-    if (!l->conn)
-        return true;
-    const conn_info *old = loop_conn_user(l->conn);
-    if (new_ci->peer_inc != old->peer_inc)
-        return new_ci->peer_inc > old->peer_inc;
-    uint64_t new_dialer = new_ci->outgoing ? s->id : new_ci->peer;
-    return new_dialer == (s->id < l->peer ? s->id : l->peer);
-}
-
 static void on_hello(server *s, loop_conn *c, conn_info *ci, const pmsg *m)
 {
+    int64_t now = net_now_us();
+    if (strcmp(m->run, core_run_id(s->core)) != 0) {
+        /* Another run's server at an address we were given (a port reused
+         * after a kill): never link, never take its writes. */
+        logrl_printf(s->log, now, "server %" PRIu64 ": refused server %" PRIu64
+                     " of another run ('%s')", s->id, m->id, m->run);
+        loop_close(c, "peer belongs to another run");
+        return;
+    }
     /* A stale address may now belong to another server: both ends check. */
-    if ((ci->outgoing && m->id != ci->peer) || m->to != s->id) {
+    if ((ci->outgoing && m->id != ci->peer) || m->to != s->id || m->id == s->id) {
         loop_close(c, "wrong server at that address");
         return;
     }
+    if (now < s->store_retry_at) {
+        loop_close(c, "this server's store is failing; retry later");
+        return;
+    }
     link *l = get_link(s, m->id, true);
-    if (l->cut || m->id == s->id) {
+    if (l->cut) {
         loop_close(c, "link is cut");
+        return;
+    }
+    if (l->conn) {
+        /* The live link wins over a second connection claiming the same
+         * peer: that is a restarted peer whose old link has not closed here
+         * yet (it retries), or an impostor, which must not lock the real
+         * peer out. A ping makes a dead old link fail fast. */
+        pmsg_encode_ping(loop_conn_out(l->conn));
+        loop_close(c, "link already live");
         return;
     }
     ci->peer = m->id;
     ci->peer_inc = m->inc;
     ci->hello_seen = true;
-    if (!replaces(s, l, ci)) {
-        loop_close(c, "duplicate link");
-        return;
-    }
     if (!ci->outgoing)
         core_hello(s->core, m->id, loop_conn_out(c));
     if (l->dialing == c)
         l->dialing = NULL;
-    if (l->conn) {
-        loop_conn *old = l->conn;
-        l->conn = NULL;
-        core_link_down(s->core, l->peer);
-        loop_close(old, "replaced by a newer connection");
+    dkv_err err;
+    if (core_link_up(s->core, l->peer, m, &err) < 0) {
+        fprintf(stderr, "server %" PRIu64 ": %s\n", s->id, err.msg);
+        loop_close(c, "this server's store lost writes");
+        return;
     }
     l->conn = c;
     l->inc = m->inc;
     l->backoff = RETRY_FIRST_US;
-    core_link_up(s->core, l->peer, m);
+}
+
+/* This server failed to store what a peer sent: pause links (see
+ * STORE_RETRY_FIRST_US). */
+static void store_failed(server *s, int64_t now)
+{
+    s->store_backoff = s->store_backoff ? s->store_backoff * 2 : STORE_RETRY_FIRST_US;
+    if (s->store_backoff > STORE_RETRY_MAX_US)
+        s->store_backoff = STORE_RETRY_MAX_US;
+    s->store_retry_at = now + s->store_backoff;
 }
 
 static void on_peer_frame(server *s, loop_conn *c, conn_info *ci, const wire_frame *f)
@@ -193,8 +226,8 @@ static void on_peer_frame(server *s, loop_conn *c, conn_info *ci, const wire_fra
     pmsg m;
     dkv_err err;
     if (pmsg_decode(f, &m, &err) < 0) {
-        fprintf(stderr, "server %" PRIu64 ": bad frame from %" PRIu64 ": %s\n", s->id, ci->peer,
-                err.msg);
+        logrl_printf(s->log, net_now_us(), "server %" PRIu64 ": bad frame from %" PRIu64 ": %s",
+                     s->id, ci->peer, err.msg);
         loop_close(c, "malformed peer frame");
         return;
     }
@@ -205,12 +238,16 @@ static void on_peer_frame(server *s, loop_conn *c, conn_info *ci, const wire_fra
             loop_close(c, "peer did not start with hello");
     } else {
         link *l = get_link(s, ci->peer, false);
+        int rc;
         if (!l || l->conn != c) {
             loop_close(c, "stale link");
-        } else if (core_on_message(s->core, ci->peer, &m, &err) < 0) {
-            fprintf(stderr, "server %" PRIu64 ": link to %" PRIu64 " dropped: %s\n", s->id,
-                    ci->peer, err.msg);
-            loop_close(c, "protocol error");
+        } else if ((rc = core_on_message(s->core, ci->peer, &m, &err)) < 0) {
+            int64_t now = net_now_us();
+            if (rc == CORE_LOCAL_FAILURE)
+                store_failed(s, now);
+            logrl_printf(s->log, now, "server %" PRIu64 ": link to %" PRIu64 " dropped: %s", s->id,
+                         ci->peer, err.msg);
+            loop_close(c, rc == CORE_LOCAL_FAILURE ? "local store failure" : "protocol error");
         }
     }
     pmsg_clear(&m);
@@ -274,10 +311,15 @@ static int m_put_value(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply,
     if (rpc_flat_args(args, "bbii", reply, err) < 0 ||
         rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0 ||
         rpc_flat_range(args, 1, 0, MAX_VALUE, reply, err) < 0 ||
-        rpc_flat_range(args, 2, 0, INT64_MAX, reply, err) < 0 ||
+        rpc_flat_range(args, 2, 0, (int64_t)DKV_COUNTER_MAX, reply, err) < 0 ||
         rpc_flat_range(args, 3, 0, (int64_t)DKV_ID_MAX, reply, err) < 0)
         return -1;
     const rpcflat_val *key = rpcflat_at(args, 0), *val = rpcflat_at(args, 1);
+    if (token_check("key", key->p, key->n, MAX_KEY, err) < 0 ||
+        token_check("value", val->p, val->n, MAX_VALUE, err) < 0) {
+        reply->fault_code = RPCARGS_BAD_REQUEST;
+        return -1;
+    }
     dkv_version dep = {(uint64_t)rpcflat_at(args, 2)->i, (uint64_t)rpcflat_at(args, 3)->i};
     dkv_version v;
     if (core_put(s->core, key->p, key->n, val->p, val->n, dep, &v, err) < 0)
@@ -296,6 +338,10 @@ static int m_get_value(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply,
         rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0)
         return -1;
     const rpcflat_val *key = rpcflat_at(args, 0);
+    if (token_check("key", key->p, key->n, MAX_KEY, err) < 0) {
+        reply->fault_code = RPCARGS_BAD_REQUEST;
+        return -1;
+    }
     bool found;
     dkv_version v = {0, 0};
     uint8_t *val = NULL;
@@ -520,6 +566,28 @@ static xmlrpc_value *m_uncut_link(xmlrpc_env *env, xmlrpc_value *p, void *si, vo
     return m_cut(env, p, si, ci, false);
 }
 
+/* forget(peer): the peer was killed; stop dialling its old address, which
+ * may soon belong to someone else. A later connect gives the new one. */
+static xmlrpc_value *m_forget(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+{
+    (void)si;
+    server *s = ci;
+    uint64_t peer;
+    if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &peer) < 0)
+        return NULL;
+    link *l = get_link(s, peer, false);
+    if (l) {
+        l->wanted = false;
+        l->host[0] = '\0';
+        l->port = 0;
+        if (l->dialing)
+            loop_close(l->dialing, "peer forgotten");
+        if (l->conn)
+            loop_close(l->conn, "peer forgotten");
+    }
+    return xmlrpc_bool_new(env, 1);
+}
+
 static xmlrpc_value *m_stats(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
 {
     (void)si;
@@ -547,6 +615,7 @@ static const rpc_method methods[] = {
     {"dump", m_dump},        {"connect", m_connect},
     {"connect_all", m_connect_all}, {"cut", m_cut_link},
     {"uncut", m_uncut_link}, {"stats", m_stats},   {"ping", m_ping},
+    {"forget", m_forget},
 };
 /* The put/get path: decoded without xmlrpc-c when the body allows. */
 static const rpc_flat_method flat_methods[] = {
@@ -558,20 +627,59 @@ static bool needs_dial(const link *l)
     return l->wanted && !l->cut && !l->conn && !l->dialing;
 }
 
-static int64_t next_timer(server *s, int64_t now)
+/* Dials links that are due, drops links and dials that went silent, pings
+ * idle links. Returns when it next has something to do. */
+static int64_t tend_links(server *s, int64_t now)
 {
     int64_t t = now + 1000000;
     for (size_t i = 0; i < s->n_links; i++) {
         link *l = &s->links[i];
-        if (needs_dial(l) && l->retry_at < t)
-            t = l->retry_at;
+        if (needs_dial(l) && l->retry_at <= now && now >= s->store_retry_at)
+            dial(s, l);
+        if (needs_dial(l)) {
+            int64_t at = l->retry_at > s->store_retry_at ? l->retry_at : s->store_retry_at;
+            if (at < t)
+                t = at;
+        }
+        if (l->dialing) {
+            if (now - l->dial_started >= DIAL_TIMEOUT_US)
+                loop_close(l->dialing, "no hello in time");
+            else if (l->dial_started + DIAL_TIMEOUT_US < t)
+                t = l->dial_started + DIAL_TIMEOUT_US;
+        }
+        if (!l->conn || loop_conn_closed(l->conn))
+            continue;
+        int64_t rx = loop_conn_last_rx(l->conn), tx = loop_conn_last_tx(l->conn);
+        if (now - rx >= DEAD_US) {
+            logrl_printf(s->log, now, "server %" PRIu64 ": link to %" PRIu64
+                         " dropped: nothing received for %d ms", s->id, l->peer, DEAD_US / 1000);
+            loop_close(l->conn, "peer silent");
+            continue;
+        }
+        if (now - tx >= PING_US && loop_conn_pending(l->conn) == 0) {
+            pmsg_encode_ping(loop_conn_out(l->conn));
+            tx = now;
+        }
+        if (tx + PING_US < t)
+            t = tx + PING_US;
+        if (rx + DEAD_US < t)
+            t = rx + DEAD_US;
     }
     return t;
 }
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: server --id ID --data DIR [--listen HOST] [--ready-fd FD] [--sync]\n");
+    fprintf(stderr, "usage: server --id ID --data DIR [--listen HOST] [--ready-fd FD] [--sync]\n"
+                    "              [--run-id RUN] [--rejoin]\n");
+}
+
+/* Start-up failed: say why on stderr and to whoever waits on ready_fd. */
+static int start_failed(const server *s, int ready_fd, const dkv_err *err)
+{
+    fprintf(stderr, "server %" PRIu64 ": %s\n", s->id, err->msg);
+    daemon_report_failure(ready_fd, err->msg);
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -580,13 +688,14 @@ int main(int argc, char **argv)
         {"id", required_argument, 0, 'i'},     {"data", required_argument, 0, 'd'},
         {"listen", required_argument, 0, 'l'}, {"ready-fd", required_argument, 0, 'r'},
         {"sync", no_argument, 0, 's'},         {"help", no_argument, 0, 'h'},
+        {"run-id", required_argument, 0, 'R'}, {"rejoin", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
     server s;
     memset(&s, 0, sizeof s);
     snprintf(s.listen_host, sizeof s.listen_host, "127.0.0.1");
-    const char *data = NULL, *id_text = NULL;
+    const char *data = NULL, *id_text = NULL, *run_id = "";
     int ready_fd = -1;
-    bool sync = false;
+    bool sync = false, rejoin = false;
     dkv_err err;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         uint64_t v;
@@ -602,6 +711,8 @@ int main(int argc, char **argv)
             ready_fd = (int)v;
             break;
         case 's': sync = true; break;
+        case 'R': run_id = optarg; break;
+        case 'j': rejoin = true; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -614,27 +725,33 @@ int main(int argc, char **argv)
         fprintf(stderr, "server: --id: %s\n", err.msg);
         return 2;
     }
+    if (!pmsg_run_id_valid(run_id)) {
+        fprintf(stderr, "server: --run-id: at most %d letters, digits, '-' or '_'\n",
+                PMSG_RUN_MAX);
+        return 2;
+    }
     daemon_install_signals(on_signal);
     rpc_global_init();
     the_server = &s;
-    s.st = store_open(data, sync, &err);
-    if (!s.st) {
-        fprintf(stderr, "server %" PRIu64 ": %s\n", s.id, err.msg);
-        return 1;
-    }
+    s.st = store_open(data, &(store_options){.sync = sync, .must_exist = rejoin, .self = s.id},
+                      &err);
+    if (!s.st)
+        return start_failed(&s, ready_fd, &err);
     core_ops ops = {&s, link_out};
     s.core = core_new(s.id, s.st, &ops, &err);
     if (!s.core) {
-        fprintf(stderr, "server %" PRIu64 ": %s\n", s.id, err.msg);
         store_close(s.st);
-        return 1;
+        return start_failed(&s, ready_fd, &err);
     }
+    core_set_run_id(s.core, run_id);
     uint16_t port;
     int lfd = net_listen(s.listen_host, 0, &port, &err);
     if (lfd < 0) {
-        fprintf(stderr, "server %" PRIu64 ": %s\n", s.id, err.msg);
-        return 1;
+        core_free(s.core);
+        store_close(s.st);
+        return start_failed(&s, ready_fd, &err);
     }
+    s.log = logrl_new(stderr, 1000000);
     s.lp = loop_new();
     loop_listen(s.lp, lfd, on_accept, &s);
     s.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], flat_methods,
@@ -646,13 +763,17 @@ int main(int argc, char **argv)
     bool over_budget = false; /* the last push stopped at a link's budget */
     int64_t ack_at = 0;     /* when owed acks go out; 0: none owed */
     int64_t lsa_at = 0;     /* when pending LSAs go out; 0: none pending */
+    int status = 0;
     while (!stop_requested) {
         int64_t now = net_now_us();
-        for (size_t i = 0; i < s.n_links; i++) {
-            link *l = &s.links[i];
-            if (needs_dial(l) && l->retry_at <= now)
-                dial(&s, l);
+        if (core_damage(s.core)) {
+            fprintf(stderr, "server %" PRIu64 ": stopping: %s\n", s.id, core_damage(s.core));
+            status = 1;
+            break;
         }
+        if (store_take_warning(s.st, &err))
+            logrl_printf(s.log, now, "server %" PRIu64 ": %s", s.id, err.msg);
+        int64_t wake = tend_links(&s, now);
         /* LSAs first: advertising a link change may give writes to push. */
         if (lsa_at && now >= lsa_at) {
             core_send_lsas(s.core);
@@ -681,7 +802,6 @@ int main(int argc, char **argv)
             if (acks)
                 ack_at = 0;
         }
-        int64_t wake = next_timer(&s, now);
         if (push_at && push_at < wake)
             wake = push_at;
         if (ack_at && ack_at < wake)
@@ -695,6 +815,7 @@ int main(int argc, char **argv)
     core_free(s.core);
     store_close(s.st);
     rpc_server_free(s.rpc);
+    logrl_free(s.log);
     free(s.links);
-    return 0;
+    return status;
 }

@@ -1,9 +1,18 @@
+#define _GNU_SOURCE
 #include "store.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <leveldb/c.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/hash.h"
+#include "seal.h"
 
 /* Records (record.h) live in a byte-ordered key-value backend: LevelDB for
  * real servers, a sorted array in memory for the in-process test fixture.
@@ -24,6 +33,14 @@ typedef int (*kv_scan_fn)(void *user, const uint8_t *k, size_t kl, const uint8_t
 struct store {
     /* LevelDB backend; NULL for the memory backend. */
     leveldb_t *db;
+    char dir[4096];
+    char replayed_log[4200]; /* the LevelDB log this open replayed, if any */
+    uint64_t self;
+    seal *seal;   /* LevelDB backend only */
+    /* A seal that could not be rewritten: the batch itself is durable, so
+     * this is a warning for the caller to log, not a failed write. */
+    bool warned;
+    dkv_err warning;
     leveldb_options_t *opts;
     leveldb_readoptions_t *ropts;
     leveldb_writeoptions_t *wopts;
@@ -190,11 +207,215 @@ static store *store_alloc(void)
     return s;
 }
 
-store *store_open(const char *dir, bool sync, dkv_err *err)
+/* The directory must exist (it is created when missing) and be writable;
+ * saying so here beats LevelDB's "NotFound: .../LOCK". */
+static int prepare_dir(const char *dir, dkv_err *err)
 {
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return dkv_err_set(err, "cannot create data directory %s: %s", dir, strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) < 0)
+        return dkv_err_set(err, "data directory %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return dkv_err_set(err, "data directory %s is not a directory", dir);
+    if (access(dir, W_OK | X_OK) < 0)
+        return dkv_err_set(err, "data directory %s is not writable: %s", dir, strerror(errno));
+    return 0;
+}
+
+static bool has_current(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/CURRENT", dir);
+    return access(path, F_OK) == 0;
+}
+
+/* The newest LevelDB write-ahead log of dir ("" when none), for messages
+ * that should name the file most likely damaged. */
+static void newest_log(const char *dir, char *out, size_t cap)
+{
+    *out = '\0';
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    unsigned long best = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        unsigned long num;
+        char tail[8];
+        if (sscanf(e->d_name, "%lu.%7s", &num, tail) == 2 && strcmp(tail, "log") == 0 &&
+            num >= best) {
+            best = num;
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+        }
+    }
+    closedir(d);
+}
+
+static seal_state seal_of(const store *s, const record_meta *m)
+{
+    return (seal_state){s->self, m->incarnation, vclock_get(m->vc, s->self), m->lamport,
+                        vclock_total(m->vc)};
+}
+
+/* Whole-store check at start: every record decodes, the write log holds
+ * exactly updates 1..vc[o] of every origin o the clock counts, and every
+ * data record names an update the log holds. One sequential pass. */
+typedef struct verify_ctx {
+    const vclock *vc;
+    uint64_t origin, next; /* log: the origin being read, the seq expected */
+    bool in_log;
+    size_t origins_seen;
+    dkv_err *err;
+    int rc;
+} verify_ctx;
+
+static int verify_fail(verify_ctx *v, const char *fmt, uint64_t a, uint64_t b)
+{
+    v->rc = dkv_err_set(v->err, fmt, a, b);
+    return 1;
+}
+
+/* The log of the origin being read ended: it must have reached vc[o]. */
+static int verify_origin_done(verify_ctx *v)
+{
+    if (v->in_log && v->next - 1 != vclock_get(v->vc, v->origin))
+        return verify_fail(v, "the write log of origin %" PRIu64 " ends at update %" PRIu64
+                              ", before what the clock counts",
+                           v->origin, v->next - 1);
+    return 0;
+}
+
+static int verify_one(void *user, const uint8_t *k, size_t kl, const uint8_t *val, size_t vl)
+{
+    verify_ctx *v = user;
+    dkv_version ver;
+    uint64_t origin, seq;
+    dkv_update u;
+    if (kl >= 1 && k[0] == RECORD_DATA_PREFIX) {
+        if (record_data_decode(val, vl, &ver, &seq, v->err) < 0) {
+            v->rc = -1;
+            return 1;
+        }
+        if (seq > vclock_get(v->vc, ver.origin))
+            return verify_fail(v, "a data record names update %" PRIu64 ":%" PRIu64
+                                  ", which the store never applied",
+                               ver.origin, seq);
+        return 0;
+    }
+    if (kl >= 1 && k[0] == RECORD_LOG_PREFIX) {
+        if (record_log_key_decode(k, kl, &origin, &seq, v->err) < 0 ||
+            record_log_decode(val, vl, &u, v->err) < 0) {
+            v->rc = -1;
+            return 1;
+        }
+        if (!v->in_log || origin != v->origin) {
+            if (verify_origin_done(v))
+                return 1;
+            v->in_log = true;
+            v->origin = origin;
+            v->next = 1;
+            v->origins_seen++;
+        }
+        if (seq != v->next)
+            return verify_fail(v, "the write log of origin %" PRIu64 " lacks update %" PRIu64,
+                               origin, v->next);
+        if (seq > vclock_get(v->vc, origin))
+            return verify_fail(v, "the write log holds update %" PRIu64 ":%" PRIu64
+                                  ", beyond what the clock counts",
+                               origin, seq);
+        v->next++;
+        return 0;
+    }
+    if (kl == 1 && k[0] == RECORD_META_KEY[0])
+        return 0;
+    v->rc = dkv_err_set(v->err, "unknown record kind 0x%02x", kl ? k[0] : 0);
+    return 1;
+}
+
+static int verify_records(store *s, const record_meta *m, dkv_err *err)
+{
+    verify_ctx v = {.vc = m->vc, .err = err};
+    if (kv_scan(s, (const uint8_t *)"", 0, verify_one, &v, err) < 0)
+        return -1;
+    if (v.rc == 0 && !verify_origin_done(&v) && v.origins_seen != vclock_size(m->vc))
+        dkv_err_set(err, "the clock counts writes of %zu origins, the write log holds %zu",
+                    vclock_size(m->vc), v.origins_seen);
+    return v.rc < 0 || v.origins_seen != vclock_size(m->vc) ? -1 : 0;
+}
+
+/* The store must hold at least what its seal recorded after the last
+ * durable batch; less means LevelDB lost records it had acknowledged. */
+static int check_seal(const store *s, const record_meta *m, bool found, const seal_state *sl,
+                      dkv_err *err)
+{
+    seal_state now = found ? seal_of(s, m) : (seal_state){.id = s->self};
+    if (sl->id != s->self)
+        return dkv_err_set(err, "seal %s belongs to server %" PRIu64 ", not %" PRIu64,
+                           seal_path(s->seal), sl->id, s->self);
+    if (now.own >= sl->own && now.lamport >= sl->lamport && now.total >= sl->total &&
+        now.incarnation >= sl->incarnation)
+        return 0;
+    return dkv_err_set(err,
+                       "store %s lost writes (log %s truncated?): its seal %s records %" PRIu64
+                       " own writes, %" PRIu64 " applied, Lamport %" PRIu64
+                       "; LevelDB holds %" PRIu64 ", %" PRIu64 ", %" PRIu64,
+                       s->dir, *s->replayed_log ? s->replayed_log : "(none)",
+                       seal_path(s->seal), sl->own, sl->total, sl->lamport, now.own, now.total,
+                       now.lamport);
+}
+
+/* Opens LevelDB and proves the store whole: LevelDB's own checks
+ * (paranoid), a pass over every record, and the seal. */
+static int open_checked(store *s, const store_options *o, dkv_err *err)
+{
+    /* Named now: recovery replays it into a table and deletes it. */
+    newest_log(s->dir, s->replayed_log, sizeof s->replayed_log);
+    char *lerr = NULL;
+    s->db = leveldb_open(s->opts, s->dir, &lerr);
+    if (take_leveldb_error(lerr, err, "opening LevelDB") < 0)
+        return dkv_err_wrap(err, "store %s is damaged or unreadable", s->dir);
+    char seal_file[4200];
+    snprintf(seal_file, sizeof seal_file, "%s.seal", s->dir);
+    bool sealed;
+    seal_state sl = {0};
+    s->seal = seal_open(seal_file, &sealed, &sl, err);
+    if (!s->seal)
+        return -1;
+    record_meta m = {.vc = vclock_new()};
+    bool found;
+    int rc = store_load_meta(s, &m, &found, err);
+    if (rc == 0 && found && verify_records(s, &m, err) < 0)
+        rc = dkv_err_wrap(err, "store %s is damaged", s->dir);
+    if (rc == 0 && found && !sealed)
+        rc = dkv_err_set(err, "store %s holds data but its seal %s is missing: cannot prove "
+                              "the store whole",
+                         s->dir, seal_file);
+    if (rc == 0 && sealed)
+        rc = check_seal(s, &m, found, &sl, err);
+    vclock_free(m.vc);
+    (void)o;
+    return rc;
+}
+
+store *store_open(const char *dir, const store_options *o, dkv_err *err)
+{
+    if (o->must_exist && !has_current(dir))
+        return dkv_err_set(err, "store %s is missing, but server %" PRIu64 " held data there "
+                                "before: refusing to start with an empty store",
+                           dir, o->self),
+               NULL;
+    if (prepare_dir(dir, err) < 0)
+        return NULL;
     store *s = store_alloc();
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    for (size_t n = strlen(s->dir); n > 1 && s->dir[n - 1] == '/'; n--)
+        s->dir[n - 1] = '\0';
+    s->self = o->self;
     s->opts = leveldb_options_create();
     leveldb_options_set_create_if_missing(s->opts, 1);
+    /* Corruption LevelDB can see (a bad checksum in a log or a table) fails
+     * the open instead of being skipped. */
+    leveldb_options_set_paranoid_checks(s->opts, 1);
     /* Memory: a server should stay within a few tens of MB. LevelDB's
      * defaults (8 MB block cache, 2 MB tables, 1000 open tables) are sized
      * for one big database, not dozens of small ones on one machine.
@@ -209,11 +430,10 @@ store *store_open(const char *dir, bool sync, dkv_err *err)
     leveldb_options_set_cache(s->opts, s->cache);
     leveldb_options_set_max_open_files(s->opts, 64);
     s->ropts = leveldb_readoptions_create();
+    leveldb_readoptions_set_verify_checksums(s->ropts, 1);
     s->wopts = leveldb_writeoptions_create();
-    leveldb_writeoptions_set_sync(s->wopts, sync);
-    char *lerr = NULL;
-    s->db = leveldb_open(s->opts, dir, &lerr);
-    if (take_leveldb_error(lerr, err, "opening LevelDB") < 0) {
+    leveldb_writeoptions_set_sync(s->wopts, o->sync);
+    if (open_checked(s, o, err) < 0) {
         store_close(s);
         return NULL;
     }
@@ -235,10 +455,30 @@ void store_close(store *s)
         leveldb_readoptions_destroy(s->ropts);
         leveldb_writeoptions_destroy(s->wopts);
     }
+    seal_close(s->seal);
     batch_free(&s->mem);
     buf_free(&s->k);
     buf_free(&s->v);
     free(s);
+}
+
+bool store_take_warning(store *s, dkv_err *out)
+{
+    if (!s->warned)
+        return false;
+    *out = s->warning;
+    s->warned = false;
+    return true;
+}
+
+/* After a durable batch that wrote m: the seal follows. */
+static void reseal(store *s, const record_meta *m)
+{
+    if (!s->seal)
+        return;
+    seal_state st = seal_of(s, m);
+    if (seal_write(s->seal, &st, &s->warning) < 0)
+        s->warned = true;
 }
 
 int store_load_meta(store *s, record_meta *m, bool *found, dkv_err *err)
@@ -262,11 +502,20 @@ static void batch_meta(store *s, kv_batch *b, const record_meta *m)
     batch_put(b, RECORD_META_KEY, 1, buf_head(&s->v), buf_unread(&s->v));
 }
 
+/* Writes b, which ends with meta record m, then the seal. */
+static int write_sealed(store *s, kv_batch *b, const record_meta *m, dkv_err *err)
+{
+    if (kv_write(s, b, err) < 0)
+        return -1;
+    reseal(s, m);
+    return 0;
+}
+
 int store_save_meta(store *s, const record_meta *m, dkv_err *err)
 {
     kv_batch b = {0};
     batch_meta(s, &b, m);
-    return kv_write(s, &b, err);
+    return write_sealed(s, &b, m, err);
 }
 
 /* The value of version v, held by the log record of update (v.origin,
@@ -338,14 +587,6 @@ typedef struct batch_key {
     dkv_version best;
 } batch_key;
 
-static uint64_t key_hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
 int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, dkv_err *err)
 {
     /* A catch-up frame carries thousands of writes to a few keys: an
@@ -360,7 +601,7 @@ int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, d
     kv_batch b = {0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        size_t slot = (size_t)key_hash(u[i].key, u[i].key_len) & (cap - 1);
+        size_t slot = (size_t)hash64(u[i].key, u[i].key_len) & (cap - 1);
         while (tab[slot].key && (tab[slot].key_len != u[i].key_len ||
                                  memcmp(tab[slot].key, u[i].key, u[i].key_len) != 0))
             slot = (slot + 1) & (cap - 1);
@@ -388,7 +629,7 @@ int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, d
         return -1;
     }
     batch_meta(s, &b, m);
-    return kv_write(s, &b, err);
+    return write_sealed(s, &b, m, err);
 }
 
 int store_apply_newest(store *s, const dkv_update *u, const record_meta *m, dkv_err *err)
@@ -396,7 +637,7 @@ int store_apply_newest(store *s, const dkv_update *u, const record_meta *m, dkv_
     kv_batch b = {0};
     batch_update(s, &b, u, true);
     batch_meta(s, &b, m);
-    return kv_write(s, &b, err);
+    return write_sealed(s, &b, m, err);
 }
 
 int store_log_get(store *s, uint64_t origin, uint64_t seq, dkv_update *u, uint8_t **owned,

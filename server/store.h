@@ -14,15 +14,31 @@
 
 typedef struct store store;
 
-/* Opens (creating if missing) the store in dir. With sync, every write is
- * fsync'ed; without, a write reaches LevelDB's log with write(2) before the
- * call returns, which survives the process being killed but not a power
- * loss. Returns NULL with err on failure; caller frees with store_close. */
-store *store_open(const char *dir, bool sync, dkv_err *err);
+typedef struct store_options {
+    /* Every write is fsync'ed; without, a write reaches LevelDB's log with
+     * write(2) before the call returns, which survives the process being
+     * killed but not a power loss. */
+    bool sync;
+    /* The server held data here before (it ran earlier in this run): a
+     * missing store is damage, not a fresh start. */
+    bool must_exist;
+    uint64_t self; /* the server the store belongs to */
+} store_options;
+
+/* Opens (creating if missing) the store in dir and proves it whole before
+ * anything is served from it: LevelDB opens with paranoid checks, every
+ * record is decoded and the write log checked against the clock, and the
+ * seal DIR.seal (seal.h) must not record more than the store holds. A
+ * store that fails any of this is refused, with err naming the file.
+ * Returns NULL with err on failure; caller frees with store_close. */
+store *store_open(const char *dir, const store_options *o, dkv_err *err);
 /* A store kept in memory, for the in-process protocol fixture: writes are
  * atomic, and it outlives the core using it, as a disk would a crash. */
 store *store_open_memory(void);
 void store_close(store *s);
+/* A problem that did not fail a write (the seal could not be rewritten):
+ * true once per problem, with its message in *out, for the caller to log. */
+bool store_take_warning(store *s, dkv_err *out);
 
 /* *found is false on a fresh store (m is then left alone). */
 int store_load_meta(store *s, record_meta *m, bool *found, dkv_err *err);

@@ -613,7 +613,9 @@ static void on_hello(fixture *f, size_t i, size_t j, const pmsg *m)
     }
     f->up[j][i] = true;
     ev(f, EV_LINK_UP, b->id, a->id, 0, 0);
-    core_link_up(b->c, a->id, m);
+    dkv_err err;
+    if (core_link_up(b->c, a->id, m, &err) < 0)
+        fail(f, "%" PRIu64 " refused the link from %" PRIu64 ": %s", b->id, a->id, err.msg);
 }
 
 static void deliver(fixture *f, size_t i, size_t j)

@@ -70,7 +70,7 @@ static buf *fake_link_out(void *ctx, uint64_t peer)
 static bool start_core(net *nt, size_t i)
 {
     dkv_err err;
-    nt->st[i] = store_open(nt->dirs[i], false, &err);
+    nt->st[i] = store_open(nt->dirs[i], &(store_options){.self = nt->ids[i]}, &err);
     if (!nt->st[i]) {
         fprintf(stderr, "\n  store_open: %s\n", err.msg);
         return false;
@@ -145,8 +145,8 @@ static void link_up(net *nt, size_t i, size_t j)
     CU_ASSERT_FATAL(exchange_hello(nt->c[i], &hi));
     CU_ASSERT_FATAL(exchange_hello(nt->c[j], &hj));
     nt->up[i][j] = nt->up[j][i] = true;
-    core_link_up(nt->c[i], nt->ids[j], &hj);
-    core_link_up(nt->c[j], nt->ids[i], &hi);
+    CU_ASSERT_EQUAL(core_link_up(nt->c[i], nt->ids[j], &hj, NULL), 0);
+    CU_ASSERT_EQUAL(core_link_up(nt->c[j], nt->ids[i], &hi, NULL), 0);
     pmsg_clear(&hi);
     pmsg_clear(&hj);
 }
@@ -550,6 +550,117 @@ static void test_not_a_neighbour(void)
     net_free(nt);
 }
 
+/* A dependency far above anything the server has seen is refused and
+ * changes nothing; one within reach moves the counter; none can wrap it. */
+static void test_dependency_bounds(void)
+{
+    static const uint64_t ids[] = {1};
+    net *nt = net_new(1, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[0]);
+    core *a = nt->c[0];
+    static const uint64_t forged[] = {UINT64_MAX, INT64_MAX, UINT64_C(1) << 62,
+                                      DKV_COUNTER_MAX, DKV_DEP_SLACK + 1};
+    dkv_version v;
+    dkv_err err;
+    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+        CU_ASSERT_EQUAL(core_put(a, (const uint8_t *)"k", 1, (const uint8_t *)"v", 1,
+                                 (dkv_version){forged[i], 1}, &v, &err), -1);
+        CU_ASSERT_EQUAL(core_lamport(a), 0);
+    }
+    assert_lacks(nt->st[0], "k");
+    put(a, "k", "ok", (dkv_version){DKV_DEP_SLACK, 9}, &v);
+    CU_ASSERT_EQUAL(v.lamport, DKV_DEP_SLACK + 1);
+    put(a, "k", "next", v, &v);
+    CU_ASSERT_EQUAL(v.lamport, DKV_DEP_SLACK + 2);
+    net_free(nt);
+}
+
+/* Sends an LSA "from" peer index j to core i, as if j had sent it. */
+static int inject_lsa(net *nt, size_t i, size_t j, uint64_t id, uint64_t inc, uint64_t seq,
+                      const uint64_t *nb, size_t n_nb)
+{
+    pmsg m = {.type = PMSG_LSA, .id = id, .inc = inc, .seq = seq, .nb = (uint64_t *)nb,
+              .n_nb = n_nb};
+    dkv_err err;
+    return core_on_message(nt->c[i], nt->ids[j], &m, &err);
+}
+
+/* One forged LSA about a live neighbour, with a huge incarnation, must not
+ * override what that neighbour says itself: routing stays whole. */
+static void test_forged_lsa_ignored(void)
+{
+    static const uint64_t ids[] = {1, 2, 3};
+    net *nt = net_new(3, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[2]);
+    link_up(nt, 0, 1);
+    link_up(nt, 1, 2);
+    link_up(nt, 0, 2);
+    CU_ASSERT_FATAL(pump(nt) > 0);
+    uint64_t out[4];
+    CU_ASSERT_EQUAL(core_component(nt->c[0], out, 4), 3);
+    /* 2 "says" that 3 restarted with no links: hearsay about a neighbour. */
+    CU_ASSERT_EQUAL(inject_lsa(nt, 0, 1, 3, 1000000, 1, NULL, 0), 0);
+    CU_ASSERT(pump(nt) > 0);
+    for (size_t i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(core_component(nt->c[i], out, 4), 3);
+    /* Writes from 1 still reach 3. */
+    dkv_version v;
+    put(nt->c[0], "k", "v", NO_DEP, &v);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[2], "k", v, "v");
+    /* An LSA a neighbour sends about itself is authoritative, but must
+     * carry the incarnation of its hello. */
+    CU_ASSERT_EQUAL(inject_lsa(nt, 0, 2, 3, 99, 50, NULL, 0), CORE_PROTOCOL_ERROR);
+    net_free(nt);
+}
+
+/* A server hearing an LSA about a server that is not its neighbour keeps
+ * the newest, and the originator's own word replaces a forged one once
+ * they link. */
+static void test_direct_lsa_replaces(void)
+{
+    static const uint64_t ids[] = {1, 2, 3};
+    net *nt = net_new(3, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[2]);
+    link_up(nt, 0, 1);
+    link_up(nt, 1, 2);
+    CU_ASSERT_FATAL(pump(nt) > 0);
+    uint64_t out[4];
+    CU_ASSERT_EQUAL(core_component(nt->c[0], out, 4), 3);
+    /* 2 forges 3's LSA to 1 (not 3's neighbour): a plausible incarnation
+     * with no links cuts 3 off in 1's view... */
+    CU_ASSERT_EQUAL(inject_lsa(nt, 0, 1, 3, 50, 1, NULL, 0), 0);
+    CU_ASSERT_EQUAL(core_component(nt->c[0], out, 4), 2);
+    /* ...until 3 speaks for itself on a link of its own. */
+    link_up(nt, 0, 2);
+    CU_ASSERT(pump(nt) > 0);
+    CU_ASSERT_EQUAL(core_component(nt->c[0], out, 4), 3);
+    net_free(nt);
+}
+
+/* A peer that holds more writes of our own origin than we do proves our
+ * store lost them: the core refuses the link and every later put, rather
+ * than number a write twice. */
+static void test_lost_own_writes(void)
+{
+    static const uint64_t ids[] = {1, 2};
+    net *nt = net_new(2, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[1]);
+    pmsg hello = {.type = PMSG_HELLO, .id = 2, .to = 1, .inc = 1, .vc = tests_vc("1:5")};
+    dkv_err err;
+    CU_ASSERT_PTR_NULL(core_damage(nt->c[0]));
+    CU_ASSERT_EQUAL(core_link_up(nt->c[0], 2, &hello, &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(core_damage(nt->c[0]));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "lost writes"));
+    dkv_version v;
+    CU_ASSERT_EQUAL(core_put(nt->c[0], (const uint8_t *)"k", 1, (const uint8_t *)"v", 1, NO_DEP,
+                             &v, &err),
+                    -1);
+    assert_lacks(nt->st[0], "k");
+    vclock_free(hello.vc);
+    net_free(nt);
+}
+
 void add_core_tests(void)
 {
     static const CU_TestInfo tests[] = {
@@ -565,6 +676,10 @@ void add_core_tests(void)
         {"skip-ahead frame: clock in memory matches disk",
          test_skip_ahead_frame},
         {"message from a non-neighbour", test_not_a_neighbour},
+        {"implausible dependencies refused", test_dependency_bounds},
+        {"forged LSA about a neighbour ignored", test_forged_lsa_ignored},
+        {"an LSA from its originator replaces a forged one", test_direct_lsa_replaces},
+        {"a peer proving lost own writes stops the core", test_lost_own_writes},
         CU_TEST_INFO_NULL,
     };
     tests_add_suite("core", suite_init, suite_cleanup, tests);

@@ -37,7 +37,7 @@ static void test_hello(void)
     buf b;
     buf_init(&b);
     vclock *li = tests_vc("3:2,42:9"), *ls = tests_vc("3:17,42:1");
-    pmsg_encode_hello(&b, 42, 7, 9, vc, li, ls);
+    pmsg_encode_hello(&b, "run-7_a", 42, 7, 9, vc, li, ls);
     pmsg m;
     dkv_err err;
     CU_ASSERT_EQUAL_FATAL(decode_one(&b, &m, &err), 0);
@@ -45,6 +45,7 @@ static void test_hello(void)
     CU_ASSERT_EQUAL(m.id, 42);
     CU_ASSERT_EQUAL(m.to, 7);
     CU_ASSERT_EQUAL(m.inc, 9);
+    CU_ASSERT_STRING_EQUAL(m.run, "run-7_a");
     CU_ASSERT_PTR_NOT_NULL_FATAL(m.vc);
     CU_ASSERT(vclock_equal(m.vc, vc));
     CU_ASSERT(vclock_equal(m.lsa_inc, li));
@@ -52,13 +53,14 @@ static void test_hello(void)
     pmsg_clear(&m);
     vclock_free(li);
     vclock_free(ls);
-    /* Empty clock, extreme id. */
+    /* Empty clock and run id, extreme id and incarnation. */
     vclock *e = vclock_new();
     buf_clear(&b);
-    pmsg_encode_hello(&b, DKV_ID_MAX, 0, 0, e, NULL, NULL);
+    pmsg_encode_hello(&b, "", DKV_ID_MAX, 0, DKV_INC_MAX, e, NULL, NULL);
     CU_ASSERT_EQUAL_FATAL(decode_one(&b, &m, &err), 0);
     CU_ASSERT_EQUAL(m.id, DKV_ID_MAX);
-    CU_ASSERT_EQUAL(m.inc, 0);
+    CU_ASSERT_EQUAL(m.inc, DKV_INC_MAX);
+    CU_ASSERT_STRING_EQUAL(m.run, "");
     CU_ASSERT_EQUAL(vclock_size(m.vc), 0);
     pmsg_clear(&m);
     vclock_free(e);
@@ -68,7 +70,7 @@ static void test_hello(void)
 
 static void test_ack(void)
 {
-    vclock *vc = tests_vc("0:1,2:18446744073709551615");
+    vclock *vc = tests_vc("0:1,2:9007199254740991");
     buf b;
     buf_init(&b);
     pmsg_encode_ack(&b, vc);
@@ -162,13 +164,14 @@ static void test_stream(void)
     buf b;
     buf_init(&b);
     vclock *vc = tests_vc("1:1");
-    pmsg_encode_hello(&b, 1, 2, 1, vc, vc, vc);
+    pmsg_encode_hello(&b, "r", 1, 2, 1, vc, vc, vc);
     pmsg_encode_ack(&b, vc);
     route_lsa l = {1, 1, 1, NULL, 0};
     pmsg_encode_lsa(&b, &l);
-    static const pmsg_type want[] = {PMSG_HELLO, PMSG_ACK, PMSG_LSA};
+    pmsg_encode_ping(&b);
+    static const pmsg_type want[] = {PMSG_HELLO, PMSG_ACK, PMSG_LSA, PMSG_PING};
     size_t off = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         wire_frame f;
         size_t used;
         CU_ASSERT_EQUAL_FATAL(wire_decode(buf_head(&b) + off, buf_unread(&b) - off, &f, &used,
@@ -263,6 +266,40 @@ static void test_malformed(void)
         {"upd body but no room", "{\"t\":\"upd\",\"u\":[[1,1,1,0,0]]}", "x"},
         {"upd integer beyond json_int_t", "{\"t\":\"upd\",\"u\":[[1,1,99999999999999999999,1,1]]}",
          "kv"},
+        /* Counters beyond the bounds of version.h, or implausible. */
+        {"upd lamport 2^63-1", "{\"t\":\"upd\",\"u\":[[1,1,9223372036854775807,1,1]]}", "kv"},
+        {"upd lamport 2^53", "{\"t\":\"upd\",\"u\":[[1,1,9007199254740992,1,1]]}", "kv"},
+        {"upd seq 2^53", "{\"t\":\"upd\",\"u\":[[1,9007199254740992,9007199254740991,1,1]]}",
+         "kv"},
+        {"upd lamport below seq", "{\"t\":\"upd\",\"u\":[[1,5,4,1,1]]}", "kv"},
+        {"hello without run",
+         "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"\",\"ls\":\"\"}", ""},
+        {"hello run not a string",
+         "{\"t\":\"hello\",\"run\":5,\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"\",\"ls\":\"\"}",
+         ""},
+        {"hello run with a space",
+         "{\"t\":\"hello\",\"run\":\"a b\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"\","
+         "\"ls\":\"\"}",
+         ""},
+        {"hello run too long",
+         "{\"t\":\"hello\",\"run\":\"0123456789012345678901234567890123456789012345678901234567890123"
+         "4\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"\",\"ls\":\"\"}",
+         ""},
+        {"hello inc 0",
+         "{\"t\":\"hello\",\"run\":\"\",\"id\":1,\"to\":2,\"inc\":0,\"vc\":\"\",\"li\":\"\",\"ls\":\"\"}",
+         ""},
+        {"hello inc 2^32",
+         "{\"t\":\"hello\",\"run\":\"\",\"id\":1,\"to\":2,\"inc\":4294967296,\"vc\":\"\",\"li\":\"\","
+         "\"ls\":\"\"}",
+         ""},
+        {"hello vc counter 2^63-1",
+         "{\"t\":\"hello\",\"run\":\"\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"1:9223372036854775807\","
+         "\"li\":\"\",\"ls\":\"\"}",
+         ""},
+        {"lsa huge incarnation",
+         "{\"t\":\"lsa\",\"id\":1,\"inc\":1152921504606846976,\"seq\":1,\"nb\":[]}", ""},
+        {"lsa seq 0", "{\"t\":\"lsa\",\"id\":1,\"inc\":1,\"seq\":0,\"nb\":[]}", ""},
+        {"ping with body", "{\"t\":\"ping\"}", "x"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pmsg m;
@@ -288,9 +325,12 @@ static void test_malformed(void)
 static void test_valid_raw(void)
 {
     static const bad_case ok[] = {
-        {"hello", "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"\",\"ls\":\"\"}", ""},
+        {"hello", "{\"t\":\"hello\",\"run\":\"\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"\",\"ls\":\"\"}", ""},
         {"hello with an LSA summary",
-         "{\"t\":\"hello\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"1:2,5:1\",\"ls\":\"1:9,5:3\"}", ""},
+         "{\"t\":\"hello\",\"run\":\"ab-1\",\"id\":1,\"to\":2,\"inc\":1,\"vc\":\"\",\"li\":\"1:2,5:1\",\"ls\":\"1:9,5:3\"}", ""},
+        {"upd at the bounds",
+         "{\"t\":\"upd\",\"u\":[[999999999999,9007199254740991,9007199254740991,1,1]]}", "kv"},
+        {"ping", "{\"t\":\"ping\"}", ""},
         {"ack", "{\"t\":\"ack\",\"vc\":\"1:1\"}", ""},
         {"lsa", "{\"t\":\"lsa\",\"id\":1,\"inc\":1,\"seq\":1,\"nb\":[2]}", ""},
         {"upd", "{\"t\":\"upd\",\"u\":[[1,1,1,1,1]]}", "kv"},

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/ids.h"
 #include "../server/record.h"
 #include "tests.h"
 
@@ -20,10 +21,22 @@ static void test_data_round_trip(void)
     CU_ASSERT_EQUAL(v.origin, 3);
     CU_ASSERT_EQUAL(seq, 12);
     buf_clear(&b);
-    record_data_value(&b, (dkv_version){UINT64_MAX, 0}, UINT64_MAX);
+    record_data_value(&b, (dkv_version){DKV_COUNTER_MAX, DKV_ID_MAX}, DKV_COUNTER_MAX);
     CU_ASSERT_EQUAL_FATAL(record_data_decode(buf_head(&b), buf_unread(&b), &v, &seq, NULL), 0);
-    CU_ASSERT_EQUAL(v.lamport, UINT64_MAX);
-    CU_ASSERT_EQUAL(seq, UINT64_MAX);
+    CU_ASSERT_EQUAL(v.lamport, DKV_COUNTER_MAX);
+    CU_ASSERT_EQUAL(v.origin, DKV_ID_MAX);
+    CU_ASSERT_EQUAL(seq, DKV_COUNTER_MAX);
+    /* Beyond the bounds: damage, refused. */
+    static const struct {
+        dkv_version v;
+        uint64_t seq;
+    } bad[] = {{{DKV_COUNTER_MAX + 1, 0}, 1}, {{UINT64_MAX, 0}, 1}, {{1, DKV_ID_MAX + 1}, 1},
+               {{1, 0}, DKV_COUNTER_MAX + 1}, {{1, 0}, 0}, {{0, 0}, 1}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        buf_clear(&b);
+        record_data_value(&b, bad[i].v, bad[i].seq);
+        CU_ASSERT_EQUAL(record_data_decode(buf_head(&b), buf_unread(&b), &v, &seq, NULL), -1);
+    }
     buf_free(&b);
 }
 
@@ -62,12 +75,19 @@ static void test_data_corrupt(void)
 static void test_log_key(void)
 {
     uint8_t k[17];
-    record_log_key(k, 0x0102030405060708ULL, 9);
+    record_log_key(k, DKV_ID_MAX, 9);
     CU_ASSERT_EQUAL(k[0], RECORD_LOG_PREFIX);
     uint64_t o = 0, s = 0;
     CU_ASSERT_EQUAL(record_log_key_decode(k, 17, &o, &s, NULL), 0);
-    CU_ASSERT_EQUAL(o, 0x0102030405060708ULL);
+    CU_ASSERT_EQUAL(o, DKV_ID_MAX);
     CU_ASSERT_EQUAL(s, 9);
+    /* An origin that is no id, a seq of 0 or beyond the bound: damage. */
+    record_log_key(k, 0x0102030405060708ULL, 9);
+    CU_ASSERT_EQUAL(record_log_key_decode(k, 17, &o, &s, NULL), -1);
+    record_log_key(k, 1, 0);
+    CU_ASSERT_EQUAL(record_log_key_decode(k, 17, &o, &s, NULL), -1);
+    record_log_key(k, 1, DKV_COUNTER_MAX + 1);
+    CU_ASSERT_EQUAL(record_log_key_decode(k, 17, &o, &s, NULL), -1);
     /* Keys sort by (origin, seq) bytewise, which LevelDB relies on. */
     uint8_t a[17], b[17], c[17];
     record_log_key(a, 1, 300);
@@ -144,7 +164,7 @@ static void meta_bytes(buf *b, uint64_t lamport, uint64_t inc, const char *vc_te
 
 static void test_meta_round_trip(void)
 {
-    static const char *clocks[] = {"", "1:1", "0:5,3:18446744073709551615,999999999999:2"};
+    static const char *clocks[] = {"", "1:1", "0:5,3:9007199254740991,999999999999:2"};
     for (size_t i = 0; i < 3; i++) {
         buf b;
         buf_init(&b);

@@ -127,6 +127,30 @@ static void test_no_self_lsa(void)
     route_free(r);
 }
 
+static void test_replace(void)
+{
+    route *r = route_new(1);
+    uint64_t a[] = {2}, b[] = {3};
+    route_lsa forged = {7, 1000000, 9, NULL, 0};
+    CU_ASSERT(route_update(r, &forged));
+    /* The originator's own LSA wins although it compares older. */
+    route_lsa own = {7, 3, 2, a, 1};
+    CU_ASSERT_FALSE(route_update(r, &own));
+    uint64_t v = route_version(r);
+    CU_ASSERT(route_replace(r, &own));
+    CU_ASSERT(route_version(r) != v);
+    route_lsa got = route_lsa_at(r, 0);
+    CU_ASSERT_EQUAL(got.incarnation, 3);
+    CU_ASSERT_EQUAL(got.seq, 2);
+    CU_ASSERT_EQUAL(got.n_neighbours, 1);
+    /* The very same LSA again changes nothing. */
+    v = route_version(r);
+    route_lsa same = {7, 3, 2, b, 1};
+    CU_ASSERT_FALSE(route_replace(r, &same));
+    CU_ASSERT_EQUAL(route_version(r), v);
+    route_free(r);
+}
+
 static void test_newer_wins(void)
 {
     route *r = route_new(1);
@@ -304,6 +328,7 @@ void add_route_tests(void)
         {"component of self", test_component},
         {"no own LSA, no component", test_no_self_lsa},
         {"newer (incarnation, seq) wins", test_newer_wins},
+        {"the originator's LSA replaces any", test_replace},
         {"LSAs copied, neighbours sorted", test_lsa_copied_and_sorted},
         {"chain 1-2-3-4", test_chain},
         {"ring of 5", test_ring5},

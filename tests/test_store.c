@@ -1,9 +1,12 @@
 /* store: the LevelDB-backed durable state, in a temporary directory. */
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../server/store.h"
 #include "tests.h"
@@ -35,7 +38,7 @@ static const char *fresh_dir(void)
 static store *open_at(const char *dir)
 {
     dkv_err err;
-    store *s = store_open(dir, false, &err);
+    store *s = store_open(dir, &(store_options){.self = 1}, &err);
     if (!s)
         fprintf(stderr, "\n  store_open(%s): %s\n", dir, err.msg);
     return s;
@@ -112,7 +115,7 @@ static void test_open_fails(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fclose(f);
     dkv_err err = {{0}};
-    store *s = store_open(dir, false, &err);
+    store *s = store_open(dir, &(store_options){.self = 1}, &err);
     CU_ASSERT_PTR_NULL(s);
     CU_ASSERT(err.msg[0] != '\0');
     store_close(s);
@@ -231,13 +234,14 @@ static void test_reopen(void)
     assert_value(s, "k2", 42, 1, "v2");
     /* store_save_meta alone also persists. */
     m.incarnation = 4;
-    vclock_set(vc, 9, 5);
+    m.lamport = 50;
     CU_ASSERT_EQUAL(store_save_meta(s, &m, &err), 0);
     store_close(s);
     s = open_at(dir);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(store_load_meta(s, &back, &found, &err), 0);
     CU_ASSERT_EQUAL(back.incarnation, 4);
+    CU_ASSERT_EQUAL(back.lamport, 50);
     CU_ASSERT(vclock_equal(back.vc, vc));
     store_close(s);
     vclock_free(back.vc);
@@ -316,6 +320,182 @@ static void test_scan_values(void)
     store_close(s);
 }
 
+/* ---- damaged stores: each is refused at open, naming what is wrong ---- */
+
+/* A closed store of server 1 in dir holding its own writes 1..n (all of
+ * them in LevelDB's newest log file, which the next open replays). */
+static void make_store(const char *dir, int n)
+{
+    store *s = open_at(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    vclock *vc = vclock_new();
+    for (int i = 1; i <= n; i++) {
+        char key[16], val[16];
+        snprintf(key, sizeof key, "k%d", i);
+        snprintf(val, sizeof val, "v%d", i);
+        dkv_update u = upd(1, (uint64_t)i, (uint64_t)i, key, val);
+        vclock_set(vc, 1, (uint64_t)i);
+        record_meta m = {(uint64_t)i, 1, vc};
+        CU_ASSERT_EQUAL_FATAL(store_apply(s, &u, 1, &m, NULL), 0);
+    }
+    vclock_free(vc);
+    store_close(s);
+}
+
+/* The newest LevelDB log file of dir, into out. */
+static bool newest_log_file(const char *dir, char *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    unsigned long best = 0;
+    bool found = false;
+    for (struct dirent *e; (e = readdir(d));) {
+        unsigned long num;
+        char tail[8];
+        if (sscanf(e->d_name, "%lu.%7s", &num, tail) == 2 && strcmp(tail, "log") == 0 &&
+            num >= best) {
+            best = num;
+            found = true;
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Opening dir must fail with a message holding each of the needles. */
+static void assert_refused(const char *dir, bool must_exist, const char *n1, const char *n2)
+{
+    dkv_err err = {{0}};
+    store *s = store_open(dir, &(store_options){.self = 1, .must_exist = must_exist}, &err);
+    CU_ASSERT_PTR_NULL(s);
+    if (s) {
+        fprintf(stderr, "\n  a damaged store at %s was accepted\n", dir);
+        store_close(s);
+        return;
+    }
+    bool ok = strstr(err.msg, n1) && (!n2 || strstr(err.msg, n2));
+    CU_ASSERT(ok);
+    if (!ok)
+        fprintf(stderr, "\n  message lacks '%s'/'%s': %s\n", n1, n2 ? n2 : "", err.msg);
+}
+
+static void test_damage_truncated_log(void)
+{
+    const char *dir = strdup(fresh_dir());
+    make_store(dir, 20);
+    char log[4200];
+    CU_ASSERT_FATAL(newest_log_file(dir, log, sizeof log));
+    long n = file_size(log);
+    CU_ASSERT_FATAL(n > 100);
+    /* Losing the tail of a log looks to LevelDB like a crash in mid-write:
+     * only the seal can tell. */
+    CU_ASSERT_EQUAL_FATAL(truncate(log, n / 2), 0);
+    assert_refused(dir, false, "lost writes", ".seal");
+    free((void *)dir);
+}
+
+static void test_damage_emptied_log(void)
+{
+    const char *dir = strdup(fresh_dir());
+    make_store(dir, 5);
+    char log[4200];
+    CU_ASSERT_FATAL(newest_log_file(dir, log, sizeof log));
+    CU_ASSERT_EQUAL_FATAL(truncate(log, 0), 0);
+    assert_refused(dir, false, "lost writes", log);
+    free((void *)dir);
+}
+
+static void test_damage_flipped_log(void)
+{
+    const char *dir = strdup(fresh_dir());
+    make_store(dir, 20);
+    char log[4200];
+    CU_ASSERT_FATAL(newest_log_file(dir, log, sizeof log));
+    FILE *f = fopen(log, "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    long n = file_size(log);
+    for (long at = n / 3; at < n / 3 + 8; at++) {
+        fseek(f, at, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, at, SEEK_SET);
+        fputc(c ^ 0x5a, f);
+    }
+    fclose(f);
+    assert_refused(dir, false, "damaged", NULL);
+    free((void *)dir);
+}
+
+static void test_damage_wiped_dir(void)
+{
+    char *dir = strdup(fresh_dir());
+    make_store(dir, 5);
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    /* The seal lives beside the directory and survives it. */
+    assert_refused(dir, false, "lost writes", NULL);
+    /* Told that the server held data here, the store refuses before
+     * creating anything. */
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    assert_refused(dir, true, "missing", NULL);
+    free(dir);
+}
+
+static void test_damage_seal(void)
+{
+    char *dir = strdup(fresh_dir());
+    make_store(dir, 3);
+    char seal[4200];
+    snprintf(seal, sizeof seal, "%s.seal", dir);
+    /* A flipped byte in the seal. */
+    FILE *f = fopen(seal, "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, 20, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, 20, SEEK_SET);
+    fputc(c == '1' ? '2' : '1', f);
+    fclose(f);
+    assert_refused(dir, false, "seal", "damaged");
+    /* A missing seal: the store cannot be proven whole. */
+    CU_ASSERT_EQUAL_FATAL(unlink(seal), 0);
+    assert_refused(dir, false, "seal", "missing");
+    free(dir);
+}
+
+static void test_damage_other_server(void)
+{
+    char *dir = strdup(fresh_dir());
+    make_store(dir, 3);
+    dkv_err err = {{0}};
+    store *s = store_open(dir, &(store_options){.self = 2}, &err);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "belongs to server 1"));
+    store_close(s);
+    /* The rightful owner still opens it, whole. */
+    s = open_at(dir);
+    CU_ASSERT_PTR_NOT_NULL(s);
+    store_close(s);
+    free(dir);
+}
+
+static void test_open_messages(void)
+{
+    dkv_err err = {{0}};
+    /* A missing parent directory is named, with the reason. */
+    const char *dir = tests_path(suite_dir, "no/such/dir");
+    CU_ASSERT_PTR_NULL(store_open(dir, &(store_options){.self = 1}, &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot create data directory"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "No such file or directory"));
+}
+
 void add_store_tests(void)
 {
     static const CU_TestInfo tests[] = {
@@ -329,6 +509,13 @@ void add_store_tests(void)
         {"meta and data survive reopen", test_reopen},
         {"scan order and after", test_scan},
         {"scan reports each key once", test_scan_values},
+        {"damage: truncated log refused", test_damage_truncated_log},
+        {"damage: emptied log refused", test_damage_emptied_log},
+        {"damage: flipped bytes refused", test_damage_flipped_log},
+        {"damage: wiped directory refused", test_damage_wiped_dir},
+        {"damage: damaged or missing seal refused", test_damage_seal},
+        {"damage: another server's store refused", test_damage_other_server},
+        {"open errors name the directory", test_open_messages},
         CU_TEST_INFO_NULL,
     };
     tests_add_suite("store", suite_init, suite_cleanup, tests);

@@ -28,7 +28,7 @@ unit: $(BIN)/unit-tests
 # into fuzz_rpcargs and fuzz_rpcflat.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 5
-FUZZ_NAMES   := wire peermsg record vclock ids script rpcargs rpcflat
+FUZZ_NAMES   := wire peermsg record vclock ids script rpcargs rpcflat seal
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # Not $(CFLAGS): it carries gcc-only warning flags. Warnings stay warnings
 # here, so a new clang diagnostic cannot block fuzzing; the gcc build is
@@ -44,7 +44,8 @@ fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))
 # fuzz_rpcargs the XML-RPC argument checks and the xmlrpc-c libraries,
 # fuzz_rpcflat the flat codec (checked against xmlrpc-c) and the test
 # comparisons it shares with the unit tests.
-FUZZ_EXTRA   := master/script.c common/rpcargs.c common/rpcflat.c tests/flateq.c
+FUZZ_EXTRA   := master/script.c common/rpcargs.c common/rpcflat.c tests/flateq.c server/seal.c \
+                common/hash.c
 FUZZ_OBJS    := $(call fuzz_obj,$(FUZZ_LIB) $(FUZZ_EXTRA) \
                   $(patsubst %,tests/fuzz/fuzz_%.c,$(FUZZ_NAMES)))
 FUZZ_LDLIBS  := -ljansson
@@ -65,6 +66,7 @@ $(BIN)/fuzz_%: $(BUILD)/fuzz/tests/fuzz/fuzz_%.o $(call fuzz_obj,$(FUZZ_LIB))
 # Extra prerequisites without a recipe: the pattern rule above still
 # builds these, with the extra objects in $^.
 $(BIN)/fuzz_script: $(call fuzz_obj,master/script.c)
+$(BIN)/fuzz_seal: $(call fuzz_obj,server/seal.c common/hash.c)
 $(BIN)/fuzz_rpcargs: $(call fuzz_obj,common/rpcargs.c common/rpc.c common/rpcflat.c \
                                 common/net.c common/loop.c)
 $(BIN)/fuzz_rpcargs: FUZZ_LDLIBS += -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok \

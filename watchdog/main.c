@@ -39,9 +39,10 @@ static xmlrpc_value *m_start(xmlrpc_env *env, xmlrpc_value *p, void *si, void *c
     watchdog *w = ci;
     char *kind = NULL;
     uint64_t id;
-    int64_t sync;
-    if (rpcargs_count(env, p, 3) < 0 || rpcargs_string(env, p, 0, 16, &kind) < 0 ||
-        rpcargs_id(env, p, 1, &id) < 0 || rpcargs_int(env, p, 2, 0, 1, &sync) < 0) {
+    int64_t sync, rejoin;
+    if (rpcargs_count(env, p, 4) < 0 || rpcargs_string(env, p, 0, 16, &kind) < 0 ||
+        rpcargs_id(env, p, 1, &id) < 0 || rpcargs_int(env, p, 2, 0, 1, &sync) < 0 ||
+        rpcargs_int(env, p, 3, 0, 1, &rejoin) < 0) {
         free(kind);
         return NULL;
     }
@@ -59,7 +60,8 @@ static xmlrpc_value *m_start(xmlrpc_env *env, xmlrpc_value *p, void *si, void *c
     uint16_t port;
     pid_t pid;
     dkv_err err;
-    if (procs_start(w->children, k, id, sync, w->start_timeout_ms, &port, &pid, &err) < 0) {
+    procs_start_opts so = {sync != 0, rejoin != 0, w->start_timeout_ms};
+    if (procs_start(w->children, k, id, &so, &port, &pid, &err) < 0) {
         xmlrpc_env_set_fault(env, RPCARGS_FAILED, err.msg);
         return NULL;
     }
@@ -108,7 +110,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: watchdog --run-dir DIR [--listen HOST] [--child-listen HOST]\n"
                     "                [--ready-fd FD] [--die-with-parent] [--remove-run-dir-if-orphaned]\n"
-                    "                [--valgrind-servers]\n");
+                    "                [--valgrind-servers] [--run-id RUN]\n");
 }
 
 int main(int argc, char **argv)
@@ -120,9 +122,10 @@ int main(int argc, char **argv)
                                          {"die-with-parent", no_argument, 0, 'p'},
                                          {"remove-run-dir-if-orphaned", no_argument, 0, 'o'},
                                          {"valgrind-servers", no_argument, 0, 'v'},
+                                         {"run-id", required_argument, 0, 'R'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *run_dir = NULL, *listen_host = "127.0.0.1", *child_host = NULL;
+    const char *run_dir = NULL, *listen_host = "127.0.0.1", *child_host = NULL, *run_id = "";
     int ready_fd = -1;
     bool die_with_parent = false, remove_if_orphaned = false, valgrind = false;
     dkv_err err;
@@ -142,6 +145,7 @@ int main(int argc, char **argv)
         case 'p': die_with_parent = true; break;
         case 'o': remove_if_orphaned = true; break;
         case 'v': valgrind = true; break;
+        case 'R': run_id = optarg; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -173,6 +177,7 @@ int main(int argc, char **argv)
     w.start_timeout_ms = 10000;
     w.children = procs_new(dirname(self), run_dir, child_host ? child_host : listen_host);
     procs_set_valgrind(w.children, valgrind);
+    procs_set_run_id(w.children, run_id);
     if (valgrind)
         w.start_timeout_ms = 60000;
     w.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], NULL, 0);

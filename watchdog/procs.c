@@ -21,6 +21,7 @@ typedef struct child {
 
 struct procs {
     bool valgrind_servers;
+    char run_id[80];
     char bin_dir[4096];
     char run_dir[4096];
     char host[256];
@@ -63,6 +64,11 @@ static child *find(const procs *p, uint64_t id)
 
 void procs_set_valgrind(procs *p, bool on) { p->valgrind_servers = on; }
 
+void procs_set_run_id(procs *p, const char *run_id)
+{
+    snprintf(p->run_id, sizeof p->run_id, "%s", run_id);
+}
+
 const char *procs_child_host(const procs *p) { return p->host; }
 
 static void forget(procs *p, child *c)
@@ -73,7 +79,7 @@ static void forget(procs *p, child *c)
     *c = p->c[--p->n];
 }
 
-int procs_start(procs *p, procs_kind kind, uint64_t id, bool sync, int timeout_ms,
+int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *o,
                 uint16_t *port, pid_t *pid_out, dkv_err *err)
 {
     if (find(p, id))
@@ -101,8 +107,12 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, bool sync, int timeout_m
     if (kind == PROCS_SERVER) {
         argv[a++] = "--data";
         argv[a++] = data;
-        if (sync)
+        argv[a++] = "--run-id";
+        argv[a++] = p->run_id;
+        if (o->sync)
             argv[a++] = "--sync";
+        if (o->rejoin)
+            argv[a++] = "--rejoin";
     }
     argv[a] = NULL;
 
@@ -124,7 +134,7 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, bool sync, int timeout_m
     char name[64];
     child_name(c, name, sizeof name);
     pidfile_record(p->run_dir, name, pid, NULL);
-    if (daemon_await_ready(ready_fd, timeout_ms, port, err) < 0) {
+    if (daemon_await_ready(ready_fd, o->timeout_ms, port, err) < 0) {
         dkv_err_wrap(err, "%s", name);
         procs_kill(p, id, NULL);
         return -1;

@@ -23,9 +23,18 @@ typedef struct procs procs;
 procs *procs_new(const char *bin_dir, const char *run_dir, const char *child_host);
 void procs_free(procs *p);
 
+/* How to start one process. rejoin (servers): it held data before in this
+ * run, so a missing store is damage (server --rejoin). */
+typedef struct procs_start_opts {
+    bool sync;
+    bool rejoin;
+    int timeout_ms;
+} procs_start_opts;
+
 /* Starts server or client id and waits until it listens; *port is its port.
- * Fails if that id is already running. */
-int procs_start(procs *p, procs_kind kind, uint64_t id, bool sync, int timeout_ms,
+ * Fails if that id is already running, or with the server's own reason
+ * when it refuses to start. */
+int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *o,
                 uint16_t *port, pid_t *pid, dkv_err *err);
 /* SIGKILLs id and waits until it is gone. */
 int procs_kill(procs *p, uint64_t id, dkv_err *err);
@@ -36,5 +45,7 @@ void procs_kill_all(procs *p);
 const char *procs_child_host(const procs *p);
 /* Runs servers under valgrind (memcheck), for checking them; debugging aid. */
 void procs_set_valgrind(procs *p, bool on);
+/* The run every server started from now on belongs to (server --run-id). */
+void procs_set_run_id(procs *p, const char *run_id);
 
 #endif

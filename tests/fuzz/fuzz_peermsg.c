@@ -31,7 +31,8 @@ static bool same(const pmsg *a, const pmsg *b)
         return false;
     switch (a->type) {
     case PMSG_HELLO:
-        return a->id == b->id && a->to == b->to && a->inc == b->inc && vclock_equal(a->vc, b->vc) &&
+        return a->id == b->id && a->to == b->to && a->inc == b->inc &&
+               strcmp(a->run, b->run) == 0 && vclock_equal(a->vc, b->vc) &&
                vclock_equal(a->lsa_inc, b->lsa_inc) && vclock_equal(a->lsa_seq, b->lsa_seq);
     case PMSG_ACK:
         return vclock_equal(a->vc, b->vc);
@@ -40,6 +41,8 @@ static bool same(const pmsg *a, const pmsg *b)
                (a->n_nb == 0 || memcmp(a->nb, b->nb, a->n_nb * sizeof *a->nb) == 0);
     case PMSG_UPD:
         return same_updates(a, b);
+    case PMSG_PING:
+        return true;
     }
     return false;
 }
@@ -48,7 +51,7 @@ static void encode(const pmsg *m, buf *out)
 {
     switch (m->type) {
     case PMSG_HELLO:
-        pmsg_encode_hello(out, m->id, m->to, m->inc, m->vc, m->lsa_inc, m->lsa_seq);
+        pmsg_encode_hello(out, m->run, m->id, m->to, m->inc, m->vc, m->lsa_inc, m->lsa_seq);
         break;
     case PMSG_ACK:
         pmsg_encode_ack(out, m->vc);
@@ -67,6 +70,9 @@ static void encode(const pmsg *m, buf *out)
         pmsg_upd_free(&b);
         break;
     }
+    case PMSG_PING:
+        pmsg_encode_ping(out);
+        break;
     }
 }
 
