@@ -674,10 +674,12 @@ static void usage(void)
                     "              [--run-id RUN] [--rejoin]\n");
 }
 
-/* Start-up failed: say why on stderr and to whoever waits on ready_fd. */
+/* Start-up failed: say why to whoever waits on ready_fd (the watchdog
+ * passes it on), or on stderr when started by hand. */
 static int start_failed(const server *s, int ready_fd, const dkv_err *err)
 {
-    fprintf(stderr, "server %" PRIu64 ": %s\n", s->id, err->msg);
+    if (ready_fd < 0)
+        fprintf(stderr, "server %" PRIu64 ": %s\n", s->id, err->msg);
     daemon_report_failure(ready_fd, err->msg);
     return 1;
 }

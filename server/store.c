@@ -41,6 +41,8 @@ struct store {
      * this is a warning for the caller to log, not a failed write. */
     bool warned;
     dkv_err warning;
+    bool write_failed; /* see kv_write */
+    dkv_err write_error;
     leveldb_options_t *opts;
     leveldb_readoptions_t *ropts;
     leveldb_writeoptions_t *wopts;
@@ -159,6 +161,11 @@ static int kv_write(store *s, kv_batch *b, dkv_err *err)
         memset(b, 0, sizeof *b);
         return 0;
     }
+    if (s->write_failed) {
+        batch_free(b);
+        return dkv_err_set(err, "the store takes no more writes until the server restarts, "
+                                "after: %s", s->write_error.msg);
+    }
     leveldb_writebatch_t *wb = leveldb_writebatch_create();
     for (size_t i = 0; i < b->n; i++)
         leveldb_writebatch_put(wb, (const char *)b->p[i].k, b->p[i].kl, (const char *)b->p[i].v,
@@ -166,7 +173,15 @@ static int kv_write(store *s, kv_batch *b, dkv_err *err)
     char *lerr = NULL;
     leveldb_write(s->db, s->wopts, wb, &lerr);
     leveldb_writebatch_destroy(wb);
-    rc = take_leveldb_error(lerr, err, "writing LevelDB");
+    rc = take_leveldb_error(lerr, &s->write_error, "writing LevelDB");
+    if (rc < 0) {
+        /* A failed append may leave part of a record in LevelDB's log, and
+         * LevelDB appends the next record after it: garbage in mid-log that
+         * a paranoid open refuses. Writing no more keeps the torn record at
+         * the log's end, where recovery drops it as a crash in mid-write. */
+        s->write_failed = true;
+        dkv_err_set(err, "%s", s->write_error.msg);
+    }
     batch_free(b);
     return rc;
 }
@@ -372,8 +387,15 @@ static int open_checked(store *s, const store_options *o, dkv_err *err)
     newest_log(s->dir, s->replayed_log, sizeof s->replayed_log);
     char *lerr = NULL;
     s->db = leveldb_open(s->opts, s->dir, &lerr);
-    if (take_leveldb_error(lerr, err, "opening LevelDB") < 0)
-        return dkv_err_wrap(err, "store %s is damaged or unreadable", s->dir);
+    if (take_leveldb_error(lerr, err, "opening LevelDB") < 0) {
+        dkv_err_wrap(err, "store %s is damaged or unreadable", s->dir);
+        if (*s->replayed_log && err) {
+            char msg[DKV_ERR_MAX];
+            memcpy(msg, err->msg, sizeof msg);
+            dkv_err_set(err, "%s (log replayed: %s)", msg, s->replayed_log);
+        }
+        return -1;
+    }
     char seal_file[4200];
     snprintf(seal_file, sizeof seal_file, "%s.seal", s->dir);
     bool sealed;

@@ -135,7 +135,7 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *
     child_name(c, name, sizeof name);
     pidfile_record(p->run_dir, name, pid, NULL);
     if (daemon_await_ready(ready_fd, o->timeout_ms, port, err) < 0) {
-        dkv_err_wrap(err, "%s", name);
+        dkv_err_wrap(err, "%s %" PRIu64, kind == PROCS_SERVER ? "server" : "client", id);
         procs_kill(p, id, NULL);
         return -1;
     }
