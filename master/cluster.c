@@ -457,6 +457,49 @@ static void append_id(char **s, size_t *len, size_t *cap, uint64_t id)
     *len += (size_t)sprintf(*s + *len, "%s%" PRIu64, *len ? "," : "", id);
 }
 
+/* Why stabilize gave up, by server id: who did not answer, whose links or
+ * view of the group are not what the topology says, who still has bytes
+ * queued, and which servers of a group hold a different clock than its
+ * lowest id. Short items first, so the message is useful when cut. */
+static void unsettled_report(const uint64_t *ids, size_t n, const size_t *grp, const digest *d,
+                             char *const *want_links, char *const *want_group, int timeout_ms,
+                             dkv_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    fprintf(m, "not stable after %d ms:", timeout_ms);
+    for (size_t i = 0; i < n; i++)
+        if (!d[i].ok)
+            fprintf(m, " server %" PRIu64 " did not answer (%s);", ids[i], d[i].error);
+    for (size_t i = 0; i < n; i++) {
+        if (!d[i].ok)
+            continue;
+        if (strcmp(d[i].links, want_links[i]) != 0)
+            fprintf(m, " server %" PRIu64 " links [%s], want [%s];", ids[i], d[i].links,
+                    want_links[i]);
+        if (strcmp(d[i].group, want_group[i]) != 0)
+            fprintf(m, " server %" PRIu64 " sees group [%s], want [%s];", ids[i], d[i].group,
+                    want_group[i]);
+        if (d[i].queued != 0)
+            fprintf(m, " server %" PRIu64 " has %" PRId64 " bytes queued;", ids[i], d[i].queued);
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t first = i; /* the group's lowest id that answered */
+        for (size_t j = 0; j < i; j++)
+            if (grp[j] == grp[i] && d[j].ok) {
+                first = j;
+                break;
+            }
+        if (first != i && d[i].ok && strcmp(d[i].vc, d[first].vc) != 0)
+            fprintf(m, " server %" PRIu64 " clock [%s] differs from server %" PRIu64 "'s [%s];",
+                    ids[i], d[i].vc, ids[first], d[first].vc);
+    }
+    fclose(m);
+    dkv_err_set(err, "%s", text);
+    free(text);
+}
+
 static int cluster_stabilize(cluster *c, json_t *rec, dkv_err *err)
 {
     size_t n = model_live_servers(c->m, NULL, 0);
@@ -510,22 +553,8 @@ static int cluster_stabilize(cluster *c, json_t *rec, dkv_err *err)
             break;
         }
         if (net_now_us() + delay > deadline) {
-            /* Say what is still different, server by server. */
-            char msg[DKV_ERR_MAX];
-            size_t off = (size_t)snprintf(msg, sizeof msg, "not stable after %d ms:",
-                                          c->opts.stabilize_timeout_ms);
-            for (size_t i = 0; i < n && off < sizeof msg; i++) {
-                if (!d[i].ok)
-                    off += (size_t)snprintf(msg + off, sizeof msg - off,
-                                            " server %" PRIu64 " did not answer (%s);", ids[i],
-                                            d[i].error);
-                else
-                    off += (size_t)snprintf(msg + off, sizeof msg - off,
-                                            " server %" PRIu64 " group %zu clock [%s] links [%s]"
-                                            " (want [%s]);",
-                                            ids[i], grp[i], d[i].vc, d[i].links, want_links[i]);
-            }
-            dkv_err_set(err, "%s", msg);
+            unsettled_report(ids, n, grp, d, want_links, want_group, c->opts.stabilize_timeout_ms,
+                             err);
             break;
         }
         struct timespec ts = {0, delay * 1000};

@@ -13,9 +13,25 @@
  * frames in flight keep the link busy. */
 #define CORE_LINK_BUDGET (512u << 10)
 
+/* Hearsay about a live neighbour, kept aside (see on_lsa). */
+typedef struct lsa_copy {
+    bool set;
+    uint64_t from; /* the neighbour that relayed it */
+    uint64_t inc, seq;
+    uint64_t *nb;
+    size_t n_nb;
+} lsa_copy;
+
+/* How far an LSA relayed about a neighbour may be ahead of the last one the
+ * neighbour sent itself: each link change adds one, and only the few made
+ * while its link to us was going down can be missed. */
+#define CORE_LSA_SEQ_JUMP 64
+
 typedef struct neighbour {
     uint64_t peer;
     uint64_t inc; /* the incarnation its hello announced */
+    uint64_t heard_seq; /* seq of its own latest LSA on this link; 0: none yet */
+    lsa_copy pending;
     vclock *known; /* what the peer is known to hold: its clock or what we sent */
     /* Memo of responsible(origin, peer) for the current routes: origin ->
      * RESP_NO or RESP_YES (a vclock used as a sparse map). Computing it
@@ -52,6 +68,13 @@ struct core {
     /* LSAs to flood at the next tick: id -> (the peer it came from) + 1. */
     vclock *lsa_fwd;
 };
+
+static void forget_nb(neighbour *n)
+{
+    vclock_free(n->known);
+    vclock_free(n->resp);
+    free(n->pending.nb);
+}
 
 core *core_new(uint64_t self, store *st, const core_ops *ops, dkv_err *err)
 {
@@ -92,10 +115,8 @@ void core_free(core *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n_nb; i++) {
-        vclock_free(c->nb[i].known);
-        vclock_free(c->nb[i].resp);
-    }
+    for (size_t i = 0; i < c->n_nb; i++)
+        forget_nb(&c->nb[i]);
     free(c->nb);
     vclock_free(c->meta.vc);
     route_free(c->rt);
@@ -240,6 +261,7 @@ int core_link_up(core *c, uint64_t peer, const pmsg *hello, dkv_err *err)
                 abort();
         }
         n = &c->nb[c->n_nb++];
+        memset(n, 0, sizeof *n);
         n->peer = peer;
         n->known = vclock_new();
         n->resp = vclock_new();
@@ -260,16 +282,72 @@ int core_link_up(core *c, uint64_t peer, const pmsg *hello, dkv_err *err)
     return 0;
 }
 
+static void keep_lsa_changed(core *c, uint64_t id, uint64_t from)
+{
+    /* Forwarded at the next tick: during churn (a server joining links to
+     * everyone at once) each neighbour then gets the newest LSAs in one
+     * burst instead of one wakeup per LSA. */
+    vclock_set(c->lsa_fwd, id, from + 1);
+    c->dirty = true;
+}
+
 void core_link_down(core *c, uint64_t peer)
 {
     for (size_t i = 0; i < c->n_nb; i++)
         if (c->nb[i].peer == peer) {
-            vclock_free(c->nb[i].known);
-            vclock_free(c->nb[i].resp);
+            neighbour *n = &c->nb[i];
+            /* What others said about it while it spoke for itself may be
+             * newer (it changed its links as ours went down, and could no
+             * longer tell us): plausible hearsay counts now. */
+            lsa_copy *p = &n->pending;
+            if (p->set && p->inc == n->inc && p->seq <= n->heard_seq + CORE_LSA_SEQ_JUMP) {
+                route_lsa l = {peer, p->inc, p->seq, p->nb, p->n_nb};
+                if (route_update(c->rt, &l))
+                    keep_lsa_changed(c, peer, p->from);
+            }
+            forget_nb(n);
             c->nb[i] = c->nb[--c->n_nb];
             c->lsa_due = true;
             return;
         }
+}
+
+/* An LSA about server m->id, relayed by neighbour `from`. A live
+ * neighbour is the authority on itself: once it has sent its own LSA on
+ * this link, hearsay about it is only kept aside (a forged message with a
+ * huge incarnation would otherwise win for good), and weighed when the
+ * link goes down. Before that first LSA, hearsay is all there is. */
+static int on_lsa(core *c, neighbour *from, const pmsg *m, dkv_err *err)
+{
+    if (m->id == c->self)
+        return 0; /* our own LSAs come only from us */
+    route_lsa l = {m->id, m->inc, m->seq, m->nb, m->n_nb};
+    if (m->id == from->peer) {
+        if (m->inc != from->inc)
+            return dkv_err_set(err, "LSA of incarnation %" PRIu64 " after a hello of %" PRIu64,
+                               m->inc, from->inc);
+        from->heard_seq = m->seq;
+        if (route_replace(c->rt, &l))
+            keep_lsa_changed(c, m->id, from->peer);
+        return 0;
+    }
+    neighbour *about = find_nb(c, m->id);
+    if (about && about->heard_seq) {
+        lsa_copy *p = &about->pending;
+        if (m->inc == about->inc && m->seq > about->heard_seq && (!p->set || m->seq > p->seq)) {
+            free(p->nb);
+            *p = (lsa_copy){true, from->peer, m->inc, m->seq,
+                            calloc(m->n_nb ? m->n_nb : 1, sizeof *p->nb), m->n_nb};
+            if (!p->nb)
+                abort();
+            if (m->n_nb)
+                memcpy(p->nb, m->nb, m->n_nb * sizeof *p->nb);
+        }
+        return 0;
+    }
+    if (route_update(c->rt, &l))
+        keep_lsa_changed(c, m->id, from->peer);
+    return 0;
 }
 
 static int on_updates(core *c, neighbour *from, const pmsg *m, dkv_err *err)
@@ -337,35 +415,8 @@ int core_on_message(core *c, uint64_t peer, const pmsg *m, dkv_err *err)
         return 0;
     case PMSG_PING:
         return 0;
-    case PMSG_LSA: {
-        if (m->id == c->self)
-            return 0; /* our own LSAs come only from us */
-        route_lsa l = {m->id, m->inc, m->seq, m->nb, m->n_nb};
-        bool changed;
-        if (m->id == peer) {
-            /* A neighbour speaks for itself: what it says over its own link
-             * replaces whatever others claimed about it. */
-            if (m->inc != n->inc)
-                return dkv_err_set(err, "LSA of incarnation %" PRIu64 " after a hello of %" PRIu64,
-                                   m->inc, n->inc);
-            changed = route_replace(c->rt, &l);
-        } else if (find_nb(c, m->id)) {
-            /* Hearsay about a live neighbour: it tells us itself. Ignoring
-             * it keeps one forged message from overriding what that server
-             * says (a huge incarnation would otherwise win for good). */
-            return 0;
-        } else {
-            changed = route_update(c->rt, &l);
-        }
-        if (changed) {
-            /* Forwarded at the next tick: during churn (a server joining
-             * links to everyone at once) each neighbour then gets the
-             * newest LSAs in one burst instead of one wakeup per LSA. */
-            vclock_set(c->lsa_fwd, m->id, peer + 1);
-            c->dirty = true;
-        }
-        return 0;
-    }
+    case PMSG_LSA:
+        return on_lsa(c, n, m, err);
     case PMSG_HELLO:
         return dkv_err_set(err, "second hello from %" PRIu64, peer);
     }

@@ -638,6 +638,43 @@ static void test_direct_lsa_replaces(void)
     net_free(nt);
 }
 
+/* The seq of id's LSA that core c holds, read from its hello's summary. */
+static uint64_t held_lsa_seq(core *c, uint64_t id)
+{
+    pmsg h;
+    CU_ASSERT_FATAL(exchange_hello(c, &h));
+    uint64_t seq = vclock_get(h.lsa_seq, id);
+    pmsg_clear(&h);
+    return seq;
+}
+
+/* Hearsay about a neighbour counts until that neighbour has spoken for
+ * itself on the link (a link can go down before it does); afterwards it is
+ * kept aside, and counts once the link goes down when it is plausible:
+ * the neighbour may have changed its links just as ours went down. */
+static void test_hearsay_about_neighbours(void)
+{
+    static const uint64_t ids[] = {1, 2, 3};
+    net *nt = net_new(3, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[2]);
+    link_up(nt, 0, 1);
+    link_up(nt, 0, 2);
+    /* 3 has not spoken yet: what 2 relays about it is taken. */
+    uint64_t nb2[] = {2};
+    CU_ASSERT_EQUAL(inject_lsa(nt, 0, 1, 3, core_incarnation(nt->c[2]), 40, nb2, 1), 0);
+    CU_ASSERT_EQUAL(held_lsa_seq(nt->c[0], 3), 40);
+    link_up(nt, 1, 2);
+    CU_ASSERT_FATAL(pump(nt) > 0);
+    uint64_t heard = held_lsa_seq(nt->c[0], 3);
+    CU_ASSERT(heard > 0);
+    /* 3 spoke: its own word stands, plausible hearsay waits aside. */
+    CU_ASSERT_EQUAL(inject_lsa(nt, 0, 1, 3, core_incarnation(nt->c[2]), heard + 2, nb2, 1), 0);
+    CU_ASSERT_EQUAL(held_lsa_seq(nt->c[0], 3), heard);
+    link_down(nt, 0, 2);
+    CU_ASSERT_EQUAL(held_lsa_seq(nt->c[0], 3), heard + 2);
+    net_free(nt);
+}
+
 /* A peer that holds more writes of our own origin than we do proves our
  * store lost them: the core refuses the link and every later put, rather
  * than number a write twice. */
@@ -680,6 +717,7 @@ void add_core_tests(void)
         {"forged LSA about a neighbour ignored", test_forged_lsa_ignored},
         {"an LSA from its originator replaces a forged one", test_direct_lsa_replaces},
         {"a peer proving lost own writes stops the core", test_lost_own_writes},
+        {"hearsay about neighbours", test_hearsay_about_neighbours},
         CU_TEST_INFO_NULL,
     };
     tests_add_suite("core", suite_init, suite_cleanup, tests);
