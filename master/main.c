@@ -184,8 +184,11 @@ int main(int argc, char **argv)
         int64_t t1 = net_now_us();
         fflush(stdout);
         if (!ok) {
-            fprintf(stderr, "master: line %ld: %s: %s\n", lineno, *cmd.name ? cmd.name : "?",
-                    err.msg);
+            /* The name is script text when the word is unknown: echoed cut
+             * short and escaped. */
+            char name[SCRIPT_ECHO_SIZE];
+            script_echo(name, sizeof name, cmd.name, strlen(cmd.name));
+            fprintf(stderr, "master: line %ld: %s: %s\n", lineno, *name ? name : "?", err.msg);
             status = 1;
         }
         if (st && (cmd.kind != CMD_NONE || !ok))
