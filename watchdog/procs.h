@@ -23,8 +23,12 @@ typedef struct procs procs;
 procs *procs_new(const char *bin_dir, const char *run_dir, const char *child_host);
 void procs_free(procs *p);
 
+/* How many processes may run at once when procs_set_max is not called. */
+#define PROCS_DEFAULT_MAX 256
+
 /* Starts server or client id and waits until it listens; *port is its port.
- * Fails if that id is already running. */
+ * Fails if that id is already running, or when the cap (procs_set_max) of
+ * processes running at once is reached: then nothing is started. */
 int procs_start(procs *p, procs_kind kind, uint64_t id, bool sync, int timeout_ms,
                 uint16_t *port, pid_t *pid, dkv_err *err);
 /* SIGKILLs id and waits until it is gone. */
@@ -34,6 +38,11 @@ int procs_reap(procs *p);
 void procs_kill_all(procs *p);
 /* The address children listen on, for whoever must reach them. */
 const char *procs_child_host(const procs *p);
+/* Caps the processes running at once (servers and clients together), so a
+ * script that joins a million ids cannot exhaust the machine. max >= 1. */
+void procs_set_max(procs *p, size_t max);
+/* How many processes run now. */
+size_t procs_count(const procs *p);
 /* Runs servers under valgrind (memcheck), for checking them; debugging aid. */
 void procs_set_valgrind(procs *p, bool on);
 
