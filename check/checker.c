@@ -1054,6 +1054,39 @@ static int cmp_bytes(const hr_bytes *a, const hr_bytes *b)
     return a->n < b->n ? -1 : a->n > b->n ? 1 : 0;
 }
 
+/* printStore listed key a right before key b, and a is not below b. Says
+ * why b comes first, since orders that look natural (k2 before k10, k1
+ * before K1, é before z) are wrong bytewise. */
+static void report_store_order(checker *c, size_t op, const hr_bytes *a, const hr_bytes *b,
+                               int *count)
+{
+    vb x;
+    vb_begin(&x, c, CHK_STORE_ORDER, op);
+    sb_op(&x.text, c, op);
+    if (cmp_bytes(a, b) == 0) {
+        sb_printf(&x.text, " lists key ");
+        sb_quoted(&x.text, a->p, a->n);
+        sb_printf(&x.text, " twice");
+    } else {
+        sb_printf(&x.text, " lists ");
+        sb_quoted(&x.text, a->p, a->n);
+        sb_printf(&x.text, " before ");
+        sb_quoted(&x.text, b->p, b->n);
+        size_t at = 0;
+        while (at < b->n && at < a->n && a->p[at] == b->p[at])
+            at++;
+        sb_printf(&x.text, ", but ");
+        sb_quoted(&x.text, b->p, b->n);
+        if (at == b->n)
+            sb_printf(&x.text, " sorts first (it is a prefix of the other)");
+        else
+            sb_printf(&x.text, " sorts first (byte %zu: 0x%02x < 0x%02x)", at, b->p[at], a->p[at]);
+    }
+    sb_printf(&x.text, ". printStore must list each key once, sorted bytewise (unsigned bytes"
+                       " compared in order, a prefix first).");
+    vb_end(c, &x, count);
+}
+
 static void do_print_store(checker *c, size_t op, const hr_record *r, int *count)
 {
     server *s = get_server(c, r->server);
@@ -1061,17 +1094,8 @@ static void do_print_store(checker *c, size_t op, const hr_record *r, int *count
     bool *phantom = xcalloc(r->n_store, sizeof *phantom);
     for (size_t i = 0; i < r->n_store; i++) {
         const hr_entry *e = &r->store[i];
-        if (i > 0 && cmp_bytes(&r->store[i - 1].key, &e->key) >= 0) {
-            vb x;
-            vb_begin(&x, c, CHK_STORE_ORDER, op);
-            sb_op(&x.text, c, op);
-            sb_printf(&x.text, " lists ");
-            sb_quoted(&x.text, r->store[i - 1].key.p, r->store[i - 1].key.n);
-            sb_printf(&x.text, " before ");
-            sb_quoted(&x.text, e->key.p, e->key.n);
-            sb_printf(&x.text, ": printStore must list each key once, sorted bytewise.");
-            vb_end(c, &x, count);
-        }
+        if (i > 0 && cmp_bytes(&r->store[i - 1].key, &e->key) >= 0)
+            report_store_order(c, op, &r->store[i - 1].key, &e->key, count);
         uint32_t k = intern_key(c, &e->key);
         c->key_by_id[k]->seen_stamp = stamp;
         phantom[i] = !check_written(c, op, k, e->version, &e->value, s->id, "shows", count);

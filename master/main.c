@@ -44,16 +44,58 @@ static void usage(FILE *f)
 }
 
 
+/* Whether dir can hold a run: a directory (made when missing) in which
+ * files can be created, which is tried, because permission bits tell
+ * nothing of a read-only mount or an immutable directory (and root passes
+ * them all). Otherwise prints one message naming what (the option or
+ * variable), dir and the reason, rather than letting a server fail later
+ * with "No such file or directory" or "NotFound .../LOCK". */
+static int check_usable_dir(const char *what, const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0700) < 0) {
+        int e = errno;
+        if (stat(dir, &st) < 0) {
+            fprintf(stderr, "master: %s %s: cannot create: %s\n", what, dir, strerror(e));
+            return -1;
+        }
+    }
+    if (stat(dir, &st) < 0) {
+        fprintf(stderr, "master: %s %s: %s\n", what, dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "master: %s %s: not a directory\n", what, dir);
+        return -1;
+    }
+    char probe[PATH_MAX];
+    if (snprintf(probe, sizeof probe, "%s/.write-test-XXXXXX", dir) >= (int)sizeof probe) {
+        fprintf(stderr, "master: %s %s: path too long\n", what, dir);
+        return -1;
+    }
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        fprintf(stderr, "master: %s %s: not writable: %s\n", what, dir, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 static int make_run_dir(char *out, size_t cap)
 {
     const char *base = getenv("DAADKVS_RUN_BASE");
+    const char *what = "DAADKVS_RUN_BASE";
     char def[PATH_MAX];
     if (!base || !*base) {
         const char *tmp = getenv("TMPDIR");
         snprintf(def, sizeof def, "%s/daadkvs", tmp && *tmp ? tmp : "/tmp");
         base = def;
+        what = tmp && *tmp ? "run base (from TMPDIR)" : "run base";
     }
-    mkdir(base, 0700);
+    if (check_usable_dir(what, base) < 0)
+        return -1;
     snprintf(out, cap, "%s/run-XXXXXX", base);
     if (!mkdtemp(out)) {
         fprintf(stderr, "master: cannot create a run directory under %s: %s\n", base,
@@ -122,7 +164,8 @@ int main(int argc, char **argv)
     self[n] = '\0';
     snprintf(bin_dir, sizeof bin_dir, "%s", dirname(self));
     if (user_run_dir) {
-        mkdir(user_run_dir, 0700);
+        if (check_usable_dir("--run-dir", user_run_dir) < 0)
+            return 2;
         if (!realpath(user_run_dir, run_dir)) {
             fprintf(stderr, "master: --run-dir %s: %s\n", user_run_dir, strerror(errno));
             return 2;
@@ -184,8 +227,11 @@ int main(int argc, char **argv)
         int64_t t1 = net_now_us();
         fflush(stdout);
         if (!ok) {
-            fprintf(stderr, "master: line %ld: %s: %s\n", lineno, *cmd.name ? cmd.name : "?",
-                    err.msg);
+            /* The name is script text when the word is unknown: echoed cut
+             * short and escaped. */
+            char name[SCRIPT_ECHO_SIZE];
+            script_echo(name, sizeof name, cmd.name, strlen(cmd.name));
+            fprintf(stderr, "master: line %ld: %s: %s\n", lineno, *name ? name : "?", err.msg);
             status = 1;
         }
         if (st && (cmd.kind != CMD_NONE || !ok))

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -38,6 +39,46 @@ const char *script_kind_name(script_kind kind)
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+const char *script_echo(char *out, size_t cap, const void *tok, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = tok;
+    size_t shown = len < SCRIPT_ECHO_BYTES ? len : SCRIPT_ECHO_BYTES;
+    size_t o = 0;
+    if (cap == 0)
+        return out;
+    for (size_t i = 0; i < shown && o + 5 <= cap; i++) {
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
+            out[o++] = (char)p[i];
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[p[i] >> 4];
+            out[o++] = hex[p[i] & 15];
+        }
+    }
+    out[o] = '\0';
+    if (len > shown)
+        snprintf(out + o, cap - o, "... (%zu bytes)", len);
+    return out;
+}
+
+/* An id argument. The message echoes the token through script_echo, not as
+ * ids_parse would (raw): the token is script text. */
+static int parse_id(const char *tok, size_t len, uint64_t *out, dkv_err *err)
+{
+    if (ids_parse(tok, out, NULL) == 0)
+        return 0;
+    char shown[SCRIPT_ECHO_SIZE];
+    script_echo(shown, sizeof shown, tok, len);
+    /* A token is never empty, so ids_parse refused a non-digit or a
+     * number too large. */
+    if (strspn(tok, "0123456789") == len)
+        return dkv_err_set(err, "'%s' is too large (maximum %llu)", shown,
+                           (unsigned long long)DKV_ID_MAX);
+    return dkv_err_set(err, "'%s' is not a non-negative decimal number", shown);
 }
 
 #define MAX_TOKENS 5
@@ -94,7 +135,7 @@ int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
                            too_many ? MAX_TOKENS - 1 : n - 1, sp->usage);
     int ids = sp->kind == CMD_PUT || sp->kind == CMD_GET ? 1 : sp->nargs;
     for (int k = 0; k < ids; k++)
-        if (ids_parse(tok[1 + k], &out->id[k], err) < 0)
+        if (parse_id(tok[1 + k], tlen[1 + k], &out->id[k], err) < 0)
             return dkv_err_wrap(err, "argument %d", k + 1);
     if (sp->kind == CMD_PUT || sp->kind == CMD_GET) {
         out->key = (const uint8_t *)tok[2];

@@ -38,6 +38,20 @@ int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err);
 /* The command name of kind, as the language spells it. */
 const char *script_kind_name(script_kind kind);
 
+/* How much of a token a message shows, and room enough for script_echo's
+ * text of any token: every shown byte may take 4 characters (\xHH), then
+ * "... (N bytes)". */
+#define SCRIPT_ECHO_BYTES 40
+#define SCRIPT_ECHO_SIZE (4 * SCRIPT_ECHO_BYTES + 40)
+
+/* Writes tok[0..len) into out (cap bytes, NUL-terminated) fit to be echoed
+ * in a message: printable ASCII as is, a backslash and every other byte as
+ * \xHH (so script text can neither garble a terminal nor break a message
+ * into lines), at most SCRIPT_ECHO_BYTES bytes of it, then "... (N bytes)"
+ * when the token is longer (a 100 MB token must not become a 100 MB
+ * message). Returns out. */
+const char *script_echo(char *out, size_t cap, const void *tok, size_t len);
+
 /* The known command closest to word (by edit distance, ignoring case), or
  * NULL when none is close. */
 const char *script_suggest(const char *word);

@@ -811,6 +811,105 @@ static void test_store_checks(void)
     CU_ASSERT_EQUAL(count_of(&h), 3);
 }
 
+/* Keys whose natural, case-insensitive, locale or signed-char orders differ
+ * from the bytewise one, each with its JSON form in a history. Listed in
+ * bytewise order (unsigned bytes, a prefix first). */
+static const struct {
+    const char *json, *shown;
+} order_keys[] = {
+    {"\"K1\"", "'K1'"},
+    {"\"k\"", "'k'"},
+    {"\"k1\"", "'k1'"},
+    {"\"k10\"", "'k10'"},
+    {"\"k2\"", "'k2'"},
+    {"\"z\"", "'z'"},
+    {"\"\xc3\xa9\"", "'\\xc3\\xa9'"}, /* UTF-8 e-acute */
+    {"{\"hex\":\"ff\"}", "'\\xff'"},
+};
+#define N_ORDER_KEYS (sizeof order_keys / sizeof order_keys[0])
+
+/* A printStore of server 1 at line listing the keys in the order given by
+ * idx (indices into order_keys; key i has value "v" and version (i+1,1)). */
+static void store_in_order(hist *h, int line, const size_t *idx, size_t n)
+{
+    char entries[2048];
+    size_t o = 0;
+    entries[o++] = '[';
+    for (size_t j = 0; j < n; j++)
+        o += (size_t)snprintf(entries + o, sizeof entries - o, "%s[%s,\"v\",[%zu,1]]",
+                              j ? "," : "", order_keys[idx[j]].json, idx[j] + 1);
+    snprintf(entries + o, sizeof entries - o, "]");
+    store(h, line, 1, entries);
+}
+
+/* The text of the store-order violation at line, or NULL. */
+static const char *order_text(const checker *c, long line)
+{
+    for (size_t i = 0; i < checker_violation_count(c); i++) {
+        const chk_violation *v = checker_violation(c, i);
+        if (v->kind == CHK_STORE_ORDER && v->line == line)
+            return v->text;
+    }
+    return NULL;
+}
+
+static void test_store_bytewise_order(void)
+{
+    hist h = {0};
+    two_servers(&h);
+    for (size_t i = 0; i < N_ORDER_KEYS; i++)
+        add(&h,
+            "{\"line\":%zu,\"text\":\"put 5 key%zu v\",\"client\":5,\"key\":%s,\"value\":\"v\","
+            "\"server\":1,\"version\":[%zu,1],\"cmd\":\"put\",\"ok\":true}\n",
+            5 + i, i, order_keys[i].json, i + 1);
+    size_t line = 5 + N_ORDER_KEYS;
+    size_t bytewise[] = {0, 1, 2, 3, 4, 5, 6, 7};
+    store_in_order(&h, (int)line++, bytewise, 8);
+    CU_ASSERT(valid(&h));
+
+    /* Each wrong order gives one violation naming both keys and why. */
+    static const struct {
+        size_t idx[9];
+        size_t n;
+        int before, after;  /* the pair reported, indices into order_keys */
+        const char *reason; /* part of the text */
+    } wrong[] = {
+        {{0, 1, 2, 4, 3, 5, 6, 7}, 8, 4, 3, "(byte 1: 0x31 < 0x32)"},  /* natural: k2 < k10 */
+        {{1, 0, 2, 3, 4, 5, 6, 7}, 8, 1, 0, "(byte 0: 0x4b < 0x6b)"},  /* case-insensitive */
+        {{0, 1, 2, 3, 4, 6, 5, 7}, 8, 6, 5, "(byte 0: 0x7a < 0xc3)"},  /* locale: e-acute < z */
+        {{6, 7, 0, 1, 2, 3, 4, 5}, 8, 7, 0, "(byte 0: 0x4b < 0xff)"},  /* signed char */
+        {{0, 2, 1, 3, 4, 5, 6, 7}, 8, 2, 1, "(it is a prefix of the other)"}, /* k1 before k */
+        {{0, 1, 1, 2, 3, 4, 5, 6, 7}, 9, 1, 1, "twice"},               /* a key twice */
+    };
+    size_t first_wrong = line;
+    for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++)
+        store_in_order(&h, (int)line++, wrong[w].idx, wrong[w].n);
+    checker *c = run(&h);
+    CU_ASSERT_EQUAL(checker_violation_count(c), sizeof wrong / sizeof wrong[0]);
+    for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++) {
+        long at = (long)(first_wrong + w);
+        const char *t = order_text(c, at);
+        CU_ASSERT_PTR_NOT_NULL(t);
+        if (!t)
+            continue;
+        char pair[128], line_text[64];
+        if (wrong[w].before == wrong[w].after)
+            snprintf(pair, sizeof pair, "lists key %s twice", order_keys[wrong[w].before].shown);
+        else
+            snprintf(pair, sizeof pair, "lists %s before %s, but %s sorts first",
+                     order_keys[wrong[w].before].shown, order_keys[wrong[w].after].shown,
+                     order_keys[wrong[w].after].shown);
+        snprintf(line_text, sizeof line_text, "line %ld `printStore 1`", at);
+        bool ok = strstr(t, pair) && strstr(t, wrong[w].reason) && strstr(t, line_text) == t &&
+                  strstr(t, "sorted bytewise");
+        if (!ok)
+            fprintf(stderr, "\n  order %zu: want \"%s\" and \"%s\"; got: %s", w, pair,
+                    wrong[w].reason, t);
+        CU_ASSERT(ok);
+    }
+    checker_destroy(c);
+}
+
 static void test_out_of_order(void)
 {
     hist h = {0};
@@ -860,6 +959,7 @@ void add_checker_tests(void)
         {"put origin, duplicate, causality", test_put_checks},
         {"wrong result, dependency fields", test_wrong_result_and_dep_fields},
         {"printStore order, older, missing", test_store_checks},
+        {"printStore sorted bytewise, not naturally", test_store_bytewise_order},
         {"records out of order", test_out_of_order},
         CU_TEST_INFO_NULL,
     };

@@ -25,6 +25,7 @@ static void register_all(void)
     add_rpcflat_tests();
     add_checker_tests();
     add_fixture_tests();
+    add_procs_tests();
 }
 
 /* Failures of the last run. Failed assertions, failed tests and failed

@@ -548,6 +548,97 @@ static void test_stops_at_len(void)
     done(&p);
 }
 
+/* script_echo: what a message may show of a token. */
+static void test_echo(void)
+{
+    char out[SCRIPT_ECHO_SIZE];
+    CU_ASSERT_STRING_EQUAL(script_echo(out, sizeof out, "stablize", 8), "stablize");
+    CU_ASSERT_STRING_EQUAL(script_echo(out, sizeof out, "", 0), "");
+    /* Control bytes, DEL, high bytes and the backslash itself are escaped,
+     * so the escape cannot be forged and the terminal sees no control. */
+    CU_ASSERT_STRING_EQUAL(script_echo(out, sizeof out, "a\x1b[2Jb", 6), "a\\x1b[2Jb");
+    CU_ASSERT_STRING_EQUAL(script_echo(out, sizeof out, "\n\r\x7f\x80\xff", 5),
+                           "\\x0a\\x0d\\x7f\\x80\\xff");
+    CU_ASSERT_STRING_EQUAL(script_echo(out, sizeof out, "a\\x41", 5), "a\\x5cx41");
+    CU_ASSERT_STRING_EQUAL(script_echo(out, sizeof out, "\xc3\xa9", 2), "\\xc3\\xa9");
+    /* Exactly SCRIPT_ECHO_BYTES bytes: shown whole, no ellipsis. */
+    char tok[SCRIPT_ECHO_BYTES + 1];
+    memset(tok, 'w', sizeof tok);
+    script_echo(out, sizeof out, tok, SCRIPT_ECHO_BYTES);
+    CU_ASSERT_EQUAL(strlen(out), SCRIPT_ECHO_BYTES);
+    CU_ASSERT_PTR_NULL(strstr(out, "..."));
+    /* One more: cut, with the total length. */
+    script_echo(out, sizeof out, tok, SCRIPT_ECHO_BYTES + 1);
+    CU_ASSERT_EQUAL(strncmp(out, tok, SCRIPT_ECHO_BYTES), 0);
+    CU_ASSERT_STRING_EQUAL(out + SCRIPT_ECHO_BYTES, "... (41 bytes)");
+    /* The worst case fits: every shown byte escaped, and a length of 20
+     * digits. */
+    char high[SCRIPT_ECHO_BYTES];
+    memset(high, 0xff, sizeof high);
+    script_echo(out, sizeof out, high, SIZE_MAX);
+    CU_ASSERT_EQUAL(strlen(out), 4 * SCRIPT_ECHO_BYTES + strlen("... (18446744073709551615 bytes)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(18446744073709551615 bytes)"));
+    /* A small buffer is never overrun, and always terminated. */
+    char small[8];
+    memset(small, 'Q', sizeof small);
+    script_echo(small, sizeof small, "\x01\x02\x03\x04", 4);
+    CU_ASSERT_PTR_NOT_NULL(memchr(small, '\0', sizeof small));
+    CU_ASSERT_STRING_EQUAL(small, "\\x01");
+}
+
+/* A command word of many megabytes: the parse names it (out->name is the
+ * word, for the history), but nothing in the message grows with it, and an
+ * id argument full of control bytes is echoed escaped and cut. */
+static void test_huge_tokens_in_messages(void)
+{
+    size_t n = 8u << 20;
+    char *line = malloc(n + 3);
+    if (!line)
+        abort();
+    memset(line, 'x', n);
+    line[7] = '\x1b'; /* an escape sequence in the middle of the word */
+    memcpy(line + n, " 1", 2);
+    parsed p;
+    parse_bad(&p, line, n + 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p.err.msg, "unknown command"));
+    CU_ASSERT(p.cmd.name && strlen(p.cmd.name) == n);
+    CU_ASSERT(strlen(p.err.msg) < 100);
+    char shown[SCRIPT_ECHO_SIZE];
+    script_echo(shown, sizeof shown, p.cmd.name, strlen(p.cmd.name));
+    CU_ASSERT_PTR_NOT_NULL(strstr(shown, "xxxxxxx\\x1bxxx"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(shown, "... (8388608 bytes)"));
+    CU_ASSERT(strlen(shown) < 100);
+    done(&p);
+
+    /* An id of a megabyte, of digits (too large) and of anything else. */
+    memcpy(line, "joinServer ", 11);
+    memset(line + 11, '7', n - 11);
+    parse_bad(&p, line, n);
+    CU_ASSERT(name_is(&p, "joinServer"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(p.err.msg, "too large"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(p.err.msg, "... (8388597 bytes)"));
+    CU_ASSERT(strlen(p.err.msg) < 200);
+    done(&p);
+    line[12] = '\x07'; /* BEL */
+    line[13] = '\xff';
+    parse_bad(&p, line, n);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p.err.msg, "'7\\x07\\xff777"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(p.err.msg, "not a non-negative decimal number"));
+    CU_ASSERT_PTR_NULL(strchr(p.err.msg, '\x07'));
+    CU_ASSERT(strlen(p.err.msg) < 200);
+    done(&p);
+    free(line);
+
+    /* A short bad id keeps the message it always had. */
+    parse_bad(&p, "put x k v", 9);
+    CU_ASSERT_STRING_EQUAL(p.err.msg, "argument 1: 'x' is not a non-negative decimal number");
+    done(&p);
+    parse_bad(&p, "killServer 1000000000000", 24);
+    CU_ASSERT_STRING_EQUAL(p.err.msg,
+                           "argument 1: '1000000000000' is too large (maximum 999999999999)");
+    done(&p);
+}
+
 void add_script_tests(void)
 {
     static const CU_TestInfo tests[] = {
@@ -564,6 +655,8 @@ void add_script_tests(void)
         {"NUL byte in the line", test_nul_byte},
         {"a NUL byte after the command word keeps out->name", test_nul_byte_names_command},
         {"reads only line[0..len)", test_stops_at_len},
+        {"script_echo escapes and cuts", test_echo},
+        {"huge tokens make short messages", test_huge_tokens_in_messages},
         CU_TEST_INFO_NULL,
     };
     tests_add_suite("script", NULL, NULL, tests);

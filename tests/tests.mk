@@ -9,9 +9,11 @@
 #   make fuzz-smoke           run each fuzzer FUZZ_SECONDS (default 5)
 # unit-tests exits 0 when all pass, 1 when any test fails, 2 on a usage error.
 
-UNIT_SRC := $(wildcard tests/*.c)
-# The master and client modules under test (not their main.c or the RPC glue).
-UNIT_LIB := master/script.c master/model.c client/session.c
+# tests/rpccall.c is a tool with its own main (below), not a unit test.
+UNIT_SRC := $(filter-out tests/rpccall.c,$(wildcard tests/*.c))
+# The master, client and watchdog modules under test (not their main.c or the
+# RPC glue).
+UNIT_LIB := master/script.c master/model.c client/session.c watchdog/procs.c
 
 $(BIN)/unit-tests: $(call obj,$(UNIT_SRC) $(UNIT_LIB) $(SERVER_LIB) $(COMMON_SRC))
 	@mkdir -p $(BIN)
@@ -20,6 +22,14 @@ $(BIN)/unit-tests: $(call obj,$(UNIT_SRC) $(UNIT_LIB) $(SERVER_LIB) $(COMMON_SRC
 .PHONY: unit
 unit: $(BIN)/unit-tests
 	$(BIN)/unit-tests $(UNIT_ARGS)
+
+# rpccall HOST:PORT METHOD [TYPE:ARG...]: one XML-RPC call in our framing,
+# for test scripts that talk to a daemon directly. Built with `all`, so the
+# sanitized build the end-to-end tests use has it too.
+all: $(BIN)/rpccall
+$(BIN)/rpccall: $(call obj,tests/rpccall.c $(COMMON_SRC))
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # --- fuzzing --------------------------------------------------------------
 # libFuzzer needs clang, and its own instrumented copies of the modules, so

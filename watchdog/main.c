@@ -110,7 +110,9 @@ static void usage(void)
 {
     fprintf(stderr, "usage: watchdog --run-dir DIR [--listen HOST] [--child-listen HOST]\n"
                     "                [--ready-fd FD] [--die-with-parent] [--remove-run-dir-if-orphaned]\n"
-                    "                [--valgrind-servers] [--run-id RUN]\n");
+                    "                [--valgrind-servers] [--max-procs N] [--run-id RUN]\n"
+                    "  --max-procs N  servers and clients running at once (default %d)\n",
+            PROCS_DEFAULT_MAX);
 }
 
 int main(int argc, char **argv)
@@ -123,10 +125,12 @@ int main(int argc, char **argv)
                                          {"remove-run-dir-if-orphaned", no_argument, 0, 'o'},
                                          {"valgrind-servers", no_argument, 0, 'v'},
                                          {"run-id", required_argument, 0, 'R'},
+                                         {"max-procs", required_argument, 0, 'm'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *run_dir = NULL, *listen_host = "127.0.0.1", *child_host = NULL, *run_id = "";
     int ready_fd = -1;
+    size_t max_procs = PROCS_DEFAULT_MAX;
     bool die_with_parent = false, remove_if_orphaned = false, valgrind = false;
     dkv_err err;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -141,6 +145,14 @@ int main(int argc, char **argv)
                 return 2;
             }
             ready_fd = (int)v;
+            break;
+        case 'm':
+            if (ids_parse_u64(optarg, 1 << 20, &v, &err) < 0 || v == 0) {
+                fprintf(stderr, "watchdog: --max-procs: expected a number from 1 to %d\n",
+                        1 << 20);
+                return 2;
+            }
+            max_procs = (size_t)v;
             break;
         case 'p': die_with_parent = true; break;
         case 'o': remove_if_orphaned = true; break;
@@ -178,6 +190,7 @@ int main(int argc, char **argv)
     w.children = procs_new(dirname(self), run_dir, child_host ? child_host : listen_host);
     procs_set_valgrind(w.children, valgrind);
     procs_set_run_id(w.children, run_id);
+    procs_set_max(w.children, max_procs);
     if (valgrind)
         w.start_timeout_ms = 60000;
     w.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], NULL, 0);

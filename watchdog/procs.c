@@ -27,6 +27,7 @@ struct procs {
     char host[256];
     child *c;
     size_t n, cap;
+    size_t max; /* processes at once */
 };
 
 procs *procs_new(const char *bin_dir, const char *run_dir, const char *child_host)
@@ -37,6 +38,7 @@ procs *procs_new(const char *bin_dir, const char *run_dir, const char *child_hos
     snprintf(p->bin_dir, sizeof p->bin_dir, "%s", bin_dir);
     snprintf(p->run_dir, sizeof p->run_dir, "%s", run_dir);
     snprintf(p->host, sizeof p->host, "%s", child_host);
+    p->max = PROCS_DEFAULT_MAX;
     return p;
 }
 
@@ -69,6 +71,10 @@ void procs_set_run_id(procs *p, const char *run_id)
     snprintf(p->run_id, sizeof p->run_id, "%s", run_id);
 }
 
+void procs_set_max(procs *p, size_t max) { p->max = max; }
+
+size_t procs_count(const procs *p) { return p->n; }
+
 const char *procs_child_host(const procs *p) { return p->host; }
 
 static void forget(procs *p, child *c)
@@ -84,6 +90,11 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *
 {
     if (find(p, id))
         return dkv_err_set(err, "id %" PRIu64 " is already running", id);
+    if (p->n >= p->max)
+        return dkv_err_set(err,
+                           "watchdog: at most %zu processes at a time (--max-procs); %s %" PRIu64
+                           " refused",
+                           p->max, kind == PROCS_SERVER ? "server" : "client", id);
     char exe[4200], idtext[32], data[4200];
     snprintf(exe, sizeof exe, "%s/%s", p->bin_dir, kind == PROCS_SERVER ? "server" : "client");
     snprintf(idtext, sizeof idtext, "%" PRIu64, id);

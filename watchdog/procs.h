@@ -23,6 +23,9 @@ typedef struct procs procs;
 procs *procs_new(const char *bin_dir, const char *run_dir, const char *child_host);
 void procs_free(procs *p);
 
+/* How many processes may run at once when procs_set_max is not called. */
+#define PROCS_DEFAULT_MAX 256
+
 /* How to start one process. rejoin (servers): it held data before in this
  * run, so a missing store is damage (server --rejoin). */
 typedef struct procs_start_opts {
@@ -32,8 +35,9 @@ typedef struct procs_start_opts {
 } procs_start_opts;
 
 /* Starts server or client id and waits until it listens; *port is its port.
- * Fails if that id is already running, or with the server's own reason
- * when it refuses to start. */
+ * Fails if that id is already running, with the server's own reason when
+ * it refuses to start, or when the cap (procs_set_max) of processes
+ * running at once is reached: then nothing is started. */
 int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *o,
                 uint16_t *port, pid_t *pid, dkv_err *err);
 /* SIGKILLs id and waits until it is gone. */
@@ -43,6 +47,11 @@ int procs_reap(procs *p);
 void procs_kill_all(procs *p);
 /* The address children listen on, for whoever must reach them. */
 const char *procs_child_host(const procs *p);
+/* Caps the processes running at once (servers and clients together), so a
+ * script that joins a million ids cannot exhaust the machine. max >= 1. */
+void procs_set_max(procs *p, size_t max);
+/* How many processes run now. */
+size_t procs_count(const procs *p);
 /* Runs servers under valgrind (memcheck), for checking them; debugging aid. */
 void procs_set_valgrind(procs *p, bool on);
 /* The run every server started from now on belongs to (server --run-id). */

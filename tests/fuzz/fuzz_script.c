@@ -33,6 +33,14 @@ static bool token_ok(const char *line, size_t len, const uint8_t *p, size_t n)
     return true;
 }
 
+static bool printable(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s > 0x7e)
+            return false;
+    return true;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *line = malloc(size + 1);
@@ -49,8 +57,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (!cmd.name)
         abort();
+    /* What the master prints of a failure, the name through script_echo
+     * and the message, is short printable ASCII whatever the line holds. */
+    char shown[SCRIPT_ECHO_SIZE];
+    script_echo(shown, sizeof shown, cmd.name, strlen(cmd.name));
+    if (!printable(shown))
+        abort();
     if (rc < 0) {
         if (err.msg[0] == '\0' || !memchr(err.msg, '\0', sizeof err.msg))
+            abort();
+        if (!printable(err.msg))
             abort();
     } else {
         switch (cmd.kind) {
