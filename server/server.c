@@ -200,15 +200,17 @@ static void on_hello(server *s, loop_conn *c, conn_info *ci, const pmsg *m)
         core_hello(s->core, m->id, loop_conn_out(c));
     if (l->dialing == c)
         l->dialing = NULL;
-    dkv_err err;
-    if (core_link_up(s->core, l->peer, m, &err) < 0) {
-        fprintf(stderr, "server %" PRIu64 ": %s\n", s->id, err.msg);
-        loop_close(c, "this server's store lost writes");
-        return;
-    }
+    /* The link is live before the core hears of it: core_link_up sends the
+     * peer the LSAs it lacks through link_out. */
     l->conn = c;
     l->inc = m->inc;
     l->backoff = RETRY_FIRST_US;
+    dkv_err err;
+    if (core_link_up(s->core, l->peer, m, &err) < 0) {
+        fprintf(stderr, "server %" PRIu64 ": %s\n", s->id, err.msg);
+        l->conn = NULL;
+        loop_close(c, "this server's store lost writes");
+    }
 }
 
 /* This server failed to store what a peer sent: pause links (see
