@@ -67,12 +67,13 @@ demo:
 test:
 	@scripts/install-deps --test
 	@$(MAKE) --no-print-directory all
-	@$(ASAN_MAKE) all bin-asan/unit-tests
+	@$(ASAN_MAKE) all bin-asan/unit-tests bin-asan/attack
 	ASAN_OPTIONS=detect_leaks=1 bin-asan/unit-tests
 	@$(MAKE) --no-print-directory fuzz-smoke fuzz-check FUZZ_SECONDS=$(FUZZ_SECONDS)
 	BIN=bin-asan tests/check/run.sh
 	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/gen_seeds.sh
 	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/e2e.sh
+	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/hostile.sh
 
 # Many more generated scenarios (gen -> master --history -> check) and
 # protocol-fixture seeds; reports every failing seed.

@@ -101,3 +101,13 @@ fuzz-smoke: $(FUZZ_BINS)
 	    fi; \
 	    tail -n 1 $$dir.log; \
 	done
+
+# --- hostile inputs -------------------------------------------------------
+# bin/attack replays attacks on live daemons for tests/hostile.sh. It has its
+# own small XML-RPC reader (tests/hostile/xrpc.c), so a defect of the
+# product's codec cannot hide one of the tests.
+HOSTILE_SRC := $(wildcard tests/hostile/*.c)
+$(BIN)/attack: $(call obj,$(HOSTILE_SRC) common/buf.c common/err.c common/ids.c common/net.c \
+                          common/wire.c)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ -ljansson -o $@
