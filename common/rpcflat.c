@@ -400,7 +400,8 @@ static void put_base64(buf *out, const uint8_t *p, size_t n)
 {
     static const char tab[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    buf_reserve(out, (n + 2) / 3 * 4);
+    if (buf_reserve(out, (n + 2) / 3 * 4) < 0)
+        return; /* a fallible buffer that failed: its owner discards it */
     char *o = (char *)out->data + out->len;
     size_t i = 0;
     for (; i + 3 <= n; i += 3) {

@@ -22,6 +22,7 @@ void add_model_tests(void);
 void add_session_tests(void);
 void add_rpcserve_tests(void);
 void add_rpcflat_tests(void);
+void add_screen_tests(void);
 void add_checker_tests(void);
 void add_fixture_tests(void);
 
