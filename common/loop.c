@@ -437,28 +437,33 @@ static bool evict_idle(loop *l)
     return true;
 }
 
+/* At the cap a newcomer takes the place of an idle connection; with none
+ * to close it is closed itself (at once, so it need not wait for a
+ * timeout) and the listener rests. The newcomer is accepted before room is
+ * made, so that no connection is closed for a caller that is not there;
+ * FD_RESERVE leaves the descriptor for that moment. */
 static void accept_ready(loop *l)
 {
     for (int k = 0; k < 64; k++) {
-        if (l->n_open >= l->lim.max_conns && !evict_idle(l)) {
+        int fd = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            /* Out of descriptors (or memory): make room, else rest rather
+             * than spin on a listener that stays readable. */
+            if ((errno == EMFILE || errno == ENFILE) && evict_idle(l))
+                continue;
             l->listen_rest_until = l->now + l->lim.accept_backoff_us;
             return;
         }
-        int fd = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd >= 0) {
-            l->on_accept(l, fd, l->accept_user);
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+        if (l->n_open >= l->lim.max_conns && !evict_idle(l)) {
+            close(fd);
+            l->listen_rest_until = l->now + l->lim.accept_backoff_us;
             return;
-        if (errno == EINTR || errno == ECONNABORTED)
-            continue;
-        /* Out of descriptors (or memory): make room, else rest rather than
-         * spin on a listener that stays readable. */
-        if ((errno == EMFILE || errno == ENFILE) && evict_idle(l))
-            continue;
-        l->listen_rest_until = l->now + l->lim.accept_backoff_us;
-        return;
+        }
+        l->on_accept(l, fd, l->accept_user);
     }
 }
 

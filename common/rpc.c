@@ -517,17 +517,44 @@ static const rpc_flat_method *find_flat(const rpc_server *s, const char *name)
     return NULL;
 }
 
+/* A call of fm with n arguments: -1 with err when fm takes another number. */
+static int check_arity(const rpc_flat_method *fm, size_t n, dkv_err *err)
+{
+    size_t want = fm->types ? strlen(fm->types) : 0;
+    if (!fm->types || n == want)
+        return 0;
+    return dkv_err_set(err, "%s takes %zu argument%s, got %zu", fm->name, want,
+                       want == 1 ? "" : "s", n);
+}
+
 /* Runs a flat method: the reply's values, or -1 with a fault code. */
 static int run_flat(const rpc_flat_method *fm, void *call_info, const rpcflat_msg *args,
                     rpc_flat_reply *reply, dkv_err *err)
 {
     memset(reply, 0, sizeof *reply);
+    if (fm->types && (check_arity(fm, rpcflat_count(args), err) < 0 ||
+                      rpc_flat_args(args, fm->types, reply, err) < 0)) {
+        reply->fault_code = RPCARGS_BAD_REQUEST;
+        return -1;
+    }
     if (fm->fn(call_info, args, reply, err) < 0) {
         if (reply->fault_code == 0)
             reply->fault_code = RPCARGS_FAILED;
         return -1;
     }
     return 0;
+}
+
+static const char *non_scalar_name(xmlrpc_value *v)
+{
+    switch (v ? xmlrpc_value_type(v) : XMLRPC_TYPE_DEAD) {
+    case XMLRPC_TYPE_ARRAY: return "an array";
+    case XMLRPC_TYPE_STRUCT: return "a struct";
+    case XMLRPC_TYPE_DOUBLE: return "a double";
+    case XMLRPC_TYPE_DATETIME: return "a date";
+    case XMLRPC_TYPE_NIL: return "nil";
+    default: return "a value of another type";
+    }
 }
 
 /* A flat method reached through xmlrpc-c (a body rpcflat does not read):
@@ -539,6 +566,13 @@ static xmlrpc_value *flat_adapter(xmlrpc_env *env, xmlrpc_value *params, void *s
     rpcflat_msg *args = rpcflat_msg_new();
     xmlrpc_value *result = NULL;
     int size = xmlrpc_array_size(env, params);
+    dkv_err arity;
+    if (!env->fault_occurred && check_arity(fm, (size_t)size, &arity) < 0)
+        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, arity.msg);
+    else if (!env->fault_occurred && size > RPCFLAT_MAX_VALS)
+        xmlrpc_env_set_fault_formatted(env, RPCARGS_BAD_REQUEST,
+                                       "%s takes at most %d arguments, got %d", fm->name,
+                                       RPCFLAT_MAX_VALS, size);
     for (int i = 0; i < size && !env->fault_occurred; i++) {
         xmlrpc_value *item = NULL;
         xmlrpc_array_read_item(env, params, i, &item);
@@ -547,7 +581,8 @@ static xmlrpc_value *flat_adapter(xmlrpc_env *env, xmlrpc_value *params, void *s
             (flat_scalar(env, item, &v) < 0 || rpcflat_msg_add(args, v) < 0) &&
             !env->fault_occurred)
             xmlrpc_env_set_fault_formatted(env, RPCARGS_BAD_REQUEST,
-                                           "argument %d: not a scalar", i + 1);
+                                           "argument %d: expected a scalar, got %s", i + 1,
+                                           non_scalar_name(item));
         flat_scalar_done(&v);
         if (item)
             xmlrpc_DECREF(item);

@@ -82,6 +82,12 @@ typedef int (*rpc_flat_fn)(void *call_info, const rpcflat_msg *args, rpc_flat_re
 typedef struct rpc_flat_method {
     const char *name;
     rpc_flat_fn fn;
+    /* The argument types, one letter each as for rpc_flat_args ("bbii"),
+     * or NULL to leave all checks to fn. Checked before fn runs and, on
+     * the xmlrpc-c path, before any argument is converted, so a call with
+     * the wrong number of arguments is told that first ("put takes 4
+     * arguments, got 17"). */
+    const char *types;
 } rpc_flat_method;
 
 /* Checks a flat method's arguments against types, one letter each: i an
