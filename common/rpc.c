@@ -465,8 +465,11 @@ int rpc_call_flat(rpc_client *c, const char *method, const rpcflat_val *args, si
     size_t used;
     if (exchange(c, method, &f, &used, err) < 0)
         return -1;
-    int rc = 0;
-    if (rpcflat_parse_response(reply, (const char *)f.body, f.body_len) < 0) {
+    int rc = rpcflat_parse_response(reply, (const char *)f.body, f.body_len);
+    if (rc == RPCFLAT_NO_MEMORY) {
+        rc = dkv_err_set(err, "%s to %s:%u: out of memory for the reply", method, c->host,
+                         c->port);
+    } else if (rc < 0) {
         xmlrpc_value *result = NULL;
         rc = parse_with_xmlrpc(c, method, &f, &result, err);
         if (rc == 0 && flat_from_xmlrpc(result, reply) < 0)
@@ -577,12 +580,15 @@ static xmlrpc_value *flat_adapter(xmlrpc_env *env, xmlrpc_value *params, void *s
         xmlrpc_value *item = NULL;
         xmlrpc_array_read_item(env, params, i, &item);
         rpcflat_val v = rpcflat_int(0);
-        if (!env->fault_occurred &&
-            (flat_scalar(env, item, &v) < 0 || rpcflat_msg_add(args, v) < 0) &&
-            !env->fault_occurred)
+        int added = 0;
+        if (!env->fault_occurred && flat_scalar(env, item, &v) < 0 && !env->fault_occurred)
             xmlrpc_env_set_fault_formatted(env, RPCARGS_BAD_REQUEST,
                                            "argument %d: expected a scalar, got %s", i + 1,
                                            non_scalar_name(item));
+        else if (!env->fault_occurred && (added = rpcflat_msg_add(args, v)) < 0)
+            xmlrpc_env_set_fault(env, RPCARGS_FAILED,
+                                 added == RPCFLAT_NO_MEMORY ? "out of memory for the request"
+                                                            : "too many arguments");
         flat_scalar_done(&v);
         if (item)
             xmlrpc_DECREF(item);
@@ -709,8 +715,16 @@ void rpc_server_free(rpc_server *s)
 /* The fast path: a flat body for a flat method. false when it is not one. */
 static bool serve_flat(rpc_server *s, const wire_frame *frame, void *call_info, buf *out)
 {
-    if (s->n_flat == 0 ||
-        rpcflat_parse_call(s->args, (const char *)frame->body, frame->body_len) < 0)
+    if (s->n_flat == 0)
+        return false;
+    int rc = rpcflat_parse_call(s->args, (const char *)frame->body, frame->body_len);
+    if (rc == RPCFLAT_NO_MEMORY) {
+        size_t start = wire_begin(out, WIRE_REPLY);
+        rpcflat_encode_fault(out, RPCARGS_FAILED, "out of memory for the request");
+        wire_finish(out, start);
+        return true;
+    }
+    if (rc < 0)
         return false;
     const rpc_flat_method *fm = find_flat(s, rpcflat_method(s->args));
     if (!fm)

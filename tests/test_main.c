@@ -24,6 +24,7 @@ static void register_all(void)
     add_rpcflat_tests();
     add_screen_tests();
     add_loop_tests();
+    add_buf_tests();
     add_checker_tests();
     add_fixture_tests();
 }

@@ -24,6 +24,7 @@ void add_rpcserve_tests(void);
 void add_rpcflat_tests(void);
 void add_screen_tests(void);
 void add_loop_tests(void);
+void add_buf_tests(void);
 void add_checker_tests(void);
 void add_fixture_tests(void);
 
