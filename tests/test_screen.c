@@ -105,6 +105,12 @@ static void test_depth(void)
     s = nested(CALL_HEAD "<value>", "<array><data><value>", 60000, "<i4>1</i4>",
                "</value></data></array>", "</value>" CALL_TAIL);
     expect_refused(s, "nested deeper");
+    /* rpcflat, which reads bodies before the screen, reads no nesting at
+     * all: it refuses such a body in one pass, without recursion. */
+    rpcflat_msg *m = rpcflat_msg_new();
+    CU_ASSERT_EQUAL(rpcflat_parse_call(m, s, strlen(s)), -1);
+    CU_ASSERT_EQUAL(rpcflat_parse_response(m, s, strlen(s)), -1);
+    rpcflat_msg_free(m);
     free(s);
     /* Depth is counted across siblings: closing tags bring it back. */
     s = nested(CALL_HEAD, "<value></value>", 100000, "", "", CALL_TAIL);
