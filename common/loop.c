@@ -34,6 +34,7 @@ struct loop_conn {
     bool carries_calls; /* has sent a call: its output counts as replies */
     bool starved;       /* its next frame waits for inbound budget */
     bool backlog;       /* a whole call waits in `in` (dispatch is paused) */
+    bool reset;         /* closed for breaking a limit: reset, not shut down */
     char why[160];
     const loop_handlers *h;
     void *user;
@@ -129,6 +130,13 @@ loop *loop_new(void)
 
 static void conn_destroy(loop_conn *c)
 {
+    if (c->fd >= 0 && c->reset) {
+        /* A connection closed for breaking a limit usually has output the
+         * other end does not read: a plain close would leave it to the
+         * kernel, queued in front of the FIN, for minutes. */
+        struct linger now = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    }
     if (c->fd >= 0)
         close(c->fd);
     buf_free(&c->in);
@@ -205,6 +213,14 @@ static void release_budget(loop_conn *c)
     c->reserved = 0;
 }
 
+/* Closes c for breaking a limit. */
+static void reset_conn(loop_conn *c, const char *why)
+{
+    if (!c->closing)
+        c->reset = true;
+    loop_close(c, why);
+}
+
 void loop_close(loop_conn *c, const char *why)
 {
     if (c->closing)
@@ -236,7 +252,7 @@ static void flush(loop_conn *c)
     if (c->closing || c->connecting)
         return;
     if (buf_failed(&c->out)) {
-        loop_close(c, "out of memory for output");
+        reset_conn(c, "out of memory for output");
         return;
     }
     size_t pending = buf_unread(&c->out);
@@ -248,7 +264,7 @@ static void flush(loop_conn *c)
         char why[128];
         snprintf(why, sizeof why, "%zu bytes of output unsent, more than %zu: the other end "
                  "does not read", pending, l->lim.out_max);
-        loop_close(c, why);
+        reset_conn(c, why);
         return;
     }
     if (c->out_since == 0)
@@ -269,7 +285,7 @@ static void flush(loop_conn *c)
     if (buf_unread(&c->out) == 0)
         c->out_since = 0;
     else if (l->now - c->out_since > l->lim.stall_timeout_us)
-        loop_close(c, "output made no progress: the other end does not read");
+        reset_conn(c, "output made no progress: the other end does not read");
 }
 
 /* The frame at the head of c->in is total bytes long: a large one needs
@@ -339,7 +355,7 @@ static void process_input(loop_conn *c)
             char why[128];
             snprintf(why, sizeof why, "frame of %zu bytes exceeds the limit of %zu bytes",
                      total - 4, l->lim.max_frame);
-            loop_close(c, why);
+            reset_conn(c, why);
             break;
         }
         if (!reserve_budget(c, total))
@@ -369,7 +385,7 @@ static void process_input(loop_conn *c)
         release_budget(c);
         c->frame_since = 0;
         if (buf_failed(&c->out))
-            loop_close(c, "out of memory for output");
+            reset_conn(c, "out of memory for output");
     }
     /* A multi-MiB frame was consumed: give its memory back. */
     if (!c->reserved)
@@ -395,7 +411,7 @@ static void read_ready(loop_conn *c)
             break;
         }
         if (buf_reserve(&c->in, want) < 0) {
-            loop_close(c, "out of memory for input");
+            reset_conn(c, "out of memory for input");
             break;
         }
         ssize_t r = recv(c->fd, c->in.data + c->in.len, want, MSG_DONTWAIT);
@@ -490,7 +506,7 @@ static int64_t check_timeouts(loop *l)
                 char why[96];
                 snprintf(why, sizeof why, "frame still incomplete after %lld ms",
                          (long long)(l->lim.frame_timeout_us / 1000));
-                loop_close(c, why);
+                reset_conn(c, why);
                 continue;
             }
             if (due < wake)
