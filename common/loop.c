@@ -113,8 +113,6 @@ void loop_set_limits(loop *l, const loop_limits *lim)
         l->lim.max_conns = conns_from_rlimit();
 }
 
-const loop_limits *loop_get_limits(const loop *l) { return &l->lim; }
-
 loop *loop_new(void)
 {
     loop *l = calloc(1, sizeof *l);

@@ -80,7 +80,6 @@ void loop_free(loop *l);
 /* Replaces the limits (tests shrink them); out-of-range values are
  * clamped. max_conns 0 derives it from RLIMIT_NOFILE. */
 void loop_set_limits(loop *l, const loop_limits *lim);
-const loop_limits *loop_get_limits(const loop *l);
 
 /* Watches a listening socket; on_accept gets each accepted fd. */
 void loop_listen(loop *l, int listen_fd, loop_accept_fn on_accept, void *user);

@@ -132,8 +132,10 @@ static const char *xml_declaration(const char *xml, const char *end, dkv_err *er
     return close + 2;
 }
 
-/* An <i8> or <ex:i8> start tag [name, gt): no attributes, and its text (up
- * to the next '<') a valid 64-bit decimal. */
+/* An <i8> or <ex:i8> start tag [name, gt): no attributes, and its content
+ * plain text (the parser joins text across comments and CDATA sections, so
+ * the next markup must be the element's end tag) holding a valid 64-bit
+ * decimal. */
 static int i8_ok(const char *name, const char *gt, const char *end, dkv_err *err)
 {
     size_t nl = starts(name, gt, "ex:i8") ? 5 : starts(name, gt, "i8") ? 2 : 0;
@@ -144,7 +146,8 @@ static int i8_ok(const char *name, const char *gt, const char *end, dkv_err *err
             return dkv_err_set(err, "an i8 element with attributes or without text");
     const char *text = gt + 1;
     const char *close = memchr(text, '<', (size_t)(end - text));
-    if (!close || !i8_text_ok(text, (size_t)(close - text)))
+    if (!close || !i8_text_ok(text, (size_t)(close - text)) || !starts(close + 1, end, "/") ||
+        !starts(close + 2, end, nl == 5 ? "ex:i8" : "i8"))
         return dkv_err_set(err, "an i8 element that is not a 64-bit integer");
     return 0;
 }

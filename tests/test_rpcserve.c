@@ -148,6 +148,9 @@ static void test_bad_i8_does_not_crash(void)
     static const char *bad[] = {
         "<i8>x</i8>", "<i8>1x</i8>", "<i8>-</i8>", "<i8>99999999999999999999</i8>",
         "<ex:i8>x</ex:i8>",
+        /* Text the parser joins across markup: "1x". */
+        "<i8>1<!-- -->x</i8>", "<i8>1<![CDATA[x]]></i8>", "<i8>1<![CDATA[]]>0000000000000000000</i8>",
+        "<ex:i8>1<!---->x</ex:i8>",
     };
     int crashed = 0;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -195,6 +195,11 @@ static void test_unterminated_and_bytes(void)
                    "64-bit integer");
     expect_refused(CALL_HEAD "<value><i8/></value>" CALL_TAIL, "i8 element");
     expect_refused(CALL_HEAD "<value><i8 a='1'>1</i8></value>" CALL_TAIL, "i8 element");
+    /* The parser joins text across comments and CDATA: "1x". */
+    expect_refused(CALL_HEAD "<value><i8>1<!-- -->x</i8></value>" CALL_TAIL, "64-bit integer");
+    expect_refused(CALL_HEAD "<value><ex:i8>1<![CDATA[x]]></ex:i8></value>" CALL_TAIL,
+                   "64-bit integer");
+    expect_ok(CALL_HEAD "<value><i8>12</i8 ></value>" CALL_TAIL);
     expect_ok(CALL_HEAD "<value><i8x>x</i8x></value>" CALL_TAIL);
 }
 
