@@ -442,11 +442,9 @@ static void test_allocation_failure_closes(void)
             fprintf(stderr, "\n  big: closed %d, '%s'\n", big.closed, big.why);
             _exit(13);
         }
-        size_t n;
-        uint8_t q[WIRE_PREFIX + 10];
+        uint8_t q[WIRE_PREFIX + 10] = {0};
         frame_prefix(q, 10, 'C');
-        n = sizeof q;
-        if (!pump_write(l, fd_small, q, n, 5000))
+        if (!pump_write(l, fd_small, q, sizeof q, 5000))
             _exit(14);
         int64_t deadline = net_now_us() + 5000000;
         while (small.calls == 0 && net_now_us() < deadline)
@@ -460,15 +458,19 @@ static void test_allocation_failure_closes(void)
         fprintf(stderr, "\n  child status 0x%x\n", status);
 }
 
-static int n_accepted;
-static loop_conn *accepted[8];
+/* The connections a listener accepted, in order. */
+typedef struct accepted {
+    int n;
+    loop_conn *conns[8];
+    conn_log logs[8];
+} accepted;
 
 static void accept_logged(loop *l, int fd, void *user)
 {
-    conn_log *logs = user;
-    CU_ASSERT_FATAL(n_accepted < 8);
-    accepted[n_accepted] = loop_add(l, fd, false, &handlers, &logs[n_accepted]);
-    n_accepted++;
+    accepted *a = user;
+    CU_ASSERT_FATAL(a->n < 8);
+    a->conns[a->n] = loop_add(l, fd, false, &handlers, &a->logs[a->n]);
+    a->n++;
 }
 
 static int connect_to(uint16_t port)
@@ -480,7 +482,16 @@ static int connect_to(uint16_t port)
     return fd;
 }
 
-static bool accepted_n(void *arg) { return n_accepted >= *(int *)arg; }
+typedef struct accept_wait {
+    const accepted *a;
+    int n;
+} accept_wait;
+
+static bool accepted_n(void *arg)
+{
+    const accept_wait *w = arg;
+    return w->a->n >= w->n;
+}
 
 static void run_for(loop *l, int ms)
 {
@@ -502,16 +513,15 @@ static void test_cap_evicts_idle(void)
     dkv_err err;
     int lfd = net_listen("127.0.0.1", 0, &port, &err);
     CU_ASSERT_FATAL(lfd >= 0);
-    conn_log logs[8] = {{0}};
-    n_accepted = 0;
-    loop_listen(l, lfd, accept_logged, logs);
+    accepted a = {0};
+    loop_listen(l, lfd, accept_logged, &a);
     int fds[4];
     for (int i = 0; i < 3; i++) {
         fds[i] = connect_to(port);
-        int want = i + 1;
-        CU_ASSERT_FATAL(run_until(l, accepted_n, &want, 5000));
+        accept_wait w = {&a, i + 1};
+        CU_ASSERT_FATAL(run_until(l, accepted_n, &w, 5000));
     }
-    loop_conn_set_evictable(accepted[0], false); /* the oldest: a peer link */
+    loop_conn_set_evictable(a.conns[0], false); /* the oldest: a peer link */
     run_for(l, 60);
     /* Connection 1 is active again: connection 2 is now the least recent. */
     uint8_t call[WIRE_PREFIX];
@@ -525,16 +535,16 @@ static void test_cap_evicts_idle(void)
     buf_free(&in);
     run_for(l, 60);
     fds[3] = connect_to(port);
-    int want = 4;
-    CU_ASSERT_TRUE(run_until(l, accepted_n, &want, 5000));
-    CU_ASSERT_TRUE(logs[2].closed);
-    CU_ASSERT_PTR_NOT_NULL(strstr(logs[2].why, "make room"));
-    CU_ASSERT_FALSE(logs[0].closed);
-    CU_ASSERT_FALSE(logs[1].closed);
+    accept_wait w = {&a, 4};
+    CU_ASSERT_TRUE(run_until(l, accepted_n, &w, 5000));
+    CU_ASSERT_TRUE(a.logs[2].closed);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.logs[2].why, "make room"));
+    CU_ASSERT_FALSE(a.logs[0].closed);
+    CU_ASSERT_FALSE(a.logs[1].closed);
     CU_ASSERT_EQUAL(loop_conn_count(l), 3);
     /* No idle connection left to close (all too recent or marked): the
      * newcomer is closed at once. */
-    loop_conn_set_evictable(accepted[1], false);
+    loop_conn_set_evictable(a.conns[1], false);
     int late = connect_to(port);
     int64_t deadline = net_now_us() + 5000000;
     char byte;
@@ -542,7 +552,7 @@ static void test_cap_evicts_idle(void)
     while ((r = recv(late, &byte, 1, 0)) < 0 && errno == EAGAIN && net_now_us() < deadline)
         loop_run_once(l, 5);
     CU_ASSERT_EQUAL(r, 0);
-    CU_ASSERT_EQUAL(n_accepted, 4);
+    CU_ASSERT_EQUAL(a.n, 4);
     CU_ASSERT_EQUAL(loop_conn_count(l), 3);
     close(late);
     for (int i = 0; i < 4; i++)
@@ -577,9 +587,8 @@ static void test_emfile_does_not_spin(void)
         lim.max_conns = 1000;
         lim.idle_evict_us = 60 * 1000000LL;
         loop_set_limits(l, &lim);
-        conn_log logs[8] = {{0}};
-        n_accepted = 0;
-        loop_listen(l, lfd, accept_logged, logs);
+        accepted a = {0};
+        loop_listen(l, lfd, accept_logged, &a);
         /* Room for at most three more descriptors. */
         int highest = dup(0);
         close(highest);
@@ -595,7 +604,7 @@ static void test_emfile_does_not_spin(void)
             iterations++;
         }
         char line[64];
-        int n = snprintf(line, sizeof line, "%d %d\n", n_accepted, iterations);
+        int n = snprintf(line, sizeof line, "%d %d\n", a.n, iterations);
         if (write(report[1], line, (size_t)n) != n)
             _exit(12);
         _exit(0);
