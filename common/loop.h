@@ -9,8 +9,9 @@
  * failing the daemon:
  * - Input: a frame larger than in_free reserves its declared length from
  *   the loop's inbound budget when its prefix arrives; while the budget is
- *   spent the connection is not read. A frame still incomplete after
- *   frame_timeout closes its connection. A frame over max_frame is never
+ *   spent the connection is not read. A frame still incomplete
+ *   frame_timeout after its first bytes (waiting for budget included)
+ *   resets its connection. A frame over max_frame is never
  *   buffered: a call's bytes are read and dropped, then the call gets a
  *   fault naming its size and the limit; any other kind closes the
  *   connection.
@@ -18,7 +19,7 @@
  *   gets no further call dispatched (its pipelined calls wait unread), and
  *   while all connections' unsent replies exceed out_budget no call is
  *   dispatched anywhere. Output that makes no progress for stall_timeout,
- *   or grows beyond out_max (a peer that never reads), closes its
+ *   or grows beyond out_max (a peer that never reads), resets its
  *   connection.
  * - Memory: connection buffers are fallible (buf.h): an allocation that
  *   fails closes that connection.
