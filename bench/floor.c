@@ -136,7 +136,7 @@ static void xr_on_accept(loop *lp, int fd, void *user)
 static void xr_serve(int ready_fd, uint16_t next_port, bool flat)
 {
     static const rpc_method methods[] = {{"put", m_put}};
-    static const rpc_flat_method flat_methods[] = {{"put", m_put_flat}};
+    static const rpc_flat_method flat_methods[] = {{"put", m_put_flat, NULL}};
     rpc_global_init();
     the_node.rpc = flat ? rpc_server_new(NULL, 0, flat_methods, 1)
                         : rpc_server_new(methods, 1, NULL, 0);

@@ -17,8 +17,8 @@
 #include "../common/token.h"
 #include "session.h"
 
-#define MAX_KEY (64u << 10)
-#define MAX_VALUE (16u << 20)
+#define MAX_KEY DKV_MAX_KEY
+#define MAX_VALUE DKV_MAX_VALUE
 
 typedef struct client {
     uint64_t id;
@@ -183,7 +183,7 @@ static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci
 static const rpc_method methods[] = {
     {"attach", m_attach}, {"detach", m_detach}, {"ping", m_ping}};
 /* The put/get path: decoded without xmlrpc-c when the body allows. */
-static const rpc_flat_method flat_methods[] = {{"put", m_put}, {"get", m_get}};
+static const rpc_flat_method flat_methods[] = {{"put", m_put, "bb"}, {"get", m_get, "b"}};
 
 static void usage(void)
 {

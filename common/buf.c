@@ -12,35 +12,52 @@ void buf_free(buf *b)
     buf_init(b);
 }
 
-void buf_reserve(buf *b, size_t more)
+void buf_set_fallible(buf *b) { b->fallible = true; }
+
+static int grow_failed(buf *b, size_t want)
 {
+    if (!b->fallible) {
+        fprintf(stderr, "out of memory (%zu bytes)\n", want);
+        abort();
+    }
+    b->failed = true;
+    return -1;
+}
+
+int buf_reserve(buf *b, size_t more)
+{
+    if (b->failed)
+        return -1;
     if (b->cap - b->len >= more)
-        return;
+        return 0;
     if (b->off > 0 && b->off >= b->len / 2) {
         /* Reclaim consumed space before growing. */
         memmove(b->data, b->data + b->off, b->len - b->off);
         b->len -= b->off;
         b->off = 0;
         if (b->cap - b->len >= more)
-            return;
+            return 0;
     }
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < more)
-        cap *= 2;
+    if (more > SIZE_MAX / 2 - b->len)
+        return grow_failed(b, SIZE_MAX);
+    /* Doubling keeps appends amortised O(1); a large request gets exactly
+     * what it asks for, so a multi-MiB frame costs its size, not up to
+     * twice that. */
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    if (cap < b->len + more)
+        cap = b->len + more;
     uint8_t *p = realloc(b->data, cap);
-    if (!p) {
-        fprintf(stderr, "out of memory (%zu bytes)\n", cap);
-        abort();
-    }
+    if (!p)
+        return grow_failed(b, cap);
     b->data = p;
     b->cap = cap;
+    return 0;
 }
 
 void buf_append(buf *b, const void *p, size_t n)
 {
-    if (n == 0)
+    if (n == 0 || buf_reserve(b, n) < 0)
         return;
-    buf_reserve(b, n);
     memcpy(b->data + b->len, p, n);
     b->len += n;
 }
@@ -78,6 +95,21 @@ void buf_consume(buf *b, size_t n)
 }
 
 void buf_clear(buf *b) { b->off = b->len = 0; }
+
+void buf_shrink(buf *b)
+{
+    size_t unread = buf_unread(b);
+    if (b->cap <= BUF_KEEP_CAP || unread > BUF_KEEP_CAP / 2)
+        return;
+    memmove(b->data, b->data + b->off, unread);
+    b->off = 0;
+    b->len = unread;
+    uint8_t *p = realloc(b->data, BUF_KEEP_CAP);
+    if (p) { /* on failure the larger block simply stays */
+        b->data = p;
+        b->cap = BUF_KEEP_CAP;
+    }
+}
 
 uint32_t dkv_get_u32(const uint8_t *p)
 {

@@ -6,10 +6,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "net.h"
+#include "rpcargs.h"
+#include "rpcflat.h"
+
+/* Bytes read per recv when no large frame is being received. */
+#define IN_CHUNK (64u << 10)
+/* Descriptors left to the rest of a process when max_conns is derived:
+ * LevelDB keeps up to 64 table files open (server/store.c) besides its
+ * log, manifest and lock; the watchdog holds pipes to its children; and
+ * stdio, the listener and links being dialled need some too. */
+#define FD_RESERVE 128
+/* More connections than this would only add memory (in_free each). */
+#define MAX_CONNS_CEILING 1024
 
 struct loop_conn {
     loop *owner;
@@ -17,22 +30,89 @@ struct loop_conn {
     bool connecting;
     bool closing;
     bool close_reported;
+    bool evictable;
+    bool carries_calls; /* has sent a call: its output counts as replies */
+    bool starved;       /* its next frame waits for inbound budget */
+    bool backlog;       /* a whole call waits in `in` (dispatch is paused) */
+    bool reset;         /* closed for breaking a limit: reset, not shut down */
     char why[160];
     const loop_handlers *h;
     void *user;
     buf in, out;
+    size_t reserved;     /* inbound budget held for the frame at the head of in */
+    size_t discard;      /* bytes of an oversized call still to drop */
+    size_t discard_len;  /* that call's declared length */
+    int64_t frame_since; /* when the incomplete frame at the head of in began; 0: none */
+    int64_t active_at;   /* when a byte was last read or written */
+    int64_t out_since;   /* last progress of pending output; 0: none pending */
     int64_t last_rx_us, last_tx_us; /* when bytes last came in, went out */
 };
 
 struct loop {
     loop_conn **conns;
     size_t n, cap;
+    size_t n_open; /* connections not closing */
     int listen_fd;
     loop_accept_fn on_accept;
     void *accept_user;
     struct pollfd *pfds;
     size_t pfd_cap;
+    loop_limits lim;
+    size_t in_reserved; /* inbound budget held by all connections */
+    size_t reply_out;   /* unsent output of connections that carry calls */
+    int64_t now;        /* this iteration's clock: one reading per wakeup */
+    int64_t listen_rest_until;
 };
+
+void loop_limits_default(loop_limits *lim)
+{
+    *lim = (loop_limits){
+        .max_frame = WIRE_MAX_FRAME,
+        /* Small frames (every put and get of small values, acks, LSAs)
+         * never touch the budget. */
+        .in_free = 64u << 10,
+        /* Two largest frames at once; a third waits. */
+        .in_budget = 64u << 20,
+        /* A legitimate frame crosses loopback in milliseconds; callers
+         * time out after 10 s by default. */
+        .frame_timeout_us = 20 * 1000000LL,
+        .out_pause = 1u << 20,
+        .out_budget = 64u << 20,
+        /* A link queues at most its budget (core.c) plus one frame. */
+        .out_max = 2 * (size_t)WIRE_MAX_FRAME,
+        .stall_timeout_us = 20 * 1000000LL,
+        .max_conns = 0,
+        .idle_evict_us = 1000000,
+        .accept_backoff_us = 100000,
+    };
+}
+
+static size_t conns_from_rlimit(void)
+{
+    struct rlimit rl;
+    size_t nofile = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        nofile = rl.rlim_cur == RLIM_INFINITY ? MAX_CONNS_CEILING + FD_RESERVE
+                                              : (size_t)rl.rlim_cur;
+    size_t n = nofile > 2 * FD_RESERVE ? nofile - FD_RESERVE : nofile / 2;
+    if (n > MAX_CONNS_CEILING)
+        n = MAX_CONNS_CEILING;
+    return n < 4 ? 4 : n;
+}
+
+void loop_set_limits(loop *l, const loop_limits *lim)
+{
+    l->lim = *lim;
+    if (l->lim.max_frame == 0 || l->lim.max_frame > WIRE_MAX_FRAME)
+        l->lim.max_frame = WIRE_MAX_FRAME;
+    /* A frame bigger than the whole budget would wait for ever. */
+    if (l->lim.in_budget < l->lim.max_frame + 4)
+        l->lim.in_budget = l->lim.max_frame + 4;
+    if (l->lim.in_free < WIRE_PREFIX)
+        l->lim.in_free = WIRE_PREFIX;
+    if (l->lim.max_conns == 0)
+        l->lim.max_conns = conns_from_rlimit();
+}
 
 loop *loop_new(void)
 {
@@ -40,11 +120,22 @@ loop *loop_new(void)
     if (!l)
         abort();
     l->listen_fd = -1;
+    l->now = net_now_us();
+    loop_limits lim;
+    loop_limits_default(&lim);
+    loop_set_limits(l, &lim);
     return l;
 }
 
 static void conn_destroy(loop_conn *c)
 {
+    if (c->fd >= 0 && c->reset) {
+        /* A connection closed for breaking a limit usually has output the
+         * other end does not read: a plain close would leave it to the
+         * kernel, queued in front of the FIN, for minutes. */
+        struct linger now = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    }
     if (c->fd >= 0)
         close(c->fd);
     buf_free(&c->in);
@@ -86,11 +177,15 @@ loop_conn *loop_add(loop *l, int fd, bool connecting, const loop_handlers *h, vo
     c->owner = l;
     c->fd = fd;
     c->connecting = connecting;
+    c->evictable = true;
     c->h = h;
     c->user = user;
+    c->active_at = l->now;
     buf_init(&c->in);
     buf_init(&c->out);
-    c->last_rx_us = c->last_tx_us = net_now_us();
+    c->last_rx_us = c->last_tx_us = l->now;
+    buf_set_fallible(&c->in);
+    buf_set_fallible(&c->out);
     net_set_nonblock(fd);
     net_set_nodelay(fd);
     if (l->n == l->cap) {
@@ -100,6 +195,7 @@ loop_conn *loop_add(loop *l, int fd, bool connecting, const loop_handlers *h, vo
             abort();
     }
     l->conns[l->n++] = c;
+    l->n_open++;
     return c;
 }
 
@@ -110,12 +206,30 @@ size_t loop_conn_pending(const loop_conn *c) { return buf_unread(&c->out); }
 bool loop_conn_closed(const loop_conn *c) { return c->closing; }
 int64_t loop_conn_last_rx(const loop_conn *c) { return c->last_rx_us; }
 int64_t loop_conn_last_tx(const loop_conn *c) { return c->last_tx_us; }
+void loop_conn_set_evictable(loop_conn *c, bool evictable) { c->evictable = evictable; }
+size_t loop_conn_count(const loop *l) { return l->n_open; }
+
+static void release_budget(loop_conn *c)
+{
+    c->owner->in_reserved -= c->reserved;
+    c->reserved = 0;
+}
+
+/* Closes c for breaking a limit. */
+static void reset_conn(loop_conn *c, const char *why)
+{
+    if (!c->closing)
+        c->reset = true;
+    loop_close(c, why);
+}
 
 void loop_close(loop_conn *c, const char *why)
 {
     if (c->closing)
         return;
     c->closing = true;
+    c->owner->n_open--;
+    release_budget(c);
     snprintf(c->why, sizeof c->why, "%s", why);
 }
 
@@ -128,27 +242,181 @@ static void report_close(loop_conn *c)
     }
 }
 
+/* Whether c's input is read and its frames dispatched this iteration. */
+static bool reading(const loop_conn *c)
+{
+    return !c->closing && !c->connecting && !c->starved && !c->backlog;
+}
+
 static void flush(loop_conn *c)
 {
-    while (!c->closing && !c->connecting && buf_unread(&c->out) > 0) {
+    loop *l = c->owner;
+    if (c->closing || c->connecting)
+        return;
+    if (buf_failed(&c->out)) {
+        reset_conn(c, "out of memory for output");
+        return;
+    }
+    size_t pending = buf_unread(&c->out);
+    if (pending == 0) {
+        c->out_since = 0;
+        return;
+    }
+    if (pending > l->lim.out_max) {
+        char why[128];
+        snprintf(why, sizeof why, "%zu bytes of output unsent, more than %zu: the other end "
+                 "does not read", pending, l->lim.out_max);
+        reset_conn(c, why);
+        return;
+    }
+    if (c->out_since == 0)
+        c->out_since = l->now;
+    while (buf_unread(&c->out) > 0) {
         ssize_t w = send(c->fd, buf_head(&c->out), buf_unread(&c->out),
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
             buf_consume(&c->out, (size_t)w);
-            c->last_tx_us = net_now_us();
+            c->out_since = c->active_at = c->last_tx_us = l->now;
             continue;
         }
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-            return;
+            break;
         loop_close(c, w < 0 ? strerror(errno) : "send returned 0");
+        return;
     }
+    if (buf_unread(&c->out) == 0)
+        c->out_since = 0;
+    else if (l->now - c->out_since > l->lim.stall_timeout_us)
+        reset_conn(c, "output made no progress: the other end does not read");
+}
+
+/* The frame at the head of c->in is total bytes long: a large one needs
+ * inbound budget before it is read further. false: none is left. */
+static bool reserve_budget(loop_conn *c, size_t total)
+{
+    loop *l = c->owner;
+    if (c->reserved || total <= l->lim.in_free)
+        return true;
+    if (l->in_reserved + total > l->lim.in_budget) {
+        c->starved = true;
+        return false;
+    }
+    l->in_reserved += total;
+    c->reserved = total;
+    c->starved = false;
+    return true;
+}
+
+/* A call over the size limit, its bytes all dropped: answer it. */
+static void refuse_oversized(loop_conn *c)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "request of %zu bytes exceeds the limit of %zu bytes",
+             c->discard_len, c->owner->lim.max_frame);
+    size_t start = wire_begin(&c->out, WIRE_REPLY);
+    rpcflat_encode_fault(&c->out, RPCARGS_BAD_REQUEST, msg);
+    wire_finish(&c->out, start);
+}
+
+/* Whether a call may be dispatched on c now (see loop.h, Output). */
+static bool calls_paused(const loop_conn *c)
+{
+    const loop *l = c->owner;
+    return buf_unread(&c->out) > l->lim.out_pause || l->reply_out > l->lim.out_budget;
+}
+
+/* Dispatches the whole frames buffered in c->in, as far as the limits
+ * allow. */
+static void process_input(loop_conn *c)
+{
+    loop *l = c->owner;
+    c->backlog = false;
+    while (!c->closing) {
+        size_t unread = buf_unread(&c->in);
+        if (c->discard) {
+            size_t drop = c->discard < unread ? c->discard : unread;
+            buf_consume(&c->in, drop);
+            c->discard -= drop;
+            if (c->discard)
+                break;
+            refuse_oversized(c);
+            c->frame_since = 0;
+            continue;
+        }
+        if (unread < 5)
+            break;
+        const uint8_t *head = buf_head(&c->in);
+        size_t total = 4 + (size_t)dkv_get_u32(head);
+        if (total - 4 > l->lim.max_frame) {
+            if (head[4] == WIRE_CALL) {
+                c->carries_calls = true;
+                c->discard = total;
+                c->discard_len = total - 4;
+                continue;
+            }
+            char why[128];
+            snprintf(why, sizeof why, "frame of %zu bytes exceeds the limit of %zu bytes",
+                     total - 4, l->lim.max_frame);
+            reset_conn(c, why);
+            break;
+        }
+        if (!reserve_budget(c, total))
+            break;
+        wire_frame f;
+        size_t used;
+        dkv_err err;
+        int rc = wire_decode(head, unread, &f, &used, &err);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            loop_close(c, err.msg);
+            break;
+        }
+        if (f.kind == WIRE_CALL) {
+            if (calls_paused(c)) {
+                c->backlog = true;
+                break;
+            }
+            c->carries_calls = true;
+        }
+        size_t out_before = buf_unread(&c->out);
+        c->h->on_frame(c, &f);
+        if (c->carries_calls && buf_unread(&c->out) > out_before)
+            l->reply_out += buf_unread(&c->out) - out_before;
+        buf_consume(&c->in, used);
+        release_budget(c);
+        c->frame_since = 0;
+        if (buf_failed(&c->out))
+            reset_conn(c, "out of memory for output");
+    }
+    /* A multi-MiB frame was consumed: give its memory back. */
+    if (!c->reserved)
+        buf_shrink(&c->in);
+    if (!c->closing && !c->backlog && (buf_unread(&c->in) || c->discard) && !c->frame_since)
+        c->frame_since = l->now;
 }
 
 static void read_ready(loop_conn *c)
 {
-    for (int rounds = 0; rounds < 16 && !c->closing; rounds++) {
-        buf_reserve(&c->in, 64 * 1024);
-        ssize_t r = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, MSG_DONTWAIT);
+    loop *l = c->owner;
+    for (int rounds = 0; rounds < 16 && reading(c); rounds++) {
+        /* Never more than the frame being received, or in_free. */
+        size_t unread = buf_unread(&c->in);
+        size_t target = c->reserved ? c->reserved : l->lim.in_free;
+        size_t want = unread < target ? target - unread : 0;
+        if (c->discard)
+            want = IN_CHUNK;
+        else if (want > IN_CHUNK && !c->reserved)
+            want = IN_CHUNK;
+        if (want == 0) {
+            process_input(c);
+            break;
+        }
+        if (buf_reserve(&c->in, want) < 0) {
+            reset_conn(c, "out of memory for input");
+            break;
+        }
+        ssize_t r = recv(c->fd, c->in.data + c->in.len, want, MSG_DONTWAIT);
         if (r == 0) {
             loop_close(c, "connection closed by peer");
             break;
@@ -159,32 +427,126 @@ static void read_ready(loop_conn *c)
             break;
         }
         c->in.len += (size_t)r;
-        c->last_rx_us = net_now_us();
-        if ((size_t)r < 64 * 1024)
+        c->active_at = c->last_rx_us = l->now;
+        process_input(c);
+        if ((size_t)r < want)
             break;
     }
-    for (;;) {
-        if (c->closing)
-            return;
-        wire_frame f;
-        size_t used;
-        dkv_err err;
-        int rc = wire_decode(buf_head(&c->in), buf_unread(&c->in), &f, &used, &err);
-        if (rc == 0)
-            return;
-        if (rc < 0) {
-            loop_close(c, err.msg);
+}
+
+/* Closes the least recently active idle connection, so that a newcomer
+ * gets its descriptor. false when none qualifies. */
+static bool evict_idle(loop *l)
+{
+    loop_conn *victim = NULL;
+    for (size_t i = 0; i < l->n; i++) {
+        loop_conn *c = l->conns[i];
+        if (c->closing || !c->evictable || c->connecting || buf_unread(&c->in) ||
+            buf_unread(&c->out) || c->discard || l->now - c->active_at < l->lim.idle_evict_us)
+            continue;
+        if (!victim || c->active_at < victim->active_at)
+            victim = c;
+    }
+    if (!victim)
+        return false;
+    loop_close(victim, "closed to make room for a new connection");
+    close(victim->fd); /* now: the newcomer needs the descriptor */
+    victim->fd = -1;
+    return true;
+}
+
+/* At the cap a newcomer takes the place of an idle connection; with none
+ * to close it is closed itself (at once, so it need not wait for a
+ * timeout) and the listener rests. The newcomer is accepted before room is
+ * made, so that no connection is closed for a caller that is not there;
+ * FD_RESERVE leaves the descriptor for that moment. */
+static void accept_ready(loop *l)
+{
+    for (int k = 0; k < 64; k++) {
+        int fd = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            /* Out of descriptors (or memory): make room, else rest rather
+             * than spin on a listener that stays readable. */
+            if ((errno == EMFILE || errno == ENFILE) && evict_idle(l))
+                continue;
+            l->listen_rest_until = l->now + l->lim.accept_backoff_us;
             return;
         }
-        c->h->on_frame(c, &f);
-        buf_consume(&c->in, used);
+        if (l->n_open >= l->lim.max_conns && !evict_idle(l)) {
+            close(fd);
+            l->listen_rest_until = l->now + l->lim.accept_backoff_us;
+            return;
+        }
+        l->on_accept(l, fd, l->accept_user);
     }
+}
+
+/* Starts or checks each connection's clocks; returns the earliest time
+ * one of them needs the loop awake. */
+static int64_t check_timeouts(loop *l)
+{
+    int64_t wake = INT64_MAX;
+    for (size_t i = 0; i < l->n; i++) {
+        loop_conn *c = l->conns[i];
+        if (c->closing)
+            continue;
+        /* The clock runs while the frame waits for inbound budget too: the
+         * wait is then bounded by the timeout of the frames ahead of it,
+         * where otherwise a crowd of senders that never finish would hold
+         * the budget in turns for ever. */
+        if (c->backlog || c->connecting) {
+            c->frame_since = 0;
+        } else if (buf_unread(&c->in) || c->discard) {
+            if (!c->frame_since)
+                c->frame_since = l->now;
+            int64_t due = c->frame_since + l->lim.frame_timeout_us;
+            if (l->now >= due) {
+                char why[96];
+                snprintf(why, sizeof why, "frame still incomplete after %lld ms",
+                         (long long)(l->lim.frame_timeout_us / 1000));
+                reset_conn(c, why);
+                continue;
+            }
+            if (due < wake)
+                wake = due;
+        }
+        if (c->out_since) {
+            int64_t due = c->out_since + l->lim.stall_timeout_us + 1;
+            if (due < wake)
+                wake = due;
+        }
+    }
+    if (l->listen_rest_until > l->now && l->listen_rest_until < wake)
+        wake = l->listen_rest_until;
+    return wake;
 }
 
 int loop_run_once(loop *l, int timeout_ms)
 {
-    for (size_t i = 0; i < l->n; i++)
-        flush(l->conns[i]);
+    l->now = net_now_us();
+    l->reply_out = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        loop_conn *c = l->conns[i];
+        flush(c);
+        if (c->carries_calls && !c->closing)
+            l->reply_out += buf_unread(&c->out);
+    }
+    /* Calls that waited for output to drain, frames that waited for
+     * inbound budget. */
+    for (size_t i = 0; i < l->n; i++) {
+        loop_conn *c = l->conns[i];
+        if (c->closing)
+            continue;
+        if (c->backlog)
+            process_input(c);
+        if (c->starved && buf_unread(&c->in) >= 4)
+            reserve_budget(c, 4 + (size_t)dkv_get_u32(buf_head(&c->in)));
+    }
+    int64_t wake = check_timeouts(l);
 
     size_t need = l->n + 1;
     if (l->pfd_cap < need) {
@@ -195,31 +557,35 @@ int loop_run_once(loop *l, int timeout_ms)
     }
     size_t np = 0;
     bool any_closing = false;
-    if (l->listen_fd >= 0)
-        l->pfds[np++] = (struct pollfd){.fd = l->listen_fd, .events = POLLIN};
+    bool listening = l->listen_fd >= 0;
+    if (listening) {
+        bool resting = l->now < l->listen_rest_until;
+        l->pfds[np++] = (struct pollfd){.fd = resting ? -1 : l->listen_fd, .events = POLLIN};
+    }
     size_t first_conn = np;
     for (size_t i = 0; i < l->n; i++) {
         loop_conn *c = l->conns[i];
-        short ev = POLLIN;
+        short ev = reading(c) ? POLLIN : 0;
         if (c->connecting || buf_unread(&c->out) > 0)
             ev |= POLLOUT;
         if (c->closing)
             any_closing = true;
         l->pfds[np++] = (struct pollfd){.fd = c->closing ? -1 : c->fd, .events = ev};
     }
-    int rc = poll(l->pfds, np, any_closing ? 0 : timeout_ms);
+    int wait_ms = any_closing ? 0 : timeout_ms;
+    if (wake != INT64_MAX) {
+        int64_t until_ms = (wake - l->now + 999) / 1000;
+        if (wait_ms < 0 || until_ms < wait_ms)
+            wait_ms = until_ms < 0 ? 0 : (int)until_ms;
+    }
+    int rc = poll(l->pfds, np, wait_ms);
     if (rc < 0 && errno != EINTR)
         rc = 0;
+    l->now = net_now_us();
     size_t nconns = l->n; /* handlers may add connections; they wait a round */
     if (rc > 0) {
-        if (l->listen_fd >= 0 && (l->pfds[0].revents & POLLIN)) {
-            for (int k = 0; k < 64; k++) {
-                int fd = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-                if (fd < 0)
-                    break;
-                l->on_accept(l, fd, l->accept_user);
-            }
-        }
+        if (listening && (l->pfds[0].revents & POLLIN))
+            accept_ready(l);
         for (size_t i = 0; i < nconns; i++) {
             loop_conn *c = l->conns[i];
             short re = l->pfds[first_conn + i].revents;
@@ -232,16 +598,22 @@ int loop_run_once(loop *l, int timeout_ms)
                     continue;
                 }
                 c->connecting = false;
+                c->active_at = l->now;
                 if (c->h->on_connected)
                     c->h->on_connected(c);
                 continue;
             }
-            if (re & (POLLIN | POLLHUP | POLLERR))
-                read_ready(c);
+            if (re & (POLLIN | POLLHUP | POLLERR)) {
+                if (reading(c))
+                    read_ready(c);
+                else if (re & (POLLHUP | POLLERR))
+                    loop_close(c, "connection reset");
+            }
             if ((re & POLLOUT) && !c->closing)
                 flush(c);
         }
     }
+    check_timeouts(l);
     /* Reap closed connections; on_close may close others, so loop. */
     for (bool again = true; again;) {
         again = false;

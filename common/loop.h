@@ -1,7 +1,36 @@
 /* loop: a single-threaded poll() event loop over framed connections. Each
  * daemon runs one; there is no thread and no connection per request. Output
  * is buffered per connection and flushed once per iteration, so frames
- * queued in one iteration leave together. */
+ * queued in one iteration leave together.
+ *
+ * Every daemon faces local callers it cannot trust, so the loop bounds what
+ * each connection, and all of them together, may hold (loop_limits), and
+ * answers excess by slowing or closing the offending connection, never by
+ * failing the daemon:
+ * - Input: a frame larger than in_free reserves its declared length from
+ *   the loop's inbound budget when its prefix arrives; while the budget is
+ *   spent the connection is not read. A frame still incomplete
+ *   frame_timeout after its first bytes (waiting for budget included)
+ *   resets its connection. A frame over max_frame is never
+ *   buffered: a call's bytes are read and dropped, then the call gets a
+ *   fault naming its size and the limit; any other kind closes the
+ *   connection.
+ * - Output: a connection with more than out_pause bytes of unsent replies
+ *   gets no further call dispatched (its pipelined calls wait unread), and
+ *   while all connections' unsent replies exceed out_budget no call is
+ *   dispatched anywhere. Output that makes no progress for stall_timeout,
+ *   or grows beyond out_max (a peer that never reads), resets its
+ *   connection.
+ * - Memory: connection buffers are fallible (buf.h): an allocation that
+ *   fails closes that connection.
+ * - Descriptors: at most max_conns connections; at that cap, or when
+ *   accept fails for lack of descriptors, the least recently active idle
+ *   connection (nothing buffered either way, idle for idle_evict, and not
+ *   marked with loop_conn_set_evictable(c, false)) is closed to make room;
+ *   when none is, the listener rests for accept_backoff.
+ * Peer links are not subject to the reply backpressure (it applies to
+ * frames of kind WIRE_CALL), which would deadlock two servers writing to
+ * each other; server/core.c bounds what it queues per link instead. */
 #ifndef DKV_LOOP_H
 #define DKV_LOOP_H
 
@@ -26,10 +55,32 @@ typedef struct loop_handlers {
 
 typedef void (*loop_accept_fn)(loop *l, int fd, void *user);
 
+/* What connections may hold; see the top of this file. Times in
+ * microseconds. loop_limits_default gives the values the daemons use. */
+typedef struct loop_limits {
+    size_t max_frame;         /* at most WIRE_MAX_FRAME */
+    size_t in_free;           /* buffered without reserving */
+    size_t in_budget;         /* shared by all connections; at least max_frame */
+    int64_t frame_timeout_us; /* an incomplete frame */
+    size_t out_pause;         /* one connection's unsent replies */
+    size_t out_budget;        /* all connections' unsent replies */
+    size_t out_max;           /* any connection's unsent output */
+    int64_t stall_timeout_us; /* unsent output without progress */
+    size_t max_conns;         /* 0 when derived from RLIMIT_NOFILE */
+    int64_t idle_evict_us;
+    int64_t accept_backoff_us;
+} loop_limits;
+
+void loop_limits_default(loop_limits *lim);
+
 /* Caller frees with loop_free, which closes every connection, calling
- * on_close(c, "shutting down") for each so handlers can free their state. */
+ * on_close(c, "shutting down") for each so handlers can free their state.
+ * The loop starts with the default limits. */
 loop *loop_new(void);
 void loop_free(loop *l);
+/* Replaces the limits (tests shrink them); out-of-range values are
+ * clamped. max_conns 0 derives it from RLIMIT_NOFILE. */
+void loop_set_limits(loop *l, const loop_limits *lim);
 
 /* Watches a listening socket; on_accept gets each accepted fd. */
 void loop_listen(loop *l, int listen_fd, loop_accept_fn on_accept, void *user);
@@ -47,11 +98,18 @@ bool loop_conn_closed(const loop_conn *c);
  * it; both start at the connection's creation. For keepalives. */
 int64_t loop_conn_last_rx(const loop_conn *c);
 int64_t loop_conn_last_tx(const loop_conn *c);
+/* Connections are evictable by default; a peer link is not (server.c marks
+ * it once the peer's hello is accepted). */
+void loop_conn_set_evictable(loop_conn *c, bool evictable);
 /* Closes after the current dispatch; on_close is called with why. */
 void loop_close(loop_conn *c, const char *why);
 
+/* Connections not yet closed. */
+size_t loop_conn_count(const loop *l);
+
 /* Flushes output, waits up to timeout_ms for events and dispatches them.
- * Returns the number of ready descriptors, 0 on timeout, -1 if interrupted. */
+ * Returns the number of ready descriptors, 0 on timeout, -1 if interrupted.
+ * It may return earlier than timeout_ms to enforce the limits' timeouts. */
 int loop_run_once(loop *l, int timeout_ms);
 
 #endif

@@ -22,11 +22,29 @@ struct rpc_client {
     buf in, out;
 };
 
-/* xmlrpc-c 1.33 crashes (inside its own error reporting) on an <i8> whose
- * text is not a valid 64-bit decimal. Every body is screened before it
- * reaches the library: plain 8-bit XML only (no NUL, no byte-order mark, no
- * other declared encoding), and every i8 element holding -?[0-9]{1,19}
- * within range. Our own encoder always satisfies this. */
+/* Every body is screened before it reaches xmlrpc-c, which is not safe on
+ * hostile input:
+ * - it crashes (inside its own error reporting) on an <i8> whose text is
+ *   not a valid 64-bit decimal: every i8 element must hold -?[0-9]{1,19}
+ *   within range;
+ * - it builds, and frees, its element tree recursively: a body nested
+ *   100,000 deep overflows the stack, so nesting is bounded (RPC_MAX_DEPTH);
+ * - its parser expands internal entities without limit (a 533-byte
+ *   "billion laughs" body stalls a daemon for seconds): no DOCTYPE or other
+ *   markup declaration is accepted, nor a reference to an entity other than
+ *   the five predefined ones or a character reference, nor a processing
+ *   instruction other than the leading XML declaration;
+ * - its element tree costs some 200 bytes per element: a 30 MB call of a
+ *   million tiny elements took a server to 700 MB, so a call (not a reply:
+ *   the master reads dump pages of many small entries) may hold at most
+ *   RPC_MAX_CALL_ELEMENTS elements;
+ * - only 8-bit XML is read as we mean it: no NUL, no byte-order mark, no
+ *   declared encoding other than UTF-8.
+ * XML-RPC needs none of what is refused, and our encoders never write it.
+ * One pass, no recursion: comments and CDATA sections are skipped whole, and
+ * tags are scanned to their '>' with quoted attribute values honoured, so
+ * the depth counted here is the depth the parser reaches before it stops at
+ * the first error, if any. */
 static bool is_xml_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 static bool i8_text_ok(const char *p, size_t n)
@@ -49,47 +67,173 @@ static bool i8_text_ok(const char *p, size_t n)
     return neg ? v <= 9223372036854775808ULL : v <= 9223372036854775807ULL;
 }
 
-bool rpc_body_is_safe(const char *xml, size_t len)
+static bool starts(const char *p, const char *end, const char *lit)
 {
-    if (memchr(xml, '\0', len) || (len >= 2 && (unsigned char)xml[0] >= 0xfe) ||
-        (len >= 3 && (unsigned char)xml[0] == 0xef))
-        return false;
-    const char *end = xml + len;
-    const char *enc = memmem(xml, len, "encoding", 8);
+    size_t n = strlen(lit);
+    return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+
+/* Length of the reference at p ('&'): a predefined entity or a character
+ * reference; 0 for anything else. */
+static size_t reference_len(const char *p, const char *end)
+{
+    static const char *const predefined[] = {"&lt;", "&gt;", "&amp;", "&quot;", "&apos;"};
+    for (size_t k = 0; k < sizeof predefined / sizeof predefined[0]; k++)
+        if (starts(p, end, predefined[k]))
+            return strlen(predefined[k]);
+    const char *q = p + 1;
+    if (q >= end || *q != '#')
+        return 0;
+    q++;
+    bool hex = q < end && *q == 'x';
+    if (hex)
+        q++;
+    const char *digits = q;
+    while (q < end && q - digits < 8 &&
+           ((*q >= '0' && *q <= '9') ||
+            (hex && ((*q >= 'a' && *q <= 'f') || (*q >= 'A' && *q <= 'F')))))
+        q++;
+    return q > digits && q < end && *q == ';' ? (size_t)(q + 1 - p) : 0;
+}
+
+/* Checks every reference in [p, end). */
+static int references_ok(const char *p, const char *end, dkv_err *err)
+{
+    for (const char *amp; p < end && (amp = memchr(p, '&', (size_t)(end - p)));) {
+        size_t n = reference_len(amp, end);
+        if (n == 0)
+            return dkv_err_set(err, "a reference to an undefined entity");
+        p = amp + n;
+    }
+    return 0;
+}
+
+/* The leading XML declaration (the only processing instruction accepted),
+ * which may declare UTF-8 and nothing else. Returns where the body goes on. */
+static const char *xml_declaration(const char *xml, const char *end, dkv_err *err)
+{
+    if (!starts(xml, end, "<?"))
+        return xml;
+    const char *close = memmem(xml, (size_t)(end - xml), "?>", 2);
+    if (!starts(xml, end, "<?xml") || xml + 5 >= end || !is_xml_space(xml[5]) || !close) {
+        dkv_err_set(err, "processing instructions are not accepted");
+        return NULL;
+    }
+    const char *enc = memmem(xml, (size_t)(close - xml), "encoding", 8);
     if (enc) {
         const char *q = enc + 8;
-        while (q < end && (is_xml_space(*q) || *q == '=' || *q == '"' || *q == '\''))
+        while (q < close && (is_xml_space(*q) || *q == '=' || *q == '"' || *q == '\''))
             q++;
-        if (end - q < 5 || strncasecmp(q, "UTF-8", 5) != 0)
-            return false;
+        if (close - q < 5 || strncasecmp(q, "UTF-8", 5) != 0) {
+            dkv_err_set(err, "only UTF-8 is accepted");
+            return NULL;
+        }
     }
-    for (const char *p = xml; p < end;) {
+    return close + 2;
+}
+
+/* An <i8> or <ex:i8> start tag [name, gt): no attributes, and its content
+ * plain text (the parser joins text across comments and CDATA sections, so
+ * the next markup must be the element's end tag) holding a valid 64-bit
+ * decimal. */
+static int i8_ok(const char *name, const char *gt, const char *end, dkv_err *err)
+{
+    size_t nl = starts(name, gt, "ex:i8") ? 5 : starts(name, gt, "i8") ? 2 : 0;
+    if (nl == 0 || (name + nl < gt && !is_xml_space(name[nl]) && name[nl] != '/'))
+        return 0; /* another element, e.g. <i8x> */
+    for (const char *q = name + nl; q < gt; q++)
+        if (!is_xml_space(*q))
+            return dkv_err_set(err, "an i8 element with attributes or without text");
+    const char *text = gt + 1;
+    const char *close = memchr(text, '<', (size_t)(end - text));
+    if (!close || !i8_text_ok(text, (size_t)(close - text)) || !starts(close + 1, end, "/") ||
+        !starts(close + 2, end, nl == 5 ? "ex:i8" : "i8"))
+        return dkv_err_set(err, "an i8 element that is not a 64-bit integer");
+    return 0;
+}
+
+int rpc_body_check(const char *xml, size_t len, size_t max_elements, dkv_err *err)
+{
+    if (memchr(xml, '\0', len))
+        return dkv_err_set(err, "a NUL byte");
+    if ((len >= 2 && (unsigned char)xml[0] >= 0xfe) || (len >= 3 && (unsigned char)xml[0] == 0xef))
+        return dkv_err_set(err, "a byte-order mark (only 8-bit XML is accepted)");
+    const char *end = xml + len;
+    const char *p = xml_declaration(xml, end, err);
+    if (!p)
+        return -1;
+    unsigned depth = 0;
+    size_t elements = 0;
+    while (p < end) {
         const char *lt = memchr(p, '<', (size_t)(end - p));
+        if (references_ok(p, lt ? lt : end, err) < 0)
+            return -1;
         if (!lt)
             break;
-        const char *name = lt + 1;
-        if (name < end && *name == '/')
-            name++;
-        size_t rest = (size_t)(end - name);
-        size_t nl = rest >= 5 && memcmp(name, "ex:i8", 5) == 0 ? 5
-                    : rest >= 2 && memcmp(name, "i8", 2) == 0 ? 2 : 0;
         p = lt + 1;
-        if (nl == 0 || name != lt + 1)
+        if (starts(p, end, "!--")) {
+            const char *close = memmem(p + 3, (size_t)(end - p - 3), "-->", 3);
+            if (!close)
+                return dkv_err_set(err, "an unterminated comment");
+            p = close + 3;
             continue;
-        const char *q = name + nl;
-        if (q < end && !is_xml_space(*q) && *q != '>' && *q != '/')
-            continue; /* a longer element name, e.g. <i8x> */
-        while (q < end && is_xml_space(*q))
-            q++;
-        if (q >= end || *q != '>')
-            return false; /* attributes or an empty element */
-        const char *text = q + 1;
-        const char *close = memchr(text, '<', (size_t)(end - text));
-        if (!close || !i8_text_ok(text, (size_t)(close - text)))
-            return false;
-        p = close;
+        }
+        if (starts(p, end, "![CDATA[")) {
+            const char *close = memmem(p + 8, (size_t)(end - p - 8), "]]>", 3);
+            if (!close)
+                return dkv_err_set(err, "an unterminated CDATA section");
+            p = close + 3;
+            continue;
+        }
+        if (starts(p, end, "!"))
+            return dkv_err_set(err, "a DOCTYPE or markup declaration");
+        if (starts(p, end, "?"))
+            return dkv_err_set(err, "processing instructions are not accepted");
+        bool closing = starts(p, end, "/");
+        const char *name = closing ? p + 1 : p;
+        /* To the tag's '>': a quoted attribute value may hold '>' (and
+         * references), never '<'. */
+        const char *q = name;
+        char quote = 0;
+        for (; q < end; q++) {
+            if (*q == '<')
+                return dkv_err_set(err, "'<' inside a tag");
+            if (quote) {
+                if (*q == quote)
+                    quote = 0;
+                else if (*q == '&' && reference_len(q, end) == 0)
+                    return dkv_err_set(err, "a reference to an undefined entity");
+            } else if (*q == '"' || *q == '\'') {
+                quote = *q;
+            } else if (*q == '>') {
+                break;
+            }
+        }
+        if (q >= end)
+            return dkv_err_set(err, "an unterminated tag");
+        if (closing) {
+            if (depth == 0)
+                return dkv_err_set(err, "an end tag without a start tag");
+            depth--;
+        } else {
+            if (depth + 1 > RPC_MAX_DEPTH)
+                return dkv_err_set(err, "elements nested deeper than %d levels", RPC_MAX_DEPTH);
+            if (++elements > max_elements)
+                return dkv_err_set(err, "more than %zu elements", max_elements);
+            if (q[-1] != '/') /* not an empty-element tag */
+                depth++;
+            if (i8_ok(name, q, end, err) < 0)
+                return -1;
+        }
+        p = q + 1;
     }
-    return true;
+    return 0;
+}
+
+bool rpc_body_is_safe(const char *xml, size_t len)
+{
+    dkv_err err;
+    return rpc_body_check(xml, len, SIZE_MAX, &err) == 0;
 }
 
 void rpc_global_init(void)
@@ -229,9 +373,11 @@ static int exchange(rpc_client *c, const char *method, wire_frame *f, size_t *us
 static int parse_with_xmlrpc(rpc_client *c, const char *method, const wire_frame *f,
                              xmlrpc_value **result, dkv_err *err)
 {
-    if (!rpc_body_is_safe((const char *)f->body, f->body_len)) {
+    dkv_err why;
+    if (rpc_body_check((const char *)f->body, f->body_len, SIZE_MAX, &why) < 0) {
         drop_connection(c);
-        return dkv_err_set(err, "%s to %s:%u: malformed reply", method, c->host, c->port);
+        return dkv_err_set(err, "%s to %s:%u: malformed reply: %s", method, c->host, c->port,
+                           why.msg);
     }
     xmlrpc_env env;
     xmlrpc_env_init(&env);
@@ -322,8 +468,11 @@ int rpc_call_flat(rpc_client *c, const char *method, const rpcflat_val *args, si
     size_t used;
     if (exchange(c, method, &f, &used, err) < 0)
         return -1;
-    int rc = 0;
-    if (rpcflat_parse_response(reply, (const char *)f.body, f.body_len) < 0) {
+    int rc = rpcflat_parse_response(reply, (const char *)f.body, f.body_len);
+    if (rc == RPCFLAT_NO_MEMORY) {
+        rc = dkv_err_set(err, "%s to %s:%u: out of memory for the reply", method, c->host,
+                         c->port);
+    } else if (rc < 0) {
         xmlrpc_value *result = NULL;
         rc = parse_with_xmlrpc(c, method, &f, &result, err);
         if (rc == 0 && flat_from_xmlrpc(result, reply) < 0)
@@ -374,17 +523,44 @@ static const rpc_flat_method *find_flat(const rpc_server *s, const char *name)
     return NULL;
 }
 
+/* A call of fm with n arguments: -1 with err when fm takes another number. */
+static int check_arity(const rpc_flat_method *fm, size_t n, dkv_err *err)
+{
+    size_t want = fm->types ? strlen(fm->types) : 0;
+    if (!fm->types || n == want)
+        return 0;
+    return dkv_err_set(err, "%s takes %zu argument%s, got %zu", fm->name, want,
+                       want == 1 ? "" : "s", n);
+}
+
 /* Runs a flat method: the reply's values, or -1 with a fault code. */
 static int run_flat(const rpc_flat_method *fm, void *call_info, const rpcflat_msg *args,
                     rpc_flat_reply *reply, dkv_err *err)
 {
     memset(reply, 0, sizeof *reply);
+    if (fm->types && (check_arity(fm, rpcflat_count(args), err) < 0 ||
+                      rpc_flat_args(args, fm->types, reply, err) < 0)) {
+        reply->fault_code = RPCARGS_BAD_REQUEST;
+        return -1;
+    }
     if (fm->fn(call_info, args, reply, err) < 0) {
         if (reply->fault_code == 0)
             reply->fault_code = RPCARGS_FAILED;
         return -1;
     }
     return 0;
+}
+
+static const char *non_scalar_name(xmlrpc_value *v)
+{
+    switch (v ? xmlrpc_value_type(v) : XMLRPC_TYPE_DEAD) {
+    case XMLRPC_TYPE_ARRAY: return "an array";
+    case XMLRPC_TYPE_STRUCT: return "a struct";
+    case XMLRPC_TYPE_DOUBLE: return "a double";
+    case XMLRPC_TYPE_DATETIME: return "a date";
+    case XMLRPC_TYPE_NIL: return "nil";
+    default: return "a value of another type";
+    }
 }
 
 /* A flat method reached through xmlrpc-c (a body rpcflat does not read):
@@ -396,15 +572,26 @@ static xmlrpc_value *flat_adapter(xmlrpc_env *env, xmlrpc_value *params, void *s
     rpcflat_msg *args = rpcflat_msg_new();
     xmlrpc_value *result = NULL;
     int size = xmlrpc_array_size(env, params);
+    dkv_err arity;
+    if (!env->fault_occurred && check_arity(fm, (size_t)size, &arity) < 0)
+        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, arity.msg);
+    else if (!env->fault_occurred && size > RPCFLAT_MAX_VALS)
+        xmlrpc_env_set_fault_formatted(env, RPCARGS_BAD_REQUEST,
+                                       "%s takes at most %d arguments, got %d", fm->name,
+                                       RPCFLAT_MAX_VALS, size);
     for (int i = 0; i < size && !env->fault_occurred; i++) {
         xmlrpc_value *item = NULL;
         xmlrpc_array_read_item(env, params, i, &item);
         rpcflat_val v = rpcflat_int(0);
-        if (!env->fault_occurred &&
-            (flat_scalar(env, item, &v) < 0 || rpcflat_msg_add(args, v) < 0) &&
-            !env->fault_occurred)
+        int added = 0;
+        if (!env->fault_occurred && flat_scalar(env, item, &v) < 0 && !env->fault_occurred)
             xmlrpc_env_set_fault_formatted(env, RPCARGS_BAD_REQUEST,
-                                           "argument %d: not a scalar", i + 1);
+                                           "argument %d: expected a scalar, got %s", i + 1,
+                                           non_scalar_name(item));
+        else if (!env->fault_occurred && (added = rpcflat_msg_add(args, v)) < 0)
+            xmlrpc_env_set_fault(env, RPCARGS_FAILED,
+                                 added == RPCFLAT_NO_MEMORY ? "out of memory for the request"
+                                                            : "too many arguments");
         flat_scalar_done(&v);
         if (item)
             xmlrpc_DECREF(item);
@@ -531,8 +718,16 @@ void rpc_server_free(rpc_server *s)
 /* The fast path: a flat body for a flat method. false when it is not one. */
 static bool serve_flat(rpc_server *s, const wire_frame *frame, void *call_info, buf *out)
 {
-    if (s->n_flat == 0 ||
-        rpcflat_parse_call(s->args, (const char *)frame->body, frame->body_len) < 0)
+    if (s->n_flat == 0)
+        return false;
+    int rc = rpcflat_parse_call(s->args, (const char *)frame->body, frame->body_len);
+    if (rc == RPCFLAT_NO_MEMORY) {
+        size_t start = wire_begin(out, WIRE_REPLY);
+        rpcflat_encode_fault(out, RPCARGS_FAILED, "out of memory for the request");
+        wire_finish(out, start);
+        return true;
+    }
+    if (rc < 0)
         return false;
     const rpc_flat_method *fm = find_flat(s, rpcflat_method(s->args));
     if (!fm)
@@ -556,8 +751,11 @@ void rpc_serve_frame(rpc_server *s, const wire_frame *frame, void *call_info, bu
     xmlrpc_env env;
     xmlrpc_env_init(&env);
     xmlrpc_mem_block *reply = NULL;
-    if (!rpc_body_is_safe((const char *)frame->body, frame->body_len))
-        xmlrpc_env_set_fault(&env, 400, "malformed XML-RPC request");
+    dkv_err err;
+    if (rpc_body_check((const char *)frame->body, frame->body_len, RPC_MAX_CALL_ELEMENTS,
+                       &err) < 0)
+        xmlrpc_env_set_fault_formatted(&env, RPCARGS_BAD_REQUEST,
+                                       "malformed XML-RPC request: %s", err.msg);
     else
         xmlrpc_registry_process_call2(&env, s->registry, (const char *)frame->body,
                                       frame->body_len, call_info, &reply);

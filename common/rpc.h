@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "limits.h"
 #include "rpcflat.h"
 #include "wire.h"
 
@@ -36,8 +37,23 @@ int rpc_call(rpc_client *c, const char *method, xmlrpc_value *params, xmlrpc_val
 xmlrpc_value *rpc_callf(rpc_client *c, dkv_err *err, const char *method, const char *format,
                         ...);
 
-/* Whether xmlrpc-c can be trusted with this body: 8-bit XML whose i8
- * elements all hold valid 64-bit decimals (xmlrpc-c 1.33 crashes on others). */
+/* Deepest element nesting accepted in an XML-RPC body. Our deepest message,
+ * a dump reply (methodResponse, params, param, value, struct, member,
+ * value, array, data, value, array, data, value, base64), nests 14 levels;
+ * xmlrpc-c builds and frees its element tree recursively, so depth must be
+ * bounded before it parses anything. */
+#define RPC_MAX_DEPTH 32
+
+/* Most elements a call body may hold. Our calls hold a few dozen; the
+ * largest, connect_all, about 10 per server listed. xmlrpc-c spends some
+ * 200 bytes of memory per element, so this bounds what one call costs. */
+#define RPC_MAX_CALL_ELEMENTS 100000
+
+/* Whether xmlrpc-c can be trusted with this body (see rpc.c for what is
+ * refused and why), which holds at most max_elements elements (SIZE_MAX:
+ * no bound): 0, or -1 with err saying what was found. Linear in len, no
+ * recursion, no allocation. */
+int rpc_body_check(const char *xml, size_t len, size_t max_elements, dkv_err *err);
 bool rpc_body_is_safe(const char *xml, size_t len);
 
 /* Calls a method served as flat (see rpcflat.h and rpc_flat_method): the
@@ -66,6 +82,12 @@ typedef int (*rpc_flat_fn)(void *call_info, const rpcflat_msg *args, rpc_flat_re
 typedef struct rpc_flat_method {
     const char *name;
     rpc_flat_fn fn;
+    /* The argument types, one letter each as for rpc_flat_args ("bbii"),
+     * or NULL to leave all checks to fn. Checked before fn runs and, on
+     * the xmlrpc-c path, before any argument is converted, so a call with
+     * the wrong number of arguments is told that first ("put takes 4
+     * arguments, got 17"). */
+    const char *types;
 } rpc_flat_method;
 
 /* Checks a flat method's arguments against types, one letter each: i an

@@ -46,15 +46,17 @@ const char *rpcflat_method(const rpcflat_msg *m) { return m->method; }
 size_t rpcflat_count(const rpcflat_msg *m) { return m->n; }
 const rpcflat_val *rpcflat_at(const rpcflat_msg *m, size_t i) { return &m->vals[i]; }
 
-static void arena_need(rpcflat_msg *m, size_t total)
+/* false when out of memory: a daemon refuses the message, not dies. */
+static bool arena_need(rpcflat_msg *m, size_t total)
 {
     if (total <= m->arena_cap)
-        return;
+        return true;
     uint8_t *p = realloc(m->arena, total);
     if (!p)
-        abort();
+        return false;
     m->arena = p;
     m->arena_cap = total;
+    return true;
 }
 
 int rpcflat_msg_add(rpcflat_msg *m, rpcflat_val v)
@@ -64,7 +66,8 @@ int rpcflat_msg_add(rpcflat_msg *m, rpcflat_val v)
     if (v.type == RPCFLAT_BYTES || v.type == RPCFLAT_STRING) {
         /* Earlier values point into the arena: move them along if it moves. */
         uint8_t *old = m->arena;
-        arena_need(m, m->arena_len + v.n + 1);
+        if (!arena_need(m, m->arena_len + v.n + 1))
+            return RPCFLAT_NO_MEMORY;
         for (size_t i = 0; i < m->n && old && m->arena != old; i++)
             if (m->vals[i].type == RPCFLAT_BYTES || m->vals[i].type == RPCFLAT_STRING)
                 m->vals[i].p = m->arena + (m->vals[i].p - old);
@@ -301,11 +304,11 @@ static bool value(cursor *c, rpcflat_msg *m)
     return true;
 }
 
-static void begin_parse(rpcflat_msg *m, size_t len)
+static bool begin_parse(rpcflat_msg *m, size_t len)
 {
     rpcflat_msg_reset(m);
     /* Decoded data is never longer than its text, plus one NUL per value. */
-    arena_need(m, len + RPCFLAT_MAX_VALS + 1);
+    return arena_need(m, len + RPCFLAT_MAX_VALS + 1);
 }
 
 static int fail(rpcflat_msg *m)
@@ -322,7 +325,8 @@ static bool at_end(cursor *c)
 
 int rpcflat_parse_call(rpcflat_msg *m, const char *xml, size_t len)
 {
-    begin_parse(m, len);
+    if (!begin_parse(m, len))
+        return RPCFLAT_NO_MEMORY;
     cursor c = {xml, xml + len};
     if (!prolog(&c) || !take_ws(&c, "<methodCall>") || !take_ws(&c, "<methodName>"))
         return fail(m);
@@ -349,7 +353,8 @@ int rpcflat_parse_call(rpcflat_msg *m, const char *xml, size_t len)
 
 int rpcflat_parse_response(rpcflat_msg *m, const char *xml, size_t len)
 {
-    begin_parse(m, len);
+    if (!begin_parse(m, len))
+        return RPCFLAT_NO_MEMORY;
     cursor c = {xml, xml + len};
     if (!prolog(&c) || !take_ws(&c, "<methodResponse>") || !take_ws(&c, "<params>") ||
         !take_ws(&c, "<param>") || !take_ws(&c, "<value>") || !take_ws(&c, "<array>") ||
@@ -400,7 +405,8 @@ static void put_base64(buf *out, const uint8_t *p, size_t n)
 {
     static const char tab[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    buf_reserve(out, (n + 2) / 3 * 4);
+    if (buf_reserve(out, (n + 2) / 3 * 4) < 0)
+        return; /* a fallible buffer that failed: its owner discards it */
     char *o = (char *)out->data + out->len;
     size_t i = 0;
     for (; i + 3 <= n; i += 3) {

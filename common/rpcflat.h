@@ -62,15 +62,20 @@ typedef struct rpcflat_msg rpcflat_msg;
 rpcflat_msg *rpcflat_msg_new(void);
 void rpcflat_msg_free(rpcflat_msg *m);
 
+/* What parse and add return when the message cannot grow (out of memory):
+ * the caller refuses the message rather than trying another decoder. */
+#define RPCFLAT_NO_MEMORY (-2)
+
 /* 0 when xml is a flat methodCall (method name and scalar params), -1 when
- * it is anything else (the message is then empty). */
+ * it is anything else (the message is then empty), RPCFLAT_NO_MEMORY. */
 int rpcflat_parse_call(rpcflat_msg *m, const char *xml, size_t len);
 /* 0 when xml is a methodResponse holding one array of scalars, -1 when it
- * is anything else: a fault, another shape, not XML-RPC. */
+ * is anything else: a fault, another shape, not XML-RPC; RPCFLAT_NO_MEMORY. */
 int rpcflat_parse_response(rpcflat_msg *m, const char *xml, size_t len);
 
 /* Builds a message by hand (used when xmlrpc-c decoded the body): empties
- * it, then copies each added value in. add returns -1 when full. */
+ * it, then copies each added value in. add returns -1 when full,
+ * RPCFLAT_NO_MEMORY when out of memory. */
 void rpcflat_msg_reset(rpcflat_msg *m);
 int rpcflat_msg_add(rpcflat_msg *m, rpcflat_val v);
 

@@ -26,6 +26,8 @@ size_t wire_begin(buf *out, enum wire_kind kind)
 
 void wire_finish(buf *out, size_t start)
 {
+    if (buf_failed(out))
+        return; /* the prefix may be missing: the owner discards the buffer */
     dkv_put_u32(buf_head(out) + start, (uint32_t)(buf_unread(out) - start - 4));
 }
 

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "limits.h"
 
 enum wire_kind {
     WIRE_CALL = 'C',
@@ -22,8 +23,16 @@ enum wire_kind {
     WIRE_PEER = 'P',
 };
 
-/* Largest frame accepted: room for several 2 MiB values encoded in XML. */
-#define WIRE_MAX_FRAME (64u << 20)
+/* Largest frame accepted. The largest legitimate ones: a put (or a get
+ * reply, or a dump page) of one DKV_MAX_VALUE value and a DKV_MAX_KEY key in
+ * XML-RPC, where base64 makes 4 bytes of 3 and xmlrpc-c adds a line break
+ * per 76 characters (about 23 MB), and a peer upd frame (a 256 KiB body
+ * target, one more update of a value and key, and a JSON header of a few
+ * MB at most). Anything beyond is refused unbuffered (see loop.h). */
+#define WIRE_MAX_FRAME (32u << 20)
+_Static_assert(WIRE_MAX_FRAME >=
+                   (DKV_MAX_VALUE + DKV_MAX_KEY) / 3 * 4 / 76 * 78 + (4u << 20),
+               "WIRE_MAX_FRAME must hold a put of the largest key and value");
 #define WIRE_PREFIX 9 /* length + kind + hdr_len */
 
 typedef struct wire_frame {

@@ -715,13 +715,25 @@ static void record_session(const rpcflat_msg *r, size_t i, json_t *rec)
         rec_id(rec, "server", (uint64_t)sid->i);
 }
 
+/* Refused here, with the limit named, rather than by the daemons. */
+static int check_sizes(const script_cmd *cmd, dkv_err *err)
+{
+    if (cmd->key_len > DKV_MAX_KEY)
+        return dkv_err_set(err, "key of %zu bytes exceeds the limit of %u bytes", cmd->key_len,
+                           DKV_MAX_KEY);
+    if (cmd->value_len > DKV_MAX_VALUE)
+        return dkv_err_set(err, "value of %zu bytes exceeds the limit of %u bytes",
+                           cmd->value_len, DKV_MAX_VALUE);
+    return 0;
+}
+
 static int do_put(cluster *c, const script_cmd *cmd, json_t *rec, dkv_err *err)
 {
     endpoint *e;
     rec_id(rec, "client", cmd->id[0]);
     rec_bytes(rec, "key", cmd->key, cmd->key_len);
     rec_bytes(rec, "value", cmd->value, cmd->value_len);
-    if (client_endpoint(c, cmd->id[0], &e, rec, err) < 0)
+    if (check_sizes(cmd, err) < 0 || client_endpoint(c, cmd->id[0], &e, rec, err) < 0)
         return -1;
     rpcflat_val args[2] = {rpcflat_bytes(cmd->key, cmd->key_len),
                            rpcflat_bytes(cmd->value, cmd->value_len)};
@@ -740,7 +752,7 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv
     endpoint *e;
     rec_id(rec, "client", cmd->id[0]);
     rec_bytes(rec, "key", cmd->key, cmd->key_len);
-    if (client_endpoint(c, cmd->id[0], &e, rec, err) < 0)
+    if (check_sizes(cmd, err) < 0 || client_endpoint(c, cmd->id[0], &e, rec, err) < 0)
         return -1;
     rpcflat_val arg = rpcflat_bytes(cmd->key, cmd->key_len);
     if (rpc_call_flat(e->rpc, "get", &arg, 1, c->reply, err) < 0)

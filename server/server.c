@@ -23,8 +23,8 @@
  * is dead for good. */
 #define RETRY_FIRST_US 5000
 #define RETRY_MAX_US 1000000
-#define MAX_KEY (64u << 10)
-#define MAX_VALUE (16u << 20)
+#define MAX_KEY DKV_MAX_KEY
+#define MAX_VALUE DKV_MAX_VALUE
 #define DUMP_PAGE_BYTES (1u << 20)
 /* Pushes to peers (writes and acks) go out at most once per this interval.
  * After a quiet spell the first push leaves at once, so a lone write
@@ -203,6 +203,7 @@ static void on_hello(server *s, loop_conn *c, conn_info *ci, const pmsg *m)
     /* The link is live before the core hears of it: core_link_up sends the
      * peer the LSAs it lacks through link_out. */
     l->conn = c;
+    loop_conn_set_evictable(c, false); /* a peer link is never closed to make room */
     l->inc = m->inc;
     l->backoff = RETRY_FIRST_US;
     dkv_err err;
@@ -621,7 +622,7 @@ static const rpc_method methods[] = {
 };
 /* The put/get path: decoded without xmlrpc-c when the body allows. */
 static const rpc_flat_method flat_methods[] = {
-    {"put", m_put_value}, {"get", m_get_value}, {"digest", m_digest}};
+    {"put", m_put_value, "bbii"}, {"get", m_get_value, "b"}, {"digest", m_digest, ""}};
 
 /* A link we should have, that is down and not being dialled. */
 static bool needs_dial(const link *l)

@@ -1073,7 +1073,8 @@ static xmlrpc_value *m_double(xmlrpc_env *env, xmlrpc_value *params, void *si, v
 static const rpc_method plain_methods[] = {
     {"plain", m_plain}, {"utf8", m_utf8}, {"double", m_double}};
 static const rpc_flat_method flat_methods[] = {
-    {"echo", f_echo}, {"fail", f_fail}, {"typed", f_typed}};
+    {"echo", f_echo, NULL}, {"fail", f_fail, NULL}, {"typed", f_typed, NULL},
+    {"checked", f_typed, "is"}};
 
 /* Serves body into out, which already holds some consumed and unread
  * bytes (so that appending the reply compacts it), and returns the reply
@@ -1255,6 +1256,72 @@ static void test_serve_flat_faults(void)
     rpc_server_free(s);
 }
 
+/* A method with its argument types in the table: the wrong number of
+ * arguments is reported first, whatever the arguments are, on both paths;
+ * a non-scalar argument says what it is. */
+static void test_serve_flat_arity(void)
+{
+    rpc_server *s = rpc_server_new(plain_methods, NELEMS(plain_methods), flat_methods,
+                                   NELEMS(flat_methods));
+    rpcflat_val many[17];
+    for (size_t i = 0; i < NELEMS(many); i++)
+        many[i] = rpcflat_string("x");
+    static const struct {
+        size_t n;
+        const char *msg;
+    } cases[] = {
+        {0, "checked takes 2 arguments, got 0"},
+        {1, "checked takes 2 arguments, got 1"},
+        {3, "checked takes 2 arguments, got 3"},
+        {17, "checked takes 2 arguments, got 17"}, /* more than rpcflat holds */
+        {2, "argument 1: expected an integer, got a string"},
+    };
+    buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < NELEMS(cases); i++) {
+        for (int path = 0; path < 2; path++) {
+            if (path == 0) {
+                buf_clear(&b);
+                rpcflat_encode_call(&b, "checked", many, cases[i].n);
+            } else {
+                xserialize(&b, "checked", many, cases[i].n, false, xmlrpc_dialect_apache);
+            }
+            size_t len;
+            char *reply = serve_body(s, buf_head(&b), buf_unread(&b), NULL, &len);
+            int code = 0;
+            char *msg = NULL;
+            CU_ASSERT_TRUE_FATAL(reply != NULL);
+            CU_ASSERT_EQUAL(xmlrpc_fault_of(reply, len, &code, &msg), 0);
+            CU_ASSERT_EQUAL(code, RPCARGS_BAD_REQUEST);
+            bool ok = msg && strcmp(msg, cases[i].msg) == 0;
+            CU_ASSERT_TRUE(ok);
+            if (!ok)
+                fprintf(stderr, "\n  %zu arguments (path %d): '%s'\n", cases[i].n, path,
+                        msg ? msg : "(none)");
+            free(msg);
+            free(reply);
+        }
+    }
+    /* A struct where a scalar belongs (only xmlrpc-c reads it). */
+    static const char body[] =
+        "<?xml version=\"1.0\"?><methodCall><methodName>checked</methodName><params>"
+        "<param><value><i4>1</i4></value></param><param><value><struct><member><name>a"
+        "</name><value><i4>1</i4></value></member></struct></value></param></params>"
+        "</methodCall>";
+    size_t len;
+    char *reply = serve_body(s, body, sizeof body - 1, NULL, &len);
+    int code = 0;
+    char *msg = NULL;
+    CU_ASSERT_TRUE(reply && xmlrpc_fault_of(reply, len, &code, &msg) == 0 && msg &&
+                   strcmp(msg, "argument 2: expected a scalar, got a struct") == 0);
+    if (msg && strcmp(msg, "argument 2: expected a scalar, got a struct") != 0)
+        fprintf(stderr, "\n  struct: '%s'\n", msg);
+    free(msg);
+    free(reply);
+    buf_free(&b);
+    rpc_server_free(s);
+}
+
 /* ---- rpc_call_flat against a served child -------------------------------------- */
 
 /* The child: serves calls on one connection until EOF. */
@@ -1359,6 +1426,7 @@ void add_rpcflat_tests(void)
         {"rpc_flat_range: integer range and length", test_flat_range},
         {"rpc_serve_frame: flat and xmlrpc-c bodies, same result", test_serve_flat},
         {"rpc_serve_frame: a flat method's faults", test_serve_flat_faults},
+        {"rpc_serve_frame: a flat method's arity is checked first", test_serve_flat_arity},
         {"rpc_call_flat against a served child", test_call_flat},
         CU_TEST_INFO_NULL,
     };

@@ -148,6 +148,9 @@ static void test_bad_i8_does_not_crash(void)
     static const char *bad[] = {
         "<i8>x</i8>", "<i8>1x</i8>", "<i8>-</i8>", "<i8>99999999999999999999</i8>",
         "<ex:i8>x</ex:i8>",
+        /* Text the parser joins across markup: "1x". */
+        "<i8>1<!-- -->x</i8>", "<i8>1<![CDATA[x]]></i8>", "<i8>1<![CDATA[]]>0000000000000000000</i8>",
+        "<ex:i8>1<!---->x</ex:i8>",
     };
     int crashed = 0;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -166,6 +169,59 @@ static void test_bad_i8_does_not_crash(void)
     CU_ASSERT_EQUAL(crashed, 0);
 }
 
+/* n copies of open, middle, n copies of close, inside a put call. */
+static char *deep_call(const char *open, size_t n, const char *middle, const char *close)
+{
+    size_t len = 256 + n * (strlen(open) + strlen(close)) + strlen(middle);
+    char *s = malloc(len), *q = s;
+    if (!s)
+        abort();
+    q = stpcpy(q, "<?xml version=\"1.0\"?><methodCall><methodName>put</methodName><params>"
+                  "<param><value>");
+    for (size_t i = 0; i < n; i++)
+        q = stpcpy(q, open);
+    q = stpcpy(q, middle);
+    for (size_t i = 0; i < n; i++)
+        q = stpcpy(q, close);
+    stpcpy(q, "</value></param></params></methodCall>");
+    return s;
+}
+
+/* Issue 11: 200,000 nested elements or 60,000 nested arrays crashed every
+ * daemon (xmlrpc-c frees its tree recursively), and nine levels of
+ * entities stalled one for seconds (the child's alarm is 10 s). Each gets
+ * a fault that says why, at once. */
+static void test_hostile_bodies_fault(void)
+{
+    char *bodies[] = {
+        deep_call("<a>", 200000, "", "</a>"),
+        deep_call("<array><data><value>", 60000, "<i4>1</i4>", "</value></data></array>"),
+        strdup("<?xml version=\"1.0\"?><!DOCTYPE m [<!ENTITY a \"aaaaaaaaaa\">"
+               "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;"
+               "&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e \"&d;&d;"
+               "&d;&d;&d;&d;&d;&d;&d;&d;\"><!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">"
+               "<!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\"><!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;"
+               "&g;&g;&g;\"><!ENTITY i \"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">]><methodCall>"
+               "<methodName>put</methodName><params><param><value><string>&i;</string>"
+               "</value></param></params></methodCall>"),
+        strdup("<?xml version=\"1.0\"?><methodCall><methodName>put</methodName><params>"
+               "<param><value><string>&undefined;</string></value></param></params>"
+               "</methodCall>"),
+    };
+    static const char *why[] = {"nested deeper than 32 levels", "nested deeper than 32 levels",
+                                "DOCTYPE", "undefined entity"};
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        served r;
+        serve(bodies[i], &r);
+        CU_ASSERT_TRUE(r.ok);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.reply, "malformed XML-RPC request"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.reply, why[i]));
+        if (!r.ok || !strstr(r.reply, why[i]))
+            fprintf(stderr, "\n  body %zu: status 0x%x, reply '%.300s'\n", i, r.how, r.reply);
+        free(bodies[i]);
+    }
+}
+
 void add_rpcserve_tests(void)
 {
     static const CU_TestInfo tests[] = {
@@ -173,6 +229,8 @@ void add_rpcserve_tests(void)
         {"bad requests get a fault reply", test_bad_requests_fault},
         {"a malformed <i8> gets a fault, not a crash (xmlrpc-c 1.33)",
          test_bad_i8_does_not_crash},
+        {"deep nesting and entity bombs get a fault, not a crash or a stall",
+         test_hostile_bodies_fault},
         CU_TEST_INFO_NULL,
     };
     tests_add_suite("rpcserve", NULL, NULL, tests);

@@ -38,7 +38,7 @@ $(BIN)/rpccall: $(call obj,tests/rpccall.c $(COMMON_SRC))
 # into fuzz_rpcargs and fuzz_rpcflat.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 5
-FUZZ_NAMES   := wire peermsg record vclock ids script rpcargs rpcflat seal
+FUZZ_NAMES   := wire peermsg record vclock ids script rpcargs rpcflat screen seal
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # Not $(CFLAGS): it carries gcc-only warning flags. Warnings stay warnings
 # here, so a new clang diagnostic cannot block fuzzing; the gcc build is
@@ -53,7 +53,8 @@ fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))
 # Modules only some targets need: fuzz_script the script parser,
 # fuzz_rpcargs the XML-RPC argument checks and the xmlrpc-c libraries,
 # fuzz_rpcflat the flat codec (checked against xmlrpc-c) and the test
-# comparisons it shares with the unit tests.
+# comparisons it shares with the unit tests, fuzz_screen the body screen
+# with both parsers behind it, fuzz_seal the store's seal.
 FUZZ_EXTRA   := master/script.c common/rpcargs.c common/rpcflat.c tests/flateq.c server/seal.c \
                 common/hash.c
 FUZZ_OBJS    := $(call fuzz_obj,$(FUZZ_LIB) $(FUZZ_EXTRA) \
@@ -81,6 +82,10 @@ $(BIN)/fuzz_rpcargs: $(call fuzz_obj,common/rpcargs.c common/rpc.c common/rpcfla
                                 common/net.c common/loop.c)
 $(BIN)/fuzz_rpcargs: FUZZ_LDLIBS += -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok \
                                     -lxmlrpc_util
+$(BIN)/fuzz_screen: $(call fuzz_obj,common/rpcargs.c common/rpc.c common/rpcflat.c \
+                                common/net.c common/loop.c)
+$(BIN)/fuzz_screen: FUZZ_LDLIBS += -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok \
+                                   -lxmlrpc_util
 $(BIN)/fuzz_rpcflat: $(call fuzz_obj,common/rpcflat.c tests/flateq.c)
 $(BIN)/fuzz_rpcflat: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
 

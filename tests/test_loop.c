@@ -1,0 +1,651 @@
+/* loop: the limits a daemon's event loop puts on each connection and on
+ * all of them (issue 11): oversized calls answered with a fault, oversized
+ * peer frames closed, incomplete frames timed out, the inbound budget,
+ * reply backpressure, stalled and runaway output, allocation failure,
+ * the connection cap with eviction of idle connections, and the listener's
+ * rest when descriptors run out. Each test drives a loop in-process over
+ * socketpairs or loopback with shrunken limits, and waits for conditions
+ * with a bounded deadline. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/loop.h"
+#include "../common/net.h"
+#include "tests.h"
+
+/* Under AddressSanitizer (make test) a failed allocation aborts unless
+ * told otherwise; test_allocation_failure_closes needs malloc to return
+ * NULL as it does in the daemons' release builds. Only this test binary
+ * gets the option. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
+
+/* What the handlers saw on one connection. */
+typedef struct conn_log {
+    int frames;        /* frames dispatched */
+    int calls;         /* of which calls */
+    size_t reply_size; /* each call is answered with a reply of this many bytes */
+    bool closed;
+    char why[160];
+} conn_log;
+
+static void on_frame(loop_conn *c, const wire_frame *f)
+{
+    conn_log *lg = loop_conn_user(c);
+    lg->frames++;
+    if (f->kind != WIRE_CALL)
+        return;
+    lg->calls++;
+    buf *out = loop_conn_out(c);
+    size_t start = wire_begin(out, WIRE_REPLY);
+    for (size_t i = 0; i < lg->reply_size; i++)
+        buf_append(out, "r", 1);
+    wire_finish(out, start);
+}
+
+static void on_close(loop_conn *c, const char *why)
+{
+    conn_log *lg = loop_conn_user(c);
+    lg->closed = true;
+    snprintf(lg->why, sizeof lg->why, "%s", why);
+}
+
+static const loop_handlers handlers = {on_frame, on_close, NULL};
+
+/* Limits small enough to reach in a test, timeouts long enough not to
+ * fire by accident. */
+static loop_limits test_limits(void)
+{
+    loop_limits lim;
+    loop_limits_default(&lim);
+    lim.max_frame = 8192;
+    lim.in_free = 1024;
+    lim.in_budget = 8192 + 4;
+    lim.out_pause = 4096;
+    lim.out_budget = 1 << 20;
+    lim.max_conns = 64;
+    return lim;
+}
+
+/* A loop end (added to l) and a test end (returned, non-blocking), with
+ * small socket buffers so that unread output stays in the loop. */
+static int pair(loop *l, conn_log *lg, loop_conn **conn)
+{
+    int sv[2];
+    CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    int small = 4096;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    loop_conn *c = loop_add(l, sv[0], false, &handlers, lg);
+    if (conn)
+        *conn = c;
+    net_set_nonblock(sv[1]);
+    return sv[1];
+}
+
+typedef bool (*cond_fn)(void *arg);
+
+/* Runs the loop until cond holds or ms pass; returns whether it held. */
+static bool run_until(loop *l, cond_fn cond, void *arg, int ms)
+{
+    int64_t deadline = net_now_us() + (int64_t)ms * 1000;
+    while (!cond(arg)) {
+        if (net_now_us() > deadline)
+            return false;
+        loop_run_once(l, 10);
+    }
+    return true;
+}
+
+static bool is_closed(void *arg) { return ((conn_log *)arg)->closed; }
+
+/* Writes all of p to the test end, running the loop while the socket is
+ * full. false if that took longer than ms. */
+static bool pump_write(loop *l, int fd, const void *p, size_t n, int ms)
+{
+    const char *q = p;
+    int64_t deadline = net_now_us() + (int64_t)ms * 1000;
+    while (n > 0) {
+        ssize_t w = send(fd, q, n, MSG_NOSIGNAL);
+        if (w > 0) {
+            q += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN)
+            return false;
+        if (net_now_us() > deadline)
+            return false;
+        loop_run_once(l, 1);
+    }
+    return true;
+}
+
+static void frame_prefix(uint8_t *p, size_t len, char kind)
+{
+    dkv_put_u32(p, (uint32_t)(len + 5));
+    p[4] = (uint8_t)kind;
+    dkv_put_u32(p + 5, 0);
+}
+
+/* A whole frame of kind with a body of n bytes, malloc'ed. */
+static uint8_t *make_frame(char kind, size_t n, size_t *total)
+{
+    *total = WIRE_PREFIX + n;
+    uint8_t *p = malloc(*total);
+    CU_ASSERT_FATAL(p != NULL);
+    frame_prefix(p, n, kind);
+    memset(p + WIRE_PREFIX, 'b', n);
+    return p;
+}
+
+/* Reads whatever the loop sent to the test end into b (running the loop
+ * meanwhile) until b holds a whole frame or ms pass. */
+static bool read_frame(loop *l, int fd, buf *b, wire_frame *f, size_t *used, int ms)
+{
+    int64_t deadline = net_now_us() + (int64_t)ms * 1000;
+    for (;;) {
+        dkv_err err;
+        if (wire_decode(buf_head(b), buf_unread(b), f, used, &err) == 1)
+            return true;
+        buf_reserve(b, 65536);
+        ssize_t r = recv(fd, b->data + b->len, b->cap - b->len, 0);
+        if (r > 0) {
+            b->len += (size_t)r;
+            continue;
+        }
+        if (r == 0 || errno != EAGAIN || net_now_us() > deadline)
+            return false;
+        loop_run_once(l, 1);
+    }
+}
+
+static void test_oversized_call_gets_fault(void)
+{
+    loop *l = loop_new();
+    loop_limits lim = test_limits();
+    loop_set_limits(l, &lim);
+    conn_log lg = {0};
+    int fd = pair(l, &lg, NULL);
+    /* Far over the limit: never buffered, so the budget is no concern. */
+    size_t n;
+    uint8_t *big = make_frame('C', 100000, &n);
+    CU_ASSERT_TRUE(pump_write(l, fd, big, n, 5000));
+    free(big);
+    buf in;
+    buf_init(&in);
+    wire_frame f;
+    size_t used;
+    CU_ASSERT_FATAL(read_frame(l, fd, &in, &f, &used, 5000));
+    CU_ASSERT_EQUAL(f.kind, WIRE_REPLY);
+    char body[512] = {0};
+    memcpy(body, f.body, f.body_len < sizeof body - 1 ? f.body_len : sizeof body - 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "<fault>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "request of 100005 bytes exceeds the limit of 8192 bytes"));
+    buf_consume(&in, used);
+    CU_ASSERT_EQUAL(lg.frames, 0);
+    /* The connection goes on: the next call is served. */
+    uint8_t *small = make_frame('C', 10, &n);
+    CU_ASSERT_TRUE(pump_write(l, fd, small, n, 5000));
+    free(small);
+    CU_ASSERT_TRUE(read_frame(l, fd, &in, &f, &used, 5000));
+    CU_ASSERT_EQUAL(lg.calls, 1);
+    CU_ASSERT_FALSE(lg.closed);
+    buf_free(&in);
+    close(fd);
+    loop_free(l);
+}
+
+static void test_oversized_peer_frame_closes(void)
+{
+    loop *l = loop_new();
+    loop_limits lim = test_limits();
+    loop_set_limits(l, &lim);
+    conn_log lg = {0};
+    int fd = pair(l, &lg, NULL);
+    uint8_t prefix[WIRE_PREFIX];
+    frame_prefix(prefix, 9000, 'P');
+    CU_ASSERT_TRUE(pump_write(l, fd, prefix, sizeof prefix, 5000));
+    CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.why, "frame of 9005 bytes exceeds the limit of 8192"));
+    close(fd);
+    loop_free(l);
+}
+
+static void test_incomplete_frame_times_out(void)
+{
+    loop *l = loop_new();
+    loop_limits lim = test_limits();
+    lim.frame_timeout_us = 100000;
+    loop_set_limits(l, &lim);
+    conn_log small = {0}, large = {0}, idle = {0};
+    int fd_small = pair(l, &small, NULL);
+    int fd_large = pair(l, &large, NULL);
+    int fd_idle = pair(l, &idle, NULL);
+    uint8_t p[WIRE_PREFIX + 100];
+    frame_prefix(p, 200, 'C'); /* 100 of 200 bytes: a small frame */
+    CU_ASSERT_TRUE(pump_write(l, fd_small, p, sizeof p, 5000));
+    frame_prefix(p, 5000, 'C'); /* a large one, holding the budget */
+    CU_ASSERT_TRUE(pump_write(l, fd_large, p, sizeof p, 5000));
+    int64_t t0 = net_now_us();
+    CU_ASSERT_TRUE(run_until(l, is_closed, &small, 5000));
+    CU_ASSERT_TRUE(run_until(l, is_closed, &large, 5000));
+    CU_ASSERT_TRUE(net_now_us() - t0 >= 90000);
+    CU_ASSERT_PTR_NOT_NULL(strstr(small.why, "frame still incomplete after 100 ms"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(large.why, "incomplete"));
+    /* A connection between frames is not timed out. */
+    CU_ASSERT_FALSE(idle.closed);
+    close(fd_small);
+    close(fd_large);
+    close(fd_idle);
+    loop_free(l);
+}
+
+/* Two large frames, room in the budget for one: the second waits unread
+ * until the first is complete, then goes through. */
+static void test_inbound_budget(void)
+{
+    loop *l = loop_new();
+    loop_limits lim = test_limits();
+    loop_set_limits(l, &lim);
+    conn_log a = {0}, b = {0};
+    int fd_a = pair(l, &a, NULL);
+    int fd_b = pair(l, &b, NULL);
+    size_t n;
+    uint8_t *fa = make_frame('C', 6000, &n);
+    uint8_t *fb = make_frame('C', 6000, &n);
+    CU_ASSERT_TRUE(pump_write(l, fd_a, fa, n / 2, 5000));
+    for (int i = 0; i < 5; i++)
+        loop_run_once(l, 1);
+    /* b sends all of its frame while a holds the budget. */
+    size_t sent = 0;
+    for (int i = 0; i < 200 && sent < n; i++) {
+        ssize_t w = send(fd_b, fb + sent, n - sent, MSG_NOSIGNAL);
+        if (w > 0)
+            sent += (size_t)w;
+        loop_run_once(l, 1);
+    }
+    CU_ASSERT_EQUAL(b.frames, 0);
+    CU_ASSERT_FALSE(b.closed);
+    /* a completes: the budget goes to b. */
+    CU_ASSERT_TRUE(pump_write(l, fd_a, fa + n / 2, n - n / 2, 5000));
+    CU_ASSERT_TRUE(pump_write(l, fd_b, fb + sent, n - sent, 5000));
+    int64_t deadline = net_now_us() + 5000000;
+    while ((a.frames < 1 || b.frames < 1) && net_now_us() < deadline)
+        loop_run_once(l, 10);
+    CU_ASSERT_EQUAL(a.frames, 1);
+    CU_ASSERT_EQUAL(b.frames, 1);
+    free(fa);
+    free(fb);
+    close(fd_a);
+    close(fd_b);
+    loop_free(l);
+}
+
+/* A caller that pipelines calls without reading replies gets one call
+ * answered beyond out_pause; the rest wait, and go on once it reads. */
+static void test_reply_backpressure(void)
+{
+    loop *l = loop_new();
+    loop_limits lim = test_limits();
+    loop_set_limits(l, &lim);
+    conn_log lg = {.reply_size = 100000};
+    int fd = pair(l, &lg, NULL);
+    size_t n;
+    uint8_t *call = make_frame('C', 20, &n);
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT_TRUE(pump_write(l, fd, call, n, 5000));
+    for (int i = 0; i < 20; i++)
+        loop_run_once(l, 1);
+    CU_ASSERT_EQUAL(lg.calls, 1);
+    CU_ASSERT_TRUE(loop_conn_count(l) == 1);
+    /* Reading the replies lets every call through. */
+    buf in;
+    buf_init(&in);
+    for (int i = 0; i < 10; i++) {
+        wire_frame f;
+        size_t used;
+        CU_ASSERT_FATAL(read_frame(l, fd, &in, &f, &used, 5000));
+        CU_ASSERT_EQUAL(f.body_len, 100000);
+        buf_consume(&in, used);
+    }
+    CU_ASSERT_EQUAL(lg.calls, 10);
+    CU_ASSERT_FALSE(lg.closed);
+    buf_free(&in);
+    free(call);
+    close(fd);
+    loop_free(l);
+}
+
+/* Over the loop's reply budget, no connection gets a call dispatched, not
+ * even one without unsent output. */
+static void test_reply_budget(void)
+{
+    loop *l = loop_new();
+    loop_limits lim = test_limits();
+    lim.out_budget = 150000;
+    loop_set_limits(l, &lim);
+    conn_log a = {.reply_size = 100000}, b = {.reply_size = 100000}, c = {.reply_size = 10};
+    int fd_a = pair(l, &a, NULL), fd_b = pair(l, &b, NULL), fd_c = pair(l, &c, NULL);
+    size_t n;
+    uint8_t *call = make_frame('C', 20, &n);
+    CU_ASSERT_TRUE(pump_write(l, fd_a, call, n, 5000));
+    CU_ASSERT_TRUE(pump_write(l, fd_b, call, n, 5000));
+    for (int i = 0; i < 10; i++)
+        loop_run_once(l, 1);
+    CU_ASSERT_EQUAL(a.calls + b.calls, 2);
+    CU_ASSERT_TRUE(pump_write(l, fd_c, call, n, 5000));
+    for (int i = 0; i < 10; i++)
+        loop_run_once(l, 1);
+    CU_ASSERT_EQUAL(c.calls, 0);
+    /* a reads its reply: under budget again, c is served. */
+    buf in;
+    buf_init(&in);
+    wire_frame f;
+    size_t used;
+    CU_ASSERT_TRUE(read_frame(l, fd_a, &in, &f, &used, 5000));
+    int64_t deadline = net_now_us() + 5000000;
+    while (c.calls == 0 && net_now_us() < deadline)
+        loop_run_once(l, 10);
+    CU_ASSERT_EQUAL(c.calls, 1);
+    buf_free(&in);
+    free(call);
+    close(fd_a);
+    close(fd_b);
+    close(fd_c);
+    loop_free(l);
+}
+
+static void test_stalled_output_closes(void)
+{
+    loop *l = loop_new();
+    loop_limits lim = test_limits();
+    lim.stall_timeout_us = 100000;
+    loop_set_limits(l, &lim);
+    conn_log lg = {.reply_size = 100000};
+    int fd = pair(l, &lg, NULL);
+    size_t n;
+    uint8_t *call = make_frame('C', 20, &n);
+    CU_ASSERT_TRUE(pump_write(l, fd, call, n, 5000));
+    free(call);
+    CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.why, "no progress"));
+    close(fd);
+    loop_free(l);
+}
+
+/* Output queued beyond out_max (a peer that never reads, while the
+ * daemon keeps queueing) closes the connection. */
+static void test_runaway_output_closes(void)
+{
+    loop *l = loop_new();
+    loop_limits lim = test_limits();
+    lim.out_max = 50000;
+    loop_set_limits(l, &lim);
+    conn_log lg = {0};
+    loop_conn *c;
+    int fd = pair(l, &lg, &c);
+    static uint8_t chunk[20000];
+    for (int i = 0; i < 10 && !lg.closed; i++) {
+        wire_encode(loop_conn_out(c), WIRE_PEER, NULL, 0, chunk, sizeof chunk);
+        loop_run_once(l, 1);
+    }
+    CU_ASSERT_TRUE(lg.closed);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.why, "does not read"));
+    close(fd);
+    loop_free(l);
+}
+
+/* In a child whose address space is capped just above what it uses: a
+ * frame whose buffer cannot be allocated closes its connection, and the
+ * loop goes on serving another. */
+static void test_allocation_failure_closes(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        alarm(20);
+        loop *l = loop_new();
+        loop_limits lim = test_limits();
+        lim.max_frame = WIRE_MAX_FRAME;
+        lim.in_budget = 4 * (size_t)WIRE_MAX_FRAME;
+        loop_set_limits(l, &lim);
+        conn_log big = {0}, small = {0};
+        int fd_big = pair(l, &big, NULL), fd_small = pair(l, &small, NULL);
+        /* Every allocation from here on must fit in 8 MiB more. */
+        long pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (!f || fscanf(f, "%ld", &pages) != 1)
+            _exit(10);
+        fclose(f);
+        struct rlimit rl;
+        getrlimit(RLIMIT_AS, &rl);
+        rl.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (8u << 20);
+        if (setrlimit(RLIMIT_AS, &rl) < 0)
+            _exit(11);
+        /* Its buffer grows as its bytes arrive. */
+        static uint8_t p[WIRE_PREFIX + (1u << 20)];
+        frame_prefix(p, 30u << 20, 'C');
+        if (!pump_write(l, fd_big, p, sizeof p, 5000) && !big.closed)
+            _exit(12);
+        if (!run_until(l, is_closed, &big, 5000) || !strstr(big.why, "out of memory")) {
+            fprintf(stderr, "\n  big: closed %d, '%s'\n", big.closed, big.why);
+            _exit(13);
+        }
+        uint8_t q[WIRE_PREFIX + 10] = {0};
+        frame_prefix(q, 10, 'C');
+        if (!pump_write(l, fd_small, q, sizeof q, 5000))
+            _exit(14);
+        int64_t deadline = net_now_us() + 5000000;
+        while (small.calls == 0 && net_now_us() < deadline)
+            loop_run_once(l, 10);
+        _exit(small.calls == 1 && !small.closed ? 0 : 15);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "\n  child status 0x%x\n", status);
+}
+
+/* The connections a listener accepted, in order. */
+typedef struct accepted {
+    int n;
+    loop_conn *conns[8];
+    conn_log logs[8];
+} accepted;
+
+static void accept_logged(loop *l, int fd, void *user)
+{
+    accepted *a = user;
+    CU_ASSERT_FATAL(a->n < 8);
+    a->conns[a->n] = loop_add(l, fd, false, &handlers, &a->logs[a->n]);
+    a->n++;
+}
+
+static int connect_to(uint16_t port)
+{
+    dkv_err err;
+    int fd = net_connect("127.0.0.1", port, 2000, &err);
+    CU_ASSERT_FATAL(fd >= 0);
+    net_set_nonblock(fd);
+    return fd;
+}
+
+typedef struct accept_wait {
+    const accepted *a;
+    int n;
+} accept_wait;
+
+static bool accepted_n(void *arg)
+{
+    const accept_wait *w = arg;
+    return w->a->n >= w->n;
+}
+
+static void run_for(loop *l, int ms)
+{
+    int64_t until = net_now_us() + (int64_t)ms * 1000;
+    while (net_now_us() < until)
+        loop_run_once(l, 5);
+}
+
+/* At the connection cap the least recently active idle connection makes
+ * room for a newcomer; one marked not evictable never does. */
+static void test_cap_evicts_idle(void)
+{
+    loop *l = loop_new();
+    loop_limits lim = test_limits();
+    lim.max_conns = 3;
+    lim.idle_evict_us = 50000;
+    loop_set_limits(l, &lim);
+    uint16_t port;
+    dkv_err err;
+    int lfd = net_listen("127.0.0.1", 0, &port, &err);
+    CU_ASSERT_FATAL(lfd >= 0);
+    accepted a = {0};
+    loop_listen(l, lfd, accept_logged, &a);
+    int fds[4];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = connect_to(port);
+        accept_wait w = {&a, i + 1};
+        CU_ASSERT_FATAL(run_until(l, accepted_n, &w, 5000));
+    }
+    loop_conn_set_evictable(a.conns[0], false); /* the oldest: a peer link */
+    run_for(l, 60);
+    /* Connection 1 is active again: connection 2 is now the least recent. */
+    uint8_t call[WIRE_PREFIX];
+    frame_prefix(call, 0, 'C');
+    CU_ASSERT_TRUE(pump_write(l, fds[1], call, sizeof call, 5000));
+    buf in;
+    buf_init(&in);
+    wire_frame f;
+    size_t used;
+    CU_ASSERT_TRUE(read_frame(l, fds[1], &in, &f, &used, 5000));
+    buf_free(&in);
+    run_for(l, 60);
+    fds[3] = connect_to(port);
+    accept_wait w = {&a, 4};
+    CU_ASSERT_TRUE(run_until(l, accepted_n, &w, 5000));
+    CU_ASSERT_TRUE(a.logs[2].closed);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.logs[2].why, "make room"));
+    CU_ASSERT_FALSE(a.logs[0].closed);
+    CU_ASSERT_FALSE(a.logs[1].closed);
+    CU_ASSERT_EQUAL(loop_conn_count(l), 3);
+    /* No connection left that may be closed: the newcomer is closed at
+     * once. */
+    loop_conn_set_evictable(a.conns[1], false);
+    loop_conn_set_evictable(a.conns[3], false); /* however slow this machine is */
+    int late = connect_to(port);
+    int64_t deadline = net_now_us() + 5000000;
+    char byte;
+    ssize_t r;
+    while ((r = recv(late, &byte, 1, 0)) < 0 && errno == EAGAIN && net_now_us() < deadline)
+        loop_run_once(l, 5);
+    CU_ASSERT_EQUAL(r, 0);
+    CU_ASSERT_EQUAL(a.n, 4);
+    CU_ASSERT_EQUAL(loop_conn_count(l), 3);
+    close(late);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    loop_free(l);
+}
+
+/* Out of descriptors, accept fails with EMFILE and the listener stays
+ * readable: the loop must rest it rather than spin. A child with a low
+ * RLIMIT_NOFILE runs the loop; the parent connects. */
+static void test_emfile_does_not_spin(void)
+{
+    uint16_t port;
+    dkv_err err;
+    int lfd = net_listen("127.0.0.1", 0, &port, &err);
+    CU_ASSERT_FATAL(lfd >= 0);
+    int report[2];
+    CU_ASSERT_FATAL(pipe(report) == 0);
+    int clients[20];
+    for (int i = 0; i < 20; i++)
+        clients[i] = connect_to(port); /* complete in the backlog */
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        alarm(20);
+        for (int i = 0; i < 20; i++)
+            close(clients[i]);
+        close(report[0]);
+        loop *l = loop_new();
+        loop_limits lim = test_limits();
+        lim.max_conns = 1000;
+        lim.idle_evict_us = 60 * 1000000LL;
+        loop_set_limits(l, &lim);
+        accepted a = {0};
+        loop_listen(l, lfd, accept_logged, &a);
+        /* Room for at most three more descriptors. */
+        int highest = dup(0);
+        close(highest);
+        struct rlimit rl;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = (rlim_t)highest + 3;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            _exit(11);
+        int iterations = 0;
+        int64_t until = net_now_us() + 500000;
+        while (net_now_us() < until) {
+            loop_run_once(l, 1000);
+            iterations++;
+        }
+        char line[64];
+        int n = snprintf(line, sizeof line, "%d %d\n", a.n, iterations);
+        if (write(report[1], line, (size_t)n) != n)
+            _exit(12);
+        _exit(0);
+    }
+    close(report[1]);
+    char line[64] = {0};
+    ssize_t r = read(report[0], line, sizeof line - 1);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(report[0]);
+    close(lfd);
+    for (int i = 0; i < 20; i++)
+        close(clients[i]);
+    int got = -1, iterations = -1;
+    CU_ASSERT_TRUE(r > 0 && sscanf(line, "%d %d", &got, &iterations) == 2);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* A few accepted, then rests of 100 ms: a handful of wakeups in
+     * 500 ms where a spinning loop makes hundreds of thousands. */
+    CU_ASSERT_TRUE(got >= 1 && got <= 3);
+    CU_ASSERT_TRUE(iterations > 0 && iterations < 100);
+    if (got < 1 || got > 3 || iterations >= 100)
+        fprintf(stderr, "\n  accepted %d, %d iterations in 500 ms\n", got, iterations);
+}
+
+void add_loop_tests(void)
+{
+    static const CU_TestInfo tests[] = {
+        {"an oversized call is dropped unbuffered and gets a fault", test_oversized_call_gets_fault},
+        {"an oversized peer frame closes the connection", test_oversized_peer_frame_closes},
+        {"a frame still incomplete after the timeout closes", test_incomplete_frame_times_out},
+        {"a large frame waits for inbound budget", test_inbound_budget},
+        {"pipelined calls wait while replies are unread", test_reply_backpressure},
+        {"no call is dispatched over the reply budget", test_reply_budget},
+        {"output without progress closes after the stall timeout", test_stalled_output_closes},
+        {"output beyond out_max closes", test_runaway_output_closes},
+        {"a failed allocation closes the connection, not the daemon",
+         test_allocation_failure_closes},
+        {"at the cap the least recently active idle connection goes", test_cap_evicts_idle},
+        {"out of descriptors the listener rests instead of spinning", test_emfile_does_not_spin},
+        CU_TEST_INFO_NULL,
+    };
+    tests_add_suite("loop", NULL, NULL, tests);
+}
