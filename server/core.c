@@ -498,7 +498,7 @@ static bool push_origin(core *c, neighbour *n, buf *out, uint64_t origin, uint64
         free(owned);
         k++;
         c->counters.updates_sent++;
-        if (buf_unread(&c->ub.body) >= PMSG_BODY_TARGET) {
+        if (pmsg_upd_full(&c->ub)) {
             pmsg_upd_flush(&c->ub, out);
             c->counters.upd++;
         }

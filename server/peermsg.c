@@ -104,6 +104,12 @@ void pmsg_upd_add(pmsg_upd_builder *b, const dkv_update *u)
     b->n++;
 }
 
+bool pmsg_upd_full(const pmsg_upd_builder *b)
+{
+    return b->n >= PMSG_FRAME_UPDATES ||
+           buf_unread(&b->hdr) + buf_unread(&b->body) >= PMSG_BODY_TARGET;
+}
+
 void pmsg_upd_flush(pmsg_upd_builder *b, buf *out)
 {
     if (b->n == 0)

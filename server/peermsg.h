@@ -48,11 +48,14 @@ typedef struct pmsg {
     size_t n_upd;
 } pmsg;
 
-/* Most updates per upd frame, and the body size after which a sender starts
- * a new frame: big enough to amortise a frame, small enough to interleave
- * with acks and LSAs. */
+/* Most updates per upd frame a receiver accepts, and the size (header and
+ * body) after which a sender starts a new frame: big enough to amortise a
+ * frame, small enough to interleave with acks and LSAs. A sender also
+ * starts a new frame after PMSG_FRAME_UPDATES updates, far below the
+ * receiver's limit, so frames of many tiny writes stay acceptable. */
 #define PMSG_MAX_UPDATES 100000
 #define PMSG_BODY_TARGET (256u * 1024)
+#define PMSG_FRAME_UPDATES 8192
 
 /* Decodes f (a WIRE_PEER frame) into out, which the caller releases with
  * pmsg_clear. Every field is validated; -1 with err on malformed input. */
@@ -75,6 +78,8 @@ typedef struct pmsg_upd_builder {
 } pmsg_upd_builder;
 void pmsg_upd_init(pmsg_upd_builder *b);
 void pmsg_upd_add(pmsg_upd_builder *b, const dkv_update *u);
+/* Whether the frame being built should be sent before more are added. */
+bool pmsg_upd_full(const pmsg_upd_builder *b);
 /* Appends the frame to out (nothing when empty) and resets the builder. */
 void pmsg_upd_flush(pmsg_upd_builder *b, buf *out);
 void pmsg_upd_free(pmsg_upd_builder *b);

@@ -362,9 +362,37 @@ static void test_not_peer_frame(void)
     buf_free(&b);
 }
 
+/* A frame of many tiny writes is cut long before the receiver's limit on
+ * updates per frame (a catch-up of 120,000 one-byte writes was refused by
+ * the receiver and resent forever). */
+static void test_upd_builder_full(void)
+{
+    pmsg_upd_builder b;
+    pmsg_upd_init(&b);
+    size_t n = 0;
+    while (!pmsg_upd_full(&b)) {
+        dkv_update u = {1, n + 1, n + 1, (const uint8_t *)"k", 1, (const uint8_t *)"v", 1};
+        pmsg_upd_add(&b, &u);
+        n++;
+    }
+    CU_ASSERT(n <= PMSG_FRAME_UPDATES);
+    CU_ASSERT(PMSG_FRAME_UPDATES < PMSG_MAX_UPDATES);
+    buf out;
+    buf_init(&out);
+    pmsg_upd_flush(&b, &out);
+    pmsg m;
+    dkv_err err;
+    CU_ASSERT_EQUAL(decode_one(&out, &m, &err), 0);
+    CU_ASSERT_EQUAL(m.n_upd, n);
+    pmsg_clear(&m);
+    buf_free(&out);
+    pmsg_upd_free(&b);
+}
+
 void add_peermsg_tests(void)
 {
     static const CU_TestInfo tests[] = {
+        {"upd frames are cut before the receiver's limit", test_upd_builder_full},
         {"hello round trip", test_hello},
         {"ack round trip", test_ack},
         {"lsa round trip", test_lsa},
