@@ -6,7 +6,7 @@
 #   make check-fixtures   runs bin/check on tests/check/{valid,invalid}
 #   make fuzz-check       fuzzes the history line parser for FUZZ_SECONDS
 
-CHECK_LIB := check/checker.c check/history_read.c check/hmap.c
+CHECK_LIB := check/checker.c check/histline.c check/hmap.c
 
 all: $(BIN)/check
 

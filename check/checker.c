@@ -36,7 +36,7 @@ static void **xslot(hmap *m, const void *key, size_t len, bool *created)
 
 static hmap *xhmap(void)
 {
-    hmap *m = hmap_create();
+    hmap *m = hmap_new();
     if (!m)
         abort();
     return m;
@@ -62,7 +62,7 @@ typedef struct digest {
     uint8_t head[HEAD];
 } digest;
 
-static digest digest_of(const hr_bytes *b)
+static digest digest_of(const histline_bytes *b)
 {
     digest d = {b->n, hmap_hash(b->p, b->n, 1), hmap_hash(b->p, b->n, 2), {0}};
     memcpy(d.head, b->p, b->n < HEAD ? b->n : HEAD);
@@ -91,7 +91,7 @@ typedef struct failed_put {
 
 typedef struct key_info {
     uint32_t id;
-    hr_bytes bytes;
+    histline_bytes bytes;
     failed_put *fp;
     size_t n_fp, cap_fp;
     size_t seen_stamp; /* printStore: op + 1 when the store listed the key */
@@ -187,7 +187,7 @@ struct checker {
         size_t n_groups;
         hmap *member_of; /* server id -> group index + 1 */
     } ep;
-    chk_violation *viol;
+    checker_violation *viol;
     size_t n_viol, cap_viol;
     size_t unknown;
     uint64_t next_sig;
@@ -271,7 +271,7 @@ static void sb_digest(sb *b, const digest *d)
 
 static void sb_ver(sb *b, dkv_version v)
 {
-    if (version_is_none(v))
+    if (dkv_version_is_none(v))
         sb_printf(b, "none");
     else
         sb_printf(b, "(%" PRIu64 ",%" PRIu64 ")", v.lamport, v.origin);
@@ -293,11 +293,11 @@ static void sb_key(sb *b, const checker *c, uint32_t k)
 /* ---- violations ---- */
 
 typedef struct vb {
-    chk_violation v;
+    checker_violation v;
     sb text;
 } vb;
 
-static void vb_begin(vb *x, const checker *c, chk_kind kind, size_t op)
+static void vb_begin(vb *x, const checker *c, checker_kind kind, size_t op)
 {
     memset(x, 0, sizeof *x);
     x->v.kind = kind;
@@ -314,7 +314,7 @@ static void vb_rel(vb *x, const checker *c, size_t op)
     for (size_t i = 0; i < x->v.n_related; i++)
         if (x->v.related[i] == line)
             return;
-    if (x->v.n_related < CHK_MAX_RELATED)
+    if (x->v.n_related < CHECKER_MAX_RELATED)
         x->v.related[x->v.n_related++] = line;
 }
 
@@ -331,7 +331,7 @@ static void vb_end(checker *c, vb *x, int *count)
 
 /* ---- lookups ---- */
 
-static uint32_t intern_key(checker *c, const hr_bytes *k)
+static uint32_t intern_key(checker *c, const histline_bytes *k)
 {
     bool created;
     void **slot = xslot(c->keys, k->p, k->n, &created);
@@ -452,10 +452,10 @@ static void end_epoch(checker *c)
 {
     for (size_t g = 0; g < c->ep.n_groups; g++) {
         free(c->ep.groups[g].members);
-        hmap_destroy(c->ep.groups[g].snap, free);
+        hmap_free(c->ep.groups[g].snap, free);
     }
     free(c->ep.groups);
-    hmap_destroy(c->ep.member_of, NULL);
+    hmap_free(c->ep.member_of, NULL);
     memset(&c->ep, 0, sizeof c->ep);
 }
 
@@ -465,11 +465,11 @@ static void end_epoch(checker *c)
 static void raise_held(checker *c, server *s, uint32_t k, dkv_version v, held_how how, size_t op,
                        size_t op2, uint64_t via, bool propagate)
 {
-    if (version_is_none(v))
+    if (dkv_version_is_none(v))
         return;
     void **slot = xslot(s->held, &k, sizeof k, NULL);
     held *h = *slot;
-    if (!h || version_cmp(v, h->v) > 0) {
+    if (!h || dkv_version_cmp(v, h->v) > 0) {
         if (!h)
             h = *slot = xcalloc(1, sizeof *h);
         bool dirty = h->dirty;
@@ -575,14 +575,14 @@ static bool sb_lost(sb *b, vb *x, const checker *c, const server *s, uint32_t k,
 }
 
 /* The kind of a violation about s showing less than it certainly holds:
- * base, or CHK_LOST_WRITE when a kill and rejoin came in between, or
- * CHK_DIVERGED when only another member of a stable group showed it. */
-static chk_kind held_kind(const server *s, const held *h, chk_kind base)
+ * base, or CHECKER_LOST_WRITE when a kill and rejoin came in between, or
+ * CHECKER_DIVERGED when only another member of a stable group showed it. */
+static checker_kind held_kind(const server *s, const held *h, checker_kind base)
 {
     if (h->inc < s->inc)
-        return CHK_LOST_WRITE;
+        return CHECKER_LOST_WRITE;
     /* Known only because another server of a stable group showed it. */
-    return h->how == H_EPOCH ? CHK_DIVERGED : base;
+    return h->how == H_EPOCH ? CHECKER_DIVERGED : base;
 }
 
 /* ---- checks shared by get and printStore ---- */
@@ -591,7 +591,7 @@ static chk_kind held_kind(const server *s, const held *h, chk_kind base)
  * version nobody was given may come from a put that failed yet was
  * applied, and is then registered. Reports a phantom otherwise. */
 static bool check_written(checker *c, size_t op, uint32_t k, dkv_version v,
-                          const hr_bytes *value, uint64_t server_id, const char *shown,
+                          const histline_bytes *value, uint64_t server_id, const char *shown,
                           int *count)
 {
     write_info *w = find_write(c, k, v);
@@ -602,7 +602,7 @@ static bool check_written(checker *c, size_t op, uint32_t k, dkv_version v,
         if (!value || digest_eq(&w->val, &d))
             return true;
         vb x;
-        vb_begin(&x, c, CHK_PHANTOM, op);
+        vb_begin(&x, c, CHECKER_PHANTOM, op);
         sb_op(&x.text, c, op);
         sb_printf(&x.text, " %s ", shown);
         sb_key(&x.text, c, k);
@@ -638,7 +638,7 @@ static bool check_written(checker *c, size_t op, uint32_t k, dkv_version v,
         return true;
     }
     vb x;
-    vb_begin(&x, c, CHK_PHANTOM, op);
+    vb_begin(&x, c, CHECKER_PHANTOM, op);
     sb_op(&x.text, c, op);
     sb_printf(&x.text, " %s ", shown);
     sb_key(&x.text, c, k);
@@ -662,7 +662,7 @@ static bool check_written(checker *c, size_t op, uint32_t k, dkv_version v,
 /* "version (3,1) of 'k'" or "no value for 'k'" */
 static void sb_seen(sb *b, const checker *c, uint32_t k, dkv_version v)
 {
-    if (version_is_none(v)) {
+    if (dkv_version_is_none(v)) {
         sb_printf(b, "no value for ");
     } else {
         sb_printf(b, "version ");
@@ -672,7 +672,7 @@ static void sb_seen(sb *b, const checker *c, uint32_t k, dkv_version v)
     sb_key(b, c, k);
 }
 
-static bool same_version(dkv_version a, dkv_version b) { return version_cmp(a, b) == 0; }
+static bool same_version(dkv_version a, dkv_version b) { return dkv_version_cmp(a, b) == 0; }
 
 /* While s is in a stable group, every observation of k must agree with the
  * group's first observation of it. */
@@ -685,7 +685,7 @@ static void epoch_observe(checker *c, size_t op, server *s, uint32_t k, dkv_vers
     /* Below what s certainly holds: already reported, and no reference for
      * the others. */
     held *h = find_held(s, k);
-    if (h && version_cmp(v, h->v) < 0)
+    if (h && dkv_version_cmp(v, h->v) < 0)
         return;
     egroup *eg = &c->ep.groups[g];
     bool created;
@@ -703,7 +703,7 @@ static void epoch_observe(checker *c, size_t op, server *s, uint32_t k, dkv_vers
     if (same_version(sn->v, v))
         return;
     vb x;
-    vb_begin(&x, c, CHK_DIVERGED, op);
+    vb_begin(&x, c, CHECKER_DIVERGED, op);
     sb_op(&x.text, c, op);
     sb_printf(&x.text, " shows ");
     sb_seen(&x.text, c, k, v);
@@ -729,12 +729,12 @@ static void check_not_below_held(checker *c, size_t op, server *s, uint32_t k, d
                                  const char *shown, int *count)
 {
     held *h = find_held(s, k);
-    if (!h || version_cmp(v, h->v) >= 0)
+    if (!h || dkv_version_cmp(v, h->v) >= 0)
         return;
     vb x;
-    vb_begin(&x, c, held_kind(s, h, CHK_OLDER_THAN_HELD), op);
+    vb_begin(&x, c, held_kind(s, h, CHECKER_OLDER_THAN_HELD), op);
     sb_op(&x.text, c, op);
-    if (version_is_none(v)) {
+    if (dkv_version_is_none(v)) {
         sb_printf(&x.text, " %s no value for ", shown);
     } else {
         sb_printf(&x.text, " %s version ", shown);
@@ -753,19 +753,19 @@ static void check_not_below_held(checker *c, size_t op, server *s, uint32_t k, d
 
 /* dep_before/dep_after against the checker's own view; expect_after is the
  * dependency the operation leaves. */
-static void check_dep_fields(checker *c, size_t op, const hr_record *r, uint32_t k,
+static void check_dep_fields(checker *c, size_t op, const histline_record *r, uint32_t k,
                              const dep *d, dkv_version expect_after, int *count)
 {
     dkv_version mine = d ? d->v : (dkv_version){0, 0};
     bool unsure = d && d->uncertain;
-    bool bad_before = r->has_dep_before && (unsure ? version_cmp(r->dep_before, mine) < 0
+    bool bad_before = r->has_dep_before && (unsure ? dkv_version_cmp(r->dep_before, mine) < 0
                                                    : !same_version(r->dep_before, mine));
-    bool bad_after = r->has_dep_after && (unsure ? version_cmp(r->dep_after, expect_after) < 0
+    bool bad_after = r->has_dep_after && (unsure ? dkv_version_cmp(r->dep_after, expect_after) < 0
                                                  : !same_version(r->dep_after, expect_after));
     if (!bad_before && !bad_after)
         return;
     vb x;
-    vb_begin(&x, c, CHK_DEP_MISMATCH, op);
+    vb_begin(&x, c, CHECKER_DEP_MISMATCH, op);
     sb_op(&x.text, c, op);
     sb_printf(&x.text, ": client %" PRIu64 " reported its dependency on ", r->client);
     sb_key(&x.text, c, k);
@@ -794,7 +794,7 @@ static void check_dep_fields(checker *c, size_t op, const hr_record *r, uint32_t
 
 /* ---- commands ---- */
 
-static void do_put(checker *c, size_t op, const hr_record *r, int *count)
+static void do_put(checker *c, size_t op, const histline_record *r, int *count)
 {
     uint32_t k = intern_key(c, &r->key);
     client *cl = get_client(c, r->client);
@@ -804,7 +804,7 @@ static void do_put(checker *c, size_t op, const hr_record *r, int *count)
 
     if (v.origin != r->server) {
         vb x;
-        vb_begin(&x, c, CHK_PUT_ORIGIN, op);
+        vb_begin(&x, c, CHECKER_PUT_ORIGIN, op);
         sb_op(&x.text, c, op);
         sb_printf(&x.text, " went through server %" PRIu64 " but was given version ", r->server);
         sb_ver(&x.text, v);
@@ -813,9 +813,9 @@ static void do_put(checker *c, size_t op, const hr_record *r, int *count)
                   v.origin);
         vb_end(c, &x, count);
     }
-    if (d && !version_is_none(d->v) && version_cmp(v, d->v) <= 0) {
+    if (d && !dkv_version_is_none(d->v) && dkv_version_cmp(v, d->v) <= 0) {
         vb x;
-        vb_begin(&x, c, CHK_PUT_NOT_ABOVE_DEP, op);
+        vb_begin(&x, c, CHECKER_PUT_NOT_ABOVE_DEP, op);
         sb_op(&x.text, c, op);
         sb_printf(&x.text, " was given version ");
         sb_ver(&x.text, v);
@@ -834,7 +834,7 @@ static void do_put(checker *c, size_t op, const hr_record *r, int *count)
     write_info *w = find_write(c, k, v);
     if (w) {
         vb x;
-        vb_begin(&x, c, CHK_DUPLICATE_VERSION, op);
+        vb_begin(&x, c, CHECKER_DUPLICATE_VERSION, op);
         sb_op(&x.text, c, op);
         sb_printf(&x.text, " was given version ");
         sb_ver(&x.text, v);
@@ -848,9 +848,9 @@ static void do_put(checker *c, size_t op, const hr_record *r, int *count)
         vb_end(c, &x, count);
     } else {
         held *h = find_held(s, k);
-        if (h && version_cmp(v, h->v) < 0) {
+        if (h && dkv_version_cmp(v, h->v) < 0) {
             vb x;
-            vb_begin(&x, c, CHK_PUT_NOT_ABOVE_HELD, op);
+            vb_begin(&x, c, CHECKER_PUT_NOT_ABOVE_HELD, op);
             sb_op(&x.text, c, op);
             sb_printf(&x.text, " through server %" PRIu64 " was given version ", s->id);
             sb_ver(&x.text, v);
@@ -895,25 +895,25 @@ static void sb_dep(sb *b, vb *x, const checker *c, uint64_t client_id, const dep
     vb_rel(x, c, d->op);
 }
 
-static void do_get(checker *c, size_t op, const hr_record *r, int *count)
+static void do_get(checker *c, size_t op, const histline_record *r, int *count)
 {
     uint32_t k = intern_key(c, &r->key);
     client *cl = get_client(c, r->client);
     server *s = get_server(c, r->server);
     dep *d = find_dep(cl, k);
     dkv_version dv = d ? d->v : (dkv_version){0, 0};
-    bool has_dep = !version_is_none(dv);
+    bool has_dep = !dkv_version_is_none(dv);
     bool unsure = d && d->uncertain;
     dkv_version v = r->version; /* the server's version; none: it has none */
     held *h = find_held(s, k);
     dkv_version after = dv;
 
     bool known = true; /* false: a phantom, which teaches nothing */
-    if (r->result == HR_RES_OK) {
+    if (r->result == HISTLINE_RES_OK) {
         known = check_written(c, op, k, v, &r->value, s->id, "returned", count);
-        if (has_dep && version_cmp(v, dv) < 0) {
+        if (has_dep && dkv_version_cmp(v, dv) < 0) {
             vb x;
-            vb_begin(&x, c, d->by_put ? CHK_READ_YOUR_WRITES : CHK_MONOTONIC_READS, op);
+            vb_begin(&x, c, d->by_put ? CHECKER_READ_YOUR_WRITES : CHECKER_MONOTONIC_READS, op);
             sb_op(&x.text, c, op);
             sb_printf(&x.text, " read version ");
             sb_ver(&x.text, v);
@@ -938,15 +938,15 @@ static void do_get(checker *c, size_t op, const hr_record *r, int *count)
         }
         /* Below what the server holds: worth its own paragraph when it says
          * more than the session violation above. */
-        if (h && version_cmp(v, h->v) < 0 &&
-            (!has_dep || version_cmp(h->v, dv) > 0 || h->inc < s->inc))
+        if (h && dkv_version_cmp(v, h->v) < 0 &&
+            (!has_dep || dkv_version_cmp(h->v, dv) > 0 || h->inc < s->inc))
             check_not_below_held(c, op, s, k, v, "returned", count);
-        if (version_cmp(v, dv) > 0)
+        if (dkv_version_cmp(v, dv) > 0)
             after = v;
-    } else if (r->result == HR_RES_ERR_KEY) {
+    } else if (r->result == HISTLINE_RES_ERR_KEY) {
         if (has_dep) {
             vb x;
-            vb_begin(&x, c, CHK_ERR_KEY_WITH_DEP, op);
+            vb_begin(&x, c, CHECKER_ERR_KEY_WITH_DEP, op);
             sb_op(&x.text, c, op);
             sb_printf(&x.text, " answered ERR_KEY, but ");
             sb_dep(&x.text, &x, c, r->client, d);
@@ -956,10 +956,10 @@ static void do_get(checker *c, size_t op, const hr_record *r, int *count)
                                "answer should have been the value or ERR_DEP.");
             vb_end(c, &x, count);
         }
-        if (!version_is_none(v)) {
+        if (!dkv_version_is_none(v)) {
             known = check_written(c, op, k, v, NULL, s->id, "reported holding", count);
             vb x;
-            vb_begin(&x, c, CHK_WRONG_RESULT, op);
+            vb_begin(&x, c, CHECKER_WRONG_RESULT, op);
             sb_op(&x.text, c, op);
             sb_printf(&x.text, " answered ERR_KEY although server %" PRIu64
                                " reported holding version ",
@@ -970,9 +970,9 @@ static void do_get(checker *c, size_t op, const hr_record *r, int *count)
             sb_printf(&x.text, ": ERR_KEY means the server has no value for the key.");
             vb_end(c, &x, count);
         }
-        if (h && version_cmp(v, h->v) < 0) {
+        if (h && dkv_version_cmp(v, h->v) < 0) {
             vb x;
-            vb_begin(&x, c, held_kind(s, h, CHK_ERR_KEY_HELD), op);
+            vb_begin(&x, c, held_kind(s, h, CHECKER_ERR_KEY_HELD), op);
             sb_op(&x.text, c, op);
             sb_printf(&x.text, " answered ERR_KEY (no value on server %" PRIu64
                                "), but server %" PRIu64 " certainly holds ",
@@ -985,7 +985,7 @@ static void do_get(checker *c, size_t op, const hr_record *r, int *count)
     } else { /* ERR_DEP */
         if (!has_dep && !unsure) {
             vb x;
-            vb_begin(&x, c, CHK_ERR_DEP_WITHOUT_DEP, op);
+            vb_begin(&x, c, CHECKER_ERR_DEP_WITHOUT_DEP, op);
             sb_op(&x.text, c, op);
             sb_printf(&x.text, " answered ERR_DEP, but client %" PRIu64
                                " has never written or read ",
@@ -996,11 +996,11 @@ static void do_get(checker *c, size_t op, const hr_record *r, int *count)
             vb_end(c, &x, count);
         }
         bool reported = false;
-        if (!version_is_none(v)) {
+        if (!dkv_version_is_none(v)) {
             known = check_written(c, op, k, v, NULL, s->id, "reported holding", count);
-            if (has_dep && !unsure && version_cmp(v, dv) >= 0) {
+            if (has_dep && !unsure && dkv_version_cmp(v, dv) >= 0) {
                 vb x;
-                vb_begin(&x, c, CHK_WRONG_RESULT, op);
+                vb_begin(&x, c, CHECKER_WRONG_RESULT, op);
                 sb_op(&x.text, c, op);
                 sb_printf(&x.text, " answered ERR_DEP although server %" PRIu64
                                    "'s version ",
@@ -1015,9 +1015,9 @@ static void do_get(checker *c, size_t op, const hr_record *r, int *count)
                 reported = true;
             }
         }
-        if (!reported && h && has_dep && !unsure && version_cmp(h->v, dv) >= 0) {
+        if (!reported && h && has_dep && !unsure && dkv_version_cmp(h->v, dv) >= 0) {
             vb x;
-            vb_begin(&x, c, held_kind(s, h, CHK_ERR_DEP_HELD), op);
+            vb_begin(&x, c, held_kind(s, h, CHECKER_ERR_DEP_HELD), op);
             sb_op(&x.text, c, op);
             sb_printf(&x.text, " answered ERR_DEP, but server %" PRIu64 " certainly holds ",
                       s->id);
@@ -1036,7 +1036,7 @@ static void do_get(checker *c, size_t op, const hr_record *r, int *count)
         return;
     check_dep_fields(c, op, r, k, d, after, count);
     epoch_observe(c, op, s, k, v, count);
-    if (version_cmp(after, dv) > 0) {
+    if (dkv_version_cmp(after, dv) > 0) {
         d = get_dep(cl, k);
         d->v = after;
         d->op = op;
@@ -1045,7 +1045,7 @@ static void do_get(checker *c, size_t op, const hr_record *r, int *count)
     raise_held(c, s, k, v, H_GET, op, NO_OP, s->id, true);
 }
 
-static int cmp_bytes(const hr_bytes *a, const hr_bytes *b)
+static int cmp_bytes(const histline_bytes *a, const histline_bytes *b)
 {
     size_t n = a->n < b->n ? a->n : b->n;
     int r = n ? memcmp(a->p, b->p, n) : 0;
@@ -1057,11 +1057,11 @@ static int cmp_bytes(const hr_bytes *a, const hr_bytes *b)
 /* printStore listed key a right before key b, and a is not below b. Says
  * why b comes first, since orders that look natural (k2 before k10, k1
  * before K1, é before z) are wrong bytewise. */
-static void report_store_order(checker *c, size_t op, const hr_bytes *a, const hr_bytes *b,
+static void report_store_order(checker *c, size_t op, const histline_bytes *a, const histline_bytes *b,
                                int *count)
 {
     vb x;
-    vb_begin(&x, c, CHK_STORE_ORDER, op);
+    vb_begin(&x, c, CHECKER_STORE_ORDER, op);
     sb_op(&x.text, c, op);
     if (cmp_bytes(a, b) == 0) {
         sb_printf(&x.text, " lists key ");
@@ -1087,13 +1087,13 @@ static void report_store_order(checker *c, size_t op, const hr_bytes *a, const h
     vb_end(c, &x, count);
 }
 
-static void do_print_store(checker *c, size_t op, const hr_record *r, int *count)
+static void do_print_store(checker *c, size_t op, const histline_record *r, int *count)
 {
     server *s = get_server(c, r->server);
     size_t stamp = op + 1;
     bool *phantom = xcalloc(r->n_store, sizeof *phantom);
     for (size_t i = 0; i < r->n_store; i++) {
-        const hr_entry *e = &r->store[i];
+        const histline_entry *e = &r->store[i];
         if (i > 0 && cmp_bytes(&r->store[i - 1].key, &e->key) >= 0)
             report_store_order(c, op, &r->store[i - 1].key, &e->key, count);
         uint32_t k = intern_key(c, &e->key);
@@ -1112,7 +1112,7 @@ static void do_print_store(checker *c, size_t op, const hr_record *r, int *count
             continue;
         held *h = val;
         vb x;
-        vb_begin(&x, c, held_kind(s, h, CHK_STORE_MISSING_KEY), op);
+        vb_begin(&x, c, held_kind(s, h, CHECKER_STORE_MISSING_KEY), op);
         sb_op(&x.text, c, op);
         sb_printf(&x.text, " lacks key ");
         sb_key(&x.text, c, k);
@@ -1135,7 +1135,7 @@ static void do_print_store(checker *c, size_t op, const hr_record *r, int *count
         while (hmap_next(eg->snap, &pos, &kp, NULL, &val)) {
             uint32_t k;
             memcpy(&k, kp, sizeof k);
-            if (c->key_by_id[k]->seen_stamp != stamp && !version_is_none(((snap *)val)->v))
+            if (c->key_by_id[k]->seen_stamp != stamp && !dkv_version_is_none(((snap *)val)->v))
                 epoch_observe(c, op, s, k, (dkv_version){0, 0}, count);
         }
         if (!eg->complete) {
@@ -1162,7 +1162,7 @@ static best group_max(checker *c, const egroup *eg, uint32_t k)
     best b = {{0, 0}, 0};
     for (size_t i = 0; i < eg->n; i++) {
         held *h = find_held(get_server(c, eg->members[i]), k);
-        if (h && version_cmp(h->v, b.v) > 0)
+        if (h && dkv_version_cmp(h->v, b.v) > 0)
             b = (best){h->v, eg->members[i]};
     }
     return b;
@@ -1205,7 +1205,7 @@ static void propagate_group(checker *c, size_t op, const egroup *eg)
                 best *b = *slot;
                 if (!b)
                     b = *slot = xcalloc(1, sizeof *b);
-                if (version_cmp(h->v, b->v) > 0)
+                if (dkv_version_cmp(h->v, b->v) > 0)
                     *b = (best){h->v, s->id};
             }
         }
@@ -1221,7 +1221,7 @@ static void propagate_group(checker *c, size_t op, const egroup *eg)
                 raise_held(c, s, k, b->v, H_STABILIZE, op, NO_OP, b->server, false);
             }
         }
-        hmap_destroy(max, free);
+        hmap_free(max, free);
     }
     uint64_t sig = ++c->next_sig;
     for (size_t i = 0; i < eg->n; i++) {
@@ -1234,7 +1234,7 @@ static void propagate_group(checker *c, size_t op, const egroup *eg)
     }
 }
 
-static void do_stabilize(checker *c, size_t op, const hr_record *r)
+static void do_stabilize(checker *c, size_t op, const histline_record *r)
 {
     /* A new stable epoch: the groups hold identical data until something
      * changes data or topology. */
@@ -1264,7 +1264,7 @@ static void do_stabilize(checker *c, size_t op, const hr_record *r)
 /* A put or get that failed after the master may have reached the client:
  * the client may have raised its dependency, so from now on only a lower
  * bound of it is known. */
-static void maybe_reached_client(checker *c, size_t op, const hr_record *r)
+static void maybe_reached_client(checker *c, size_t op, const histline_record *r)
 {
     if (!r->has_client || !r->has_key || !r->has_server)
         return; /* failed before any client or server was involved */
@@ -1276,7 +1276,7 @@ static void maybe_reached_client(checker *c, size_t op, const hr_record *r)
     d->uncertain_op = op;
 }
 
-static void do_failed_put(checker *c, size_t op, const hr_record *r)
+static void do_failed_put(checker *c, size_t op, const histline_record *r)
 {
     maybe_reached_client(c, op, r);
     if (!r->has_key || !r->has_value || !r->has_server)
@@ -1289,7 +1289,7 @@ static void do_failed_put(checker *c, size_t op, const hr_record *r)
     PUSH(ki->fp, ki->n_fp, ki->cap_fp, fp);
 }
 
-static void do_join_server(checker *c, size_t op, const hr_record *r)
+static void do_join_server(checker *c, size_t op, const histline_record *r)
 {
     if (!r->has_server)
         return;
@@ -1304,7 +1304,7 @@ static void do_join_server(checker *c, size_t op, const hr_record *r)
     }
 }
 
-static void do_kill_server(checker *c, size_t op, const hr_record *r)
+static void do_kill_server(checker *c, size_t op, const histline_record *r)
 {
     if (!r->has_server)
         return;
@@ -1324,18 +1324,18 @@ static void do_kill_server(checker *c, size_t op, const hr_record *r)
 
 /* ---- public ---- */
 
-checker *checker_create(FILE *msgs)
+checker *checker_new(FILE *msgs)
 {
     checker *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->msgs = msgs;
-    c->keys = hmap_create();
-    c->writes = hmap_create();
-    c->servers = hmap_create();
-    c->clients = hmap_create();
+    c->keys = hmap_new();
+    c->writes = hmap_new();
+    c->servers = hmap_new();
+    c->clients = hmap_new();
     if (!c->keys || !c->writes || !c->servers || !c->clients) {
-        checker_destroy(c);
+        checker_free(c);
         return NULL;
     }
     return c;
@@ -1352,7 +1352,7 @@ static void free_key(void *p)
 static void free_server(void *p)
 {
     server *s = p;
-    hmap_destroy(s->held, free);
+    hmap_free(s->held, free);
     free(s->dirty);
     free(s->joins);
     free(s->kills);
@@ -1362,11 +1362,11 @@ static void free_server(void *p)
 static void free_client(void *p)
 {
     client *cl = p;
-    hmap_destroy(cl->deps, free);
+    hmap_free(cl->deps, free);
     free(cl);
 }
 
-void checker_destroy(checker *c)
+void checker_free(checker *c)
 {
     if (!c)
         return;
@@ -1374,18 +1374,18 @@ void checker_destroy(checker *c)
     for (size_t i = 0; i < c->n_ops; i++)
         free(c->ops[i].text);
     free(c->ops);
-    hmap_destroy(c->keys, free_key);
+    hmap_free(c->keys, free_key);
     free(c->key_by_id);
-    hmap_destroy(c->writes, free);
-    hmap_destroy(c->servers, free_server);
-    hmap_destroy(c->clients, free_client);
+    hmap_free(c->writes, free);
+    hmap_free(c->servers, free_server);
+    hmap_free(c->clients, free_client);
     for (size_t i = 0; i < c->n_viol; i++)
         free((char *)c->viol[i].text);
     free(c->viol);
     free(c);
 }
 
-static char *short_text(const hr_bytes *t)
+static char *short_text(const histline_bytes *t)
 {
     sb b = {0};
     /* Keep the command readable: long values are cut. */
@@ -1395,7 +1395,7 @@ static char *short_text(const hr_bytes *t)
     return b.p;
 }
 
-int checker_feed(checker *c, const hr_record *r, dkv_err *err)
+int checker_feed(checker *c, const histline_record *r, dkv_err *err)
 {
     if (c->n_ops > 0 && r->line <= c->last_line)
         return dkv_err_set(err,
@@ -1409,46 +1409,46 @@ int checker_feed(checker *c, const hr_record *r, dkv_err *err)
     int count = 0;
 
     switch (r->cmd) {
-    case HR_JOIN_SERVER:
+    case HISTLINE_JOIN_SERVER:
         end_epoch(c);
         do_join_server(c, op, r);
         break;
-    case HR_KILL_SERVER:
+    case HISTLINE_KILL_SERVER:
         end_epoch(c);
         do_kill_server(c, op, r);
         break;
-    case HR_BREAK:
-    case HR_CREATE:
+    case HISTLINE_BREAK:
+    case HISTLINE_CREATE:
         end_epoch(c);
         break;
-    case HR_JOIN_CLIENT:
+    case HISTLINE_JOIN_CLIENT:
         if (r->ok)
             get_client(c, r->client);
         break;
-    case HR_STABILIZE:
+    case HISTLINE_STABILIZE:
         if (r->ok)
             do_stabilize(c, op, r);
         break;
-    case HR_PRINT_STORE:
+    case HISTLINE_PRINT_STORE:
         if (r->ok)
             do_print_store(c, op, r, &count);
         break;
-    case HR_PUT:
+    case HISTLINE_PUT:
         end_epoch(c);
         if (r->ok)
             do_put(c, op, r, &count);
         else
             do_failed_put(c, op, r);
         break;
-    case HR_GET:
+    case HISTLINE_GET:
         if (r->ok)
             do_get(c, op, r, &count);
         else
             maybe_reached_client(c, op, r);
         break;
-    case HR_END:
+    case HISTLINE_END:
         break; /* bin/check's main handles the end record */
-    case HR_OTHER:
+    case HISTLINE_OTHER:
         /* A command this checker does not know: if it did something, assume
          * it may have changed data or topology. */
         if (r->ok) {
@@ -1464,32 +1464,32 @@ size_t checker_ops(const checker *c) { return c->n_ops; }
 size_t checker_violation_count(const checker *c) { return c->n_viol; }
 size_t checker_unknown_commands(const checker *c) { return c->unknown; }
 
-const chk_violation *checker_violation(const checker *c, size_t i)
+const checker_violation *checker_violation_at(const checker *c, size_t i)
 {
     return i < c->n_viol ? &c->viol[i] : NULL;
 }
 
-const char *chk_kind_name(chk_kind kind)
+const char *checker_kind_name(checker_kind kind)
 {
-    static const char *const names[CHK_KIND_COUNT] = {
-        [CHK_PUT_NOT_ABOVE_DEP] = "put-not-above-dependency",
-        [CHK_PUT_NOT_ABOVE_HELD] = "put-not-above-server",
-        [CHK_PUT_ORIGIN] = "put-wrong-origin",
-        [CHK_DUPLICATE_VERSION] = "duplicate-version",
-        [CHK_PHANTOM] = "phantom-value",
-        [CHK_READ_YOUR_WRITES] = "read-your-writes",
-        [CHK_MONOTONIC_READS] = "monotonic-reads",
-        [CHK_ERR_KEY_WITH_DEP] = "err-key-with-dependency",
-        [CHK_ERR_DEP_WITHOUT_DEP] = "err-dep-without-dependency",
-        [CHK_WRONG_RESULT] = "wrong-result",
-        [CHK_ERR_DEP_HELD] = "err-dep-but-held",
-        [CHK_ERR_KEY_HELD] = "err-key-but-held",
-        [CHK_OLDER_THAN_HELD] = "older-than-held",
-        [CHK_STORE_MISSING_KEY] = "store-missing-key",
-        [CHK_LOST_WRITE] = "lost-write",
-        [CHK_DIVERGED] = "diverged-after-stabilize",
-        [CHK_DEP_MISMATCH] = "dependency-mismatch",
-        [CHK_STORE_ORDER] = "store-order",
+    static const char *const names[CHECKER_KIND_COUNT] = {
+        [CHECKER_PUT_NOT_ABOVE_DEP] = "put-not-above-dependency",
+        [CHECKER_PUT_NOT_ABOVE_HELD] = "put-not-above-server",
+        [CHECKER_PUT_ORIGIN] = "put-wrong-origin",
+        [CHECKER_DUPLICATE_VERSION] = "duplicate-version",
+        [CHECKER_PHANTOM] = "phantom-value",
+        [CHECKER_READ_YOUR_WRITES] = "read-your-writes",
+        [CHECKER_MONOTONIC_READS] = "monotonic-reads",
+        [CHECKER_ERR_KEY_WITH_DEP] = "err-key-with-dependency",
+        [CHECKER_ERR_DEP_WITHOUT_DEP] = "err-dep-without-dependency",
+        [CHECKER_WRONG_RESULT] = "wrong-result",
+        [CHECKER_ERR_DEP_HELD] = "err-dep-but-held",
+        [CHECKER_ERR_KEY_HELD] = "err-key-but-held",
+        [CHECKER_OLDER_THAN_HELD] = "older-than-held",
+        [CHECKER_STORE_MISSING_KEY] = "store-missing-key",
+        [CHECKER_LOST_WRITE] = "lost-write",
+        [CHECKER_DIVERGED] = "diverged-after-stabilize",
+        [CHECKER_DEP_MISMATCH] = "dependency-mismatch",
+        [CHECKER_STORE_ORDER] = "store-order",
     };
-    return (unsigned)kind < CHK_KIND_COUNT && names[kind] ? names[kind] : "unknown";
+    return (unsigned)kind < CHECKER_KIND_COUNT && names[kind] ? names[kind] : "unknown";
 }

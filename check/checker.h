@@ -16,55 +16,55 @@
 #include <stdio.h>
 
 #include "../common/err.h"
-#include "history_read.h"
+#include "histline.h"
 
-typedef enum chk_kind {
-    CHK_PUT_NOT_ABOVE_DEP,   /* put version <= the client's dependency */
-    CHK_PUT_NOT_ABOVE_HELD,  /* put version <= what its server already held */
-    CHK_PUT_ORIGIN,          /* put version's origin is not its server */
-    CHK_DUPLICATE_VERSION,   /* two writes of a key share a version */
-    CHK_PHANTOM,             /* a value or version no put produced */
-    CHK_READ_YOUR_WRITES,    /* get older than the client's own write */
-    CHK_MONOTONIC_READS,     /* get older than what the client read before */
-    CHK_ERR_KEY_WITH_DEP,    /* ERR_KEY although the client has a dependency */
-    CHK_ERR_DEP_WITHOUT_DEP, /* ERR_DEP although the client has none */
-    CHK_WRONG_RESULT,        /* result contradicts the server's own version */
-    CHK_ERR_DEP_HELD,        /* ERR_DEP although the server holds the dependency */
-    CHK_ERR_KEY_HELD,        /* ERR_KEY although the server holds the key */
-    CHK_OLDER_THAN_HELD,     /* a version below what the server certainly holds */
-    CHK_STORE_MISSING_KEY,   /* printStore lacks a key the server holds */
-    CHK_LOST_WRITE,          /* one of the three above, across a kill and rejoin */
-    CHK_DIVERGED,            /* servers of one stable group disagree */
-    CHK_DEP_MISMATCH,        /* dep_before/dep_after disagree with the history */
-    CHK_STORE_ORDER,         /* printStore not sorted by key, or a key twice */
-    CHK_KIND_COUNT
-} chk_kind;
+typedef enum checker_kind {
+    CHECKER_PUT_NOT_ABOVE_DEP,   /* put version <= the client's dependency */
+    CHECKER_PUT_NOT_ABOVE_HELD,  /* put version <= what its server already held */
+    CHECKER_PUT_ORIGIN,          /* put version's origin is not its server */
+    CHECKER_DUPLICATE_VERSION,   /* two writes of a key share a version */
+    CHECKER_PHANTOM,             /* a value or version no put produced */
+    CHECKER_READ_YOUR_WRITES,    /* get older than the client's own write */
+    CHECKER_MONOTONIC_READS,     /* get older than what the client read before */
+    CHECKER_ERR_KEY_WITH_DEP,    /* ERR_KEY although the client has a dependency */
+    CHECKER_ERR_DEP_WITHOUT_DEP, /* ERR_DEP although the client has none */
+    CHECKER_WRONG_RESULT,        /* result contradicts the server's own version */
+    CHECKER_ERR_DEP_HELD,        /* ERR_DEP although the server holds the dependency */
+    CHECKER_ERR_KEY_HELD,        /* ERR_KEY although the server holds the key */
+    CHECKER_OLDER_THAN_HELD,     /* a version below what the server certainly holds */
+    CHECKER_STORE_MISSING_KEY,   /* printStore lacks a key the server holds */
+    CHECKER_LOST_WRITE,          /* one of the three above, across a kill and rejoin */
+    CHECKER_DIVERGED,            /* servers of one stable group disagree */
+    CHECKER_DEP_MISMATCH,        /* dep_before/dep_after disagree with the history */
+    CHECKER_STORE_ORDER,         /* printStore not sorted by key, or a key twice */
+    CHECKER_KIND_COUNT
+} checker_kind;
 
-#define CHK_MAX_RELATED 8
+#define CHECKER_MAX_RELATED 8
 
 /* One violation: the offending operation's script line, the other script
  * lines it involves (the put, the kill, the earlier read, ...) and the
  * paragraph explaining it. */
-typedef struct chk_violation {
-    chk_kind kind;
+typedef struct checker_violation {
+    checker_kind kind;
     long line;
-    long related[CHK_MAX_RELATED];
+    long related[CHECKER_MAX_RELATED];
     size_t n_related;
     const char *text;
-} chk_violation;
+} checker_violation;
 
 typedef struct checker checker;
 
 /* A fresh checker. Each violation's paragraph is written to msgs (followed
  * by a blank line) as it is found, when msgs is not NULL. NULL when memory
  * runs out. */
-checker *checker_create(FILE *msgs);
-void checker_destroy(checker *c);
+checker *checker_new(FILE *msgs);
+void checker_free(checker *c);
 
 /* Checks one record. Returns the number of violations it revealed (>= 0),
  * or -1 with err when the checker cannot go on deciding (records out of
  * order: not a single history). */
-int checker_feed(checker *c, const hr_record *rec, dkv_err *err);
+int checker_feed(checker *c, const histline_record *rec, dkv_err *err);
 
 /* Operations fed so far, violations found so far, and records of commands
  * the checker does not know that succeeded (treated as changing anything). */
@@ -72,9 +72,9 @@ size_t checker_ops(const checker *c);
 size_t checker_violation_count(const checker *c);
 size_t checker_unknown_commands(const checker *c);
 /* The i-th violation (0-based, in order found), valid until destroy. */
-const chk_violation *checker_violation(const checker *c, size_t i);
+const checker_violation *checker_violation_at(const checker *c, size_t i);
 
 /* A short stable name of kind, e.g. "read-your-writes". */
-const char *chk_kind_name(chk_kind kind);
+const char *checker_kind_name(checker_kind kind);
 
 #endif

@@ -33,7 +33,7 @@ uint64_t hmap_hash(const void *p, size_t n, uint64_t seed)
     return h;
 }
 
-hmap *hmap_create(void)
+hmap *hmap_new(void)
 {
     hmap *m = calloc(1, sizeof *m);
     if (!m)
@@ -47,7 +47,7 @@ hmap *hmap_create(void)
     return m;
 }
 
-void hmap_destroy(hmap *m, void (*free_val)(void *))
+void hmap_free(hmap *m, void (*free_val)(void *))
 {
     if (!m)
         return;

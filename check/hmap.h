@@ -12,10 +12,10 @@
 typedef struct hmap hmap;
 
 /* An empty map, or NULL when memory runs out. */
-hmap *hmap_create(void);
+hmap *hmap_new(void);
 /* Frees the map and its key copies; calls free_val (when not NULL) on every
  * value. NULL is accepted. */
-void hmap_destroy(hmap *m, void (*free_val)(void *));
+void hmap_free(hmap *m, void (*free_val)(void *));
 
 /* The value stored under key[0..len), or NULL when absent. */
 void *hmap_get(const hmap *m, const void *key, size_t len);

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "checker.h"
-#include "history_read.h"
+#include "histline.h"
 
 static int usage(void)
 {
@@ -36,8 +36,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "check: cannot read %s: %s\n", path, strerror(errno));
         return 2;
     }
-    checker *c = checker_create(stdout);
-    hr_reader *rd = hr_reader_create(f);
+    checker *c = checker_new(stdout);
+    histline_reader *rd = histline_reader_new(f);
     if (!c || !rd) {
         fprintf(stderr, "check: out of memory\n");
         return 2;
@@ -46,27 +46,27 @@ int main(int argc, char **argv)
     bool ended = false;
     dkv_err err;
     for (;;) {
-        hr_record rec;
-        int rc = hr_reader_next(rd, &rec, &err);
+        histline_record rec;
+        int rc = histline_reader_next(rd, &rec, &err);
         if (rc == 0)
             break;
         if (rc > 0 && ended) {
-            hr_record_clear(&rec);
+            histline_record_clear(&rec);
             dkv_err_set(&err, "a record follows the end record");
             rc = -1;
-        } else if (rc > 0 && rec.cmd == HR_END) {
+        } else if (rc > 0 && rec.cmd == HISTLINE_END) {
             ended = true;
-            hr_record_clear(&rec);
+            histline_record_clear(&rec);
             continue;
         }
         if (rc < 0 || checker_feed(c, &rec, &err) < 0) {
             if (rc > 0)
-                hr_record_clear(&rec);
+                histline_record_clear(&rec);
             fprintf(stderr, "check: %s: %s\n", path, err.msg);
             status = 2;
             break;
         }
-        hr_record_clear(&rec);
+        histline_record_clear(&rec);
         fflush(stdout);
     }
     if (status == 0 && !ended) {
@@ -85,8 +85,8 @@ int main(int argc, char **argv)
     if (status == 2)
         fprintf(stderr, " before the history became unreadable: cannot decide");
     fprintf(stderr, "\n");
-    hr_reader_destroy(rd);
-    checker_destroy(c);
+    histline_reader_free(rd);
+    checker_free(c);
     if (f != stdin)
         fclose(f);
     return status;

@@ -80,7 +80,7 @@ dkv_version session_dep(const session *s, const uint8_t *key, size_t key_len)
 
 void session_observe(session *s, const uint8_t *key, size_t key_len, dkv_version v)
 {
-    if (version_is_none(v))
+    if (dkv_version_is_none(v))
         return;
     if ((s->n + 1) * 4 > s->cap * 3)
         grow(s);
@@ -95,7 +95,7 @@ void session_observe(session *s, const uint8_t *key, size_t key_len, dkv_version
         sl->hash = h;
         sl->dep = v;
         s->n++;
-    } else if (version_cmp(v, sl->dep) > 0) {
+    } else if (dkv_version_cmp(v, sl->dep) > 0) {
         sl->dep = v;
     }
 }
@@ -106,8 +106,8 @@ session_read session_check_read(session *s, const uint8_t *key, size_t key_len, 
                                 dkv_version server_version)
 {
     dkv_version dep = session_dep(s, key, key_len);
-    if (!version_is_none(dep)) {
-        if (!found || version_cmp(server_version, dep) < 0)
+    if (!dkv_version_is_none(dep)) {
+        if (!found || dkv_version_cmp(server_version, dep) < 0)
             return SESSION_READ_ERR_DEP;
     } else if (!found) {
         return SESSION_READ_ERR_KEY;

@@ -127,7 +127,7 @@ loop *loop_new(void)
     return l;
 }
 
-static void conn_destroy(loop_conn *c)
+static void conn_free(loop_conn *c)
 {
     if (c->fd >= 0 && c->reset) {
         /* A connection closed for breaking a limit usually has output the
@@ -154,7 +154,7 @@ void loop_free(loop *l)
         report_close(l->conns[i]);
     }
     for (size_t i = 0; i < l->n; i++)
-        conn_destroy(l->conns[i]);
+        conn_free(l->conns[i]);
     if (l->listen_fd >= 0)
         close(l->listen_fd);
     free(l->conns);
@@ -628,7 +628,7 @@ int loop_run_once(loop *l, int timeout_ms)
     size_t w = 0;
     for (size_t i = 0; i < l->n; i++) {
         if (l->conns[i]->closing)
-            conn_destroy(l->conns[i]);
+            conn_free(l->conns[i]);
         else
             l->conns[w++] = l->conns[i];
     }

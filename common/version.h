@@ -25,10 +25,10 @@ typedef struct dkv_version {
     uint64_t origin;
 } dkv_version;
 
-static inline bool version_is_none(dkv_version v) { return v.lamport == 0; }
+static inline bool dkv_version_is_none(dkv_version v) { return v.lamport == 0; }
 
 /* <0, 0, >0 like strcmp. */
-static inline int version_cmp(dkv_version a, dkv_version b)
+static inline int dkv_version_cmp(dkv_version a, dkv_version b)
 {
     if (a.lamport != b.lamport)
         return a.lamport < b.lamport ? -1 : 1;

@@ -215,9 +215,9 @@ static int drop_result(xmlrpc_value *r)
 static int need_live_server(cluster *c, uint64_t id, dkv_err *err)
 {
     model_role role = model_role_of(c->m, id);
-    if (role == ROLE_CLIENT)
+    if (role == MODEL_ROLE_CLIENT)
         return dkv_err_set(err, "%" PRIu64 " is a client, not a server", id);
-    if (role == ROLE_NONE)
+    if (role == MODEL_ROLE_NONE)
         return dkv_err_set(err, "server %" PRIu64 " does not exist (use joinServer first)", id);
     if (!model_server_live(c->m, id))
         return dkv_err_set(err, "server %" PRIu64 " is not live (it was killed)", id);
@@ -227,9 +227,9 @@ static int need_live_server(cluster *c, uint64_t id, dkv_err *err)
 static int need_client(cluster *c, uint64_t id, dkv_err *err)
 {
     model_role role = model_role_of(c->m, id);
-    if (role == ROLE_SERVER)
+    if (role == MODEL_ROLE_SERVER)
         return dkv_err_set(err, "%" PRIu64 " is a server, not a client", id);
-    if (role == ROLE_NONE)
+    if (role == MODEL_ROLE_NONE)
         return dkv_err_set(err, "client %" PRIu64 " does not exist (use joinClient first)", id);
     return 0;
 }
@@ -249,7 +249,7 @@ static int start_process(cluster *c, const char *kind, uint64_t id, bool sync, d
 {
     /* A server id seen before in this run held data: its store must be
      * there, or the server refuses to start (a wiped directory). */
-    int rejoin = strcmp(kind, "server") == 0 && model_role_of(c->m, id) == ROLE_SERVER;
+    int rejoin = strcmp(kind, "server") == 0 && model_role_of(c->m, id) == MODEL_ROLE_SERVER;
     xmlrpc_value *r = rpc_callf(c->watchdog, err, "start", "(sIii)", kind, (xmlrpc_int64)id,
                                 (int)sync, rejoin);
     if (!r)
@@ -273,7 +273,7 @@ static int start_process(cluster *c, const char *kind, uint64_t id, bool sync, d
 static int join_server(cluster *c, uint64_t id, dkv_err *err)
 {
     model_role role = model_role_of(c->m, id);
-    if (role == ROLE_CLIENT)
+    if (role == MODEL_ROLE_CLIENT)
         return dkv_err_set(err, "%" PRIu64 " is a client; an id cannot be both", id);
     if (model_server_live(c->m, id))
         return dkv_err_set(err, "server %" PRIu64 " is already live", id);
@@ -348,13 +348,13 @@ static int kill_server(cluster *c, uint64_t id, dkv_err *err)
 
 static int join_client(cluster *c, uint64_t cid, uint64_t sid, dkv_err *err)
 {
-    if (model_role_of(c->m, cid) == ROLE_SERVER)
+    if (model_role_of(c->m, cid) == MODEL_ROLE_SERVER)
         return dkv_err_set(err, "%" PRIu64 " is a server; an id cannot be both", cid);
     if (cid == sid)
         return dkv_err_set(err, "a client cannot join itself");
     if (need_live_server(c, sid, err) < 0)
         return -1;
-    if (model_role_of(c->m, cid) == ROLE_NONE) {
+    if (model_role_of(c->m, cid) == MODEL_ROLE_NONE) {
         if (start_process(c, "client", cid, false, err) < 0)
             return -1;
         model_client_add(c->m, cid);
@@ -372,13 +372,13 @@ static int change_link(cluster *c, uint64_t a, uint64_t b, bool create, dkv_err 
     if (a == b)
         return dkv_err_set(err, "both ids are %" PRIu64, a);
     model_role ra = model_role_of(c->m, a), rb = model_role_of(c->m, b);
-    if (ra == ROLE_NONE || rb == ROLE_NONE)
+    if (ra == MODEL_ROLE_NONE || rb == MODEL_ROLE_NONE)
         return dkv_err_set(err, "%" PRIu64 " is neither a server nor a client",
-                           ra == ROLE_NONE ? a : b);
-    if (ra == ROLE_CLIENT && rb == ROLE_CLIENT)
+                           ra == MODEL_ROLE_NONE ? a : b);
+    if (ra == MODEL_ROLE_CLIENT && rb == MODEL_ROLE_CLIENT)
         return dkv_err_set(err, "%" PRIu64 " and %" PRIu64 " are both clients", a, b);
-    if (ra == ROLE_CLIENT || rb == ROLE_CLIENT) {
-        uint64_t cid = ra == ROLE_CLIENT ? a : b, sid = ra == ROLE_CLIENT ? b : a;
+    if (ra == MODEL_ROLE_CLIENT || rb == MODEL_ROLE_CLIENT) {
+        uint64_t cid = ra == MODEL_ROLE_CLIENT ? a : b, sid = ra == MODEL_ROLE_CLIENT ? b : a;
         if (create)
             return join_client(c, cid, sid, err);
         uint64_t cur;
@@ -740,7 +740,7 @@ static int do_put(cluster *c, const script_cmd *cmd, json_t *rec, dkv_err *err)
     if (rpc_call_flat(e->rpc, "put", args, 2, c->reply, err) < 0)
         return -1;
     dkv_version v = reply_version(c->reply, 0);
-    if (rpcflat_count(c->reply) != 7 || version_is_none(v))
+    if (rpcflat_count(c->reply) != 7 || dkv_version_is_none(v))
         return dkv_err_set(err, "client %" PRIu64 " returned a malformed put result", cmd->id[0]);
     rec_version(rec, "version", v);
     record_session(c->reply, 2, rec);
@@ -790,28 +790,28 @@ int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv_
 {
     c->get_status = NULL;
     switch (cmd->kind) {
-    case CMD_NONE: return 0;
-    case CMD_JOIN_SERVER:
+    case SCRIPT_CMD_NONE: return 0;
+    case SCRIPT_CMD_JOIN_SERVER:
         rec_id(rec, "server", cmd->id[0]);
         return join_server(c, cmd->id[0], err);
-    case CMD_KILL_SERVER:
+    case SCRIPT_CMD_KILL_SERVER:
         rec_id(rec, "server", cmd->id[0]);
         return kill_server(c, cmd->id[0], err);
-    case CMD_JOIN_CLIENT:
+    case SCRIPT_CMD_JOIN_CLIENT:
         rec_id(rec, "client", cmd->id[0]);
         rec_id(rec, "server", cmd->id[1]);
         return join_client(c, cmd->id[0], cmd->id[1], err);
-    case CMD_BREAK_CONNECTION:
-    case CMD_CREATE_CONNECTION:
+    case SCRIPT_CMD_BREAK_CONNECTION:
+    case SCRIPT_CMD_CREATE_CONNECTION:
         rec_id(rec, "a", cmd->id[0]);
         rec_id(rec, "b", cmd->id[1]);
-        return change_link(c, cmd->id[0], cmd->id[1], cmd->kind == CMD_CREATE_CONNECTION, err);
-    case CMD_STABILIZE: return cluster_stabilize(c, rec, err);
-    case CMD_PRINT_STORE:
+        return change_link(c, cmd->id[0], cmd->id[1], cmd->kind == SCRIPT_CMD_CREATE_CONNECTION, err);
+    case SCRIPT_CMD_STABILIZE: return cluster_stabilize(c, rec, err);
+    case SCRIPT_CMD_PRINT_STORE:
         rec_id(rec, "server", cmd->id[0]);
         return print_store(c, cmd->id[0], out, rec, err);
-    case CMD_PUT: return do_put(c, cmd, rec, err);
-    case CMD_GET: return do_get(c, cmd, out, rec, err);
+    case SCRIPT_CMD_PUT: return do_put(c, cmd, rec, err);
+    case SCRIPT_CMD_GET: return do_get(c, cmd, out, rec, err);
     }
     return dkv_err_set(err, "unknown command");
 }

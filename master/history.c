@@ -97,7 +97,7 @@ json_t *history_bytes(const uint8_t *p, size_t n)
 
 json_t *history_version(dkv_version v)
 {
-    if (version_is_none(v))
+    if (dkv_version_is_none(v))
         return json_null();
     return json_pack("[II]", (json_int_t)v.lamport, (json_int_t)v.origin);
 }

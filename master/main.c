@@ -234,9 +234,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "master: line %ld: %s: %s\n", lineno, *name ? name : "?", err.msg);
             status = 1;
         }
-        if (st && (cmd.kind != CMD_NONE || !ok))
+        if (st && (cmd.kind != SCRIPT_CMD_NONE || !ok))
             stats_add(st, cmd.kind, t1 - t0, ok, cluster_last_get_status(c));
-        if (rec && (cmd.kind != CMD_NONE || !ok)) {
+        if (rec && (cmd.kind != SCRIPT_CMD_NONE || !ok)) {
             json_object_set_new(rec, "cmd", history_bytes((const uint8_t *)cmd.name,
                                                           strlen(cmd.name)));
             json_object_set_new(rec, "start_us", json_integer(t0));

@@ -70,19 +70,19 @@ static entry *find(const model *m, uint64_t id, bool create_in, model *mm)
 model_role model_role_of(const model *m, uint64_t id)
 {
     entry *e = find(m, id, false, NULL);
-    return e ? e->role : ROLE_NONE;
+    return e ? e->role : MODEL_ROLE_NONE;
 }
 
 bool model_server_live(const model *m, uint64_t id)
 {
     entry *e = find(m, id, false, NULL);
-    return e && e->role == ROLE_SERVER && e->live;
+    return e && e->role == MODEL_ROLE_SERVER && e->live;
 }
 
 void model_server_up(model *m, uint64_t id)
 {
     entry *e = find(m, id, true, m);
-    e->role = ROLE_SERVER;
+    e->role = MODEL_ROLE_SERVER;
     e->live = true;
     size_t w = 0;
     for (size_t i = 0; i < m->n_cuts; i++)
@@ -137,13 +137,13 @@ void model_set_cut(model *m, uint64_t a, uint64_t b, bool is_cut)
 
 void model_client_add(model *m, uint64_t id)
 {
-    find(m, id, true, m)->role = ROLE_CLIENT;
+    find(m, id, true, m)->role = MODEL_ROLE_CLIENT;
 }
 
 bool model_client_server(const model *m, uint64_t id, uint64_t *sid)
 {
     entry *e = find(m, id, false, NULL);
-    if (!e || e->role != ROLE_CLIENT || !e->attached)
+    if (!e || e->role != MODEL_ROLE_CLIENT || !e->attached)
         return false;
     *sid = e->server;
     return true;
@@ -167,7 +167,7 @@ size_t model_clients_of(const model *m, uint64_t sid, uint64_t *out, size_t cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < m->n; i++)
-        if (m->e[i].role == ROLE_CLIENT && m->e[i].attached && m->e[i].server == sid) {
+        if (m->e[i].role == MODEL_ROLE_CLIENT && m->e[i].attached && m->e[i].server == sid) {
             if (k < cap)
                 out[k] = m->e[i].id;
             k++;
@@ -179,7 +179,7 @@ size_t model_live_servers(const model *m, uint64_t *out, size_t cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < m->n; i++)
-        if (m->e[i].role == ROLE_SERVER && m->e[i].live) {
+        if (m->e[i].role == MODEL_ROLE_SERVER && m->e[i].live) {
             if (k < cap)
                 out[k] = m->e[i].id;
             k++;

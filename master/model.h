@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum model_role { ROLE_NONE, ROLE_SERVER, ROLE_CLIENT } model_role;
+typedef enum model_role { MODEL_ROLE_NONE, MODEL_ROLE_SERVER, MODEL_ROLE_CLIENT } model_role;
 
 typedef struct model model;
 

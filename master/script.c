@@ -16,15 +16,15 @@ typedef struct spec {
 } spec;
 
 static const spec specs[] = {
-    {"joinServer", CMD_JOIN_SERVER, 1, "joinServer ID"},
-    {"killServer", CMD_KILL_SERVER, 1, "killServer ID"},
-    {"joinClient", CMD_JOIN_CLIENT, 2, "joinClient CLIENT_ID SERVER_ID"},
-    {"breakConnection", CMD_BREAK_CONNECTION, 2, "breakConnection ID ID"},
-    {"createConnection", CMD_CREATE_CONNECTION, 2, "createConnection ID ID"},
-    {"stabilize", CMD_STABILIZE, 0, "stabilize"},
-    {"printStore", CMD_PRINT_STORE, 1, "printStore SERVER_ID"},
-    {"put", CMD_PUT, 3, "put CLIENT_ID KEY VALUE"},
-    {"get", CMD_GET, 2, "get CLIENT_ID KEY"},
+    {"joinServer", SCRIPT_CMD_JOIN_SERVER, 1, "joinServer ID"},
+    {"killServer", SCRIPT_CMD_KILL_SERVER, 1, "killServer ID"},
+    {"joinClient", SCRIPT_CMD_JOIN_CLIENT, 2, "joinClient CLIENT_ID SERVER_ID"},
+    {"breakConnection", SCRIPT_CMD_BREAK_CONNECTION, 2, "breakConnection ID ID"},
+    {"createConnection", SCRIPT_CMD_CREATE_CONNECTION, 2, "createConnection ID ID"},
+    {"stabilize", SCRIPT_CMD_STABILIZE, 0, "stabilize"},
+    {"printStore", SCRIPT_CMD_PRINT_STORE, 1, "printStore SERVER_ID"},
+    {"put", SCRIPT_CMD_PUT, 3, "put CLIENT_ID KEY VALUE"},
+    {"get", SCRIPT_CMD_GET, 2, "get CLIENT_ID KEY"},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 
@@ -133,15 +133,15 @@ int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
         return dkv_err_set(err, "expected %d argument%s, got %s%d (usage: %s)", sp->nargs,
                            sp->nargs == 1 ? "" : "s", too_many ? "more than " : "",
                            too_many ? MAX_TOKENS - 1 : n - 1, sp->usage);
-    int ids = sp->kind == CMD_PUT || sp->kind == CMD_GET ? 1 : sp->nargs;
+    int ids = sp->kind == SCRIPT_CMD_PUT || sp->kind == SCRIPT_CMD_GET ? 1 : sp->nargs;
     for (int k = 0; k < ids; k++)
         if (parse_id(tok[1 + k], tlen[1 + k], &out->id[k], err) < 0)
             return dkv_err_wrap(err, "argument %d", k + 1);
-    if (sp->kind == CMD_PUT || sp->kind == CMD_GET) {
+    if (sp->kind == SCRIPT_CMD_PUT || sp->kind == SCRIPT_CMD_GET) {
         out->key = (const uint8_t *)tok[2];
         out->key_len = tlen[2];
     }
-    if (sp->kind == CMD_PUT) {
+    if (sp->kind == SCRIPT_CMD_PUT) {
         out->value = (const uint8_t *)tok[3];
         out->value_len = tlen[3];
     }

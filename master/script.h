@@ -9,21 +9,21 @@
 #include "../common/err.h"
 
 typedef enum script_kind {
-    CMD_NONE, /* blank line or comment */
-    CMD_JOIN_SERVER,
-    CMD_KILL_SERVER,
-    CMD_JOIN_CLIENT,
-    CMD_BREAK_CONNECTION,
-    CMD_CREATE_CONNECTION,
-    CMD_STABILIZE,
-    CMD_PRINT_STORE,
-    CMD_PUT,
-    CMD_GET,
+    SCRIPT_CMD_NONE, /* blank line or comment */
+    SCRIPT_CMD_JOIN_SERVER,
+    SCRIPT_CMD_KILL_SERVER,
+    SCRIPT_CMD_JOIN_CLIENT,
+    SCRIPT_CMD_BREAK_CONNECTION,
+    SCRIPT_CMD_CREATE_CONNECTION,
+    SCRIPT_CMD_STABILIZE,
+    SCRIPT_CMD_PRINT_STORE,
+    SCRIPT_CMD_PUT,
+    SCRIPT_CMD_GET,
 } script_kind;
 
 typedef struct script_cmd {
     script_kind kind;
-    const char *name; /* the command word as written, or "" for CMD_NONE */
+    const char *name; /* the command word as written, or "" for SCRIPT_CMD_NONE */
     uint64_t id[2];
     const uint8_t *key; /* point into the parsed line */
     size_t key_len;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KINDS (CMD_GET + 1)
+#define KINDS (SCRIPT_CMD_GET + 1)
 
 typedef struct series {
     int64_t *v;
@@ -36,7 +36,7 @@ void stats_free(stats *s)
 
 void stats_add(stats *s, script_kind kind, int64_t dur_us, bool ok, const char *get_result)
 {
-    if (kind <= CMD_NONE || kind >= KINDS)
+    if (kind <= SCRIPT_CMD_NONE || kind >= KINDS)
         return;
     series *se = &s->kind[kind];
     if (se->n == se->cap) {
@@ -49,7 +49,7 @@ void stats_add(stats *s, script_kind kind, int64_t dur_us, bool ok, const char *
     if (!ok)
         se->failed++;
     s->total++;
-    if (kind == CMD_GET && ok && get_result) {
+    if (kind == SCRIPT_CMD_GET && ok && get_result) {
         if (strcmp(get_result, "ok") == 0)
             s->gets_ok++;
         else if (strcmp(get_result, "ERR_KEY") == 0)
@@ -83,7 +83,7 @@ void stats_print(stats *s, FILE *f, int64_t wall_us, const cluster_frames *fr)
             (double)s->total / secs);
     fprintf(f, "stats: %-16s %8s %7s %10s %10s %10s\n", "command", "count", "failed", "p50 ms",
             "p99 ms", "max ms");
-    for (int k = CMD_NONE + 1; k < KINDS; k++) {
+    for (int k = SCRIPT_CMD_NONE + 1; k < KINDS; k++) {
         series *se = &s->kind[k];
         if (se->n == 0)
             continue;
@@ -92,14 +92,14 @@ void stats_print(stats *s, FILE *f, int64_t wall_us, const cluster_frames *fr)
                 script_kind_name((script_kind)k), se->n, se->failed, pct(se, 50) / 1e3,
                 pct(se, 99) / 1e3, se->v[se->n - 1] / 1e3);
     }
-    series *st = &s->kind[CMD_STABILIZE];
+    series *st = &s->kind[SCRIPT_CMD_STABILIZE];
     if (st->n) {
         fprintf(f, "stats: stabilize durations ms:");
         for (size_t i = 0; i < st->n && i < 20; i++)
             fprintf(f, " %.3f", st->v[i] / 1e3);
         fprintf(f, "%s (sorted)\n", st->n > 20 ? " ..." : "");
     }
-    size_t puts = s->kind[CMD_PUT].n - s->kind[CMD_PUT].failed;
+    size_t puts = s->kind[SCRIPT_CMD_PUT].n - s->kind[SCRIPT_CMD_PUT].failed;
     if (fr) {
         int64_t frames = fr->upd + fr->ack;
         fprintf(f,

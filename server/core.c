@@ -45,7 +45,7 @@ enum { RESP_NO = 1, RESP_YES = 2 };
 
 struct core {
     uint64_t self;
-    char run[PMSG_RUN_MAX + 1]; /* our run id, sent in hello */
+    char run[PEERMSG_RUN_MAX + 1]; /* our run id, sent in hello */
     /* Set once a peer proves this server's store lost writes of its own;
      * the server must stop before it numbers a write twice. */
     bool damaged;
@@ -58,7 +58,7 @@ struct core {
     neighbour *nb;
     size_t n_nb, cap_nb;
     bool dirty;
-    pmsg_upd_builder ub;
+    peermsg_upd_builder ub;
     core_counters counters;
     uint64_t resp_tree; /* route_tree_hash the memos belong to */
     /* Our links changed since we last advertised them. Advertising once per
@@ -105,7 +105,7 @@ core *core_new(uint64_t self, store *st, const core_ops *ops, dkv_err *err)
     }
     c->rt = route_new(self);
     c->lsa_fwd = vclock_new();
-    pmsg_upd_init(&c->ub);
+    peermsg_upd_init(&c->ub);
     route_lsa mine = {self, c->meta.incarnation, ++c->lsa_seq, NULL, 0};
     route_update(c->rt, &mine);
     return c;
@@ -121,7 +121,7 @@ void core_free(core *c)
     vclock_free(c->meta.vc);
     route_free(c->rt);
     vclock_free(c->lsa_fwd);
-    pmsg_upd_free(&c->ub);
+    peermsg_upd_free(&c->ub);
     free(c);
 }
 
@@ -129,7 +129,7 @@ uint64_t core_self(const core *c) { return c->self; }
 
 void core_set_run_id(core *c, const char *run)
 {
-    snprintf(c->run, sizeof c->run, "%s", pmsg_run_id_valid(run) ? run : "");
+    snprintf(c->run, sizeof c->run, "%s", peermsg_run_id_valid(run) ? run : "");
 }
 
 const char *core_run_id(const core *c) { return c->run; }
@@ -176,7 +176,7 @@ void core_hello(core *c, uint64_t to, buf *out)
             vclock_set(ls, l.id, l.seq);
         }
     }
-    pmsg_encode_hello(out, c->run, c->self, to, c->meta.incarnation, c->meta.vc, li, ls);
+    peermsg_encode_hello(out, c->run, c->self, to, c->meta.incarnation, c->meta.vc, li, ls);
     vclock_free(li);
     vclock_free(ls);
     c->counters.hello++;
@@ -184,7 +184,7 @@ void core_hello(core *c, uint64_t to, buf *out)
 
 /* Whether a neighbour whose hello summed up its LSA database as hello's
  * lsa_inc/lsa_seq already holds lsa or a newer one. */
-static bool peer_has_lsa(const pmsg *hello, const route_lsa *lsa)
+static bool peer_has_lsa(const peermsg *hello, const route_lsa *lsa)
 {
     if (!hello->lsa_inc || !hello->lsa_seq)
         return false;
@@ -197,7 +197,7 @@ static void send_lsa(core *c, uint64_t to, const route_lsa *lsa)
 {
     buf *out = c->ops.link_out(c->ops.ctx, to);
     if (out) {
-        pmsg_encode_lsa(out, lsa);
+        peermsg_encode_lsa(out, lsa);
         c->counters.lsa++;
     }
 }
@@ -248,7 +248,7 @@ static void advertise_self(core *c)
     c->dirty = true;
 }
 
-int core_link_up(core *c, uint64_t peer, const pmsg *hello, dkv_err *err)
+int core_link_up(core *c, uint64_t peer, const peermsg *hello, dkv_err *err)
 {
     if (check_own_seq(c, peer, vclock_get(hello->vc, c->self), err) < 0)
         return -1;
@@ -317,7 +317,7 @@ void core_link_down(core *c, uint64_t peer)
  * this link, hearsay about it is only kept aside (a forged message with a
  * huge incarnation would otherwise win for good), and weighed when the
  * link goes down. Before that first LSA, hearsay is all there is. */
-static int on_lsa(core *c, neighbour *from, const pmsg *m, dkv_err *err)
+static int on_lsa(core *c, neighbour *from, const peermsg *m, dkv_err *err)
 {
     if (m->id == c->self)
         return 0; /* our own LSAs come only from us */
@@ -350,7 +350,7 @@ static int on_lsa(core *c, neighbour *from, const pmsg *m, dkv_err *err)
     return 0;
 }
 
-static int on_updates(core *c, neighbour *from, const pmsg *m, dkv_err *err)
+static int on_updates(core *c, neighbour *from, const peermsg *m, dkv_err *err)
 {
     dkv_update *accepted = calloc(m->n_upd, sizeof *accepted);
     if (!accepted)
@@ -400,24 +400,24 @@ static int on_updates(core *c, neighbour *from, const pmsg *m, dkv_err *err)
     return rc;
 }
 
-int core_on_message(core *c, uint64_t peer, const pmsg *m, dkv_err *err)
+int core_on_message(core *c, uint64_t peer, const peermsg *m, dkv_err *err)
 {
     neighbour *n = find_nb(c, peer);
     if (!n)
         return dkv_err_set(err, "message from %" PRIu64 ", which is not a neighbour", peer);
     switch (m->type) {
-    case PMSG_UPD:
+    case PEERMSG_UPD:
         return on_updates(c, n, m, err);
-    case PMSG_ACK:
+    case PEERMSG_ACK:
         if (check_own_seq(c, peer, vclock_get(m->vc, c->self), err) < 0)
             return -1;
         vclock_merge(n->known, m->vc);
         return 0;
-    case PMSG_PING:
+    case PEERMSG_PING:
         return 0;
-    case PMSG_LSA:
+    case PEERMSG_LSA:
         return on_lsa(c, n, m, err);
-    case PMSG_HELLO:
+    case PEERMSG_HELLO:
         return dkv_err_set(err, "second hello from %" PRIu64, peer);
     }
     return dkv_err_set(err, "unknown message");
@@ -450,7 +450,7 @@ int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
         return -1;
     }
     c->dirty = true;
-    *out = update_version(&u);
+    *out = record_update_version(&u);
     return 0;
 }
 
@@ -494,12 +494,12 @@ static bool push_origin(core *c, neighbour *n, buf *out, uint64_t origin, uint64
             done = false;
             break;
         }
-        pmsg_upd_add(&c->ub, &u);
+        peermsg_upd_add(&c->ub, &u);
         free(owned);
         k++;
         c->counters.updates_sent++;
-        if (pmsg_upd_full(&c->ub)) {
-            pmsg_upd_flush(&c->ub, out);
+        if (peermsg_upd_full(&c->ub)) {
+            peermsg_upd_flush(&c->ub, out);
             c->counters.upd++;
         }
     }
@@ -553,7 +553,7 @@ bool core_tick_acks(core *c, bool send_acks)
             vclock_clear(c->nb[i].resp);
             buf *out = c->ops.link_out(c->ops.ctx, c->nb[i].peer);
             if (out) {
-                pmsg_encode_ack(out, c->meta.vc);
+                peermsg_encode_ack(out, c->meta.vc);
                 c->counters.ack++;
                 c->nb[i].ack_due = false;
             }
@@ -576,12 +576,12 @@ bool core_tick_acks(core *c, bool send_acks)
                     more = true;
             }
             if (c->ub.n) {
-                pmsg_upd_flush(&c->ub, out);
+                peermsg_upd_flush(&c->ub, out);
                 c->counters.upd++;
             }
         }
         if (n->ack_due && send_acks) {
-            pmsg_encode_ack(out, c->meta.vc);
+            peermsg_encode_ack(out, c->meta.vc);
             c->counters.ack++;
             n->ack_due = false;
         }

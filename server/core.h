@@ -63,7 +63,7 @@ void core_hello(core *c, uint64_t to, buf *out);
 /* A link to peer completed its hello exchange; hello is the peer's (its
  * clock and the summary of its LSA database). -1 with err when the hello
  * proves this server's store lost writes (see core_damage). */
-int core_link_up(core *c, uint64_t peer, const pmsg *hello, dkv_err *err);
+int core_link_up(core *c, uint64_t peer, const peermsg *hello, dkv_err *err);
 void core_link_down(core *c, uint64_t peer);
 /* Handles an upd, ack, lsa or ping from peer. Returns 0, or with err:
  * CORE_PROTOCOL_ERROR when the peer broke the protocol, or
@@ -73,7 +73,7 @@ void core_link_down(core *c, uint64_t peer);
  * not at once. */
 #define CORE_PROTOCOL_ERROR (-1)
 #define CORE_LOCAL_FAILURE (-2)
-int core_on_message(core *c, uint64_t peer, const pmsg *m, dkv_err *err);
+int core_on_message(core *c, uint64_t peer, const peermsg *m, dkv_err *err);
 
 /* A client's write. dep is the client's dependency on key (lamport 0 for
  * none); the new version is above it. On success *out is the version. */

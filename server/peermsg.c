@@ -13,19 +13,19 @@ static void frame_from_text(buf *out, const void *hdr, size_t hlen)
     wire_encode(out, WIRE_PEER, hdr, hlen, NULL, 0);
 }
 
-bool pmsg_run_id_valid(const char *run)
+bool peermsg_run_id_valid(const char *run)
 {
     size_t n = 0;
     for (; run[n]; n++) {
         char ch = run[n];
-        if (n == PMSG_RUN_MAX || !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+        if (n == PEERMSG_RUN_MAX || !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
                                    (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_'))
             return false;
     }
     return true;
 }
 
-void pmsg_encode_hello(buf *out, const char *run, uint64_t id, uint64_t to, uint64_t inc,
+void peermsg_encode_hello(buf *out, const char *run, uint64_t id, uint64_t to, uint64_t inc,
                        const vclock *vc, const vclock *lsa_inc, const vclock *lsa_seq)
 {
     char *vs = vclock_format(vc);
@@ -46,7 +46,7 @@ void pmsg_encode_hello(buf *out, const char *run, uint64_t id, uint64_t to, uint
     free(ls);
 }
 
-void pmsg_encode_ack(buf *out, const vclock *vc)
+void peermsg_encode_ack(buf *out, const vclock *vc)
 {
     char *vs = vclock_format(vc);
     size_t cap = strlen(vs) + 32;
@@ -59,7 +59,7 @@ void pmsg_encode_ack(buf *out, const vclock *vc)
     free(vs);
 }
 
-void pmsg_encode_lsa(buf *out, const route_lsa *lsa)
+void peermsg_encode_lsa(buf *out, const route_lsa *lsa)
 {
     buf h;
     buf_init(&h);
@@ -78,20 +78,20 @@ void pmsg_encode_lsa(buf *out, const route_lsa *lsa)
     buf_free(&h);
 }
 
-void pmsg_encode_ping(buf *out)
+void peermsg_encode_ping(buf *out)
 {
     static const char ping[] = "{\"t\":\"ping\"}";
     frame_from_text(out, ping, sizeof ping - 1);
 }
 
-void pmsg_upd_init(pmsg_upd_builder *b)
+void peermsg_upd_init(peermsg_upd_builder *b)
 {
     buf_init(&b->hdr);
     buf_init(&b->body);
     b->n = 0;
 }
 
-void pmsg_upd_add(pmsg_upd_builder *b, const dkv_update *u)
+void peermsg_upd_add(peermsg_upd_builder *b, const dkv_update *u)
 {
     char tmp[160];
     if (b->n == 0)
@@ -104,13 +104,13 @@ void pmsg_upd_add(pmsg_upd_builder *b, const dkv_update *u)
     b->n++;
 }
 
-bool pmsg_upd_full(const pmsg_upd_builder *b)
+bool peermsg_upd_full(const peermsg_upd_builder *b)
 {
-    return b->n >= PMSG_FRAME_UPDATES ||
-           buf_unread(&b->hdr) + buf_unread(&b->body) >= PMSG_BODY_TARGET;
+    return b->n >= PEERMSG_FRAME_UPDATES ||
+           buf_unread(&b->hdr) + buf_unread(&b->body) >= PEERMSG_BODY_TARGET;
 }
 
-void pmsg_upd_flush(pmsg_upd_builder *b, buf *out)
+void peermsg_upd_flush(peermsg_upd_builder *b, buf *out)
 {
     if (b->n == 0)
         return;
@@ -122,13 +122,13 @@ void pmsg_upd_flush(pmsg_upd_builder *b, buf *out)
     b->n = 0;
 }
 
-void pmsg_upd_free(pmsg_upd_builder *b)
+void peermsg_upd_free(peermsg_upd_builder *b)
 {
     buf_free(&b->hdr);
     buf_free(&b->body);
 }
 
-void pmsg_clear(pmsg *m)
+void peermsg_clear(peermsg *m)
 {
     vclock_free(m->vc);
     vclock_free(m->lsa_inc);
@@ -164,10 +164,10 @@ static int get_clock(json_t *obj, const char *field, vclock **out, dkv_err *err)
     return 0;
 }
 
-static int get_vc(json_t *obj, pmsg *m, dkv_err *err) { return get_clock(obj, "vc", &m->vc, err); }
+static int get_vc(json_t *obj, peermsg *m, dkv_err *err) { return get_clock(obj, "vc", &m->vc, err); }
 
 /* The hello's LSA summary: two maps over the same servers. */
-static int get_lsa_summary(json_t *obj, pmsg *m, dkv_err *err)
+static int get_lsa_summary(json_t *obj, peermsg *m, dkv_err *err)
 {
     if (get_clock(obj, "li", &m->lsa_inc, err) < 0 || get_clock(obj, "ls", &m->lsa_seq, err) < 0)
         return -1;
@@ -180,14 +180,14 @@ static int get_lsa_summary(json_t *obj, pmsg *m, dkv_err *err)
     return 0;
 }
 
-static int decode_upd(json_t *root, const wire_frame *f, pmsg *m, dkv_err *err)
+static int decode_upd(json_t *root, const wire_frame *f, peermsg *m, dkv_err *err)
 {
     json_t *list = json_object_get(root, "u");
     if (!json_is_array(list) || json_array_size(list) == 0)
         return dkv_err_set(err, "upd without a non-empty 'u' list");
     size_t n = json_array_size(list);
-    if (n > PMSG_MAX_UPDATES)
-        return dkv_err_set(err, "upd carries %zu updates, more than %d", n, PMSG_MAX_UPDATES);
+    if (n > PEERMSG_MAX_UPDATES)
+        return dkv_err_set(err, "upd carries %zu updates, more than %d", n, PEERMSG_MAX_UPDATES);
     m->upd = calloc(n, sizeof *m->upd);
     if (!m->upd)
         abort();
@@ -228,10 +228,10 @@ static int decode_upd(json_t *root, const wire_frame *f, pmsg *m, dkv_err *err)
     return 0;
 }
 
-static int decode_hello(json_t *root, pmsg *m, dkv_err *err)
+static int decode_hello(json_t *root, peermsg *m, dkv_err *err)
 {
     const char *run = json_string_value(json_object_get(root, "run"));
-    if (!run || !pmsg_run_id_valid(run))
+    if (!run || !peermsg_run_id_valid(run))
         return dkv_err_set(err, "hello without a valid 'run' id");
     snprintf(m->run, sizeof m->run, "%s", run);
     if (get_uint(root, "id", 0, DKV_ID_MAX, &m->id, err) < 0 ||
@@ -242,7 +242,7 @@ static int decode_hello(json_t *root, pmsg *m, dkv_err *err)
     return 0;
 }
 
-static int decode_lsa(json_t *root, pmsg *m, dkv_err *err)
+static int decode_lsa(json_t *root, peermsg *m, dkv_err *err)
 {
     if (get_uint(root, "id", 0, DKV_ID_MAX, &m->id, err) < 0 ||
         get_uint(root, "inc", 1, DKV_INC_MAX, &m->inc, err) < 0 ||
@@ -266,7 +266,7 @@ static int decode_lsa(json_t *root, pmsg *m, dkv_err *err)
     return 0;
 }
 
-int pmsg_decode(const wire_frame *f, pmsg *out, dkv_err *err)
+int peermsg_decode(const wire_frame *f, peermsg *out, dkv_err *err)
 {
     memset(out, 0, sizeof *out);
     if (f->kind != WIRE_PEER)
@@ -280,27 +280,27 @@ int pmsg_decode(const wire_frame *f, pmsg *out, dkv_err *err)
     if (!json_is_object(root) || !t) {
         dkv_err_set(err, "peer header has no type");
     } else if (strcmp(t, "upd") == 0) {
-        out->type = PMSG_UPD;
+        out->type = PEERMSG_UPD;
         rc = decode_upd(root, f, out, err);
     } else if (f->body_len != 0) {
         dkv_err_set(err, "'%s' frame must have no body", t);
     } else if (strcmp(t, "hello") == 0) {
-        out->type = PMSG_HELLO;
+        out->type = PEERMSG_HELLO;
         rc = decode_hello(root, out, err);
     } else if (strcmp(t, "ack") == 0) {
-        out->type = PMSG_ACK;
+        out->type = PEERMSG_ACK;
         rc = get_vc(root, out, err);
     } else if (strcmp(t, "lsa") == 0) {
-        out->type = PMSG_LSA;
+        out->type = PEERMSG_LSA;
         rc = decode_lsa(root, out, err);
     } else if (strcmp(t, "ping") == 0) {
-        out->type = PMSG_PING;
+        out->type = PEERMSG_PING;
         rc = 0;
     } else {
         dkv_err_set(err, "unknown peer message type '%.20s'", t);
     }
     json_decref(root);
     if (rc < 0)
-        pmsg_clear(out);
+        peermsg_clear(out);
     return rc;
 }

@@ -29,14 +29,14 @@
 #include "record.h"
 #include "route.h"
 
-typedef enum pmsg_type { PMSG_HELLO, PMSG_UPD, PMSG_ACK, PMSG_LSA, PMSG_PING } pmsg_type;
+typedef enum peermsg_type { PEERMSG_HELLO, PEERMSG_UPD, PEERMSG_ACK, PEERMSG_LSA, PEERMSG_PING } peermsg_type;
 
 /* Longest run id: letters, digits, '-' and '_'. */
-#define PMSG_RUN_MAX 64
+#define PEERMSG_RUN_MAX 64
 
-typedef struct pmsg {
-    pmsg_type type;
-    char run[PMSG_RUN_MAX + 1]; /* hello */
+typedef struct peermsg {
+    peermsg_type type;
+    char run[PEERMSG_RUN_MAX + 1]; /* hello */
     uint64_t id, inc, seq; /* hello: id, inc; lsa: id, inc, seq */
     uint64_t to;           /* hello */
     vclock *vc;            /* hello, ack */
@@ -46,42 +46,42 @@ typedef struct pmsg {
     size_t n_nb;
     dkv_update *upd;       /* upd: keys and values point into the frame body */
     size_t n_upd;
-} pmsg;
+} peermsg;
 
 /* Most updates per upd frame a receiver accepts, and the size (header and
  * body) after which a sender starts a new frame: big enough to amortise a
  * frame, small enough to interleave with acks and LSAs. A sender also
- * starts a new frame after PMSG_FRAME_UPDATES updates, far below the
+ * starts a new frame after PEERMSG_FRAME_UPDATES updates, far below the
  * receiver's limit, so frames of many tiny writes stay acceptable. */
-#define PMSG_MAX_UPDATES 100000
-#define PMSG_BODY_TARGET (256u * 1024)
-#define PMSG_FRAME_UPDATES 8192
+#define PEERMSG_MAX_UPDATES 100000
+#define PEERMSG_BODY_TARGET (256u * 1024)
+#define PEERMSG_FRAME_UPDATES 8192
 
 /* Decodes f (a WIRE_PEER frame) into out, which the caller releases with
- * pmsg_clear. Every field is validated; -1 with err on malformed input. */
-int pmsg_decode(const wire_frame *f, pmsg *out, dkv_err *err);
-void pmsg_clear(pmsg *m);
+ * peermsg_clear. Every field is validated; -1 with err on malformed input. */
+int peermsg_decode(const wire_frame *f, peermsg *out, dkv_err *err);
+void peermsg_clear(peermsg *m);
 
 /* lsa_inc and lsa_seq name the same servers (NULL: none). */
 /* Whether run is a valid run id (possibly empty). */
-bool pmsg_run_id_valid(const char *run);
-void pmsg_encode_hello(buf *out, const char *run, uint64_t id, uint64_t to, uint64_t inc,
+bool peermsg_run_id_valid(const char *run);
+void peermsg_encode_hello(buf *out, const char *run, uint64_t id, uint64_t to, uint64_t inc,
                        const vclock *vc, const vclock *lsa_inc, const vclock *lsa_seq);
-void pmsg_encode_ack(buf *out, const vclock *vc);
-void pmsg_encode_lsa(buf *out, const route_lsa *lsa);
-void pmsg_encode_ping(buf *out);
+void peermsg_encode_ack(buf *out, const vclock *vc);
+void peermsg_encode_lsa(buf *out, const route_lsa *lsa);
+void peermsg_encode_ping(buf *out);
 
 /* Builds one upd frame from several updates. */
-typedef struct pmsg_upd_builder {
+typedef struct peermsg_upd_builder {
     buf hdr, body;
     size_t n;
-} pmsg_upd_builder;
-void pmsg_upd_init(pmsg_upd_builder *b);
-void pmsg_upd_add(pmsg_upd_builder *b, const dkv_update *u);
+} peermsg_upd_builder;
+void peermsg_upd_init(peermsg_upd_builder *b);
+void peermsg_upd_add(peermsg_upd_builder *b, const dkv_update *u);
 /* Whether the frame being built should be sent before more are added. */
-bool pmsg_upd_full(const pmsg_upd_builder *b);
+bool peermsg_upd_full(const peermsg_upd_builder *b);
 /* Appends the frame to out (nothing when empty) and resets the builder. */
-void pmsg_upd_flush(pmsg_upd_builder *b, buf *out);
-void pmsg_upd_free(pmsg_upd_builder *b);
+void peermsg_upd_flush(peermsg_upd_builder *b, buf *out);
+void peermsg_upd_free(peermsg_upd_builder *b);
 
 #endif

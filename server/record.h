@@ -38,7 +38,7 @@ typedef struct dkv_update {
     size_t value_len;
 } dkv_update;
 
-static inline dkv_version update_version(const dkv_update *u)
+static inline dkv_version record_update_version(const dkv_update *u)
 {
     return (dkv_version){u->lamport, u->origin};
 }

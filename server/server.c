@@ -62,7 +62,7 @@
 
 typedef enum conn_kind { CONN_NEW, CONN_RPC, CONN_PEER } conn_kind;
 
-typedef struct link link;
+typedef struct peer_link peer_link;
 
 typedef struct conn_info {
     conn_kind kind;
@@ -72,7 +72,7 @@ typedef struct conn_info {
     bool hello_seen;
 } conn_info;
 
-struct link {
+struct peer_link {
     uint64_t peer;
     bool cut;           /* the master cut it: refuse it until uncut */
     bool wanted;        /* we should keep an outgoing connection */
@@ -97,7 +97,7 @@ typedef struct server {
     core *core;
     loop *lp;
     rpc_server *rpc;
-    link *links;
+    peer_link *links;
     size_t n_links, cap_links;
 } server;
 
@@ -106,7 +106,7 @@ static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
 static const loop_handlers conn_handlers;
 
-static link *get_link(server *s, uint64_t peer, bool create)
+static peer_link *get_link(server *s, uint64_t peer, bool create)
 {
     for (size_t i = 0; i < s->n_links; i++)
         if (s->links[i].peer == peer)
@@ -119,7 +119,7 @@ static link *get_link(server *s, uint64_t peer, bool create)
         if (!s->links)
             abort();
     }
-    link *l = &s->links[s->n_links++];
+    peer_link *l = &s->links[s->n_links++];
     memset(l, 0, sizeof *l);
     l->peer = peer;
     l->backoff = RETRY_FIRST_US;
@@ -128,11 +128,11 @@ static link *get_link(server *s, uint64_t peer, bool create)
 
 static buf *link_out(void *ctx, uint64_t peer)
 {
-    link *l = get_link(ctx, peer, false);
+    peer_link *l = get_link(ctx, peer, false);
     return l && l->conn ? loop_conn_out(l->conn) : NULL;
 }
 
-static void dial(server *s, link *l)
+static void dial(server *s, peer_link *l)
 {
     dkv_err err;
     int fd = net_connect_start(l->host, l->port, &err);
@@ -159,7 +159,7 @@ static void on_connected(loop_conn *c)
     core_hello(the_server->core, ci->peer, loop_conn_out(c));
 }
 
-static void on_hello(server *s, loop_conn *c, conn_info *ci, const pmsg *m)
+static void on_hello(server *s, loop_conn *c, conn_info *ci, const peermsg *m)
 {
     int64_t now = net_now_us();
     if (strcmp(m->run, core_run_id(s->core)) != 0) {
@@ -179,7 +179,7 @@ static void on_hello(server *s, loop_conn *c, conn_info *ci, const pmsg *m)
         loop_close(c, "this server's store is failing; retry later");
         return;
     }
-    link *l = get_link(s, m->id, true);
+    peer_link *l = get_link(s, m->id, true);
     if (l->cut) {
         loop_close(c, "link is cut");
         return;
@@ -189,7 +189,7 @@ static void on_hello(server *s, loop_conn *c, conn_info *ci, const pmsg *m)
          * peer: that is a restarted peer whose old link has not closed here
          * yet (it retries), or an impostor, which must not lock the real
          * peer out. A ping makes a dead old link fail fast. */
-        pmsg_encode_ping(loop_conn_out(l->conn));
+        peermsg_encode_ping(loop_conn_out(l->conn));
         loop_close(c, "link already live");
         return;
     }
@@ -226,21 +226,21 @@ static void store_failed(server *s, int64_t now)
 
 static void on_peer_frame(server *s, loop_conn *c, conn_info *ci, const wire_frame *f)
 {
-    pmsg m;
+    peermsg m;
     dkv_err err;
-    if (pmsg_decode(f, &m, &err) < 0) {
+    if (peermsg_decode(f, &m, &err) < 0) {
         logrl_printf(s->log, net_now_us(), "server %" PRIu64 ": bad frame from %" PRIu64 ": %s",
                      s->id, ci->peer, err.msg);
         loop_close(c, "malformed peer frame");
         return;
     }
     if (!ci->hello_seen) {
-        if (m.type == PMSG_HELLO)
+        if (m.type == PEERMSG_HELLO)
             on_hello(s, c, ci, &m);
         else
             loop_close(c, "peer did not start with hello");
     } else {
-        link *l = get_link(s, ci->peer, false);
+        peer_link *l = get_link(s, ci->peer, false);
         int rc;
         if (!l || l->conn != c) {
             loop_close(c, "stale link");
@@ -253,7 +253,7 @@ static void on_peer_frame(server *s, loop_conn *c, conn_info *ci, const wire_fra
             loop_close(c, rc == CORE_LOCAL_FAILURE ? "local store failure" : "protocol error");
         }
     }
-    pmsg_clear(&m);
+    peermsg_clear(&m);
 }
 
 static void on_frame(loop_conn *c, const wire_frame *f)
@@ -276,7 +276,7 @@ static void on_close(loop_conn *c, const char *why)
     server *s = the_server;
     conn_info *ci = loop_conn_user(c);
     if (ci->kind == CONN_PEER && !stop_requested) {
-        link *l = get_link(s, ci->peer, false);
+        peer_link *l = get_link(s, ci->peer, false);
         if (l && l->dialing == c)
             l->dialing = NULL;
         if (l && l->conn == c) {
@@ -469,7 +469,7 @@ static int m_digest(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dk
 /* Makes peer a wanted link at host:port (dialled unless already up). */
 static void want_link(server *s, uint64_t peer, const char *host, uint16_t port)
 {
-    link *l = get_link(s, peer, true);
+    peer_link *l = get_link(s, peer, true);
     l->cut = false;
     l->wanted = true;
     snprintf(l->host, sizeof l->host, "%s", host);
@@ -547,7 +547,7 @@ static xmlrpc_value *m_cut(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci,
     uint64_t peer;
     if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &peer) < 0)
         return NULL;
-    link *l = get_link(s, peer, true);
+    peer_link *l = get_link(s, peer, true);
     l->cut = cut;
     if (cut) {
         l->wanted = false;
@@ -578,7 +578,7 @@ static xmlrpc_value *m_forget(xmlrpc_env *env, xmlrpc_value *p, void *si, void *
     uint64_t peer;
     if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &peer) < 0)
         return NULL;
-    link *l = get_link(s, peer, false);
+    peer_link *l = get_link(s, peer, false);
     if (l) {
         l->wanted = false;
         l->host[0] = '\0';
@@ -625,7 +625,7 @@ static const rpc_flat_method flat_methods[] = {
     {"put", m_put_value, "bbii"}, {"get", m_get_value, "b"}, {"digest", m_digest, ""}};
 
 /* A link we should have, that is down and not being dialled. */
-static bool needs_dial(const link *l)
+static bool needs_dial(const peer_link *l)
 {
     return l->wanted && !l->cut && !l->conn && !l->dialing;
 }
@@ -636,7 +636,7 @@ static int64_t tend_links(server *s, int64_t now)
 {
     int64_t t = now + 1000000;
     for (size_t i = 0; i < s->n_links; i++) {
-        link *l = &s->links[i];
+        peer_link *l = &s->links[i];
         if (needs_dial(l) && l->retry_at <= now && now >= s->store_retry_at)
             dial(s, l);
         if (needs_dial(l)) {
@@ -660,7 +660,7 @@ static int64_t tend_links(server *s, int64_t now)
             continue;
         }
         if (now - tx >= PING_US && loop_conn_pending(l->conn) == 0) {
-            pmsg_encode_ping(loop_conn_out(l->conn));
+            peermsg_encode_ping(loop_conn_out(l->conn));
             tx = now;
         }
         if (tx + PING_US < t)
@@ -730,9 +730,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "server: --id: %s\n", err.msg);
         return 2;
     }
-    if (!pmsg_run_id_valid(run_id)) {
+    if (!peermsg_run_id_valid(run_id)) {
         fprintf(stderr, "server: --run-id: at most %d letters, digits, '-' or '_'\n",
-                PMSG_RUN_MAX);
+                PEERMSG_RUN_MAX);
         return 2;
     }
     daemon_install_signals(on_signal);

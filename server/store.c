@@ -592,7 +592,7 @@ static void batch_update(store *s, kv_batch *b, const dkv_update *u, bool write_
         buf_clear(&s->k);
         record_data_key(&s->k, u->key, u->key_len);
         buf_clear(&s->v);
-        record_data_value(&s->v, update_version(u), u->seq);
+        record_data_value(&s->v, record_update_version(u), u->seq);
         batch_put(b, buf_head(&s->k), buf_unread(&s->k), buf_head(&s->v), buf_unread(&s->v));
     }
     uint8_t lk[17];
@@ -640,9 +640,9 @@ int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, d
             k->key = u[i].key;
             k->key_len = u[i].key_len;
         }
-        bool newer = version_cmp(update_version(&u[i]), k->best) > 0;
+        bool newer = dkv_version_cmp(record_update_version(&u[i]), k->best) > 0;
         if (newer)
-            k->best = update_version(&u[i]);
+            k->best = record_update_version(&u[i]);
         batch_update(s, &b, &u[i], newer);
     }
     free(tab);

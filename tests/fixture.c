@@ -591,10 +591,10 @@ static bool deliverable(const fixture *f, size_t i, size_t j)
 }
 
 /* The receiving end of a connection gets its first frame: the hello. */
-static void on_hello(fixture *f, size_t i, size_t j, const pmsg *m)
+static void on_hello(fixture *f, size_t i, size_t j, const peermsg *m)
 {
     fx_node *a = &f->node[i], *b = &f->node[j];
-    if (m->type != PMSG_HELLO) {
+    if (m->type != PEERMSG_HELLO) {
         fail(f, "%" PRIu64 " -> %" PRIu64 ": first frame of a connection is type %d, not hello",
              a->id, b->id, (int)m->type);
         return;
@@ -637,8 +637,8 @@ static void deliver(fixture *f, size_t i, size_t j)
     wire_decode(buf_head(&f->scratch), used, &fr, &used, &err);
     f->stats.frames++;
     f->stats.frame_bytes += used;
-    pmsg m;
-    if (pmsg_decode(&fr, &m, &err) < 0) {
+    peermsg m;
+    if (peermsg_decode(&fr, &m, &err) < 0) {
         fail(f, "%" PRIu64 " -> %" PRIu64 ": frame does not decode: %s", f->node[i].id,
              f->node[j].id, err.msg);
         return;
@@ -653,7 +653,7 @@ static void deliver(fixture *f, size_t i, size_t j)
              err.msg);
         drop_conn(f, i, j);
     }
-    pmsg_clear(&m);
+    peermsg_clear(&m);
 }
 
 static size_t queued_from(const fixture *f, size_t i)
@@ -911,7 +911,7 @@ static const fx_put *put_of(const fixture *f, dkv_version v)
         size_t p = f->vmap[s];
         if (!p)
             return NULL;
-        if (version_cmp(f->puts[p - 1].v, v) == 0)
+        if (dkv_version_cmp(f->puts[p - 1].v, v) == 0)
             return &f->puts[p - 1];
     }
 }
@@ -991,7 +991,7 @@ static bool read_store(fixture *f, size_t i, size_t k, bool *found, dkv_version 
         }
     }
     dkv_version mine = *found ? *v : (dkv_version){0, 0};
-    if (ok && version_cmp(mine, f->high[i][k]) < 0) {
+    if (ok && dkv_version_cmp(mine, f->high[i][k]) < 0) {
         fail(f, "%" PRIu64 " holds key %zu at %s, older than the %s it held before",
              f->node[i].id, k, fmt_version(a, sizeof a, mine),
              fmt_version(b, sizeof b, f->high[i][k]));
@@ -1037,10 +1037,10 @@ int fixture_client_put_value(fixture *f, size_t client, size_t k, const uint8_t 
     }
     uint64_t seq = vclock_get(core_vclock(c), f->node[i].id);
     char a[64], b[64];
-    if (version_cmp(v, dep) <= 0)
+    if (dkv_version_cmp(v, dep) <= 0)
         fail(f, "put by client %zu on %" PRIu64 " got %s, not above its dependency %s", client,
              f->node[i].id, fmt_version(a, sizeof a, v), fmt_version(b, sizeof b, dep));
-    else if (found && version_cmp(v, cur) <= 0)
+    else if (found && dkv_version_cmp(v, cur) <= 0)
         fail(f, "put on %" PRIu64 " got %s, not above the %s the node held", f->node[i].id,
              fmt_version(a, sizeof a, v), fmt_version(b, sizeof b, cur));
     else if (v.origin != f->node[i].id)
@@ -1081,7 +1081,7 @@ int fixture_client_put_value(fixture *f, size_t client, size_t k, const uint8_t 
     dkv_version now;
     if (!read_store(f, i, k, &found, &now))
         return -1;
-    if (!found || version_cmp(now, v) != 0) {
+    if (!found || dkv_version_cmp(now, v) != 0) {
         fail(f, "right after put %s, %" PRIu64 " holds key %zu at %s", fmt_version(a, sizeof a, v),
              f->node[i].id, k, fmt_version(b, sizeof b, found ? now : (dkv_version){0, 0}));
         return -1;
@@ -1105,11 +1105,11 @@ int fixture_client_get(fixture *f, size_t client, size_t k, fixture_read *r, dkv
         return -1;
     dkv_version dep = cl->dep[k];
     fixture_read res;
-    if (found && version_cmp(v, dep) >= 0) {
+    if (found && dkv_version_cmp(v, dep) >= 0) {
         res = FIXTURE_READ_OK;
         cl->dep[k] = v;
         f->stats.reads_ok++;
-    } else if (!found && version_is_none(dep)) {
+    } else if (!found && dkv_version_is_none(dep)) {
         res = FIXTURE_READ_ERR_KEY;
         f->stats.reads_err_key++;
     } else {
@@ -1432,7 +1432,7 @@ static int check_node(fixture *f, size_t i, bool complete)
             continue;
         if (w->v.lamport > top_lamport)
             top_lamport = w->v.lamport;
-        if (version_cmp(w->v, best[w->key]) > 0)
+        if (dkv_version_cmp(w->v, best[w->key]) > 0)
             best[w->key] = w->v;
     }
     if (top_lamport > m.lamport) {
@@ -1446,7 +1446,7 @@ static int check_node(fixture *f, size_t i, bool complete)
         dkv_version v;
         if (!read_store(f, i, k, &kf, &v))
             goto out;
-        if (kf != !version_is_none(best[k]) || (kf && version_cmp(v, best[k]) != 0)) {
+        if (kf != !dkv_version_is_none(best[k]) || (kf && dkv_version_cmp(v, best[k]) != 0)) {
             fail(f, "%" PRIu64 " holds key %zu at %s, but the highest write its clock counts is %s",
                  nd->id, k, fmt_version(a, sizeof a, kf ? v : (dkv_version){0, 0}),
                  fmt_version(b, sizeof b, best[k]));
@@ -1485,7 +1485,7 @@ int fixture_check_sessions(fixture *f)
     dkv_version latest[FIXTURE_MAX_KEYS];
     memset(latest, 0, sizeof latest);
     for (size_t p = 0; p < f->n_puts; p++)
-        if (version_cmp(f->puts[p].v, latest[f->puts[p].key]) > 0)
+        if (dkv_version_cmp(f->puts[p].v, latest[f->puts[p].key]) > 0)
             latest[f->puts[p].key] = f->puts[p].v;
     for (size_t cl = 0; cl < f->n_clients; cl++) {
         size_t home = f->clients[cl].node;
@@ -1499,8 +1499,8 @@ int fixture_check_sessions(fixture *f)
                 dkv_version v;
                 if (fixture_client_get(f, cl, k, &r, &v) < 0)
                     return -1;
-                bool ok = version_is_none(best) ? r == FIXTURE_READ_ERR_KEY
-                                                : r == FIXTURE_READ_OK && version_cmp(v, best) == 0;
+                bool ok = dkv_version_is_none(best) ? r == FIXTURE_READ_ERR_KEY
+                                                : r == FIXTURE_READ_OK && dkv_version_cmp(v, best) == 0;
                 if (!ok) {
                     const char *got = r == FIXTURE_READ_OK        ? "a value"
                                       : r == FIXTURE_READ_ERR_KEY ? "ERR_KEY"

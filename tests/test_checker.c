@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "../check/checker.h"
-#include "../check/history_read.h"
+#include "../check/histline.h"
 #include "../check/hmap.h"
 #include "tests.h"
 
@@ -133,21 +133,21 @@ static void store(hist *h, int line, unsigned s, const char *entries)
 /* Runs the checker over every line; parse errors fail the test. */
 static checker *run(const hist *h)
 {
-    checker *c = checker_create(NULL);
+    checker *c = checker_new(NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     const char *p = h->buf, *end = h->buf + h->n;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        hr_record rec;
+        histline_record rec;
         dkv_err err;
-        int rc = hr_parse(p, len, &rec, &err);
+        int rc = histline_parse(p, len, &rec, &err);
         if (rc < 0)
             fprintf(stderr, "\n  test history line does not parse: %s\n  %.*s\n", err.msg,
                     (int)len, p);
         CU_ASSERT_EQUAL_FATAL(rc, 0);
         CU_ASSERT(checker_feed(c, &rec, &err) >= 0);
-        hr_record_clear(&rec);
+        histline_record_clear(&rec);
         p += len + 1;
     }
     return c;
@@ -156,8 +156,8 @@ static checker *run(const hist *h)
 static void dump(const checker *c)
 {
     for (size_t i = 0; i < checker_violation_count(c); i++) {
-        const chk_violation *v = checker_violation(c, i);
-        fprintf(stderr, "\n  [%s] %s", chk_kind_name(v->kind), v->text);
+        const checker_violation *v = checker_violation_at(c, i);
+        fprintf(stderr, "\n  [%s] %s", checker_kind_name(v->kind), v->text);
     }
 }
 
@@ -167,16 +167,16 @@ static bool valid(const hist *h)
     bool ok = checker_violation_count(c) == 0;
     if (!ok)
         dump(c);
-    checker_destroy(c);
+    checker_free(c);
     return ok;
 }
 
 /* Whether a violation of kind at line exists, naming every line in rel
  * (0-terminated) among its related lines. */
-static bool has(const checker *c, chk_kind kind, long line, const long *rel)
+static bool has(const checker *c, checker_kind kind, long line, const long *rel)
 {
     for (size_t i = 0; i < checker_violation_count(c); i++) {
-        const chk_violation *v = checker_violation(c, i);
+        const checker_violation *v = checker_violation_at(c, i);
         if (v->kind != kind || v->line != line)
             continue;
         bool all = true;
@@ -195,23 +195,23 @@ static bool has(const checker *c, chk_kind kind, long line, const long *rel)
 #define REL(...) ((const long[]){__VA_ARGS__, 0})
 
 /* Expects a violation of kind at line (with those related lines). */
-static void expect(const hist *h, chk_kind kind, long line, const long *rel)
+static void expect(const hist *h, checker_kind kind, long line, const long *rel)
 {
     checker *c = run(h);
     bool ok = has(c, kind, line, rel);
     if (!ok) {
-        fprintf(stderr, "\n  expected %s at line %ld; got:", chk_kind_name(kind), line);
+        fprintf(stderr, "\n  expected %s at line %ld; got:", checker_kind_name(kind), line);
         dump(c);
     }
     CU_ASSERT(ok);
-    checker_destroy(c);
+    checker_free(c);
 }
 
 static size_t count_of(const hist *h)
 {
     checker *c = run(h);
     size_t n = checker_violation_count(c);
-    checker_destroy(c);
+    checker_free(c);
     return n;
 }
 
@@ -232,10 +232,10 @@ static void test_parse_put(void)
         "{\"line\":7,\"text\":\"put 100 colour red\",\"client\":100,\"key\":\"colour\","
         "\"value\":{\"hex\":\"ff00Ab\"},\"server\":3,\"version\":[1,3],\"dep_before\":null,"
         "\"dep_after\":[1,3],\"cmd\":\"put\",\"start_us\":1,\"end_us\":2,\"ok\":true}";
-    hr_record r;
+    histline_record r;
     dkv_err err;
-    CU_ASSERT_EQUAL_FATAL(hr_parse(line, strlen(line), &r, &err), 0);
-    CU_ASSERT_EQUAL(r.cmd, HR_PUT);
+    CU_ASSERT_EQUAL_FATAL(histline_parse(line, strlen(line), &r, &err), 0);
+    CU_ASSERT_EQUAL(r.cmd, HISTLINE_PUT);
     CU_ASSERT_EQUAL(r.line, 7);
     CU_ASSERT(r.ok);
     CU_ASSERT(r.has_client && r.client == 100);
@@ -243,10 +243,10 @@ static void test_parse_put(void)
     CU_ASSERT(r.key.n == 6 && memcmp(r.key.p, "colour", 6) == 0);
     CU_ASSERT(r.value.n == 3 && memcmp(r.value.p, "\xff\x00\xab", 3) == 0);
     CU_ASSERT(r.version.lamport == 1 && r.version.origin == 3);
-    CU_ASSERT(r.has_dep_before && version_is_none(r.dep_before));
+    CU_ASSERT(r.has_dep_before && dkv_version_is_none(r.dep_before));
     CU_ASSERT(r.has_dep_after && r.dep_after.lamport == 1);
-    hr_record_clear(&r);
-    hr_record_clear(&r); /* idempotent */
+    histline_record_clear(&r);
+    histline_record_clear(&r); /* idempotent */
 }
 
 static void test_parse_store_groups(void)
@@ -254,21 +254,21 @@ static void test_parse_store_groups(void)
     const char *line = "{\"line\":18,\"text\":\"printStore 3\",\"server\":3,\"store\":[[\"colour\","
                        "\"green\",[3,3]],[{\"hex\":\"\"},\"circle\",[2,42]]],\"cmd\":\"printStore\","
                        "\"ok\":true}";
-    hr_record r;
+    histline_record r;
     dkv_err err;
-    CU_ASSERT_EQUAL_FATAL(hr_parse(line, strlen(line), &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(histline_parse(line, strlen(line), &r, &err), 0);
     CU_ASSERT_EQUAL(r.n_store, 2);
     CU_ASSERT_EQUAL(r.store[1].key.n, 0);
     CU_ASSERT_EQUAL(r.store[1].version.origin, 42);
-    hr_record_clear(&r);
+    histline_record_clear(&r);
     line = "{\"line\":9,\"text\":\"stabilize\",\"groups\":[[3,17,42],[],[5]],\"cmd\":\"stabilize\","
            "\"ok\":true}";
-    CU_ASSERT_EQUAL_FATAL(hr_parse(line, strlen(line), &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(histline_parse(line, strlen(line), &r, &err), 0);
     CU_ASSERT_EQUAL(r.n_groups, 3);
     CU_ASSERT_EQUAL(r.groups[0].n, 3);
     CU_ASSERT_EQUAL(r.groups[0].ids[2], 42);
     CU_ASSERT_EQUAL(r.groups[1].n, 0);
-    hr_record_clear(&r);
+    histline_record_clear(&r);
 }
 
 static void test_parse_failed_and_unknown(void)
@@ -281,13 +281,13 @@ static void test_parse_failed_and_unknown(void)
         "{\"line\":5,\"text\":\"sleep 5\",\"cmd\":\"sleep\",\"ok\":true,\"future\":[1]}",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-        hr_record r;
+        histline_record r;
         dkv_err err;
-        int rc = hr_parse(lines[i], strlen(lines[i]), &r, &err);
+        int rc = histline_parse(lines[i], strlen(lines[i]), &r, &err);
         CU_ASSERT_EQUAL(rc, 0);
         if (rc == 0) {
-            CU_ASSERT(i < 2 ? r.cmd == HR_PUT || i == 1 : r.cmd == HR_OTHER);
-            hr_record_clear(&r);
+            CU_ASSERT(i < 2 ? r.cmd == HISTLINE_PUT || i == 1 : r.cmd == HISTLINE_OTHER);
+            histline_record_clear(&r);
         }
     }
 }
@@ -354,19 +354,19 @@ static void test_parse_bad(void)
         "\"result\":\"ERR_KEY\",\"ok\":true}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        hr_record r;
+        histline_record r;
         dkv_err err = {{0}};
-        int rc = hr_parse(bad[i], strlen(bad[i]), &r, &err);
+        int rc = histline_parse(bad[i], strlen(bad[i]), &r, &err);
         if (rc == 0) {
             fprintf(stderr, "\n  accepted bad line %zu: %s", i, bad[i]);
-            hr_record_clear(&r);
+            histline_record_clear(&r);
         }
         CU_ASSERT_EQUAL(rc, -1);
         CU_ASSERT(err.msg[0] != '\0');
     }
     /* A NUL inside the line. */
-    hr_record r;
-    CU_ASSERT_EQUAL(hr_parse("{\"line\":1,\0}", 12, &r, NULL), -1);
+    histline_record r;
+    CU_ASSERT_EQUAL(histline_parse("{\"line\":1,\0}", 12, &r, NULL), -1);
 }
 
 static void test_reader_truncated(void)
@@ -375,25 +375,25 @@ static void test_reader_truncated(void)
                   "{\"line\":2,\"text\":\"joinServer 2\",\"server\":2,\"cmd\":\"joinSer";
     FILE *f = fmemopen(text, strlen(text), "r");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    hr_reader *rd = hr_reader_create(f);
-    hr_record r;
+    histline_reader *rd = histline_reader_new(f);
+    histline_record r;
     dkv_err err;
-    CU_ASSERT_EQUAL(hr_reader_next(rd, &r, &err), 1);
+    CU_ASSERT_EQUAL(histline_reader_next(rd, &r, &err), 1);
     CU_ASSERT_EQUAL(r.line, 1);
-    hr_record_clear(&r);
-    CU_ASSERT_EQUAL(hr_reader_next(rd, &r, &err), -1);
+    histline_record_clear(&r);
+    CU_ASSERT_EQUAL(histline_reader_next(rd, &r, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "line 2 of the file"));
-    CU_ASSERT_EQUAL(hr_reader_lines(rd), 2);
-    hr_reader_destroy(rd);
+    CU_ASSERT_EQUAL(histline_reader_lines(rd), 2);
+    histline_reader_free(rd);
     fclose(f);
 
     char good[] = "{\"line\":3,\"text\":\"stabilize\",\"groups\":[],\"cmd\":\"stabilize\",\"ok\":true}";
     f = fmemopen(good, strlen(good), "r"); /* no final newline: still whole */
-    rd = hr_reader_create(f);
-    CU_ASSERT_EQUAL(hr_reader_next(rd, &r, &err), 1);
-    hr_record_clear(&r);
-    CU_ASSERT_EQUAL(hr_reader_next(rd, &r, &err), 0);
-    hr_reader_destroy(rd);
+    rd = histline_reader_new(f);
+    CU_ASSERT_EQUAL(histline_reader_next(rd, &r, &err), 1);
+    histline_record_clear(&r);
+    CU_ASSERT_EQUAL(histline_reader_next(rd, &r, &err), 0);
+    histline_reader_free(rd);
     fclose(f);
 }
 
@@ -401,7 +401,7 @@ static void test_reader_truncated(void)
 
 static void test_hmap(void)
 {
-    hmap *m = hmap_create();
+    hmap *m = hmap_new();
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     CU_ASSERT_PTR_NULL(hmap_get(m, "", 0));
     for (uintptr_t i = 0; i < 5000; i++) {
@@ -427,8 +427,8 @@ static void test_hmap(void)
     while (hmap_next(m, &pos, NULL, NULL, NULL))
         seen++;
     CU_ASSERT_EQUAL(seen, 5001);
-    hmap_destroy(m, NULL);
-    hmap_destroy(NULL, NULL);
+    hmap_free(m, NULL);
+    hmap_free(NULL, NULL);
 }
 
 /* ---- valid histories ---- */
@@ -545,7 +545,7 @@ static void test_read_older_than_own_write(void)
     put(&h, 6, 5, "k", "v2", 1, 2, 1);
     jclient(&h, 7, 5, 2);
     get_ok(&h, 8, 5, "k", 2, "v1", 1, 1);
-    expect(&h, CHK_READ_YOUR_WRITES, 8, REL(6));
+    expect(&h, CHECKER_READ_YOUR_WRITES, 8, REL(6));
     CU_ASSERT_EQUAL(count_of(&h), 1);
 }
 
@@ -559,7 +559,7 @@ static void test_monotonic_reads(void)
     get_ok(&h, 8, 5, "k", 2, "v2", 2, 2);
     jclient(&h, 9, 5, 1);
     get_ok(&h, 10, 5, "k", 1, "v1", 1, 2);
-    expect(&h, CHK_MONOTONIC_READS, 10, REL(8));
+    expect(&h, CHECKER_MONOTONIC_READS, 10, REL(8));
 }
 
 static void test_phantom(void)
@@ -570,16 +570,16 @@ static void test_phantom(void)
     get_ok(&h, 6, 6, "k", 2, "zz", 1, 1);  /* wrong value */
     get_ok(&h, 7, 6, "j", 2, "yy", 9, 9);  /* nobody wrote it */
     store(&h, 8, 1, "[[\"k\",\"v\",[1,1]],[\"q\",\"x\",[3,1]]]");
-    expect(&h, CHK_PHANTOM, 6, REL(5));
-    expect(&h, CHK_PHANTOM, 7, NULL);
-    expect(&h, CHK_PHANTOM, 8, NULL);
+    expect(&h, CHECKER_PHANTOM, 6, REL(5));
+    expect(&h, CHECKER_PHANTOM, 7, NULL);
+    expect(&h, CHECKER_PHANTOM, 8, NULL);
     CU_ASSERT_EQUAL(count_of(&h), 3);
     /* A failed put matches once and only with its own value. */
     hist g = {0};
     two_servers(&g);
     put_failed(&g, 5, 5, "k", "m", 1);
     get_ok(&g, 6, 6, "k", 2, "other", 1, 1);
-    expect(&g, CHK_PHANTOM, 6, NULL);
+    expect(&g, CHECKER_PHANTOM, 6, NULL);
 }
 
 static void test_err_dep_while_held(void)
@@ -588,7 +588,7 @@ static void test_err_dep_while_held(void)
     two_servers(&h);
     put(&h, 5, 5, "k", "v", 1, 1, 1);
     get_err(&h, 6, 5, "k", 1, "ERR_DEP", 0, 0);
-    expect(&h, CHK_ERR_DEP_HELD, 6, REL(5));
+    expect(&h, CHECKER_ERR_DEP_HELD, 6, REL(5));
     /* Held through a stabilize: server 2 got it too. */
     hist g = {0};
     two_servers(&g);
@@ -596,7 +596,7 @@ static void test_err_dep_while_held(void)
     stab(&g, 6, "[[1,2]]");
     jclient(&g, 7, 5, 2);
     get_err(&g, 8, 5, "k", 2, "ERR_DEP", 0, 0);
-    expect(&g, CHK_ERR_DEP_HELD, 8, REL(5, 6));
+    expect(&g, CHECKER_ERR_DEP_HELD, 8, REL(5, 6));
 }
 
 static void test_err_key_with_dep(void)
@@ -606,7 +606,7 @@ static void test_err_key_with_dep(void)
     put(&h, 5, 5, "k", "v", 1, 1, 1);
     jclient(&h, 6, 5, 2);
     get_err(&h, 7, 5, "k", 2, "ERR_KEY", 0, 0);
-    expect(&h, CHK_ERR_KEY_WITH_DEP, 7, REL(5));
+    expect(&h, CHECKER_ERR_KEY_WITH_DEP, 7, REL(5));
     CU_ASSERT_EQUAL(count_of(&h), 1);
 }
 
@@ -615,7 +615,7 @@ static void test_err_dep_without_dep(void)
     hist h = {0};
     two_servers(&h);
     get_err(&h, 5, 5, "k", 1, "ERR_DEP", 0, 0);
-    expect(&h, CHK_ERR_DEP_WITHOUT_DEP, 5, NULL);
+    expect(&h, CHECKER_ERR_DEP_WITHOUT_DEP, 5, NULL);
 }
 
 static void test_err_key_while_held(void)
@@ -624,7 +624,7 @@ static void test_err_key_while_held(void)
     two_servers(&h);
     put(&h, 5, 5, "k", "v", 1, 1, 1);
     get_err(&h, 6, 6, "k", 1, "ERR_KEY", 0, 0); /* client 6 asks server 1 */
-    expect(&h, CHK_ERR_KEY_HELD, 6, REL(5));
+    expect(&h, CHECKER_ERR_KEY_HELD, 6, REL(5));
 }
 
 static void test_diverged_after_stabilize(void)
@@ -639,7 +639,7 @@ static void test_diverged_after_stabilize(void)
     stab(&h, 7, "[[1,2]]");
     store(&h, 8, 1, "[[\"k\",\"v\",[1,3]]]");
     store(&h, 9, 2, "[]");
-    expect(&h, CHK_DIVERGED, 9, REL(8, 7));
+    expect(&h, CHECKER_DIVERGED, 9, REL(8, 7));
     /* After a change, they may differ again. */
     hist g = {0};
     join(&g, 1, 1);
@@ -665,7 +665,7 @@ static void test_diverged_after_stabilize(void)
     jclient(&e, 8, 6, 1);
     get_ok(&e, 9, 6, "k", 1, "v", 1, 3);
     store(&e, 10, 2, "[]");
-    expect(&e, CHK_DIVERGED, 10, REL(9));
+    expect(&e, CHECKER_DIVERGED, 10, REL(9));
 }
 
 static void test_diverged_versions(void)
@@ -685,7 +685,7 @@ static void test_diverged_versions(void)
     stab(&h, 10, "[[1,2],[3]]");
     store(&h, 11, 1, "[[\"k\",\"left\",[1,1]]]");
     store(&h, 12, 2, "[[\"k\",\"right\",[2,3]]]");
-    expect(&h, CHK_DIVERGED, 12, REL(11, 10));
+    expect(&h, CHECKER_DIVERGED, 12, REL(11, 10));
     CU_ASSERT_EQUAL(count_of(&h), 1);
 }
 
@@ -703,8 +703,8 @@ static void test_repeated_stabilize(void)
     jclient(&h, 10, 5, 2);
     get_err(&h, 11, 5, "k", 2, "ERR_DEP", 1, 1);
     store(&h, 12, 1, "[[\"k\",\"v2\",[2,1]]]");
-    expect(&h, CHK_ERR_DEP_HELD, 11, REL(7, 9));
-    expect(&h, CHK_STORE_MISSING_KEY, 12, REL(8, 9));
+    expect(&h, CHECKER_ERR_DEP_HELD, 11, REL(7, 9));
+    expect(&h, CHECKER_STORE_MISSING_KEY, 12, REL(8, 9));
     /* Groups that change: split, write, merge. */
     hist g = {0};
     two_servers(&g);
@@ -717,7 +717,7 @@ static void test_repeated_stabilize(void)
     stab(&g, 11, "[[1,2]]");
     CU_ASSERT(valid(&g));
     store(&g, 12, 1, "[[\"k\",\"v1\",[1,1]]]");
-    expect(&g, CHK_OLDER_THAN_HELD, 12, REL(8, 11));
+    expect(&g, CHECKER_OLDER_THAN_HELD, 12, REL(8, 11));
 }
 
 static void test_write_lost_after_rejoin(void)
@@ -730,15 +730,15 @@ static void test_write_lost_after_rejoin(void)
     jclient(&h, 8, 7, 1);
     get_err(&h, 9, 7, "k", 1, "ERR_KEY", 0, 0);
     store(&h, 10, 1, "[]");
-    expect(&h, CHK_LOST_WRITE, 9, REL(5, 6, 7));
-    expect(&h, CHK_LOST_WRITE, 10, REL(5, 6, 7));
+    expect(&h, CHECKER_LOST_WRITE, 9, REL(5, 6, 7));
+    expect(&h, CHECKER_LOST_WRITE, 10, REL(5, 6, 7));
     checker *c = run(&h);
-    const chk_violation *v = checker_violation(c, 0);
+    const checker_violation *v = checker_violation_at(c, 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(v);
     CU_ASSERT_PTR_NOT_NULL(strstr(v->text, "lost across a kill and rejoin"));
     CU_ASSERT_PTR_NOT_NULL(strstr(v->text, "line 6 `killServer 1`"));
     CU_ASSERT_PTR_NOT_NULL(strstr(v->text, "line 7 `joinServer 1`"));
-    checker_destroy(c);
+    checker_free(c);
     /* The client that wrote it gets the old value back: lost, too. */
     hist g = {0};
     two_servers(&g);
@@ -747,8 +747,8 @@ static void test_write_lost_after_rejoin(void)
     kill_(&g, 7, 1);
     join(&g, 8, 1);
     get_ok(&g, 9, 5, "k", 1, "v1", 1, 1);
-    expect(&g, CHK_READ_YOUR_WRITES, 9, REL(6));
-    expect(&g, CHK_LOST_WRITE, 9, REL(6, 7, 8));
+    expect(&g, CHECKER_READ_YOUR_WRITES, 9, REL(6));
+    expect(&g, CHECKER_LOST_WRITE, 9, REL(6, 7, 8));
 }
 
 static void test_put_not_above_dep(void)
@@ -758,7 +758,7 @@ static void test_put_not_above_dep(void)
     put(&h, 5, 5, "k", "v1", 1, 2, 1);
     jclient(&h, 6, 5, 2);
     put(&h, 7, 5, "k", "v2", 2, 1, 2);
-    expect(&h, CHK_PUT_NOT_ABOVE_DEP, 7, REL(5));
+    expect(&h, CHECKER_PUT_NOT_ABOVE_DEP, 7, REL(5));
     CU_ASSERT_EQUAL(count_of(&h), 1);
 }
 
@@ -773,9 +773,9 @@ static void test_put_checks(void)
     stab(&h, 9, "[[1,2]]");
     jclient(&h, 10, 6, 1);
     put(&h, 11, 6, "j", "c", 1, 3, 1); /* above its dependency, below what server 1 holds */
-    expect(&h, CHK_PUT_ORIGIN, 5, NULL);
-    expect(&h, CHK_DUPLICATE_VERSION, 6, REL(5));
-    expect(&h, CHK_PUT_NOT_ABOVE_HELD, 11, REL(8));
+    expect(&h, CHECKER_PUT_ORIGIN, 5, NULL);
+    expect(&h, CHECKER_DUPLICATE_VERSION, 6, REL(5));
+    expect(&h, CHECKER_PUT_NOT_ABOVE_HELD, 11, REL(8));
     CU_ASSERT_EQUAL(count_of(&h), 3);
 }
 
@@ -790,9 +790,9 @@ static void test_wrong_result_and_dep_fields(void)
         "{\"line\":8,\"text\":\"put 5 k w\",\"client\":5,\"key\":\"k\",\"value\":\"w\","
         "\"server\":1,\"version\":[2,1],\"dep_before\":null,\"dep_after\":[2,1],"
         "\"cmd\":\"put\",\"ok\":true}\n");
-    expect(&h, CHK_WRONG_RESULT, 6, NULL);
-    expect(&h, CHK_WRONG_RESULT, 7, NULL);
-    expect(&h, CHK_DEP_MISMATCH, 8, REL(5));
+    expect(&h, CHECKER_WRONG_RESULT, 6, NULL);
+    expect(&h, CHECKER_WRONG_RESULT, 7, NULL);
+    expect(&h, CHECKER_DEP_MISMATCH, 8, REL(5));
 }
 
 static void test_store_checks(void)
@@ -805,9 +805,9 @@ static void test_store_checks(void)
     store(&h, 8, 1, "[[\"b\",\"1\",[1,1]],[\"a\",\"2\",[3,1]]]"); /* unsorted */
     store(&h, 9, 1, "[[\"a\",\"1\",[2,1]],[\"b\",\"1\",[1,1]]]"); /* older a */
     store(&h, 10, 1, "[[\"a\",\"2\",[3,1]]]");                    /* lacks b */
-    expect(&h, CHK_STORE_ORDER, 8, NULL);
-    expect(&h, CHK_OLDER_THAN_HELD, 9, REL(7));
-    expect(&h, CHK_STORE_MISSING_KEY, 10, REL(5));
+    expect(&h, CHECKER_STORE_ORDER, 8, NULL);
+    expect(&h, CHECKER_OLDER_THAN_HELD, 9, REL(7));
+    expect(&h, CHECKER_STORE_MISSING_KEY, 10, REL(5));
     CU_ASSERT_EQUAL(count_of(&h), 3);
 }
 
@@ -846,8 +846,8 @@ static void store_in_order(hist *h, int line, const size_t *idx, size_t n)
 static const char *order_text(const checker *c, long line)
 {
     for (size_t i = 0; i < checker_violation_count(c); i++) {
-        const chk_violation *v = checker_violation(c, i);
-        if (v->kind == CHK_STORE_ORDER && v->line == line)
+        const checker_violation *v = checker_violation_at(c, i);
+        if (v->kind == CHECKER_STORE_ORDER && v->line == line)
             return v->text;
     }
     return NULL;
@@ -907,26 +907,26 @@ static void test_store_bytewise_order(void)
                     wrong[w].reason, t);
         CU_ASSERT(ok);
     }
-    checker_destroy(c);
+    checker_free(c);
 }
 
 static void test_out_of_order(void)
 {
     hist h = {0};
     join(&h, 5, 1);
-    checker *c = checker_create(NULL);
-    hr_record r;
+    checker *c = checker_new(NULL);
+    histline_record r;
     dkv_err err;
-    CU_ASSERT_EQUAL_FATAL(hr_parse(h.buf, h.n - 1, &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(histline_parse(h.buf, h.n - 1, &r, &err), 0);
     CU_ASSERT_EQUAL(checker_feed(c, &r, &err), 0);
     CU_ASSERT_EQUAL(checker_feed(c, &r, &err), -1); /* line 5 again */
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "line 5"));
-    hr_record_clear(&r);
+    histline_record_clear(&r);
     CU_ASSERT_EQUAL(checker_ops(c), 1);
-    checker_destroy(c);
-    checker_destroy(NULL);
-    CU_ASSERT_STRING_EQUAL(chk_kind_name(CHK_LOST_WRITE), "lost-write");
-    CU_ASSERT_STRING_EQUAL(chk_kind_name(CHK_KIND_COUNT), "unknown");
+    checker_free(c);
+    checker_free(NULL);
+    CU_ASSERT_STRING_EQUAL(checker_kind_name(CHECKER_LOST_WRITE), "lost-write");
+    CU_ASSERT_STRING_EQUAL(checker_kind_name(CHECKER_KIND_COUNT), "unknown");
 }
 
 void add_checker_tests(void)

@@ -119,7 +119,7 @@ static void net_free(net *nt)
 
 /* One side's hello, decoded as the other side would, into *m (caller
  * clears it); false when it does not decode as that side's hello. */
-static bool exchange_hello(core *from, pmsg *m)
+static bool exchange_hello(core *from, peermsg *m)
 {
     buf b;
     buf_init(&b);
@@ -128,11 +128,11 @@ static bool exchange_hello(core *from, pmsg *m)
     size_t used;
     bool ok = false;
     if (wire_decode(buf_head(&b), buf_unread(&b), &f, &used, NULL) == 1 &&
-        used == buf_unread(&b) && pmsg_decode(&f, m, NULL) == 0) {
-        ok = m->type == PMSG_HELLO && m->id == core_self(from) &&
+        used == buf_unread(&b) && peermsg_decode(&f, m, NULL) == 0) {
+        ok = m->type == PEERMSG_HELLO && m->id == core_self(from) &&
              m->inc == core_incarnation(from);
         if (!ok)
-            pmsg_clear(m);
+            peermsg_clear(m);
     }
     buf_free(&b);
     return ok;
@@ -141,14 +141,14 @@ static bool exchange_hello(core *from, pmsg *m)
 /* Brings the link i-j up as server.c would after both hellos. */
 static void link_up(net *nt, size_t i, size_t j)
 {
-    pmsg hi, hj;
+    peermsg hi, hj;
     CU_ASSERT_FATAL(exchange_hello(nt->c[i], &hi));
     CU_ASSERT_FATAL(exchange_hello(nt->c[j], &hj));
     nt->up[i][j] = nt->up[j][i] = true;
     CU_ASSERT_EQUAL(core_link_up(nt->c[i], nt->ids[j], &hj, NULL), 0);
     CU_ASSERT_EQUAL(core_link_up(nt->c[j], nt->ids[i], &hi, NULL), 0);
-    pmsg_clear(&hi);
-    pmsg_clear(&hj);
+    peermsg_clear(&hi);
+    peermsg_clear(&hj);
 }
 
 /* Cuts the link: frames in flight are lost, as with a closed socket. */
@@ -174,14 +174,14 @@ static int deliver(net *nt, size_t i, size_t j)
         int rc = wire_decode(buf_head(b), buf_unread(b), &f, &used, &err);
         if (rc == 0)
             break;
-        pmsg m;
-        if (rc < 0 || pmsg_decode(&f, &m, &err) < 0) {
+        peermsg m;
+        if (rc < 0 || peermsg_decode(&f, &m, &err) < 0) {
             fprintf(stderr, "\n  bad frame %llu->%llu: %s\n", (unsigned long long)nt->ids[i],
                     (unsigned long long)nt->ids[j], err.msg);
             return -1;
         }
         rc = core_on_message(nt->c[j], nt->ids[i], &m, &err);
-        pmsg_clear(&m);
+        peermsg_clear(&m);
         if (rc < 0) {
             fprintf(stderr, "\n  %llu rejected a frame from %llu: %s\n",
                     (unsigned long long)nt->ids[j], (unsigned long long)nt->ids[i], err.msg);
@@ -238,7 +238,7 @@ static void assert_has(store *st, const char *key, dkv_version want, const char 
     CU_ASSERT(found);
     if (!found)
         return;
-    CU_ASSERT_EQUAL(version_cmp(v, want), 0);
+    CU_ASSERT_EQUAL(dkv_version_cmp(v, want), 0);
     CU_ASSERT(n == strlen(value) && memcmp(val, value, n) == 0);
     free(val);
 }
@@ -319,7 +319,7 @@ static void test_dependency_lamport(void)
      * ordered after B's. */
     dkv_version x;
     put(a, "k", "from a", NO_DEP, &x);
-    CU_ASSERT(version_cmp(x, w) > 0);
+    CU_ASSERT(dkv_version_cmp(x, w) > 0);
     CU_ASSERT_EQUAL(x.lamport, 103);
     CU_ASSERT(pump(nt) > 0);
     assert_has(nt->st[1], "k", x, "from a");
@@ -406,7 +406,7 @@ static void test_restart(void)
     /* Its next write is after everything it held. */
     dkv_version w;
     put(nt->c[1], "k", "after restart", NO_DEP, &w);
-    CU_ASSERT(version_cmp(w, v) > 0);
+    CU_ASSERT(dkv_version_cmp(w, v) > 0);
     CU_ASSERT_EQUAL(vclock_get(core_vclock(nt->c[1]), 2), 1);
     link_up(nt, 0, 1);
     CU_ASSERT(pump(nt) > 0);
@@ -513,7 +513,7 @@ static void test_skip_ahead_frame(void)
         {9, 1, 5, (const uint8_t *)"a", 1, (const uint8_t *)"first", 5},
         {9, 3, 6, (const uint8_t *)"b", 1, (const uint8_t *)"gap", 3},
     };
-    pmsg m = {.type = PMSG_UPD, .upd = u, .n_upd = 2};
+    peermsg m = {.type = PEERMSG_UPD, .upd = u, .n_upd = 2};
     dkv_err err;
     CU_ASSERT_EQUAL(core_on_message(nt->c[0], 2, &m, &err), -1);
     record_meta disk = {0, 0, vclock_new()};
@@ -543,10 +543,10 @@ static void test_not_a_neighbour(void)
     static const uint64_t ids[] = {1};
     net *nt = net_new(1, ids);
     CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[0]);
-    pmsg m = {.type = PMSG_ACK, .vc = vclock_new()};
+    peermsg m = {.type = PEERMSG_ACK, .vc = vclock_new()};
     dkv_err err;
     CU_ASSERT_EQUAL(core_on_message(nt->c[0], 9, &m, &err), -1);
-    pmsg_clear(&m);
+    peermsg_clear(&m);
     net_free(nt);
 }
 
@@ -579,7 +579,7 @@ static void test_dependency_bounds(void)
 static int inject_lsa(net *nt, size_t i, size_t j, uint64_t id, uint64_t inc, uint64_t seq,
                       const uint64_t *nb, size_t n_nb)
 {
-    pmsg m = {.type = PMSG_LSA, .id = id, .inc = inc, .seq = seq, .nb = (uint64_t *)nb,
+    peermsg m = {.type = PEERMSG_LSA, .id = id, .inc = inc, .seq = seq, .nb = (uint64_t *)nb,
               .n_nb = n_nb};
     dkv_err err;
     return core_on_message(nt->c[i], nt->ids[j], &m, &err);
@@ -641,10 +641,10 @@ static void test_direct_lsa_replaces(void)
 /* The seq of id's LSA that core c holds, read from its hello's summary. */
 static uint64_t held_lsa_seq(core *c, uint64_t id)
 {
-    pmsg h;
+    peermsg h;
     CU_ASSERT_FATAL(exchange_hello(c, &h));
     uint64_t seq = vclock_get(h.lsa_seq, id);
-    pmsg_clear(&h);
+    peermsg_clear(&h);
     return seq;
 }
 
@@ -683,7 +683,7 @@ static void test_lost_own_writes(void)
     static const uint64_t ids[] = {1, 2};
     net *nt = net_new(2, ids);
     CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[1]);
-    pmsg hello = {.type = PMSG_HELLO, .id = 2, .to = 1, .inc = 1, .vc = tests_vc("1:5")};
+    peermsg hello = {.type = PEERMSG_HELLO, .id = 2, .to = 1, .inc = 1, .vc = tests_vc("1:5")};
     dkv_err err;
     CU_ASSERT_PTR_NULL(core_damage(nt->c[0]));
     CU_ASSERT_EQUAL(core_link_up(nt->c[0], 2, &hello, &err), -1);

@@ -437,7 +437,7 @@ static void test_crash_after_put(void)
     fixture_restart(f, 0);
     CU_ASSERT_EQUAL(core_incarnation(fixture_core(f, 0)), 2);
     CU_ASSERT_EQUAL(fixture_client_put(f, c, 1, &v2), 0);
-    CU_ASSERT(version_cmp(v2, v1) > 0);
+    CU_ASSERT(dkv_version_cmp(v2, v1) > 0);
     finish(f, "crash");
     scenario_end(f, "crash");
     fixture_free(f);
@@ -489,16 +489,16 @@ static void test_session_moves(void)
     }
     fixture_hold(f, 0, 1);
     CU_ASSERT_EQUAL(fixture_client_put(f, c, 0, &v1), 0);
-    CU_ASSERT(version_cmp(v1, v0) > 0);
+    CU_ASSERT(dkv_version_cmp(v1, v0) > 0);
     fixture_move_client(f, c, 2);
     CU_ASSERT_EQUAL(fixture_client_get(f, c, 0, &r, &v), 0);
     CU_ASSERT_EQUAL(r, FIXTURE_READ_ERR_DEP);
-    CU_ASSERT_EQUAL(version_cmp(v, v0), 0);
+    CU_ASSERT_EQUAL(dkv_version_cmp(v, v0), 0);
     CU_ASSERT_EQUAL(fixture_client_put(f, c, 0, &v2), 0);
-    CU_ASSERT(version_cmp(v2, v1) > 0);
+    CU_ASSERT(dkv_version_cmp(v2, v1) > 0);
     CU_ASSERT_EQUAL(fixture_client_get(f, c, 0, &r, &v), 0);
     CU_ASSERT_EQUAL(r, FIXTURE_READ_OK);
-    CU_ASSERT_EQUAL(version_cmp(v, v2), 0);
+    CU_ASSERT_EQUAL(dkv_version_cmp(v, v2), 0);
     /* A client that never wrote key 1 gets ERR_KEY. */
     CU_ASSERT_EQUAL(fixture_client_get(f, other, 1, &r, &v), 0);
     CU_ASSERT_EQUAL(r, FIXTURE_READ_ERR_KEY);
@@ -509,7 +509,7 @@ static void test_session_moves(void)
             fixture_move_client(f, other, i);
             CU_ASSERT_EQUAL(fixture_client_get(f, other, 0, &r, &v), 0);
             CU_ASSERT_EQUAL(r, FIXTURE_READ_OK);
-            CU_ASSERT_EQUAL(version_cmp(v, v2), 0);
+            CU_ASSERT_EQUAL(dkv_version_cmp(v, v2), 0);
         }
     }
     scenario_end(f, "session moves");
@@ -652,15 +652,15 @@ static void test_fixture_catches(void)
     CU_ASSERT(converge(f, "fixture self-test"));
     dkv_version v;
     CU_ASSERT_EQUAL(fixture_client_put(f, c, 0, &v), 0);
-    pmsg_upd_builder ub;
-    pmsg_upd_init(&ub);
+    peermsg_upd_builder ub;
+    peermsg_upd_init(&ub);
     dkv_update u = {fixture_node_id(f, 0), 3, 50, (const uint8_t *)"k0", 2,
                     (const uint8_t *)"x", 1};
-    pmsg_upd_add(&ub, &u);
+    peermsg_upd_add(&ub, &u);
     buf frame;
     buf_init(&frame);
-    pmsg_upd_flush(&ub, &frame);
-    pmsg_upd_free(&ub);
+    peermsg_upd_flush(&ub, &frame);
+    peermsg_upd_free(&ub);
     CU_ASSERT_EQUAL(fixture_inject(f, 0, 1, buf_head(&frame), buf_unread(&frame)), 0);
     buf_free(&frame);
     CU_ASSERT(fixture_run_until_converged(f, 1000) < 0);

@@ -10,23 +10,23 @@
 static void test_roles(void)
 {
     model *m = model_new();
-    CU_ASSERT_EQUAL(model_role_of(m, 0), ROLE_NONE);
-    CU_ASSERT_EQUAL(model_role_of(m, DKV_ID_MAX), ROLE_NONE);
+    CU_ASSERT_EQUAL(model_role_of(m, 0), MODEL_ROLE_NONE);
+    CU_ASSERT_EQUAL(model_role_of(m, DKV_ID_MAX), MODEL_ROLE_NONE);
     CU_ASSERT_FALSE(model_server_live(m, 0));
     model_server_up(m, 3);
     model_client_add(m, 7);
     model_server_up(m, DKV_ID_MAX);
     model_client_add(m, 0);
-    CU_ASSERT_EQUAL(model_role_of(m, 3), ROLE_SERVER);
-    CU_ASSERT_EQUAL(model_role_of(m, DKV_ID_MAX), ROLE_SERVER);
-    CU_ASSERT_EQUAL(model_role_of(m, 7), ROLE_CLIENT);
-    CU_ASSERT_EQUAL(model_role_of(m, 0), ROLE_CLIENT);
-    CU_ASSERT_EQUAL(model_role_of(m, 4), ROLE_NONE);
+    CU_ASSERT_EQUAL(model_role_of(m, 3), MODEL_ROLE_SERVER);
+    CU_ASSERT_EQUAL(model_role_of(m, DKV_ID_MAX), MODEL_ROLE_SERVER);
+    CU_ASSERT_EQUAL(model_role_of(m, 7), MODEL_ROLE_CLIENT);
+    CU_ASSERT_EQUAL(model_role_of(m, 0), MODEL_ROLE_CLIENT);
+    CU_ASSERT_EQUAL(model_role_of(m, 4), MODEL_ROLE_NONE);
     /* A client is never a live server. */
     CU_ASSERT_FALSE(model_server_live(m, 7));
     /* Adding a client twice keeps one entry and the role. */
     model_client_add(m, 7);
-    CU_ASSERT_EQUAL(model_role_of(m, 7), ROLE_CLIENT);
+    CU_ASSERT_EQUAL(model_role_of(m, 7), MODEL_ROLE_CLIENT);
     uint64_t live[4];
     CU_ASSERT_EQUAL(model_live_servers(m, live, 4), 2);
     CU_ASSERT_EQUAL(live[0], 3);
@@ -43,12 +43,12 @@ static void test_up_down(void)
     model_server_down(m, 1);
     CU_ASSERT_FALSE(model_server_live(m, 1));
     /* A killed server stays a server: its id cannot become a client. */
-    CU_ASSERT_EQUAL(model_role_of(m, 1), ROLE_SERVER);
+    CU_ASSERT_EQUAL(model_role_of(m, 1), MODEL_ROLE_SERVER);
     model_server_up(m, 1);
     CU_ASSERT_TRUE(model_server_live(m, 1));
     /* Down of an unknown id creates nothing. */
     model_server_down(m, 99);
-    CU_ASSERT_EQUAL(model_role_of(m, 99), ROLE_NONE);
+    CU_ASSERT_EQUAL(model_role_of(m, 99), MODEL_ROLE_NONE);
     CU_ASSERT_EQUAL(model_live_servers(m, NULL, 0), 1);
     model_free(m);
 }
@@ -331,7 +331,7 @@ static void test_clients(void)
     /* Detach. */
     model_client_detach(m, 11);
     CU_ASSERT_FALSE(model_client_server(m, 11, &sid));
-    CU_ASSERT_EQUAL(model_role_of(m, 11), ROLE_CLIENT);
+    CU_ASSERT_EQUAL(model_role_of(m, 11), MODEL_ROLE_CLIENT);
     CU_ASSERT_EQUAL(model_clients_of(m, 1, out, 8), 2);
     CU_ASSERT_EQUAL(out[0], 10);
     CU_ASSERT_EQUAL(out[1], 12);
@@ -358,7 +358,7 @@ static void test_clients(void)
     CU_ASSERT_FALSE(model_client_server(m, 1, &sid));
     CU_ASSERT_FALSE(model_client_server(m, 555, &sid));
     model_client_detach(m, 555);
-    CU_ASSERT_EQUAL(model_role_of(m, 555), ROLE_NONE);
+    CU_ASSERT_EQUAL(model_role_of(m, 555), MODEL_ROLE_NONE);
     CU_ASSERT_EQUAL(model_clients_of(m, 555, NULL, 0), 0);
     model_free(m);
 }
@@ -382,10 +382,10 @@ static void test_many_entries(void)
     for (uint64_t id = 0; id < N; id++) {
         uint64_t sid;
         if (id % 2) {
-            if (model_role_of(m, id) != ROLE_CLIENT || !model_client_server(m, id, &sid) ||
+            if (model_role_of(m, id) != MODEL_ROLE_CLIENT || !model_client_server(m, id, &sid) ||
                 sid != (id / 2) % 10 * 2)
                 bad++;
-        } else if (model_role_of(m, id) != ROLE_SERVER || !model_server_live(m, id)) {
+        } else if (model_role_of(m, id) != MODEL_ROLE_SERVER || !model_server_live(m, id)) {
             bad++;
         }
     }

@@ -8,19 +8,19 @@
 #include "../server/peermsg.h"
 #include "tests.h"
 
-/* Decodes the single frame in b into m; returns pmsg_decode's result, or
+/* Decodes the single frame in b into m; returns peermsg_decode's result, or
  * -2 when b does not hold exactly one whole frame. */
-static int decode_one(const buf *b, pmsg *m, dkv_err *err)
+static int decode_one(const buf *b, peermsg *m, dkv_err *err)
 {
     wire_frame f;
     size_t used;
     if (wire_decode(buf_head(b), buf_unread(b), &f, &used, err) != 1 || used != buf_unread(b))
         return -2;
-    return pmsg_decode(&f, m, err);
+    return peermsg_decode(&f, m, err);
 }
 
 /* Builds a WIRE_PEER frame from a header string and a body, then decodes. */
-static int decode_raw(const char *hdr, const void *body, size_t body_len, pmsg *m,
+static int decode_raw(const char *hdr, const void *body, size_t body_len, peermsg *m,
                       dkv_err *err)
 {
     buf b;
@@ -37,11 +37,11 @@ static void test_hello(void)
     buf b;
     buf_init(&b);
     vclock *li = tests_vc("3:2,42:9"), *ls = tests_vc("3:17,42:1");
-    pmsg_encode_hello(&b, "run-7_a", 42, 7, 9, vc, li, ls);
-    pmsg m;
+    peermsg_encode_hello(&b, "run-7_a", 42, 7, 9, vc, li, ls);
+    peermsg m;
     dkv_err err;
     CU_ASSERT_EQUAL_FATAL(decode_one(&b, &m, &err), 0);
-    CU_ASSERT_EQUAL(m.type, PMSG_HELLO);
+    CU_ASSERT_EQUAL(m.type, PEERMSG_HELLO);
     CU_ASSERT_EQUAL(m.id, 42);
     CU_ASSERT_EQUAL(m.to, 7);
     CU_ASSERT_EQUAL(m.inc, 9);
@@ -50,19 +50,19 @@ static void test_hello(void)
     CU_ASSERT(vclock_equal(m.vc, vc));
     CU_ASSERT(vclock_equal(m.lsa_inc, li));
     CU_ASSERT(vclock_equal(m.lsa_seq, ls));
-    pmsg_clear(&m);
+    peermsg_clear(&m);
     vclock_free(li);
     vclock_free(ls);
     /* Empty clock and run id, extreme id and incarnation. */
     vclock *e = vclock_new();
     buf_clear(&b);
-    pmsg_encode_hello(&b, "", DKV_ID_MAX, 0, DKV_INC_MAX, e, NULL, NULL);
+    peermsg_encode_hello(&b, "", DKV_ID_MAX, 0, DKV_INC_MAX, e, NULL, NULL);
     CU_ASSERT_EQUAL_FATAL(decode_one(&b, &m, &err), 0);
     CU_ASSERT_EQUAL(m.id, DKV_ID_MAX);
     CU_ASSERT_EQUAL(m.inc, DKV_INC_MAX);
     CU_ASSERT_STRING_EQUAL(m.run, "");
     CU_ASSERT_EQUAL(vclock_size(m.vc), 0);
-    pmsg_clear(&m);
+    peermsg_clear(&m);
     vclock_free(e);
     vclock_free(vc);
     buf_free(&b);
@@ -73,12 +73,12 @@ static void test_ack(void)
     vclock *vc = tests_vc("0:1,2:9007199254740991");
     buf b;
     buf_init(&b);
-    pmsg_encode_ack(&b, vc);
-    pmsg m;
+    peermsg_encode_ack(&b, vc);
+    peermsg m;
     CU_ASSERT_EQUAL_FATAL(decode_one(&b, &m, NULL), 0);
-    CU_ASSERT_EQUAL(m.type, PMSG_ACK);
+    CU_ASSERT_EQUAL(m.type, PEERMSG_ACK);
     CU_ASSERT(vclock_equal(m.vc, vc));
-    pmsg_clear(&m);
+    peermsg_clear(&m);
     vclock_free(vc);
     buf_free(&b);
 }
@@ -89,25 +89,25 @@ static void test_lsa(void)
     route_lsa l = {3, 4, 123456789, nb, 3};
     buf b;
     buf_init(&b);
-    pmsg_encode_lsa(&b, &l);
-    pmsg m;
+    peermsg_encode_lsa(&b, &l);
+    peermsg m;
     CU_ASSERT_EQUAL_FATAL(decode_one(&b, &m, NULL), 0);
-    CU_ASSERT_EQUAL(m.type, PMSG_LSA);
+    CU_ASSERT_EQUAL(m.type, PEERMSG_LSA);
     CU_ASSERT_EQUAL(m.id, 3);
     CU_ASSERT_EQUAL(m.inc, 4);
     CU_ASSERT_EQUAL(m.seq, 123456789);
     CU_ASSERT_EQUAL_FATAL(m.n_nb, 3);
     for (size_t i = 0; i < 3; i++)
         CU_ASSERT_EQUAL(m.nb[i], nb[i]);
-    pmsg_clear(&m);
+    peermsg_clear(&m);
     /* No neighbours. */
     route_lsa lone = {8, 1, 1, NULL, 0};
     buf_clear(&b);
-    pmsg_encode_lsa(&b, &lone);
+    peermsg_encode_lsa(&b, &lone);
     CU_ASSERT_EQUAL_FATAL(decode_one(&b, &m, NULL), 0);
     CU_ASSERT_EQUAL(m.id, 8);
     CU_ASSERT_EQUAL(m.n_nb, 0);
-    pmsg_clear(&m);
+    peermsg_clear(&m);
     buf_free(&b);
 }
 
@@ -121,20 +121,20 @@ static void test_upd(void)
         {1, 2, 11, k2, sizeof k2, (const uint8_t *)"", 0},
         {DKV_ID_MAX, 7, 99, (const uint8_t *)"alpha", 5, v3, sizeof v3},
     };
-    pmsg_upd_builder ub;
-    pmsg_upd_init(&ub);
+    peermsg_upd_builder ub;
+    peermsg_upd_init(&ub);
     buf b;
     buf_init(&b);
-    pmsg_upd_flush(&ub, &b); /* empty builder: no frame */
+    peermsg_upd_flush(&ub, &b); /* empty builder: no frame */
     CU_ASSERT_EQUAL(buf_unread(&b), 0);
     for (size_t i = 0; i < 3; i++)
-        pmsg_upd_add(&ub, &in[i]);
-    pmsg_upd_flush(&ub, &b);
+        peermsg_upd_add(&ub, &in[i]);
+    peermsg_upd_flush(&ub, &b);
     CU_ASSERT_EQUAL(ub.n, 0); /* reset after flush */
-    pmsg m;
+    peermsg m;
     dkv_err err;
     CU_ASSERT_EQUAL_FATAL(decode_one(&b, &m, &err), 0);
-    CU_ASSERT_EQUAL(m.type, PMSG_UPD);
+    CU_ASSERT_EQUAL(m.type, PEERMSG_UPD);
     CU_ASSERT_EQUAL_FATAL(m.n_upd, 3);
     for (size_t i = 0; i < 3; i++) {
         const dkv_update *u = &m.upd[i];
@@ -146,15 +146,15 @@ static void test_upd(void)
         CU_ASSERT(memcmp(u->key, in[i].key, u->key_len) == 0);
         CU_ASSERT(in[i].value_len == 0 || memcmp(u->value, in[i].value, u->value_len) == 0);
     }
-    pmsg_clear(&m);
+    peermsg_clear(&m);
     /* The builder is reusable after a flush. */
     buf_clear(&b);
-    pmsg_upd_add(&ub, &in[0]);
-    pmsg_upd_flush(&ub, &b);
+    peermsg_upd_add(&ub, &in[0]);
+    peermsg_upd_flush(&ub, &b);
     CU_ASSERT_EQUAL_FATAL(decode_one(&b, &m, &err), 0);
     CU_ASSERT_EQUAL(m.n_upd, 1);
-    pmsg_clear(&m);
-    pmsg_upd_free(&ub);
+    peermsg_clear(&m);
+    peermsg_upd_free(&ub);
     buf_free(&b);
 }
 
@@ -164,12 +164,12 @@ static void test_stream(void)
     buf b;
     buf_init(&b);
     vclock *vc = tests_vc("1:1");
-    pmsg_encode_hello(&b, "r", 1, 2, 1, vc, vc, vc);
-    pmsg_encode_ack(&b, vc);
+    peermsg_encode_hello(&b, "r", 1, 2, 1, vc, vc, vc);
+    peermsg_encode_ack(&b, vc);
     route_lsa l = {1, 1, 1, NULL, 0};
-    pmsg_encode_lsa(&b, &l);
-    pmsg_encode_ping(&b);
-    static const pmsg_type want[] = {PMSG_HELLO, PMSG_ACK, PMSG_LSA, PMSG_PING};
+    peermsg_encode_lsa(&b, &l);
+    peermsg_encode_ping(&b);
+    static const peermsg_type want[] = {PEERMSG_HELLO, PEERMSG_ACK, PEERMSG_LSA, PEERMSG_PING};
     size_t off = 0;
     for (int i = 0; i < 4; i++) {
         wire_frame f;
@@ -177,10 +177,10 @@ static void test_stream(void)
         CU_ASSERT_EQUAL_FATAL(wire_decode(buf_head(&b) + off, buf_unread(&b) - off, &f, &used,
                                           NULL), 1);
         CU_ASSERT_EQUAL(f.kind, WIRE_PEER);
-        pmsg m;
-        CU_ASSERT_EQUAL_FATAL(pmsg_decode(&f, &m, NULL), 0);
+        peermsg m;
+        CU_ASSERT_EQUAL_FATAL(peermsg_decode(&f, &m, NULL), 0);
         CU_ASSERT_EQUAL(m.type, want[i]);
-        pmsg_clear(&m);
+        peermsg_clear(&m);
         off += used;
     }
     CU_ASSERT_EQUAL(off, buf_unread(&b));
@@ -302,14 +302,14 @@ static void test_malformed(void)
         {"ping with body", "{\"t\":\"ping\"}", "x"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        pmsg m;
+        peermsg m;
         dkv_err err = {{0}};
         int rc = decode_raw(bad[i].hdr, bad[i].body, strlen(bad[i].body), &m, &err);
         CU_ASSERT_EQUAL(rc, -1);
         if (rc != -1) {
             fprintf(stderr, "\n  accepted %s: %s\n", bad[i].what, bad[i].hdr);
             if (rc == 0)
-                pmsg_clear(&m);
+                peermsg_clear(&m);
         } else {
             CU_ASSERT(err.msg[0] != '\0');
             /* A failed decode leaves nothing to free. */
@@ -339,14 +339,14 @@ static void test_valid_raw(void)
         {"unknown extra field", "{\"t\":\"ack\",\"vc\":\"1:1\",\"x\":[1]}", ""},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        pmsg m;
+        peermsg m;
         dkv_err err = {{0}};
         int rc = decode_raw(ok[i].hdr, ok[i].body, strlen(ok[i].body), &m, &err);
         CU_ASSERT_EQUAL(rc, 0);
         if (rc != 0)
             fprintf(stderr, "\n  rejected %s: %s\n", ok[i].what, err.msg);
         else
-            pmsg_clear(&m);
+            peermsg_clear(&m);
     }
 }
 
@@ -356,7 +356,7 @@ static void test_not_peer_frame(void)
     buf_init(&b);
     const char *h = "{\"t\":\"ack\",\"vc\":\"\"}";
     wire_encode(&b, WIRE_CALL, h, strlen(h), NULL, 0);
-    pmsg m;
+    peermsg m;
     dkv_err err;
     CU_ASSERT_EQUAL(decode_one(&b, &m, &err), -1);
     buf_free(&b);
@@ -367,26 +367,26 @@ static void test_not_peer_frame(void)
  * the receiver and resent forever). */
 static void test_upd_builder_full(void)
 {
-    pmsg_upd_builder b;
-    pmsg_upd_init(&b);
+    peermsg_upd_builder b;
+    peermsg_upd_init(&b);
     size_t n = 0;
-    while (!pmsg_upd_full(&b)) {
+    while (!peermsg_upd_full(&b)) {
         dkv_update u = {1, n + 1, n + 1, (const uint8_t *)"k", 1, (const uint8_t *)"v", 1};
-        pmsg_upd_add(&b, &u);
+        peermsg_upd_add(&b, &u);
         n++;
     }
-    CU_ASSERT(n <= PMSG_FRAME_UPDATES);
-    CU_ASSERT(PMSG_FRAME_UPDATES < PMSG_MAX_UPDATES);
+    CU_ASSERT(n <= PEERMSG_FRAME_UPDATES);
+    CU_ASSERT(PEERMSG_FRAME_UPDATES < PEERMSG_MAX_UPDATES);
     buf out;
     buf_init(&out);
-    pmsg_upd_flush(&b, &out);
-    pmsg m;
+    peermsg_upd_flush(&b, &out);
+    peermsg m;
     dkv_err err;
     CU_ASSERT_EQUAL(decode_one(&out, &m, &err), 0);
     CU_ASSERT_EQUAL(m.n_upd, n);
-    pmsg_clear(&m);
+    peermsg_clear(&m);
     buf_free(&out);
-    pmsg_upd_free(&b);
+    peermsg_upd_free(&b);
 }
 
 void add_peermsg_tests(void)

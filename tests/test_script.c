@@ -79,7 +79,7 @@ static void test_every_command(void)
     parsed p;
     static const char js[] = "joinServer 3";
     parse_ok(&p, js, strlen(js));
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_JOIN_SERVER);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_JOIN_SERVER);
     CU_ASSERT(name_is(&p, "joinServer"));
     CU_ASSERT_EQUAL(p.cmd.id[0], 3);
     CU_ASSERT_PTR_NULL(p.cmd.key);
@@ -88,14 +88,14 @@ static void test_every_command(void)
 
     parse(&p, "killServer 0");
     CU_ASSERT_EQUAL(p.rc, 0);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_KILL_SERVER);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_KILL_SERVER);
     CU_ASSERT(name_is(&p, "killServer"));
     CU_ASSERT_EQUAL(p.cmd.id[0], 0);
     done(&p);
 
     parse(&p, "joinClient 5 999999999999");
     CU_ASSERT_EQUAL(p.rc, 0);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_JOIN_CLIENT);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_JOIN_CLIENT);
     CU_ASSERT(name_is(&p, "joinClient"));
     CU_ASSERT_EQUAL(p.cmd.id[0], 5);
     CU_ASSERT_EQUAL(p.cmd.id[1], DKV_ID_MAX);
@@ -103,7 +103,7 @@ static void test_every_command(void)
 
     parse(&p, "breakConnection 1 2");
     CU_ASSERT_EQUAL(p.rc, 0);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_BREAK_CONNECTION);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_BREAK_CONNECTION);
     CU_ASSERT(name_is(&p, "breakConnection"));
     CU_ASSERT_EQUAL(p.cmd.id[0], 1);
     CU_ASSERT_EQUAL(p.cmd.id[1], 2);
@@ -111,7 +111,7 @@ static void test_every_command(void)
 
     parse(&p, "createConnection 20 10");
     CU_ASSERT_EQUAL(p.rc, 0);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_CREATE_CONNECTION);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_CREATE_CONNECTION);
     CU_ASSERT(name_is(&p, "createConnection"));
     CU_ASSERT_EQUAL(p.cmd.id[0], 20);
     CU_ASSERT_EQUAL(p.cmd.id[1], 10);
@@ -119,20 +119,20 @@ static void test_every_command(void)
 
     parse(&p, "stabilize");
     CU_ASSERT_EQUAL(p.rc, 0);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_STABILIZE);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_STABILIZE);
     CU_ASSERT(name_is(&p, "stabilize"));
     done(&p);
 
     parse(&p, "printStore 7");
     CU_ASSERT_EQUAL(p.rc, 0);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_PRINT_STORE);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_PRINT_STORE);
     CU_ASSERT(name_is(&p, "printStore"));
     CU_ASSERT_EQUAL(p.cmd.id[0], 7);
     done(&p);
 
     parse(&p, "put 5 key value");
     CU_ASSERT_EQUAL(p.rc, 0);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_PUT);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_PUT);
     CU_ASSERT(name_is(&p, "put"));
     CU_ASSERT_EQUAL(p.cmd.id[0], 5);
     CU_ASSERT(KEY_IS(&p, "key"));
@@ -141,7 +141,7 @@ static void test_every_command(void)
 
     parse(&p, "get 6 key");
     CU_ASSERT_EQUAL(p.rc, 0);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_GET);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_GET);
     CU_ASSERT(name_is(&p, "get"));
     CU_ASSERT_EQUAL(p.cmd.id[0], 6);
     CU_ASSERT(KEY_IS(&p, "key"));
@@ -156,15 +156,15 @@ static void test_kind_names(void)
         script_kind kind;
         const char *name;
     } k[] = {
-        {CMD_JOIN_SERVER, "joinServer"},
-        {CMD_KILL_SERVER, "killServer"},
-        {CMD_JOIN_CLIENT, "joinClient"},
-        {CMD_BREAK_CONNECTION, "breakConnection"},
-        {CMD_CREATE_CONNECTION, "createConnection"},
-        {CMD_STABILIZE, "stabilize"},
-        {CMD_PRINT_STORE, "printStore"},
-        {CMD_PUT, "put"},
-        {CMD_GET, "get"},
+        {SCRIPT_CMD_JOIN_SERVER, "joinServer"},
+        {SCRIPT_CMD_KILL_SERVER, "killServer"},
+        {SCRIPT_CMD_JOIN_CLIENT, "joinClient"},
+        {SCRIPT_CMD_BREAK_CONNECTION, "breakConnection"},
+        {SCRIPT_CMD_CREATE_CONNECTION, "createConnection"},
+        {SCRIPT_CMD_STABILIZE, "stabilize"},
+        {SCRIPT_CMD_PRINT_STORE, "printStore"},
+        {SCRIPT_CMD_PUT, "put"},
+        {SCRIPT_CMD_GET, "get"},
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         CU_ASSERT_STRING_EQUAL(script_kind_name(k[i].kind), k[i].name);
@@ -174,7 +174,7 @@ static void test_kind_names(void)
         if (s)
             CU_ASSERT_STRING_EQUAL(s, k[i].name);
     }
-    CU_ASSERT_STRING_EQUAL(script_kind_name(CMD_NONE), "");
+    CU_ASSERT_STRING_EQUAL(script_kind_name(SCRIPT_CMD_NONE), "");
 }
 
 static void test_white_space(void)
@@ -182,7 +182,7 @@ static void test_white_space(void)
     parsed p;
     static const char tabs[] = "\tput\t5\t\tkey\tvalue\t";
     parse_ok(&p, tabs, strlen(tabs));
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_PUT);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_PUT);
     CU_ASSERT_EQUAL(p.cmd.id[0], 5);
     CU_ASSERT(KEY_IS(&p, "key"));
     CU_ASSERT(VALUE_IS(&p, "value"));
@@ -190,7 +190,7 @@ static void test_white_space(void)
 
     static const char blanks[] = "   joinServer   3   ";
     parse_ok(&p, blanks, strlen(blanks));
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_JOIN_SERVER);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_JOIN_SERVER);
     CU_ASSERT_EQUAL(p.cmd.id[0], 3);
     done(&p);
 
@@ -198,7 +198,7 @@ static void test_white_space(void)
      * last token. */
     static const char cr[] = "get 1 key\r";
     parse_ok(&p, cr, strlen(cr));
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_GET);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_GET);
     CU_ASSERT(KEY_IS(&p, "key"));
     done(&p);
     static const char cr_id[] = "joinServer 12\r";
@@ -207,7 +207,7 @@ static void test_white_space(void)
     done(&p);
     static const char cr0[] = "stabilize\r";
     parse_ok(&p, cr0, strlen(cr0));
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_STABILIZE);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_STABILIZE);
     done(&p);
     static const char mixed[] = " \t put 1 \t k \t v \t \r";
     parse_ok(&p, mixed, strlen(mixed));
@@ -226,7 +226,7 @@ static void test_blank_and_comment(void)
         parsed p;
         parse(&p, none[i]);
         CU_ASSERT_EQUAL(p.rc, 0);
-        CU_ASSERT_EQUAL(p.cmd.kind, CMD_NONE);
+        CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_NONE);
         CU_ASSERT_PTR_NOT_NULL(p.cmd.name);
         CU_ASSERT(name_is(&p, ""));
         CU_ASSERT_PTR_NULL(p.cmd.key);
@@ -236,7 +236,7 @@ static void test_blank_and_comment(void)
     parsed p;
     parse(&p, "get 1 #notacomment");
     CU_ASSERT_EQUAL(p.rc, 0);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_GET);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_GET);
     CU_ASSERT(KEY_IS(&p, "#notacomment"));
     done(&p);
 }
@@ -300,7 +300,7 @@ static void test_long_tokens(void)
         line[7 + klen + i] = (char)('a' + i % 26);
     parsed p;
     parse_ok(&p, line, len);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_PUT);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_PUT);
     CU_ASSERT_EQUAL(p.cmd.key_len, klen);
     CU_ASSERT_EQUAL(p.cmd.value_len, vlen);
     CU_ASSERT(bytes_eq(p.cmd.value, p.cmd.value_len, line + 7 + klen, vlen));
@@ -392,27 +392,27 @@ static void test_argument_counts(void)
         const char *name;
         script_kind kind;
     } bad[] = {
-        {"joinServer", "joinServer", CMD_JOIN_SERVER},
-        {"joinServer 1 2", "joinServer", CMD_JOIN_SERVER},
-        {"killServer", "killServer", CMD_KILL_SERVER},
-        {"killServer 1 2 3", "killServer", CMD_KILL_SERVER},
-        {"joinClient 5", "joinClient", CMD_JOIN_CLIENT},
-        {"joinClient 5 1 2", "joinClient", CMD_JOIN_CLIENT},
-        {"breakConnection 1", "breakConnection", CMD_BREAK_CONNECTION},
-        {"createConnection", "createConnection", CMD_CREATE_CONNECTION},
-        {"createConnection 1 2 3", "createConnection", CMD_CREATE_CONNECTION},
-        {"stabilize now", "stabilize", CMD_STABILIZE},
-        {"printStore", "printStore", CMD_PRINT_STORE},
-        {"printStore 1 2", "printStore", CMD_PRINT_STORE},
-        {"put 1 k", "put", CMD_PUT},
-        {"put 1", "put", CMD_PUT},
-        {"put", "put", CMD_PUT},
-        {"put 1 k v extra", "put", CMD_PUT},
-        {"put 1 k v with spaces in it", "put", CMD_PUT},
-        {"get 1", "get", CMD_GET},
-        {"get 1 k v", "get", CMD_GET},
-        {"get 1 a b c d e f g h i j k l m n o p q r s t u v w x y z", "get", CMD_GET},
-        {"stabilize 1 2 3 4 5 6 7 8 9 10 11 12", "stabilize", CMD_STABILIZE},
+        {"joinServer", "joinServer", SCRIPT_CMD_JOIN_SERVER},
+        {"joinServer 1 2", "joinServer", SCRIPT_CMD_JOIN_SERVER},
+        {"killServer", "killServer", SCRIPT_CMD_KILL_SERVER},
+        {"killServer 1 2 3", "killServer", SCRIPT_CMD_KILL_SERVER},
+        {"joinClient 5", "joinClient", SCRIPT_CMD_JOIN_CLIENT},
+        {"joinClient 5 1 2", "joinClient", SCRIPT_CMD_JOIN_CLIENT},
+        {"breakConnection 1", "breakConnection", SCRIPT_CMD_BREAK_CONNECTION},
+        {"createConnection", "createConnection", SCRIPT_CMD_CREATE_CONNECTION},
+        {"createConnection 1 2 3", "createConnection", SCRIPT_CMD_CREATE_CONNECTION},
+        {"stabilize now", "stabilize", SCRIPT_CMD_STABILIZE},
+        {"printStore", "printStore", SCRIPT_CMD_PRINT_STORE},
+        {"printStore 1 2", "printStore", SCRIPT_CMD_PRINT_STORE},
+        {"put 1 k", "put", SCRIPT_CMD_PUT},
+        {"put 1", "put", SCRIPT_CMD_PUT},
+        {"put", "put", SCRIPT_CMD_PUT},
+        {"put 1 k v extra", "put", SCRIPT_CMD_PUT},
+        {"put 1 k v with spaces in it", "put", SCRIPT_CMD_PUT},
+        {"get 1", "get", SCRIPT_CMD_GET},
+        {"get 1 k v", "get", SCRIPT_CMD_GET},
+        {"get 1 a b c d e f g h i j k l m n o p q r s t u v w x y z", "get", SCRIPT_CMD_GET},
+        {"stabilize 1 2 3 4 5 6 7 8 9 10 11 12", "stabilize", SCRIPT_CMD_STABILIZE},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         parsed p;
@@ -539,12 +539,12 @@ static void test_stops_at_len(void)
     CU_ASSERT_EQUAL(p.cmd.id[0], 1);
     done(&p);
     parse_ok(&p, "stabilize", 9);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_STABILIZE);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_STABILIZE);
     done(&p);
     /* len 0 with a non-empty buffer: a blank line. */
     parse_n(&p, "stabilize", 0);
     CU_ASSERT_EQUAL(p.rc, 0);
-    CU_ASSERT_EQUAL(p.cmd.kind, CMD_NONE);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_NONE);
     done(&p);
 }
 
@@ -645,7 +645,7 @@ void add_script_tests(void)
         {"every command", test_every_command},
         {"kind names", test_kind_names},
         {"tabs, blanks and CR", test_white_space},
-        {"blank lines and comments are CMD_NONE", test_blank_and_comment},
+        {"blank lines and comments are SCRIPT_CMD_NONE", test_blank_and_comment},
         {"keys and values of arbitrary bytes", test_arbitrary_bytes},
         {"1 MiB value, 4 KiB key", test_long_tokens},
         {"unknown commands and suggestions", test_unknown_command},

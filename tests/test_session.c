@@ -20,12 +20,12 @@ static void test_starts_empty(void)
 {
     session *s = session_new();
     CU_ASSERT_EQUAL(session_size(s), 0);
-    CU_ASSERT(version_is_none(session_dep(s, K("a"))));
-    CU_ASSERT(version_is_none(session_dep(s, K(""))));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, K("a"))));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, K(""))));
     /* Observing "no version" records nothing. */
     session_observe(s, K("a"), V(0, 5));
     CU_ASSERT_EQUAL(session_size(s), 0);
-    CU_ASSERT(version_is_none(session_dep(s, K("a"))));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, K("a"))));
     session_free(s);
     session_free(NULL);
 }
@@ -53,8 +53,8 @@ static void test_observe_raises_only(void)
     CU_ASSERT(dep_is(s, K("k"), V(UINT64_MAX, 0)));
     CU_ASSERT_EQUAL(session_size(s), 1);
     /* Other keys are unaffected. */
-    CU_ASSERT(version_is_none(session_dep(s, K("kk"))));
-    CU_ASSERT(version_is_none(session_dep(s, K("K"))));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, K("kk"))));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, K("K"))));
     session_free(s);
 }
 
@@ -95,7 +95,7 @@ static void test_check_read(void)
     /* Other keys have no dependency. */
     CU_ASSERT_EQUAL(session_check_read(s, K("c"), 0, V(0, 0)), SESSION_READ_ERR_KEY);
     CU_ASSERT_EQUAL(session_check_read(s, K("c"), 0, V(7, 7)), SESSION_READ_ERR_KEY);
-    CU_ASSERT(version_is_none(session_dep(s, K("c"))));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, K("c"))));
     CU_ASSERT_EQUAL(session_size(s), 2);
     session_free(s);
 }
@@ -132,8 +132,8 @@ static void test_many_keys(void)
     }
     CU_ASSERT_EQUAL(bad, 0);
     CU_ASSERT_EQUAL(session_size(s), N);
-    CU_ASSERT(version_is_none(session_dep(s, K("key-10000"))));
-    CU_ASSERT(version_is_none(session_dep(s, K("key-"))));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, K("key-10000"))));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, K("key-"))));
     session_free(s);
 }
 
@@ -158,13 +158,13 @@ static void test_binary_keys(void)
     CU_ASSERT(dep_is(s, K("\0\0"), V(6, 1)));
     CU_ASSERT(dep_is(s, K(""), V(7, 1)));
     CU_ASSERT(dep_is(s, K("\xff\x80"), V(8, 1)));
-    CU_ASSERT(version_is_none(session_dep(s, K("k\0c"))));
-    CU_ASSERT(version_is_none(session_dep(s, K("\0\0\0"))));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, K("k\0c"))));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, K("\0\0\0"))));
     /* The session keeps its own copy of the key. */
     uint8_t key[3] = {'x', 0, 'y'};
     session_observe(s, key, 3, V(9, 9));
     key[2] = 'z';
-    CU_ASSERT(version_is_none(session_dep(s, key, 3)));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, key, 3)));
     key[2] = 'y';
     CU_ASSERT(dep_is(s, key, 3, V(9, 9)));
     CU_ASSERT_EQUAL(session_check_read(s, K("k\0a"), 1, V(1, 0)), SESSION_READ_ERR_DEP);
@@ -185,7 +185,7 @@ static void test_long_keys(void)
     session_observe(s, b, L, V(2, 0));
     CU_ASSERT(dep_is(s, a, L, V(1, 0)));
     CU_ASSERT(dep_is(s, b, L, V(2, 0)));
-    CU_ASSERT(version_is_none(session_dep(s, a, L - 1)));
+    CU_ASSERT(dkv_version_is_none(session_dep(s, a, L - 1)));
     session_free(s);
 }
 

@@ -1,4 +1,4 @@
-/* Fuzzes the history line parser (check/history_read.c) on arbitrary
+/* Fuzzes the history line parser (check/histline.c) on arbitrary
  * bytes, one input split into lines. Whatever it accepts must satisfy the
  * record invariants; accepted records then go through the checker, which
  * must neither crash nor leak on any sequence of well-formed records. */
@@ -8,17 +8,17 @@
 #include <string.h>
 
 #include "../../check/checker.h"
-#include "../../check/history_read.h"
+#include "../../check/histline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_bytes(const hr_bytes *b)
+static void check_bytes(const histline_bytes *b)
 {
     if (!b->p || b->p[b->n] != 0)
         abort();
 }
 
-static void check_record(const hr_record *r)
+static void check_record(const histline_record *r)
 {
     if (r->line < 1 || !r->text.p || !r->cmd_word.p)
         abort();
@@ -28,17 +28,17 @@ static void check_record(const hr_record *r)
         check_bytes(&r->key);
     if (r->has_value)
         check_bytes(&r->value);
-    if (r->ok && r->cmd == HR_PUT && (!r->has_version || version_is_none(r->version)))
+    if (r->ok && r->cmd == HISTLINE_PUT && (!r->has_version || dkv_version_is_none(r->version)))
         abort();
-    if (r->ok && r->cmd == HR_GET && r->result == HR_RES_OK &&
-        (!r->has_value || version_is_none(r->version)))
+    if (r->ok && r->cmd == HISTLINE_GET && r->result == HISTLINE_RES_OK &&
+        (!r->has_value || dkv_version_is_none(r->version)))
         abort();
-    if (r->has_version && !version_is_none(r->version) && r->version.lamport == 0)
+    if (r->has_version && !dkv_version_is_none(r->version) && r->version.lamport == 0)
         abort();
     for (size_t i = 0; i < r->n_store; i++) {
         check_bytes(&r->store[i].key);
         check_bytes(&r->store[i].value);
-        if (version_is_none(r->store[i].version))
+        if (dkv_version_is_none(r->store[i].version))
             abort();
     }
     for (size_t g = 0; g < r->n_groups; g++)
@@ -48,27 +48,27 @@ static void check_record(const hr_record *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    checker *c = checker_create(NULL);
+    checker *c = checker_new(NULL);
     if (!c)
         return 0;
     const char *p = (const char *)data, *end = p + size;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        hr_record rec;
+        histline_record rec;
         dkv_err err;
-        if (hr_parse(p, len, &rec, &err) == 0) {
+        if (histline_parse(p, len, &rec, &err) == 0) {
             check_record(&rec);
             checker_feed(c, &rec, &err);
-            hr_record_clear(&rec);
+            histline_record_clear(&rec);
         } else if (err.msg[0] == '\0') {
             abort(); /* a refusal always says why */
         }
         p += len + 1;
     }
     for (size_t i = 0; i < checker_violation_count(c); i++)
-        if (!checker_violation(c, i)->text)
+        if (!checker_violation_at(c, i)->text)
             abort();
-    checker_destroy(c);
+    checker_free(c);
     return 0;
 }

@@ -1,5 +1,5 @@
 /* Fuzzes the peer-message path of a server link: wire_decode, then
- * pmsg_decode. Decoded messages are re-encoded and decoded again, and the
+ * peermsg_decode. Decoded messages are re-encoded and decoded again, and the
  * two must agree, so the encoders and decoder stay each other's inverse. */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool same_updates(const pmsg *a, const pmsg *b)
+static bool same_updates(const peermsg *a, const peermsg *b)
 {
     if (a->n_upd != b->n_upd)
         return false;
@@ -25,73 +25,73 @@ static bool same_updates(const pmsg *a, const pmsg *b)
     return true;
 }
 
-static bool same(const pmsg *a, const pmsg *b)
+static bool same(const peermsg *a, const peermsg *b)
 {
     if (a->type != b->type)
         return false;
     switch (a->type) {
-    case PMSG_HELLO:
+    case PEERMSG_HELLO:
         return a->id == b->id && a->to == b->to && a->inc == b->inc &&
                strcmp(a->run, b->run) == 0 && vclock_equal(a->vc, b->vc) &&
                vclock_equal(a->lsa_inc, b->lsa_inc) && vclock_equal(a->lsa_seq, b->lsa_seq);
-    case PMSG_ACK:
+    case PEERMSG_ACK:
         return vclock_equal(a->vc, b->vc);
-    case PMSG_LSA:
+    case PEERMSG_LSA:
         return a->id == b->id && a->inc == b->inc && a->seq == b->seq && a->n_nb == b->n_nb &&
                (a->n_nb == 0 || memcmp(a->nb, b->nb, a->n_nb * sizeof *a->nb) == 0);
-    case PMSG_UPD:
+    case PEERMSG_UPD:
         return same_updates(a, b);
-    case PMSG_PING:
+    case PEERMSG_PING:
         return true;
     }
     return false;
 }
 
-static void encode(const pmsg *m, buf *out)
+static void encode(const peermsg *m, buf *out)
 {
     switch (m->type) {
-    case PMSG_HELLO:
-        pmsg_encode_hello(out, m->run, m->id, m->to, m->inc, m->vc, m->lsa_inc, m->lsa_seq);
+    case PEERMSG_HELLO:
+        peermsg_encode_hello(out, m->run, m->id, m->to, m->inc, m->vc, m->lsa_inc, m->lsa_seq);
         break;
-    case PMSG_ACK:
-        pmsg_encode_ack(out, m->vc);
+    case PEERMSG_ACK:
+        peermsg_encode_ack(out, m->vc);
         break;
-    case PMSG_LSA: {
+    case PEERMSG_LSA: {
         route_lsa l = {m->id, m->inc, m->seq, m->nb, m->n_nb};
-        pmsg_encode_lsa(out, &l);
+        peermsg_encode_lsa(out, &l);
         break;
     }
-    case PMSG_UPD: {
-        pmsg_upd_builder b;
-        pmsg_upd_init(&b);
+    case PEERMSG_UPD: {
+        peermsg_upd_builder b;
+        peermsg_upd_init(&b);
         for (size_t i = 0; i < m->n_upd; i++)
-            pmsg_upd_add(&b, &m->upd[i]);
-        pmsg_upd_flush(&b, out);
-        pmsg_upd_free(&b);
+            peermsg_upd_add(&b, &m->upd[i]);
+        peermsg_upd_flush(&b, out);
+        peermsg_upd_free(&b);
         break;
     }
-    case PMSG_PING:
-        pmsg_encode_ping(out);
+    case PEERMSG_PING:
+        peermsg_encode_ping(out);
         break;
     }
 }
 
 /* Re-encodes m and checks that it decodes to the same message. */
-static void round_trip(const pmsg *m)
+static void round_trip(const peermsg *m)
 {
     buf b;
     buf_init(&b);
     encode(m, &b);
     wire_frame f;
     size_t used;
-    pmsg again;
+    peermsg again;
     dkv_err err;
     if (wire_decode(buf_head(&b), buf_unread(&b), &f, &used, &err) != 1 ||
-        used != buf_unread(&b) || pmsg_decode(&f, &again, &err) != 0)
+        used != buf_unread(&b) || peermsg_decode(&f, &again, &err) != 0)
         abort();
     if (!same(m, &again))
         abort();
-    pmsg_clear(&again);
+    peermsg_clear(&again);
     buf_free(&b);
 }
 
@@ -104,10 +104,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         dkv_err err;
         if (wire_decode(data + off, size - off, &f, &used, &err) != 1)
             break;
-        pmsg m;
-        if (pmsg_decode(&f, &m, &err) == 0) {
+        peermsg m;
+        if (peermsg_decode(&f, &m, &err) == 0) {
             round_trip(&m);
-            pmsg_clear(&m);
+            peermsg_clear(&m);
         }
         off += used;
     }

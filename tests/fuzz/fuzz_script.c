@@ -70,15 +70,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     } else {
         switch (cmd.kind) {
-        case CMD_NONE:
+        case SCRIPT_CMD_NONE:
             if (cmd.name[0] != '\0' || cmd.key || cmd.value)
                 abort();
             break;
-        case CMD_PUT:
+        case SCRIPT_CMD_PUT:
             if (!token_ok(line, size, cmd.value, cmd.value_len))
                 abort();
             /* fall through */
-        case CMD_GET:
+        case SCRIPT_CMD_GET:
             if (!token_ok(line, size, cmd.key, cmd.key_len) || cmd.id[0] > DKV_ID_MAX)
                 abort();
             break;
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (cmd.id[0] > DKV_ID_MAX || cmd.id[1] > DKV_ID_MAX || cmd.key || cmd.value)
                 abort();
         }
-        if (cmd.kind != CMD_NONE && strcmp(cmd.name, script_kind_name(cmd.kind)) != 0)
+        if (cmd.kind != SCRIPT_CMD_NONE && strcmp(cmd.name, script_kind_name(cmd.kind)) != 0)
             abort();
     }
     free(line);
@@ -103,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *s = script_suggest(word);
     if (s) {
         bool known = false;
-        for (int k = CMD_JOIN_SERVER; k <= CMD_GET && !known; k++)
+        for (int k = SCRIPT_CMD_JOIN_SERVER; k <= SCRIPT_CMD_GET && !known; k++)
             known = strcmp(s, script_kind_name((script_kind)k)) == 0;
         if (!known)
             abort();

@@ -1,4 +1,4 @@
-#include "history_read.h"
+#include "histline.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -19,7 +19,7 @@ static int hexval(int c)
     return -1;
 }
 
-static int bytes_copy(const void *p, size_t n, hr_bytes *out)
+static int bytes_copy(const void *p, size_t n, histline_bytes *out)
 {
     out->p = malloc(n + 1);
     if (!out->p)
@@ -32,7 +32,7 @@ static int bytes_copy(const void *p, size_t n, hr_bytes *out)
 }
 
 /* A JSON string, or {"hex": "<even number of hex digits>"}. */
-static int parse_bytes(json_t *v, hr_bytes *out, const char *what, dkv_err *err)
+static int parse_bytes(json_t *v, histline_bytes *out, const char *what, dkv_err *err)
 {
     if (json_is_string(v))
         return bytes_copy(json_string_value(v), json_string_length(v), out);
@@ -103,7 +103,7 @@ static int opt_id(json_t *root, const char *name, bool *has, uint64_t *out, dkv_
     return 0;
 }
 
-static int opt_bytes(json_t *root, const char *name, bool *has, hr_bytes *out, dkv_err *err)
+static int opt_bytes(json_t *root, const char *name, bool *has, histline_bytes *out, dkv_err *err)
 {
     json_t *v = json_object_get(root, name);
     *has = v != NULL;
@@ -128,7 +128,7 @@ static int opt_version(json_t *root, const char *name, bool *has, dkv_version *o
     return 0;
 }
 
-static int parse_groups(json_t *v, hr_record *rec, dkv_err *err)
+static int parse_groups(json_t *v, histline_record *rec, dkv_err *err)
 {
     if (!json_is_array(v))
         return dkv_err_set(err, "field groups is not an array");
@@ -141,7 +141,7 @@ static int parse_groups(json_t *v, hr_record *rec, dkv_err *err)
         if (!json_is_array(members))
             return dkv_err_set(err, "field groups: group %zu is not an array", g + 1);
         size_t m = json_array_size(members);
-        hr_group *gr = &rec->groups[rec->n_groups++];
+        histline_group *gr = &rec->groups[rec->n_groups++];
         gr->ids = calloc(m + 1, sizeof *gr->ids);
         if (!gr->ids)
             abort();
@@ -154,7 +154,7 @@ static int parse_groups(json_t *v, hr_record *rec, dkv_err *err)
     return 0;
 }
 
-static int parse_store(json_t *v, hr_record *rec, dkv_err *err)
+static int parse_store(json_t *v, histline_record *rec, dkv_err *err)
 {
     if (!json_is_array(v))
         return dkv_err_set(err, "field store is not an array");
@@ -166,7 +166,7 @@ static int parse_store(json_t *v, hr_record *rec, dkv_err *err)
         json_t *e = json_array_get(v, i);
         if (!json_is_array(e) || json_array_size(e) != 3)
             return dkv_err_set(err, "field store: entry %zu is not [key, value, version]", i + 1);
-        hr_entry *en = &rec->store[i];
+        histline_entry *en = &rec->store[i];
         if (parse_bytes(json_array_get(e, 0), &en->key, "its key", err) < 0)
             return dkv_err_wrap(err, "field store: entry %zu", i + 1);
         rec->n_store++; /* from here on, clearing frees the key */
@@ -179,24 +179,24 @@ static int parse_store(json_t *v, hr_record *rec, dkv_err *err)
 
 static const struct {
     const char *word;
-    hr_cmd cmd;
+    histline_cmd cmd;
 } commands[] = {
-    {"joinServer", HR_JOIN_SERVER}, {"killServer", HR_KILL_SERVER},
-    {"joinClient", HR_JOIN_CLIENT}, {"breakConnection", HR_BREAK},
-    {"createConnection", HR_CREATE}, {"stabilize", HR_STABILIZE},
-    {"printStore", HR_PRINT_STORE}, {"put", HR_PUT},
-    {"get", HR_GET},        {"end", HR_END},
+    {"joinServer", HISTLINE_JOIN_SERVER}, {"killServer", HISTLINE_KILL_SERVER},
+    {"joinClient", HISTLINE_JOIN_CLIENT}, {"breakConnection", HISTLINE_BREAK},
+    {"createConnection", HISTLINE_CREATE}, {"stabilize", HISTLINE_STABILIZE},
+    {"printStore", HISTLINE_PRINT_STORE}, {"put", HISTLINE_PUT},
+    {"get", HISTLINE_GET},        {"end", HISTLINE_END},
 };
 
-static hr_cmd cmd_of(const hr_bytes *w)
+static histline_cmd cmd_of(const histline_bytes *w)
 {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strlen(commands[i].word) == w->n && memcmp(commands[i].word, w->p, w->n) == 0)
             return commands[i].cmd;
-    return HR_OTHER;
+    return HISTLINE_OTHER;
 }
 
-static int need(bool has, const char *field, const hr_record *rec, dkv_err *err)
+static int need(bool has, const char *field, const histline_record *rec, dkv_err *err)
 {
     if (has)
         return 0;
@@ -205,43 +205,43 @@ static int need(bool has, const char *field, const hr_record *rec, dkv_err *err)
 }
 
 /* What a successful command must carry for the checker to use it. */
-static int check_required(const hr_record *r, dkv_err *err)
+static int check_required(const histline_record *r, dkv_err *err)
 {
     if (!r->ok)
         return 0;
     switch (r->cmd) {
-    case HR_OTHER:
-    case HR_END: return 0;
-    case HR_JOIN_SERVER:
-    case HR_KILL_SERVER: return need(r->has_server, "server", r, err);
-    case HR_JOIN_CLIENT:
+    case HISTLINE_OTHER:
+    case HISTLINE_END: return 0;
+    case HISTLINE_JOIN_SERVER:
+    case HISTLINE_KILL_SERVER: return need(r->has_server, "server", r, err);
+    case HISTLINE_JOIN_CLIENT:
         return need(r->has_client, "client", r, err) < 0 ? -1
                                                           : need(r->has_server, "server", r, err);
-    case HR_BREAK:
-    case HR_CREATE:
+    case HISTLINE_BREAK:
+    case HISTLINE_CREATE:
         return need(r->has_a, "a", r, err) < 0 ? -1 : need(r->has_b, "b", r, err);
-    case HR_STABILIZE: return need(r->has_groups, "groups", r, err);
-    case HR_PRINT_STORE:
+    case HISTLINE_STABILIZE: return need(r->has_groups, "groups", r, err);
+    case HISTLINE_PRINT_STORE:
         return need(r->has_server, "server", r, err) < 0 ? -1
                                                           : need(r->has_store, "store", r, err);
-    case HR_PUT:
+    case HISTLINE_PUT:
         if (need(r->has_client, "client", r, err) < 0 || need(r->has_key, "key", r, err) < 0 ||
             need(r->has_value, "value", r, err) < 0 || need(r->has_server, "server", r, err) < 0 ||
             need(r->has_version, "version", r, err) < 0)
             return -1;
-        if (version_is_none(r->version))
+        if (dkv_version_is_none(r->version))
             return dkv_err_set(err, "a successful put has a null version");
         return 0;
-    case HR_GET:
+    case HISTLINE_GET:
         if (need(r->has_client, "client", r, err) < 0 || need(r->has_key, "key", r, err) < 0 ||
             need(r->has_server, "server", r, err) < 0 ||
-            need(r->result != HR_RES_NONE, "result", r, err) < 0 ||
+            need(r->result != HISTLINE_RES_NONE, "result", r, err) < 0 ||
             need(r->has_version, "version", r, err) < 0)
             return -1;
-        if (r->result == HR_RES_OK) {
+        if (r->result == HISTLINE_RES_OK) {
             if (need(r->has_value, "value", r, err) < 0)
                 return -1;
-            if (version_is_none(r->version))
+            if (dkv_version_is_none(r->version))
                 return dkv_err_set(err, "a get with result ok has a null version");
         }
         return 0;
@@ -249,7 +249,7 @@ static int check_required(const hr_record *r, dkv_err *err)
     return 0;
 }
 
-static int parse_fields(json_t *root, hr_record *rec, dkv_err *err)
+static int parse_fields(json_t *root, histline_record *rec, dkv_err *err)
 {
     json_t *v = json_object_get(root, "line");
     if (!v)
@@ -295,11 +295,11 @@ static int parse_fields(json_t *root, hr_record *rec, dkv_err *err)
     if (v) {
         const char *s = json_is_string(v) ? json_string_value(v) : "";
         if (strcmp(s, "ok") == 0)
-            rec->result = HR_RES_OK;
+            rec->result = HISTLINE_RES_OK;
         else if (strcmp(s, "ERR_KEY") == 0)
-            rec->result = HR_RES_ERR_KEY;
+            rec->result = HISTLINE_RES_ERR_KEY;
         else if (strcmp(s, "ERR_DEP") == 0)
-            rec->result = HR_RES_ERR_DEP;
+            rec->result = HISTLINE_RES_ERR_DEP;
         else
             return dkv_err_set(err, "field result is not \"ok\", \"ERR_KEY\" or \"ERR_DEP\"");
     }
@@ -318,7 +318,7 @@ static int parse_fields(json_t *root, hr_record *rec, dkv_err *err)
     return check_required(rec, err);
 }
 
-int hr_parse(const char *buf, size_t len, hr_record *rec, dkv_err *err)
+int histline_parse(const char *buf, size_t len, histline_record *rec, dkv_err *err)
 {
     memset(rec, 0, sizeof *rec);
     if (len == 0)
@@ -335,18 +335,18 @@ int hr_parse(const char *buf, size_t len, hr_record *rec, dkv_err *err)
         rc = parse_fields(root, rec, err);
     json_decref(root);
     if (rc < 0)
-        hr_record_clear(rec);
+        histline_record_clear(rec);
     return rc;
 }
 
-static void bytes_free(hr_bytes *b)
+static void bytes_free(histline_bytes *b)
 {
     free(b->p);
     b->p = NULL;
     b->n = 0;
 }
 
-void hr_record_clear(hr_record *rec)
+void histline_record_clear(histline_record *rec)
 {
     bytes_free(&rec->text);
     bytes_free(&rec->cmd_word);
@@ -366,22 +366,22 @@ void hr_record_clear(hr_record *rec)
 
 /* ---- reader ---- */
 
-struct hr_reader {
+struct histline_reader {
     FILE *f;
     char *buf;
     size_t cap;
     size_t lines;
 };
 
-hr_reader *hr_reader_create(FILE *f)
+histline_reader *histline_reader_new(FILE *f)
 {
-    hr_reader *r = calloc(1, sizeof *r);
+    histline_reader *r = calloc(1, sizeof *r);
     if (r)
         r->f = f;
     return r;
 }
 
-void hr_reader_destroy(hr_reader *r)
+void histline_reader_free(histline_reader *r)
 {
     if (!r)
         return;
@@ -389,9 +389,9 @@ void hr_reader_destroy(hr_reader *r)
     free(r);
 }
 
-size_t hr_reader_lines(const hr_reader *r) { return r->lines; }
+size_t histline_reader_lines(const histline_reader *r) { return r->lines; }
 
-int hr_reader_next(hr_reader *r, hr_record *rec, dkv_err *err)
+int histline_reader_next(histline_reader *r, histline_record *rec, dkv_err *err)
 {
     errno = 0;
     ssize_t n = getline(&r->buf, &r->cap, r->f);
@@ -405,7 +405,7 @@ int hr_reader_next(hr_reader *r, hr_record *rec, dkv_err *err)
     size_t len = (size_t)n;
     if (len > 0 && r->buf[len - 1] == '\n')
         len--;
-    if (hr_parse(r->buf, len, rec, err) < 0)
+    if (histline_parse(r->buf, len, rec, err) < 0)
         return dkv_err_wrap(err, "line %zu of the file", r->lines);
     return 1;
 }
