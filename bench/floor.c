@@ -47,6 +47,7 @@
 #include "../common/loop.h"
 #include "../common/net.h"
 #include "../common/rpc.h"
+#include "../common/xalloc.h"
 
 #define MAX_PAYLOAD (16u << 20)
 #define READY_TIMEOUT_MS 5000
@@ -398,8 +399,8 @@ static int measure(const char *transport, size_t size, size_t warmup, size_t cal
     c.fd = -1;
     buf_init(&c.msg);
     buf_init(&c.reply);
-    uint8_t *payload = malloc(size ? size : 1);
-    int64_t *lat = calloc(calls ? calls : 1, sizeof *lat);
+    uint8_t *payload = xmalloc(size ? size : 1);
+    int64_t *lat = xcalloc(calls ? calls : 1, sizeof *lat);
     if (!payload || !lat)
         abort();
     /* Varied bytes, as values are: base64 does the same work for any. */

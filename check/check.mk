@@ -6,11 +6,11 @@
 #   make check-fixtures   runs bin/check on tests/check/{valid,invalid}
 #   make fuzz-check       fuzzes the history line parser for FUZZ_SECONDS
 
-CHECK_LIB := check/checker.c check/histline.c check/hmap.c
+CHECK_LIB := check/checker.c check/histline.c common/hmap.c common/hash.c
 
 all: $(BIN)/check
 
-$(BIN)/check: $(call obj,check/main.c $(CHECK_LIB) common/err.c)
+$(BIN)/check: $(call obj,check/main.c $(CHECK_LIB) common/err.c common/xalloc.c)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -25,7 +25,7 @@ check-fixtures: $(BIN)/check
 # libFuzzer target for the parser of history lines (external input); what
 # parses is fed to the checker too. Seeds: the first lines of each valid
 # fixture, so runs start from real records yet stay small and fast.
-CHECK_FUZZ_LIB := $(CHECK_LIB) common/err.c
+CHECK_FUZZ_LIB := $(CHECK_LIB) common/err.c common/xalloc.c
 .SECONDARY: $(call fuzz_obj,$(CHECK_FUZZ_LIB) tests/check/fuzz_history.c)
 
 $(BIN)/fuzz_history: $(call fuzz_obj,tests/check/fuzz_history.c $(CHECK_FUZZ_LIB))

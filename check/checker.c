@@ -1,4 +1,5 @@
 #include "checker.h"
+#include "../common/xalloc.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -7,40 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hmap.h"
-
-/* Like the rest of the project, running out of memory aborts. */
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (!p)
-        abort();
-    return p;
-}
-
-static void **xslot(hmap *m, const void *key, size_t len, bool *created)
-{
-    void **s = hmap_slot(m, key, len, created);
-    if (!s)
-        abort();
-    return s;
-}
-
-static hmap *xhmap(void)
-{
-    hmap *m = hmap_new();
-    if (!m)
-        abort();
-    return m;
-}
+#include "../common/hash.h"
+#include "../common/hmap.h"
 
 #define PUSH(arr, n, cap, val)                                                                     \
     do {                                                                                           \
@@ -64,7 +33,7 @@ typedef struct digest {
 
 static digest digest_of(const histline_bytes *b)
 {
-    digest d = {b->n, hmap_hash(b->p, b->n, 1), hmap_hash(b->p, b->n, 2), {0}};
+    digest d = {b->n, hash_seeded(b->p, b->n, 1), hash_seeded(b->p, b->n, 2), {0}};
     memcpy(d.head, b->p, b->n < HEAD ? b->n : HEAD);
     return d;
 }
@@ -320,7 +289,7 @@ static void vb_rel(vb *x, const checker *c, size_t op)
 
 static void vb_end(checker *c, vb *x, int *count)
 {
-    x->v.text = x->text.p ? x->text.p : strdup("");
+    x->v.text = x->text.p ? x->text.p : xstrdup("");
     if (!x->v.text)
         abort();
     PUSH(c->viol, c->n_viol, c->cap_viol, x->v);
@@ -334,7 +303,7 @@ static void vb_end(checker *c, vb *x, int *count)
 static uint32_t intern_key(checker *c, const histline_bytes *k)
 {
     bool created;
-    void **slot = xslot(c->keys, k->p, k->n, &created);
+    void **slot = hmap_slot(c->keys, k->p, k->n, &created);
     if (!created)
         return ((key_info *)*slot)->id;
     key_info *ki = xcalloc(1, sizeof *ki);
@@ -366,7 +335,7 @@ static write_info *add_write(checker *c, uint32_t k, dkv_version v)
 {
     uint8_t wk[20];
     write_key(wk, k, v);
-    void **slot = xslot(c->writes, wk, sizeof wk, NULL);
+    void **slot = hmap_slot(c->writes, wk, sizeof wk, NULL);
     if (!*slot)
         *slot = xcalloc(1, sizeof(write_info));
     write_info *w = *slot;
@@ -378,11 +347,11 @@ static write_info *add_write(checker *c, uint32_t k, dkv_version v)
 static server *get_server(checker *c, uint64_t id)
 {
     bool created;
-    void **slot = xslot(c->servers, &id, sizeof id, &created);
+    void **slot = hmap_slot(c->servers, &id, sizeof id, &created);
     if (created) {
         server *s = xcalloc(1, sizeof *s);
         s->id = id;
-        s->held = xhmap();
+        s->held = hmap_new();
         s->cap_inc = 4;
         s->joins = xcalloc(s->cap_inc, sizeof *s->joins);
         s->kills = xcalloc(s->cap_inc, sizeof *s->kills);
@@ -415,11 +384,11 @@ static held *find_held(const server *s, uint32_t k) { return hmap_get(s->held, &
 static client *get_client(checker *c, uint64_t id)
 {
     bool created;
-    void **slot = xslot(c->clients, &id, sizeof id, &created);
+    void **slot = hmap_slot(c->clients, &id, sizeof id, &created);
     if (created) {
         client *cl = xcalloc(1, sizeof *cl);
         cl->id = id;
-        cl->deps = xhmap();
+        cl->deps = hmap_new();
         *slot = cl;
     }
     return *slot;
@@ -429,7 +398,7 @@ static dep *find_dep(const client *cl, uint32_t k) { return hmap_get(cl->deps, &
 
 static dep *get_dep(client *cl, uint32_t k)
 {
-    void **slot = xslot(cl->deps, &k, sizeof k, NULL);
+    void **slot = hmap_slot(cl->deps, &k, sizeof k, NULL);
     if (!*slot) {
         dep *d = xcalloc(1, sizeof *d);
         d->op = d->uncertain_op = NO_OP;
@@ -467,7 +436,7 @@ static void raise_held(checker *c, server *s, uint32_t k, dkv_version v, held_ho
 {
     if (dkv_version_is_none(v))
         return;
-    void **slot = xslot(s->held, &k, sizeof k, NULL);
+    void **slot = hmap_slot(s->held, &k, sizeof k, NULL);
     held *h = *slot;
     if (!h || dkv_version_cmp(v, h->v) > 0) {
         if (!h)
@@ -689,7 +658,7 @@ static void epoch_observe(checker *c, size_t op, server *s, uint32_t k, dkv_vers
         return;
     egroup *eg = &c->ep.groups[g];
     bool created;
-    void **slot = xslot(eg->snap, &k, sizeof k, &created);
+    void **slot = hmap_slot(eg->snap, &k, sizeof k, &created);
     if (created) {
         snap *sn = xcalloc(1, sizeof *sn);
         *sn = (snap){eg->complete ? (dkv_version){0, 0} : v,
@@ -1193,7 +1162,7 @@ static void propagate_group(checker *c, size_t op, const egroup *eg)
             }
         }
     } else {
-        hmap *max = xhmap();
+        hmap *max = hmap_new();
         for (size_t i = 0; i < eg->n; i++) {
             server *s = get_server(c, eg->members[i]);
             size_t pos = 0;
@@ -1201,7 +1170,7 @@ static void propagate_group(checker *c, size_t op, const egroup *eg)
             void *val;
             while (hmap_next(s->held, &pos, &kp, NULL, &val)) {
                 held *h = val;
-                void **slot = xslot(max, kp, sizeof(uint32_t), NULL);
+                void **slot = hmap_slot(max, kp, sizeof(uint32_t), NULL);
                 best *b = *slot;
                 if (!b)
                     b = *slot = xcalloc(1, sizeof *b);
@@ -1241,16 +1210,16 @@ static void do_stabilize(checker *c, size_t op, const histline_record *r)
     end_epoch(c);
     c->ep.active = true;
     c->ep.op = op;
-    c->ep.member_of = xhmap();
+    c->ep.member_of = hmap_new();
     c->ep.groups = xcalloc(r->n_groups, sizeof *c->ep.groups);
     c->ep.n_groups = r->n_groups;
     for (size_t g = 0; g < r->n_groups; g++) {
         egroup *eg = &c->ep.groups[g];
-        eg->snap = xhmap();
+        eg->snap = hmap_new();
         eg->members = xcalloc(r->groups[g].n, sizeof *eg->members);
         for (size_t i = 0; i < r->groups[g].n; i++) {
             uint64_t id = r->groups[g].ids[i];
-            void **slot = xslot(c->ep.member_of, &id, sizeof id, NULL);
+            void **slot = hmap_slot(c->ep.member_of, &id, sizeof id, NULL);
             if (*slot)
                 continue; /* listed twice: keep the first group */
             *slot = (void *)(uintptr_t)(g + 1);
@@ -1326,18 +1295,12 @@ static void do_kill_server(checker *c, size_t op, const histline_record *r)
 
 checker *checker_new(FILE *msgs)
 {
-    checker *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
+    checker *c = xcalloc(1, sizeof *c);
     c->msgs = msgs;
     c->keys = hmap_new();
     c->writes = hmap_new();
     c->servers = hmap_new();
     c->clients = hmap_new();
-    if (!c->keys || !c->writes || !c->servers || !c->clients) {
-        checker_free(c);
-        return NULL;
-    }
     return c;
 }
 

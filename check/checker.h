@@ -56,8 +56,8 @@ typedef struct checker_violation {
 typedef struct checker checker;
 
 /* A fresh checker. Each violation's paragraph is written to msgs (followed
- * by a blank line) as it is found, when msgs is not NULL. NULL when memory
- * runs out. */
+ * by a blank line) as it is found, when msgs is not NULL. Caller frees
+ * with checker_free. */
 checker *checker_new(FILE *msgs);
 void checker_free(checker *c);
 

@@ -1,4 +1,5 @@
 #include "histline.h"
+#include "../common/xalloc.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -21,9 +22,7 @@ static int hexval(int c)
 
 static int bytes_copy(const void *p, size_t n, histline_bytes *out)
 {
-    out->p = malloc(n + 1);
-    if (!out->p)
-        abort();
+    out->p = xmalloc(n + 1);
     if (n)
         memcpy(out->p, p, n);
     out->p[n] = 0;
@@ -43,9 +42,7 @@ static int parse_bytes(json_t *v, histline_bytes *out, const char *what, dkv_err
     size_t len = json_string_length(hex);
     if (len % 2 != 0)
         return dkv_err_set(err, "%s: hex text has an odd number of digits", what);
-    out->p = malloc(len / 2 + 1);
-    if (!out->p)
-        abort();
+    out->p = xmalloc(len / 2 + 1);
     for (size_t i = 0; i < len / 2; i++) {
         int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
         if (hi < 0 || lo < 0) {
@@ -133,18 +130,14 @@ static int parse_groups(json_t *v, histline_record *rec, dkv_err *err)
     if (!json_is_array(v))
         return dkv_err_set(err, "field groups is not an array");
     size_t n = json_array_size(v);
-    rec->groups = calloc(n + 1, sizeof *rec->groups);
-    if (!rec->groups)
-        abort();
+    rec->groups = xcalloc(n + 1, sizeof *rec->groups);
     for (size_t g = 0; g < n; g++) {
         json_t *members = json_array_get(v, g);
         if (!json_is_array(members))
             return dkv_err_set(err, "field groups: group %zu is not an array", g + 1);
         size_t m = json_array_size(members);
         histline_group *gr = &rec->groups[rec->n_groups++];
-        gr->ids = calloc(m + 1, sizeof *gr->ids);
-        if (!gr->ids)
-            abort();
+        gr->ids = xcalloc(m + 1, sizeof *gr->ids);
         for (size_t i = 0; i < m; i++) {
             if (parse_uint(json_array_get(members, i), &gr->ids[i], "a server id", err) < 0)
                 return dkv_err_wrap(err, "field groups: group %zu", g + 1);
@@ -159,9 +152,7 @@ static int parse_store(json_t *v, histline_record *rec, dkv_err *err)
     if (!json_is_array(v))
         return dkv_err_set(err, "field store is not an array");
     size_t n = json_array_size(v);
-    rec->store = calloc(n + 1, sizeof *rec->store);
-    if (!rec->store)
-        abort();
+    rec->store = xcalloc(n + 1, sizeof *rec->store);
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(v, i);
         if (!json_is_array(e) || json_array_size(e) != 3)
@@ -375,9 +366,8 @@ struct histline_reader {
 
 histline_reader *histline_reader_new(FILE *f)
 {
-    histline_reader *r = calloc(1, sizeof *r);
-    if (r)
-        r->f = f;
+    histline_reader *r = xcalloc(1, sizeof *r);
+    r->f = f;
     return r;
 }
 

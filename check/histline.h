@@ -79,7 +79,7 @@ void histline_record_clear(histline_record *rec);
 /* Reads a history stream line by line (getline; one line in memory at a
  * time). */
 typedef struct histline_reader histline_reader;
-/* NULL when memory runs out. f stays the caller's. */
+/* Caller frees with histline_reader_free; f stays the caller's. */
 histline_reader *histline_reader_new(FILE *f);
 void histline_reader_free(histline_reader *r);
 /* The next record: 1 and *rec filled (caller clears), 0 at end of file,

@@ -38,10 +38,6 @@ int main(int argc, char **argv)
     }
     checker *c = checker_new(stdout);
     histline_reader *rd = histline_reader_new(f);
-    if (!c || !rd) {
-        fprintf(stderr, "check: out of memory\n");
-        return 2;
-    }
     int status = 0;
     bool ended = false;
     dkv_err err;

@@ -1,4 +1,5 @@
 #include "session.h"
+#include "../common/xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +29,9 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
 
 session *session_new(void)
 {
-    session *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    session *s = xcalloc(1, sizeof *s);
     s->cap = 64;
-    s->slots = calloc(s->cap, sizeof *s->slots);
-    if (!s->slots)
-        abort();
+    s->slots = xcalloc(s->cap, sizeof *s->slots);
     return s;
 }
 
@@ -63,9 +60,7 @@ static void grow(session *s)
     slot *old = s->slots;
     size_t old_cap = s->cap;
     s->cap *= 2;
-    s->slots = calloc(s->cap, sizeof *s->slots);
-    if (!s->slots)
-        abort();
+    s->slots = xcalloc(s->cap, sizeof *s->slots);
     for (size_t i = 0; i < old_cap; i++)
         if (old[i].key)
             *find(s, old[i].key, old[i].key_len, old[i].hash) = old[i];
@@ -87,9 +82,7 @@ void session_observe(session *s, const uint8_t *key, size_t key_len, dkv_version
     uint64_t h = hash_bytes(key, key_len);
     slot *sl = find(s, key, key_len, h);
     if (!sl->key) {
-        sl->key = malloc(key_len ? key_len : 1);
-        if (!sl->key)
-            abort();
+        sl->key = xmalloc(key_len ? key_len : 1);
         memcpy(sl->key, key, key_len);
         sl->key_len = key_len;
         sl->hash = h;

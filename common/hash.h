@@ -14,4 +14,9 @@ uint64_t hash_bytes(uint64_t h, const void *p, size_t n);
 
 static inline uint64_t hash64(const void *p, size_t n) { return hash_bytes(HASH_SEED, p, n); }
 
+/* The hash of p[0..n) under seed, with a final mix (splitmix64): FNV's low
+ * bits are weak for power-of-two tables, and different seeds give
+ * independent fingerprints. */
+uint64_t hash_seeded(const void *p, size_t n, uint64_t seed);
+
 #endif

@@ -1,4 +1,5 @@
 #include "logrl.h"
+#include "xalloc.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -21,9 +22,7 @@ struct logrl {
 
 logrl *logrl_new(FILE *out, int64_t interval_us)
 {
-    logrl *l = calloc(1, sizeof *l);
-    if (!l)
-        abort();
+    logrl *l = xcalloc(1, sizeof *l);
     l->out = out;
     l->interval_us = interval_us;
     return l;

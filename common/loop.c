@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "loop.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -116,9 +117,7 @@ void loop_set_limits(loop *l, const loop_limits *lim)
 
 loop *loop_new(void)
 {
-    loop *l = calloc(1, sizeof *l);
-    if (!l)
-        abort();
+    loop *l = xcalloc(1, sizeof *l);
     l->listen_fd = -1;
     l->now = net_now_us();
     loop_limits lim;
@@ -171,9 +170,7 @@ void loop_listen(loop *l, int listen_fd, loop_accept_fn on_accept, void *user)
 
 loop_conn *loop_add(loop *l, int fd, bool connecting, const loop_handlers *h, void *user)
 {
-    loop_conn *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    loop_conn *c = xcalloc(1, sizeof *c);
     c->owner = l;
     c->fd = fd;
     c->connecting = connecting;
@@ -190,9 +187,7 @@ loop_conn *loop_add(loop *l, int fd, bool connecting, const loop_handlers *h, vo
     net_set_nodelay(fd);
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
-        l->conns = realloc(l->conns, l->cap * sizeof *l->conns);
-        if (!l->conns)
-            abort();
+        l->conns = xrealloc(l->conns, l->cap * sizeof *l->conns);
     }
     l->conns[l->n++] = c;
     l->n_open++;
@@ -551,9 +546,7 @@ int loop_run_once(loop *l, int timeout_ms)
     size_t need = l->n + 1;
     if (l->pfd_cap < need) {
         l->pfd_cap = need * 2;
-        l->pfds = realloc(l->pfds, l->pfd_cap * sizeof *l->pfds);
-        if (!l->pfds)
-            abort();
+        l->pfds = xrealloc(l->pfds, l->pfd_cap * sizeof *l->pfds);
     }
     size_t np = 0;
     bool any_closing = false;

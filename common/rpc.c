@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "rpc.h"
+#include "xalloc.h"
 
 #include <poll.h>
 #include <stdbool.h>
@@ -243,9 +244,7 @@ void rpc_global_init(void)
 
 rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms)
 {
-    rpc_client *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    rpc_client *c = xcalloc(1, sizeof *c);
     snprintf(c->host, sizeof c->host, "%s", host);
     c->port = port;
     c->timeout_ms = timeout_ms;
@@ -678,9 +677,7 @@ int rpc_flat_range(const rpcflat_msg *args, size_t i, int64_t min, int64_t max,
 rpc_server *rpc_server_new(const rpc_method *methods, size_t n, const rpc_flat_method *flat,
                            size_t n_flat)
 {
-    rpc_server *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    rpc_server *s = xcalloc(1, sizeof *s);
     xmlrpc_env env;
     xmlrpc_env_init(&env);
     s->registry = xmlrpc_registry_new(&env);
@@ -807,9 +804,7 @@ static void listener_accept(loop *l, int fd, void *user)
 
 rpc_listener *rpc_listen(loop *l, int listen_fd, rpc_server *server, void *call_info)
 {
-    rpc_listener *ls = calloc(1, sizeof *ls);
-    if (!ls)
-        abort();
+    rpc_listener *ls = xcalloc(1, sizeof *ls);
     ls->server = server;
     ls->call_info = call_info;
     loop_listen(l, listen_fd, listener_accept, ls);

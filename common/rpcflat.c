@@ -1,4 +1,5 @@
 #include "rpcflat.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +22,7 @@ rpcflat_val rpcflat_string(const char *s)
 
 rpcflat_msg *rpcflat_msg_new(void)
 {
-    rpcflat_msg *m = calloc(1, sizeof *m);
-    if (!m)
-        abort();
+    rpcflat_msg *m = xcalloc(1, sizeof *m);
     return m;
 }
 

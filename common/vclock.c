@@ -1,4 +1,5 @@
 #include "vclock.h"
+#include "xalloc.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,21 +14,9 @@ struct vclock {
     size_t n, cap;
 };
 
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fprintf(stderr, "out of memory\n");
-        abort();
-    }
-    return q;
-}
-
 vclock *vclock_new(void)
 {
-    vclock *vc = calloc(1, sizeof *vc);
-    if (!vc)
-        abort();
+    vclock *vc = xcalloc(1, sizeof *vc);
     return vc;
 }
 

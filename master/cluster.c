@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "cluster.h"
+#include "../common/xalloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -53,9 +54,7 @@ static endpoint *ep_set(cluster *c, uint64_t id, const char *host, uint16_t port
     if (!e) {
         if (c->n_ep == c->cap_ep) {
             c->cap_ep = c->cap_ep ? c->cap_ep * 2 : 16;
-            c->ep = realloc(c->ep, c->cap_ep * sizeof *c->ep);
-            if (!c->ep)
-                abort();
+            c->ep = xrealloc(c->ep, c->cap_ep * sizeof *c->ep);
         }
         e = &c->ep[c->n_ep++];
         memset(e, 0, sizeof *e);
@@ -113,9 +112,7 @@ static int make_run_id(char *out, size_t cap, dkv_err *err)
 
 cluster *cluster_new(const cluster_opts *opts, dkv_err *err)
 {
-    cluster *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    cluster *c = xcalloc(1, sizeof *c);
     c->opts = *opts;
     if (make_run_id(c->run_id, sizeof c->run_id, err) < 0) {
         free(c);
@@ -281,7 +278,7 @@ static int join_server(cluster *c, uint64_t id, dkv_err *err)
         return -1;
 
     size_t n = model_live_servers(c->m, NULL, 0);
-    uint64_t *live = calloc(n + 1, sizeof *live);
+    uint64_t *live = xcalloc(n + 1, sizeof *live);
     model_live_servers(c->m, live, n);
     int rc = 0;
     /* A rejoin restores every link: peers that had cut this id forget it. */
@@ -313,7 +310,7 @@ static int join_server(cluster *c, uint64_t id, dkv_err *err)
     }
     /* Clients attached to this id follow it to its new address. */
     size_t nc = model_clients_of(c->m, id, NULL, 0);
-    uint64_t *cl = calloc(nc + 1, sizeof *cl);
+    uint64_t *cl = xcalloc(nc + 1, sizeof *cl);
     model_clients_of(c->m, id, cl, nc);
     endpoint *me = ep_find(c, id);
     for (size_t i = 0; i < nc && rc == 0; i++)
@@ -336,7 +333,7 @@ static int kill_server(cluster *c, uint64_t id, dkv_err *err)
     /* Its old port may be bound by anyone next: the others stop dialling
      * it (a rejoin hands them the new address). */
     size_t n = model_live_servers(c->m, NULL, 0);
-    uint64_t *live = calloc(n + 1, sizeof *live);
+    uint64_t *live = xcalloc(n + 1, sizeof *live);
     model_live_servers(c->m, live, n);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
@@ -423,7 +420,7 @@ static void digest_clear(digest *d)
 
 static char *dup_string(const rpcflat_val *v)
 {
-    return v->type == RPCFLAT_STRING ? strdup((const char *)v->p) : NULL;
+    return v->type == RPCFLAT_STRING ? xstrdup((const char *)v->p) : NULL;
 }
 
 static void fetch_digest(cluster *c, uint64_t id, digest *d)
@@ -450,9 +447,7 @@ static void append_id(char **s, size_t *len, size_t *cap, uint64_t id)
 {
     if (*cap - *len < 24) {
         *cap = *cap * 2 + 64;
-        *s = realloc(*s, *cap);
-        if (!*s)
-            abort();
+        *s = xrealloc(*s, *cap);
     }
     *len += (size_t)sprintf(*s + *len, "%s%" PRIu64, *len ? "," : "", id);
 }
@@ -503,8 +498,8 @@ static void unsettled_report(const uint64_t *ids, size_t n, const size_t *grp, c
 static int cluster_stabilize(cluster *c, json_t *rec, dkv_err *err)
 {
     size_t n = model_live_servers(c->m, NULL, 0);
-    uint64_t *ids = calloc(n + 1, sizeof *ids);
-    size_t *grp = calloc(n + 1, sizeof *grp);
+    uint64_t *ids = xcalloc(n + 1, sizeof *ids);
+    size_t *grp = xcalloc(n + 1, sizeof *grp);
     model_live_servers(c->m, ids, n);
     size_t ngroups = model_groups(c->m, grp, n);
     if (rec) {
@@ -519,13 +514,13 @@ static int cluster_stabilize(cluster *c, json_t *rec, dkv_err *err)
         json_object_set_new(rec, "groups", groups);
     }
     /* What each server should report once settled. */
-    char **want_links = calloc(n + 1, sizeof *want_links);
-    char **want_group = calloc(n + 1, sizeof *want_group);
-    digest *d = calloc(n + 1, sizeof *d);
+    char **want_links = xcalloc(n + 1, sizeof *want_links);
+    char **want_group = xcalloc(n + 1, sizeof *want_group);
+    digest *d = xcalloc(n + 1, sizeof *d);
     for (size_t i = 0; i < n; i++) {
         size_t ll = 0, lc = 0, gl = 0, gc = 0;
-        want_links[i] = calloc(1, 1);
-        want_group[i] = calloc(1, 1);
+        want_links[i] = xcalloc(1, 1);
+        want_group[i] = xcalloc(1, 1);
         for (size_t j = 0; j < n; j++) {
             if (j != i && !model_is_cut(c->m, ids[i], ids[j]))
                 append_id(&want_links[i], &ll, &lc, ids[j]);
@@ -840,7 +835,7 @@ void cluster_frames_total(cluster *c, cluster_frames *out)
 {
     *out = c->retired;
     size_t n = model_live_servers(c->m, NULL, 0);
-    uint64_t *ids = calloc(n + 1, sizeof *ids);
+    uint64_t *ids = xcalloc(n + 1, sizeof *ids);
     model_live_servers(c->m, ids, n);
     for (size_t i = 0; i < n; i++)
         add_frames(c, ids[i], out);

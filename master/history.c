@@ -1,4 +1,5 @@
 #include "history.h"
+#include "../common/xalloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,9 +17,7 @@ history *history_open(const char *path, dkv_err *err)
         dkv_err_set(err, "cannot write history %s: %s", path, strerror(errno));
         return NULL;
     }
-    history *h = calloc(1, sizeof *h);
-    if (!h)
-        abort();
+    history *h = xcalloc(1, sizeof *h);
     h->f = f;
     return h;
 }
@@ -82,9 +81,7 @@ json_t *history_bytes(const uint8_t *p, size_t n)
     if (valid_utf8(p, n) && !memchr(p, '\0', n))
         return json_stringn((const char *)p, n);
     static const char digits[] = "0123456789abcdef";
-    char *hex = malloc(2 * n + 1);
-    if (!hex)
-        abort();
+    char *hex = xmalloc(2 * n + 1);
     for (size_t i = 0; i < n; i++) {
         hex[2 * i] = digits[p[i] >> 4];
         hex[2 * i + 1] = digits[p[i] & 15];

@@ -1,4 +1,5 @@
 #include "model.h"
+#include "../common/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,7 @@ struct model {
 
 model *model_new(void)
 {
-    model *m = calloc(1, sizeof *m);
-    if (!m)
-        abort();
+    model *m = xcalloc(1, sizeof *m);
     return m;
 }
 
@@ -56,9 +55,7 @@ static entry *find(const model *m, uint64_t id, bool create_in, model *mm)
         return NULL;
     if (mm->n == mm->cap) {
         mm->cap = mm->cap ? mm->cap * 2 : 16;
-        mm->e = realloc(mm->e, mm->cap * sizeof *mm->e);
-        if (!mm->e)
-            abort();
+        mm->e = xrealloc(mm->e, mm->cap * sizeof *mm->e);
     }
     memmove(mm->e + lo + 1, mm->e + lo, (mm->n - lo) * sizeof *mm->e);
     mm->n++;
@@ -128,9 +125,7 @@ void model_set_cut(model *m, uint64_t a, uint64_t b, bool is_cut)
         return;
     if (m->n_cuts == m->cap_cuts) {
         m->cap_cuts = m->cap_cuts ? m->cap_cuts * 2 : 16;
-        m->cuts = realloc(m->cuts, m->cap_cuts * sizeof *m->cuts);
-        if (!m->cuts)
-            abort();
+        m->cuts = xrealloc(m->cuts, m->cap_cuts * sizeof *m->cuts);
     }
     m->cuts[m->n_cuts++] = (cut){a < b ? a : b, a < b ? b : a};
 }
@@ -197,11 +192,9 @@ static size_t uf_find(size_t *parent, size_t x)
 size_t model_groups(const model *m, size_t *group, size_t cap)
 {
     size_t n = model_live_servers(m, NULL, 0);
-    uint64_t *ids = calloc(n ? n : 1, sizeof *ids);
-    size_t *parent = calloc(n ? n : 1, sizeof *parent);
-    size_t *label = calloc(n ? n : 1, sizeof *label);
-    if (!ids || !parent || !label)
-        abort();
+    uint64_t *ids = xcalloc(n ? n : 1, sizeof *ids);
+    size_t *parent = xcalloc(n ? n : 1, sizeof *parent);
+    size_t *label = xcalloc(n ? n : 1, sizeof *label);
     model_live_servers(m, ids, n);
     for (size_t i = 0; i < n; i++)
         parent[i] = i;

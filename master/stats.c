@@ -1,4 +1,5 @@
 #include "stats.h"
+#include "../common/xalloc.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -19,9 +20,7 @@ struct stats {
 
 stats *stats_new(void)
 {
-    stats *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    stats *s = xcalloc(1, sizeof *s);
     return s;
 }
 
@@ -41,9 +40,7 @@ void stats_add(stats *s, script_kind kind, int64_t dur_us, bool ok, const char *
     series *se = &s->kind[kind];
     if (se->n == se->cap) {
         se->cap = se->cap ? se->cap * 2 : 64;
-        se->v = realloc(se->v, se->cap * sizeof *se->v);
-        if (!se->v)
-            abort();
+        se->v = xrealloc(se->v, se->cap * sizeof *se->v);
     }
     se->v[se->n++] = dur_us;
     if (!ok)

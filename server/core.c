@@ -1,4 +1,5 @@
 #include "core.h"
+#include "../common/xalloc.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -78,9 +79,7 @@ static void forget_nb(neighbour *n)
 
 core *core_new(uint64_t self, store *st, const core_ops *ops, dkv_err *err)
 {
-    core *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    core *c = xcalloc(1, sizeof *c);
     c->self = self;
     c->st = st;
     c->ops = *ops;
@@ -234,9 +233,7 @@ static bool lsa_reached(const route_lsa *lsa, uint64_t from, uint64_t x)
 /* Re-advertises this server's links to every neighbour. */
 static void advertise_self(core *c)
 {
-    uint64_t *ids = calloc(c->n_nb ? c->n_nb : 1, sizeof *ids);
-    if (!ids)
-        abort();
+    uint64_t *ids = xcalloc(c->n_nb ? c->n_nb : 1, sizeof *ids);
     for (size_t i = 0; i < c->n_nb; i++)
         ids[i] = c->nb[i].peer;
     route_lsa mine = {c->self, c->meta.incarnation, ++c->lsa_seq, ids, c->n_nb};
@@ -256,9 +253,7 @@ int core_link_up(core *c, uint64_t peer, const peermsg *hello, dkv_err *err)
     if (!n) {
         if (c->n_nb == c->cap_nb) {
             c->cap_nb = c->cap_nb ? c->cap_nb * 2 : 8;
-            c->nb = realloc(c->nb, c->cap_nb * sizeof *c->nb);
-            if (!c->nb)
-                abort();
+            c->nb = xrealloc(c->nb, c->cap_nb * sizeof *c->nb);
         }
         n = &c->nb[c->n_nb++];
         memset(n, 0, sizeof *n);
@@ -337,7 +332,7 @@ static int on_lsa(core *c, neighbour *from, const peermsg *m, dkv_err *err)
         if (m->inc == about->inc && m->seq > about->heard_seq && (!p->set || m->seq > p->seq)) {
             free(p->nb);
             *p = (lsa_copy){true, from->peer, m->inc, m->seq,
-                            calloc(m->n_nb ? m->n_nb : 1, sizeof *p->nb), m->n_nb};
+                            xcalloc(m->n_nb ? m->n_nb : 1, sizeof *p->nb), m->n_nb};
             if (!p->nb)
                 abort();
             if (m->n_nb)
@@ -352,9 +347,7 @@ static int on_lsa(core *c, neighbour *from, const peermsg *m, dkv_err *err)
 
 static int on_updates(core *c, neighbour *from, const peermsg *m, dkv_err *err)
 {
-    dkv_update *accepted = calloc(m->n_upd, sizeof *accepted);
-    if (!accepted)
-        abort();
+    dkv_update *accepted = xcalloc(m->n_upd, sizeof *accepted);
     vclock *saved_vc = vclock_dup(c->meta.vc);
     uint64_t saved_lamport = c->meta.lamport;
     size_t n = 0;

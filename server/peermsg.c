@@ -1,4 +1,5 @@
 #include "peermsg.h"
+#include "../common/xalloc.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -32,9 +33,7 @@ void peermsg_encode_hello(buf *out, const char *run, uint64_t id, uint64_t to, u
     char *li = lsa_inc ? vclock_format(lsa_inc) : NULL;
     char *ls = lsa_seq ? vclock_format(lsa_seq) : NULL;
     size_t cap = strlen(vs) + (li ? strlen(li) : 0) + (ls ? strlen(ls) : 0) + 240;
-    char *h = malloc(cap);
-    if (!h)
-        abort();
+    char *h = xmalloc(cap);
     int n = snprintf(h, cap,
                      "{\"t\":\"hello\",\"run\":\"%s\",\"id\":%" PRIu64 ",\"to\":%" PRIu64
                      ",\"inc\":%" PRIu64 ",\"vc\":\"%s\",\"li\":\"%s\",\"ls\":\"%s\"}",
@@ -50,9 +49,7 @@ void peermsg_encode_ack(buf *out, const vclock *vc)
 {
     char *vs = vclock_format(vc);
     size_t cap = strlen(vs) + 32;
-    char *h = malloc(cap);
-    if (!h)
-        abort();
+    char *h = xmalloc(cap);
     int n = snprintf(h, cap, "{\"t\":\"ack\",\"vc\":\"%s\"}", vs);
     frame_from_text(out, h, (size_t)n);
     free(h);
@@ -188,9 +185,7 @@ static int decode_upd(json_t *root, const wire_frame *f, peermsg *m, dkv_err *er
     size_t n = json_array_size(list);
     if (n > PEERMSG_MAX_UPDATES)
         return dkv_err_set(err, "upd carries %zu updates, more than %d", n, PEERMSG_MAX_UPDATES);
-    m->upd = calloc(n, sizeof *m->upd);
-    if (!m->upd)
-        abort();
+    m->upd = xcalloc(n, sizeof *m->upd);
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(list, i);
@@ -252,9 +247,7 @@ static int decode_lsa(json_t *root, peermsg *m, dkv_err *err)
     if (!json_is_array(nb))
         return dkv_err_set(err, "lsa without an 'nb' list");
     size_t n = json_array_size(nb);
-    m->nb = calloc(n ? n : 1, sizeof *m->nb);
-    if (!m->nb)
-        abort();
+    m->nb = xcalloc(n ? n : 1, sizeof *m->nb);
     for (size_t i = 0; i < n; i++) {
         json_t *x = json_array_get(nb, i);
         if (!json_is_integer(x) || json_integer_value(x) < 0 ||

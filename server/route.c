@@ -1,4 +1,5 @@
 #include "route.h"
+#include "../common/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +25,6 @@ struct route {
     int **dist;
     size_t derived_n;
 };
-
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz);
-    if (!p)
-        abort();
-    return p;
-}
 
 route *route_new(uint64_t self)
 {
@@ -111,9 +104,7 @@ static bool keep_lsa(route *r, const route_lsa *lsa, bool force)
     } else {
         if (r->n == r->cap) {
             r->cap = r->cap ? r->cap * 2 : 8;
-            r->lsa = realloc(r->lsa, r->cap * sizeof *r->lsa);
-            if (!r->lsa)
-                abort();
+            r->lsa = xrealloc(r->lsa, r->cap * sizeof *r->lsa);
         }
         memmove(r->lsa + i + 1, r->lsa + i, (r->n - i) * sizeof *r->lsa);
         r->n++;

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "seal.h"
+#include "../common/xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,9 +68,7 @@ int seal_decode(const char *in, size_t len, seal_state *st, dkv_err *err)
 
 seal *seal_open(const char *path, bool *existed, seal_state *st, dkv_err *err)
 {
-    seal *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    seal *s = xcalloc(1, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", path);
     s->fd = open(path, O_RDWR | O_CLOEXEC);
     *existed = s->fd >= 0;

@@ -17,6 +17,7 @@
 #include "../common/rpcargs.h"
 #include "../common/token.h"
 #include "core.h"
+#include "../common/xalloc.h"
 
 /* First retry of a wanted link that is down, doubling up to the maximum:
  * fast enough for stabilize after a transient failure, cheap when the peer
@@ -115,9 +116,7 @@ static peer_link *get_link(server *s, uint64_t peer, bool create)
         return NULL;
     if (s->n_links == s->cap_links) {
         s->cap_links = s->cap_links ? s->cap_links * 2 : 8;
-        s->links = realloc(s->links, s->cap_links * sizeof *s->links);
-        if (!s->links)
-            abort();
+        s->links = xrealloc(s->links, s->cap_links * sizeof *s->links);
     }
     peer_link *l = &s->links[s->n_links++];
     memset(l, 0, sizeof *l);
@@ -141,9 +140,7 @@ static void dial(server *s, peer_link *l)
         l->backoff *= 2;
     if (fd < 0)
         return;
-    conn_info *ci = calloc(1, sizeof *ci);
-    if (!ci)
-        abort();
+    conn_info *ci = xcalloc(1, sizeof *ci);
     ci->kind = CONN_PEER;
     ci->outgoing = true;
     ci->peer = l->peer;
@@ -293,9 +290,7 @@ static const loop_handlers conn_handlers = {on_frame, on_close, on_connected};
 static void on_accept(loop *lp, int fd, void *user)
 {
     (void)user;
-    conn_info *ci = calloc(1, sizeof *ci);
-    if (!ci)
-        abort();
+    conn_info *ci = xcalloc(1, sizeof *ci);
     loop_add(lp, fd, false, &conn_handlers, ci);
 }
 
@@ -412,9 +407,7 @@ static xmlrpc_value *m_dump(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci
 
 static char *format_ids(const uint64_t *ids, size_t n)
 {
-    char *out = malloc(n * 21 + 1);
-    if (!out)
-        abort();
+    char *out = xmalloc(n * 21 + 1);
     char *q = out;
     *q = '\0';
     for (size_t i = 0; i < n; i++)
@@ -432,12 +425,12 @@ static int m_digest(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dk
     if (rpc_flat_args(args, "", reply, err) < 0)
         return -1;
     s->eager_until = net_now_us() + EAGER_US;
-    uint64_t *ids = calloc(s->n_links + 1, sizeof *ids);
+    uint64_t *ids = xcalloc(s->n_links + 1, sizeof *ids);
     size_t nn = core_neighbours(s->core, ids, s->n_links + 1);
     char *links = format_ids(ids, nn < s->n_links + 1 ? nn : s->n_links + 1);
     free(ids);
     size_t ng = core_component(s->core, NULL, 0);
-    ids = calloc(ng + 1, sizeof *ids);
+    ids = xcalloc(ng + 1, sizeof *ids);
     core_component(s->core, ids, ng);
     char *group = format_ids(ids, ng);
     free(ids);
@@ -448,9 +441,7 @@ static int m_digest(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dk
     char *vc = vclock_format(core_vclock(s->core));
     /* One block owns the three strings until the reply is encoded. */
     size_t lv = strlen(vc) + 1, ll = strlen(links) + 1, lg = strlen(group) + 1;
-    char *block = malloc(lv + ll + lg);
-    if (!block)
-        abort();
+    char *block = xmalloc(lv + ll + lg);
     memcpy(block, vc, lv);
     memcpy(block + lv, links, ll);
     memcpy(block + lv + ll, group, lg);

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "store.h"
+#include "../common/xalloc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,9 +55,7 @@ struct store {
 
 static uint8_t *dup_bytes(const void *p, size_t n)
 {
-    uint8_t *d = malloc(n ? n : 1);
-    if (!d)
-        abort();
+    uint8_t *d = xmalloc(n ? n : 1);
     if (n)
         memcpy(d, p, n);
     return d;
@@ -66,9 +65,7 @@ static void batch_put(kv_batch *b, const void *k, size_t kl, const void *v, size
 {
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 8;
-        b->p = realloc(b->p, b->cap * sizeof *b->p);
-        if (!b->p)
-            abort();
+        b->p = xrealloc(b->p, b->cap * sizeof *b->p);
     }
     b->p[b->n++] = (kv_pair){dup_bytes(k, kl), dup_bytes(v, vl), kl, vl};
 }
@@ -214,9 +211,7 @@ static int kv_scan(store *s, const uint8_t *start, size_t sl, kv_scan_fn fn, voi
 
 static store *store_alloc(void)
 {
-    store *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    store *s = xcalloc(1, sizeof *s);
     buf_init(&s->k);
     buf_init(&s->v);
     return s;
@@ -617,9 +612,7 @@ int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, d
     size_t cap = 16;
     while (cap < 2 * n)
         cap *= 2;
-    batch_key *tab = calloc(cap, sizeof *tab);
-    if (!tab)
-        abort();
+    batch_key *tab = xcalloc(cap, sizeof *tab);
     kv_batch b = {0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {

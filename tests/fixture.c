@@ -1,5 +1,6 @@
 /* fixture: see fixture.h. */
 #include "fixture.h"
+#include "../common/xalloc.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -222,14 +223,6 @@ static void why(fixture *f, const char *fmt, ...)
     va_end(ap);
 }
 
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
 /* --- configuration --------------------------------------------------- */
 
 fixture_config fixture_config_quiet(void)
@@ -290,9 +283,7 @@ fixture *fixture_new(uint64_t seed, size_t n_nodes, const uint64_t *ids, size_t 
 {
     if (n_nodes == 0 || n_nodes > N_MAX || n_keys == 0 || n_keys > FIXTURE_MAX_KEYS)
         abort();
-    fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        abort();
+    fixture *f = xcalloc(1, sizeof *f);
     f->seed = seed;
     f->rng = seed;
     f->n = n_nodes;
@@ -921,9 +912,7 @@ static void vmap_insert(fixture *f, size_t idx)
     if (2 * (f->n_puts + 1) > f->vmap_cap) {
         free(f->vmap);
         f->vmap_cap = f->vmap_cap ? f->vmap_cap * 2 : 256;
-        f->vmap = calloc(f->vmap_cap, sizeof *f->vmap);
-        if (!f->vmap)
-            abort();
+        f->vmap = xcalloc(f->vmap_cap, sizeof *f->vmap);
         for (size_t p = 0; p < f->n_puts; p++) {
             size_t s = vmap_slot(f, f->puts[p].v);
             while (f->vmap[s])

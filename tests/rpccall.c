@@ -19,6 +19,7 @@
 
 #include "../common/ids.h"
 #include "../common/rpc.h"
+#include "../common/xalloc.h"
 
 static void usage(void)
 {
@@ -32,9 +33,7 @@ static json_t *bytes_json(const unsigned char *p, size_t n)
     if (s)
         return s;
     static const char hex[] = "0123456789abcdef";
-    char *h = malloc(2 * n + 1);
-    if (!h)
-        abort();
+    char *h = xmalloc(2 * n + 1);
     for (size_t i = 0; i < n; i++) {
         h[2 * i] = hex[p[i] >> 4];
         h[2 * i + 1] = hex[p[i] & 15];
@@ -180,9 +179,7 @@ static xmlrpc_value *parse_arg(xmlrpc_env *env, const char *arg, dkv_err *err)
             dkv_err_set(err, "x:%.40s has an odd number of digits", text);
             return NULL;
         }
-        unsigned char *p = malloc(n / 2 + 1);
-        if (!p)
-            abort();
+        unsigned char *p = xmalloc(n / 2 + 1);
         for (size_t i = 0; i < n / 2; i++) {
             int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
             if (hi < 0 || lo < 0) {

@@ -10,7 +10,7 @@
 
 #include "../check/checker.h"
 #include "../check/histline.h"
-#include "../check/hmap.h"
+#include "../common/hmap.h"
 #include "tests.h"
 
 /* ---- building histories ---- */

@@ -29,6 +29,7 @@
 #include "../common/wire.h"
 #include "flateq.h"
 #include "tests.h"
+#include "../common/xalloc.h"
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 /* printf arguments for "%.*s": at most 400 bytes of a buf. */
@@ -54,9 +55,7 @@ static bool msg_is(const rpcflat_msg *m, const rpcflat_val *want, size_t n)
 /* A malloc'ed copy of exactly len bytes (no NUL after it). */
 static char *exact(const void *p, size_t len)
 {
-    char *c = malloc(len ? len : 1);
-    if (!c)
-        abort();
+    char *c = xmalloc(len ? len : 1);
     if (len)
         memcpy(c, p, len);
     return c;
@@ -1043,9 +1042,7 @@ static int f_typed(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv
         rpc_flat_range(args, 0, 0, 10, reply, err) < 0)
         return -1;
     const rpcflat_val *s = rpcflat_at(args, 1);
-    char *copy = malloc(s->n + 1);
-    if (!copy)
-        abort();
+    char *copy = xmalloc(s->n + 1);
     memcpy(copy, s->p, s->n + 1);
     reply->owned = copy;
     reply->vals[0] = rpcflat_string("ok");

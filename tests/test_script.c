@@ -7,6 +7,7 @@
 #include "../common/ids.h"
 #include "../master/script.h"
 #include "tests.h"
+#include "../common/xalloc.h"
 
 /* One parse of a line. The line is copied into a malloc'ed buffer of exactly
  * len + 1 bytes (script_parse may write a NUL at line[len]), so ASan catches
@@ -21,9 +22,7 @@ typedef struct parsed {
 
 static void parse_n(parsed *p, const char *text, size_t len)
 {
-    p->buf = malloc(len + 1);
-    if (!p->buf)
-        abort();
+    p->buf = xmalloc(len + 1);
     if (len)
         memcpy(p->buf, text, len);
     p->buf[len] = 'Z';
@@ -290,9 +289,7 @@ static void test_long_tokens(void)
 {
     size_t klen = 4096, vlen = (1u << 20) + 17;
     size_t len = 6 + klen + 1 + vlen;
-    char *line = malloc(len);
-    if (!line)
-        abort();
+    char *line = xmalloc(len);
     memcpy(line, "put 7 ", 6);
     memset(line + 6, 'k', klen);
     line[6 + klen] = ' ';
@@ -424,9 +421,7 @@ static void test_argument_counts(void)
     }
     /* Thousands of tokens. */
     size_t len = 4 + 2 * 5000;
-    char *line = malloc(len);
-    if (!line)
-        abort();
+    char *line = xmalloc(len);
     memcpy(line, "put ", 4);
     for (size_t i = 0; i < 5000; i++)
         memcpy(line + 4 + 2 * i, "1 ", 2);
@@ -592,9 +587,7 @@ static void test_echo(void)
 static void test_huge_tokens_in_messages(void)
 {
     size_t n = 8u << 20;
-    char *line = malloc(n + 3);
-    if (!line)
-        abort();
+    char *line = xmalloc(n + 3);
     memset(line, 'x', n);
     line[7] = '\x1b'; /* an escape sequence in the middle of the word */
     memcpy(line + n, " 1", 2);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tests.h"
+#include "../common/xalloc.h"
 
 void tests_add_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc cleanup,
                      const CU_TestInfo *tests)
@@ -46,9 +47,7 @@ static void rmtree_rec(const char *path)
                 if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                     continue;
                 size_t n = strlen(path) + strlen(e->d_name) + 2;
-                char *child = malloc(n);
-                if (!child)
-                    abort();
+                char *child = xmalloc(n);
                 snprintf(child, n, "%s/%s", path, e->d_name);
                 rmtree_rec(child);
                 free(child);

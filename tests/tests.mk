@@ -46,7 +46,7 @@ FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefi
 FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g \
                 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Wno-unused-parameter \
                 -MMD -MP
-FUZZ_LIB     := common/buf.c common/err.c common/ids.c common/vclock.c common/wire.c \
+FUZZ_LIB     := common/buf.c common/err.c common/ids.c common/vclock.c common/wire.c common/xalloc.c \
                 server/record.c server/peermsg.c
 FUZZ_BINS    := $(patsubst %,$(BIN)/fuzz_%,$(FUZZ_NAMES))
 fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))
@@ -112,7 +112,7 @@ fuzz-smoke: $(FUZZ_BINS)
 # own small XML-RPC reader (tests/hostile/xrpc.c), so a defect of the
 # product's codec cannot hide one of the tests.
 HOSTILE_SRC := $(wildcard tests/hostile/*.c)
-$(BIN)/attack: $(call obj,$(HOSTILE_SRC) common/buf.c common/err.c common/ids.c common/net.c \
+$(BIN)/attack: $(call obj,$(HOSTILE_SRC) common/buf.c common/err.c common/ids.c common/net.c common/xalloc.c \
                           common/wire.c)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ -ljansson -o $@

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "procs.h"
+#include "../common/xalloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -32,9 +33,7 @@ struct procs {
 
 procs *procs_new(const char *bin_dir, const char *run_dir, const char *child_host)
 {
-    procs *p = calloc(1, sizeof *p);
-    if (!p)
-        abort();
+    procs *p = xcalloc(1, sizeof *p);
     snprintf(p->bin_dir, sizeof p->bin_dir, "%s", bin_dir);
     snprintf(p->run_dir, sizeof p->run_dir, "%s", run_dir);
     snprintf(p->host, sizeof p->host, "%s", child_host);
@@ -134,9 +133,7 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *
         return -1;
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 16;
-        p->c = realloc(p->c, p->cap * sizeof *p->c);
-        if (!p->c)
-            abort();
+        p->c = xrealloc(p->c, p->cap * sizeof *p->c);
     }
     child *c = &p->c[p->n++];
     c->kind = kind;

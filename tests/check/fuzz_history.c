@@ -49,8 +49,6 @@ static void check_record(const histline_record *r)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     checker *c = checker_new(NULL);
-    if (!c)
-        return 0;
     const char *p = (const char *)data, *end = p + size;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));

@@ -27,6 +27,7 @@
 #include "../../common/buf.h"
 #include "../../common/rpcflat.h"
 #include "../flateq.h"
+#include "../../common/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -157,9 +158,7 @@ static void check_xmlrpc(const char *xml, size_t len, const rpcflat_msg *m, bool
 static void run(const char *xml, size_t len, bool call)
 {
     /* An exact copy: ASan sees any read past the end. */
-    char *copy = malloc(len ? len : 1);
-    if (!copy)
-        abort();
+    char *copy = xmalloc(len ? len : 1);
     if (len)
         memcpy(copy, xml, len);
     int rc = call ? rpcflat_parse_call(msg, copy, len) : rpcflat_parse_response(msg, copy, len);

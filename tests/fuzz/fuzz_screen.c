@@ -26,6 +26,7 @@
 #include "../../common/rpc.h"
 #include "../../common/rpcflat.h"
 #include "../../common/wire.h"
+#include "../../common/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -117,9 +118,7 @@ static rpcflat_msg *msg;
 static void check_body(const char *body, size_t len)
 {
     /* An exact copy: ASan sees any read past the end. */
-    char *xml = malloc(len ? len : 1);
-    if (!xml)
-        abort();
+    char *xml = xmalloc(len ? len : 1);
     memcpy(xml, body, len);
     /* The bound a daemon gives calls, and a small one that inputs reach. */
     static const size_t bounds[] = {RPC_MAX_CALL_ELEMENTS, 40};

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* getline */
 #include "histscan.h"
+#include "../../common/xalloc.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -31,9 +32,7 @@ static char *printable(json_t *v)
     } else {
         return strdup("?");
     }
-    char *out = malloc(strlen(prefix) + n * 4 + 3);
-    if (!out)
-        abort();
+    char *out = xmalloc(strlen(prefix) + n * 4 + 3);
     char *q = out + sprintf(out, "%s", prefix);
     if (n == 0)
         q += sprintf(q, "\"\"");

@@ -1,5 +1,8 @@
 #include "hmap.h"
 
+#include "hash.h"
+#include "xalloc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,34 +19,11 @@ struct hmap {
     size_t n;
 };
 
-uint64_t hmap_hash(const void *p, size_t n, uint64_t seed)
-{
-    const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ULL ^ (seed * 0x9e3779b97f4a7c15ULL);
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ULL;
-    }
-    /* splitmix64 finaliser: FNV's low bits are weak for power-of-two tables */
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    return h;
-}
-
 hmap *hmap_new(void)
 {
-    hmap *m = calloc(1, sizeof *m);
-    if (!m)
-        return NULL;
+    hmap *m = xcalloc(1, sizeof *m);
     m->cap = 16;
-    m->e = calloc(m->cap, sizeof *m->e);
-    if (!m->e) {
-        free(m);
-        return NULL;
-    }
+    m->e = xcalloc(m->cap, sizeof *m->e);
     return m;
 }
 
@@ -74,16 +54,14 @@ static entry *find(const hmap *m, const void *key, size_t len, uint64_t h)
 
 void *hmap_get(const hmap *m, const void *key, size_t len)
 {
-    entry *e = find(m, key, len, hmap_hash(key, len, 0));
+    entry *e = find(m, key, len, hash_seeded(key, len, 0));
     return e->key ? e->val : NULL;
 }
 
-static bool grow(hmap *m)
+static void grow(hmap *m)
 {
     size_t cap = m->cap * 2;
-    entry *ne = calloc(cap, sizeof *ne);
-    if (!ne)
-        return false;
+    entry *ne = xcalloc(cap, sizeof *ne);
     entry *old = m->e;
     size_t old_cap = m->cap;
     m->e = ne;
@@ -92,12 +70,11 @@ static bool grow(hmap *m)
         if (old[i].key)
             *find(m, old[i].key, old[i].len, old[i].hash) = old[i];
     free(old);
-    return true;
 }
 
 void **hmap_slot(hmap *m, const void *key, size_t len, bool *created)
 {
-    uint64_t h = hmap_hash(key, len, 0);
+    uint64_t h = hash_seeded(key, len, 0);
     entry *e = find(m, key, len, h);
     if (e->key) {
         if (created)
@@ -105,16 +82,10 @@ void **hmap_slot(hmap *m, const void *key, size_t len, bool *created)
         return &e->val;
     }
     if ((m->n + 1) * 4 > m->cap * 3) {
-        if (!grow(m))
-            return NULL;
+        grow(m);
         e = find(m, key, len, h);
     }
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
-        return NULL;
-    if (len)
-        memcpy(copy, key, len);
-    e->key = copy;
+    e->key = xmemdup(key, len);
     e->len = len;
     e->hash = h;
     e->val = NULL;
