@@ -11,7 +11,7 @@ BUILD    ?= build
 BIN      ?= bin
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
-            -Wshadow -Wno-unused-parameter -Wno-format-truncation -MMD -MP
+            -Wshadow -Wno-unused-parameter -MMD -MP
 LDLIBS   := -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util \
             -ljansson -lleveldb
 ifeq ($(SANITIZE),1)

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "net.h"
 #include "rpcargs.h"
 #include "rpcflat.h"
@@ -36,7 +37,7 @@ struct loop_conn {
     bool starved;       /* its next frame waits for inbound budget */
     bool backlog;       /* a whole call waits in `in` (dispatch is paused) */
     bool reset;         /* closed for breaking a limit: reset, not shut down */
-    char why[160];
+    char why[DKV_ERR_MAX]; /* the longest reason given is a dkv_err message */
     const loop_handlers *h;
     void *user;
     buf in, out;
@@ -225,7 +226,7 @@ void loop_close(loop_conn *c, const char *why)
     c->closing = true;
     c->owner->n_open--;
     release_budget(c);
-    snprintf(c->why, sizeof c->why, "%s", why);
+    dkv_err_mark_cut(c->why, sizeof c->why, snprintf(c->why, sizeof c->why, "%s", why));
 }
 
 static void report_close(loop_conn *c)

@@ -96,7 +96,10 @@ static int make_run_dir(char *out, size_t cap)
     }
     if (check_usable_dir(what, base) < 0)
         return -1;
-    snprintf(out, cap, "%s/run-XXXXXX", base);
+    if (snprintf(out, cap, "%s/run-XXXXXX", base) >= (int)cap) {
+        fprintf(stderr, "master: %s %s: path too long\n", what, base);
+        return -1;
+    }
     if (!mkdtemp(out)) {
         fprintf(stderr, "master: cannot create a run directory under %s: %s\n", base,
                 strerror(errno));

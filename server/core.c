@@ -480,9 +480,11 @@ static bool push_origin(core *c, neighbour *n, buf *out, uint64_t origin, uint64
              * damaged store: stop the server rather than send a gap. */
             if (!c->damaged) {
                 c->damaged = true;
-                snprintf(c->damage, sizeof c->damage,
-                         "the write log cannot give update %" PRIu64 ":%" PRIu64 ": %s", origin,
-                         k + 1, found ? err.msg : "missing");
+                int len = snprintf(c->damage, sizeof c->damage,
+                                   "the write log cannot give update %" PRIu64 ":%" PRIu64
+                                   ": %s",
+                                   origin, k + 1, found ? err.msg : "missing");
+                dkv_err_mark_cut(c->damage, sizeof c->damage, len);
             }
             done = false;
             break;

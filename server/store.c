@@ -255,7 +255,9 @@ static void newest_log(const char *dir, char *out, size_t cap)
         if (sscanf(e->d_name, "%lu.%7s", &num, tail) == 2 && strcmp(tail, "log") == 0 &&
             num >= best) {
             best = num;
-            snprintf(out, cap, "%s/%s", dir, e->d_name);
+            /* A path too long for out would name another file: none. */
+            if (snprintf(out, cap, "%s/%s", dir, e->d_name) >= (int)cap)
+                *out = '\0';
         }
     }
     closedir(d);
