@@ -1,14 +1,22 @@
 # Daadkvs build. Variants are variables:
 #   make                      release build into bin/
-#   make SANITIZE=1           AddressSanitizer + UBSan build (what `make test` uses)
+#   make SANITIZE=1           AddressSanitizer + UBSan build into bin-asan/ (objects in
+#                             build-asan/, so it never reuses unsanitized ones); what
+#                             `make test` uses
 #   make test                 unit tests, then end-to-end scenarios (sanitized build)
 #   make demo                 install what is missing, build, run scripts/demo.txt
 #   make bench                the benchmark suite (BENCH_RUNS=5, BENCH_QUICK=1)
 #   make soak SEEDS=N         N generated scenarios and N fixture seeds
 #   make deps                 install the Debian packages the build needs
-CC       ?= gcc
+# Each variant has its own object and binary directories, so switching
+# variants never links objects compiled with other flags.
+ifeq ($(SANITIZE),1)
+BUILD    ?= build-asan
+BIN      ?= bin-asan
+else
 BUILD    ?= build
 BIN      ?= bin
+endif
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
             -Wshadow -Wno-unused-parameter -MMD -MP
@@ -48,13 +56,16 @@ $(PROGRAMS):
 FUZZ_SECONDS ?= 3
 include tests/tests.mk
 # The history checker (bin/check) and the scenario generator (bin/gen).
--include check/check.mk
--include scripts/gen.mk
+include check/check.mk
+include scripts/gen.mk
 # make bench: the performance suite (bench/run.sh), see README "Performance".
--include bench/bench.mk
+include bench/bench.mk
 
-# The sanitized build used by the tests lives beside the release build.
-ASAN_MAKE = $(MAKE) --no-print-directory SANITIZE=1 BUILD=build-asan BIN=bin-asan
+# The sanitized build used by the tests lives beside the release build
+# (build-asan/, bin-asan/).
+ASAN_MAKE = $(MAKE) --no-print-directory SANITIZE=1
+# Jobs for the builds of `make test`.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 deps:
 	@scripts/install-deps
@@ -64,10 +75,19 @@ demo:
 	@$(MAKE) --no-print-directory all
 	bin/master < scripts/demo.txt
 
+# Everything the tests run, built at once: the release build with the fuzz
+# targets, and the sanitized build, as two sub-makes sharing one jobserver
+# (their objects live in different directories).
+test-build: test-build-release test-build-asan
+test-build-release:
+	@$(MAKE) --no-print-directory all fuzz $(BIN)/fuzz_history
+test-build-asan:
+	@$(ASAN_MAKE) all bin-asan/unit-tests bin-asan/attack
+
 test:
 	@scripts/install-deps --test
-	@$(MAKE) --no-print-directory all
-	@$(ASAN_MAKE) all bin-asan/unit-tests bin-asan/attack
+	@[ "$$CI" != true ] || tests/prereqs.sh # in CI, fail now rather than after the build
+	@$(MAKE) --no-print-directory -j$(JOBS) test-build
 	ASAN_OPTIONS=detect_leaks=1 bin-asan/unit-tests
 	@$(MAKE) --no-print-directory fuzz-smoke fuzz-check FUZZ_SECONDS=$(FUZZ_SECONDS)
 	BIN=bin-asan tests/check/run.sh
@@ -82,6 +102,6 @@ soak: all $(BIN)/unit-tests
 	FIXTURE_SEEDS=$(SEEDS) $(BIN)/unit-tests fixture
 	tests/gen_seeds.sh --count $(SEEDS)
 
-.PHONY: all clean deps demo test soak
+.PHONY: all clean deps demo test test-build test-build-release test-build-asan soak
 clean:
 	rm -rf build build-* bin bin-*

@@ -1,7 +1,6 @@
 # The benchmark suite (`make bench`); included by the top-level Makefile,
-# after it defines CC, CFLAGS, LDFLAGS, LDLIBS, BUILD, BIN, COMMON_SRC, the
-# obj helper and the $(BUILD)/%.o pattern rule. Until it does, run
-#   make -f Makefile -f bench/bench.mk bench
+# after it defines CFLAGS, LDFLAGS, LDLIBS, BUILD, BIN, COMMON_SRC, the obj
+# helper and the $(BUILD)/%.o pattern rule.
 #
 #   make bench                    every workload BENCH_RUNS times (default 5);
 #                                 prints one table, writes bench/results.csv

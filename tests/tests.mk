@@ -1,5 +1,5 @@
 # Unit tests and fuzz targets. Included by the top-level Makefile, after it
-# defines CC, CFLAGS, LDFLAGS, LDLIBS, BUILD, BIN, COMMON_SRC, SERVER_LIB,
+# defines CFLAGS, LDFLAGS, LDLIBS, BUILD, BIN, COMMON_SRC, SERVER_LIB,
 # the obj helper and the $(BUILD)/%.o pattern rule (prerequisites below are
 # expanded when this file is read).
 #
