@@ -88,13 +88,15 @@ survivors() {
 
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
-# Light properties of the history, checked with jq when it is installed
+# Light properties of the history, checked with jq (tests/prereqs.sh: CI
+# fails without it, elsewhere they are skipped with a note)
 # (bin/check, when built, checks far more): every value read by a get or shown
 # by printStore was written by some put of that key, and after the final
 # stabilize the servers of each group named by the script's "# final group:"
 # comments show identical stores. Prints one line per violation.
 have_jq=0
-command -v jq >/dev/null 2>&1 && have_jq=1
+tests/prereqs.sh jq
+case $? in 0) have_jq=1 ;; 3) ;; *) exit 2 ;; esac
 properties() {
     local script=$1 hist=$2 from groups
     from=$(grep -n '^stabilize' "$script" | tail -1 | cut -d: -f1)
