@@ -237,7 +237,8 @@ static void tcp_child(int ready_fd, uint16_t next_port)
     if (fd < 0)
         _exit(1);
     blocking(fd);
-    net_set_nodelay(fd);
+    if (net_set_nodelay(fd, NULL) < 0)
+        _exit(1);
     buf msg, reply;
     buf_init(&msg);
     buf_init(&reply);

@@ -184,14 +184,16 @@ loop_conn *loop_add(loop *l, int fd, bool connecting, const loop_handlers *h, vo
     c->last_rx_us = c->last_tx_us = l->now;
     buf_set_fallible(&c->in);
     buf_set_fallible(&c->out);
-    net_set_nonblock(fd);
-    net_set_nodelay(fd);
+    dkv_err err;
+    bool usable = net_set_nonblock(fd, &err) == 0 && net_set_nodelay(fd, &err) == 0;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
         l->conns = xrealloc(l->conns, l->cap * sizeof *l->conns);
     }
     l->conns[l->n++] = c;
     l->n_open++;
+    if (!usable)
+        loop_close(c, err.msg); /* a blocking socket would stall the whole loop */
     return c;
 }
 

@@ -21,17 +21,25 @@ int64_t net_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void net_set_nonblock(int fd)
+static int set_blocking_mode(int fd, bool nonblock, dkv_err *err)
 {
     int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    if (fl < 0 || fcntl(fd, F_SETFL, nonblock ? fl | O_NONBLOCK : fl & ~O_NONBLOCK) < 0)
+        return dkv_err_set(err, "cannot make socket %d %sblocking: %s", fd,
+                           nonblock ? "non-" : "", strerror(errno));
+    return 0;
 }
 
-void net_set_nodelay(int fd)
+int net_set_nonblock(int fd, dkv_err *err) { return set_blocking_mode(fd, true, err); }
+
+int net_set_nodelay(int fd, dkv_err *err)
 {
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* A socket that is not TCP (a socketpair in tests) has no Nagle delay
+     * to turn off. */
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 && errno != EOPNOTSUPP)
+        return dkv_err_set(err, "cannot set TCP_NODELAY on socket %d: %s", fd, strerror(errno));
+    return 0;
 }
 
 static int resolve(const char *host, uint16_t port, int passive, struct addrinfo **res,
@@ -63,8 +71,8 @@ int net_listen(const char *host, uint16_t port, uint16_t *bound_port, dkv_err *e
             continue;
         }
         int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
             break;
         saved = errno;
         close(fd);
@@ -75,10 +83,17 @@ int net_listen(const char *host, uint16_t port, uint16_t *bound_port, dkv_err *e
         return dkv_err_set(err, "cannot listen on %s:%u: %s", host, port, strerror(saved));
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+        saved = errno;
+        close(fd);
+        return dkv_err_set(err, "cannot learn the port bound on %s: %s", host, strerror(saved));
+    }
     *bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                   : ((struct sockaddr_in *)&ss)->sin_port);
-    net_set_nonblock(fd);
+    if (net_set_nonblock(fd, err) < 0) {
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 
@@ -94,8 +109,8 @@ int net_connect_start(const char *host, uint16_t port, dkv_err *err)
             saved = errno;
             continue;
         }
-        net_set_nodelay(fd);
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)
+        if (net_set_nodelay(fd, NULL) == 0 &&
+            (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS))
             break;
         saved = errno;
         close(fd);
@@ -145,8 +160,10 @@ int net_connect(const char *host, uint16_t port, int timeout_ms, dkv_err *err)
         close(fd);
         return dkv_err_wrap(err, "cannot connect to %s:%u", host, port);
     }
-    int fl = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (set_blocking_mode(fd, false, err) < 0) {
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 

@@ -27,8 +27,10 @@ int net_connect_result(int fd, dkv_err *err);
 /* Connects, waiting at most timeout_ms. Returns a blocking fd or -1. */
 int net_connect(const char *host, uint16_t port, int timeout_ms, dkv_err *err);
 
-void net_set_nonblock(int fd);
-void net_set_nodelay(int fd);
+/* 0, or -1 with err. nodelay succeeds on a socket that is not TCP (there
+ * is no delay to turn off). */
+int net_set_nonblock(int fd, dkv_err *err);
+int net_set_nodelay(int fd, dkv_err *err);
 
 /* Blocking helpers with an absolute deadline (net_now_us based). */
 int net_write_all(int fd, const void *p, size_t n, int64_t deadline_us, dkv_err *err);

@@ -88,7 +88,7 @@ static int pair(loop *l, conn_log *lg, loop_conn **conn)
     loop_conn *c = loop_add(l, sv[0], false, &handlers, lg);
     if (conn)
         *conn = c;
-    net_set_nonblock(sv[1]);
+    CU_ASSERT_FATAL(net_set_nonblock(sv[1], NULL) == 0);
     return sv[1];
 }
 
@@ -478,7 +478,7 @@ static int connect_to(uint16_t port)
     dkv_err err;
     int fd = net_connect("127.0.0.1", port, 2000, &err);
     CU_ASSERT_FATAL(fd >= 0);
-    net_set_nonblock(fd);
+    CU_ASSERT_FATAL(net_set_nonblock(fd, NULL) == 0);
     return fd;
 }
 

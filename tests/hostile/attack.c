@@ -328,8 +328,10 @@ static int cmd_bomb(int argc, char **argv)
 static int connect_nonblocking(const char *host, uint16_t port, int timeout_ms, dkv_err *err)
 {
     int fd = net_connect(host, port, timeout_ms, err);
-    if (fd >= 0)
-        net_set_nonblock(fd);
+    if (fd >= 0 && net_set_nonblock(fd, err) < 0) {
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 
