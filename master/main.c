@@ -179,7 +179,8 @@ int main(int argc, char **argv)
     }
     daemon_install_signals(on_signal);
     rpc_global_init();
-    pidfile_record(run_dir, "master", getpid(), NULL);
+    if (pidfile_record(run_dir, "master", getpid(), &err) < 0)
+        fprintf(stderr, "master: %s (scripts/cleanup will not find this process)\n", err.msg);
     if (keep) {
         /* Tells scripts/cleanup to leave this directory's data alone. */
         char marker[PATH_MAX + 8];
@@ -275,7 +276,8 @@ int main(int argc, char **argv)
     }
     history_close(hist);
     cluster_free(c);
-    pidfile_remove(run_dir, "master");
+    if (pidfile_remove(run_dir, "master", &err) < 0)
+        fprintf(stderr, "master: %s\n", err.msg);
     if (!keep)
         daemon_remove_tree(run_dir);
     else

@@ -113,6 +113,6 @@ fuzz-smoke: $(FUZZ_BINS)
 # product's codec cannot hide one of the tests.
 HOSTILE_SRC := $(wildcard tests/hostile/*.c)
 $(BIN)/attack: $(call obj,$(HOSTILE_SRC) common/buf.c common/err.c common/ids.c common/net.c common/xalloc.c \
-                          common/wire.c)
+                          common/wire.c common/pidfile.c)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ -ljansson -o $@

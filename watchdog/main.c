@@ -194,7 +194,8 @@ int main(int argc, char **argv)
     if (valgrind)
         w.start_timeout_ms = 60000;
     w.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], NULL, 0);
-    pidfile_record(run_dir, "watchdog", getpid(), NULL);
+    if (pidfile_record(run_dir, "watchdog", getpid(), &err) < 0)
+        fprintf(stderr, "watchdog: %s (scripts/cleanup will not find this process)\n", err.msg);
 
     uint16_t port;
     int lfd = net_listen(listen_host, 0, &port, &err);
@@ -212,7 +213,8 @@ int main(int argc, char **argv)
     if (w.shutdown)
         loop_run_once(lp, 0); /* deliver the shutdown reply */
     procs_free(w.children);
-    pidfile_remove(run_dir, "watchdog");
+    if (pidfile_remove(run_dir, "watchdog", &err) < 0)
+        fprintf(stderr, "watchdog: %s\n", err.msg);
     if (remove_if_orphaned && getppid() != parent) {
         /* The master died without cleaning up; its run is over. */
         daemon_remove_tree(run_dir);

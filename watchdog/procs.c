@@ -79,8 +79,10 @@ const char *procs_child_host(const procs *p) { return p->host; }
 static void forget(procs *p, child *c)
 {
     char name[64];
+    dkv_err err;
     child_name(c, name, sizeof name);
-    pidfile_remove(p->run_dir, name);
+    if (pidfile_remove(p->run_dir, name, &err) < 0)
+        fprintf(stderr, "watchdog: %s\n", err.msg);
     *c = p->c[--p->n];
 }
 
@@ -140,8 +142,11 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *
     c->id = id;
     c->pid = pid;
     char name[64];
+    dkv_err rec_err;
     child_name(c, name, sizeof name);
-    pidfile_record(p->run_dir, name, pid, NULL);
+    /* The child runs all the same; only the safety net is missing. */
+    if (pidfile_record(p->run_dir, name, pid, &rec_err) < 0)
+        fprintf(stderr, "watchdog: %s (scripts/cleanup will not find it)\n", rec_err.msg);
     if (daemon_await_ready(ready_fd, o->timeout_ms, port, err) < 0) {
         dkv_err_wrap(err, "%s %" PRIu64, kind == PROCS_SERVER ? "server" : "client", id);
         procs_kill(p, id, NULL);

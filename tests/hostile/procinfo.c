@@ -6,31 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The fields of /proc/PID/stat after the command name, which may itself
- * hold spaces and parentheses: everything after the last ')'. */
-static int read_stat_tail(pid_t pid, char *out, size_t cap)
-{
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    fclose(f);
-    line[n] = '\0';
-    char *paren = strrchr(line, ')');
-    if (!paren || paren[1] != ' ')
-        return -1;
-    snprintf(out, cap, "%s", paren + 2);
-    return 0;
-}
+#include "../../common/pidfile.h"
 
 bool procinfo_alive(pid_t pid)
 {
-    char tail[1024];
-    if (read_stat_tail(pid, tail, sizeof tail) < 0)
-        return false;
-    return tail[0] != 'Z' && tail[0] != 'X';
+    pidfile_stat st;
+    return pidfile_read_stat(pid, &st, NULL) == 0 && st.state != 'Z' && st.state != 'X';
 }
 
 long procinfo_rss_kb(pid_t pid)
@@ -52,24 +33,11 @@ long procinfo_rss_kb(pid_t pid)
 
 int64_t procinfo_cpu_us(pid_t pid)
 {
-    char tail[1024];
-    if (read_stat_tail(pid, tail, sizeof tail) < 0)
-        return -1;
-    /* tail starts at field 3 (state); utime and stime are fields 14, 15. */
-    char *save = NULL, *tok = strtok_r(tail, " ", &save);
-    long long utime = -1, stime = -1;
-    for (int field = 3; tok; field++, tok = strtok_r(NULL, " ", &save)) {
-        if (field == 14)
-            utime = atoll(tok);
-        if (field == 15) {
-            stime = atoll(tok);
-            break;
-        }
-    }
-    if (utime < 0 || stime < 0)
+    pidfile_stat st;
+    if (pidfile_read_stat(pid, &st, NULL) < 0)
         return -1;
     long hz = sysconf(_SC_CLK_TCK);
-    return (int64_t)(utime + stime) * 1000000 / (hz > 0 ? hz : 100);
+    return (int64_t)(st.utime + st.stime) * 1000000 / (hz > 0 ? hz : 100);
 }
 
 /* Whether pid holds the socket with this inode. */
