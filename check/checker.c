@@ -10,15 +10,7 @@
 
 #include "../common/hash.h"
 #include "../common/hmap.h"
-
-#define PUSH(arr, n, cap, val)                                                                     \
-    do {                                                                                           \
-        if ((n) == (cap)) {                                                                        \
-            (cap) = (cap) ? 2 * (cap) : 8;                                                         \
-            (arr) = xrealloc((arr), (cap) * sizeof *(arr));                                        \
-        }                                                                                          \
-        (arr)[(n)++] = (val);                                                                      \
-    } while (0)
+#include "../common/vec.h"
 
 #define NO_OP SIZE_MAX
 
@@ -91,13 +83,18 @@ typedef struct held {
 
 typedef enum sstate { S_UNKNOWN, S_LIVE, S_DEAD } sstate;
 
+/* The operations that started and ended one incarnation of a server
+ * (NO_OP: none known). */
+typedef struct incarnation {
+    size_t join, kill;
+} incarnation;
+
 typedef struct server {
     uint64_t id;
     sstate state;
-    size_t inc;    /* incarnations: 1 from the first joinServer on */
-    size_t *joins; /* joins[i]: the op that started incarnation i */
-    size_t *kills; /* kills[i]: the op that ended it */
-    size_t cap_inc;
+    size_t inc;        /* incarnations: 1 from the first joinServer on */
+    incarnation *life; /* life[i]: incarnation i */
+    size_t n_life, cap_life;
     hmap *held; /* key id -> held */
     /* The stabilize group it was last in (0: none) and that group's size,
      * and the keys whose bound rose since (their held.dirty is set). */
@@ -177,10 +174,7 @@ static void sb_vprintf(sb *b, const char *fmt, va_list ap)
     va_end(ap2);
     if (need < 0)
         return;
-    if (b->n + (size_t)need + 1 > b->cap) {
-        b->cap = (b->n + (size_t)need + 1) * 2;
-        b->p = xrealloc(b->p, b->cap);
-    }
+    b->p = vec_reserve(b->p, &b->cap, b->n + (size_t)need + 1, 1);
     vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
     b->n += (size_t)need;
 }
@@ -197,10 +191,7 @@ __attribute__((format(printf, 2, 3))) static void sb_printf(sb *b, const char *f
  * max bytes shown. */
 static void sb_putc(sb *b, char ch)
 {
-    if (b->n + 2 > b->cap) {
-        b->cap = (b->n + 2) * 2;
-        b->p = xrealloc(b->p, b->cap);
-    }
+    b->p = vec_reserve(b->p, &b->cap, b->n + 2, 1);
     b->p[b->n++] = ch;
     b->p[b->n] = '\0';
 }
@@ -290,9 +281,7 @@ static void vb_rel(vb *x, const checker *c, size_t op)
 static void vb_end(checker *c, vb *x, int *count)
 {
     x->v.text = x->text.p ? x->text.p : xstrdup("");
-    if (!x->v.text)
-        abort();
-    PUSH(c->viol, c->n_viol, c->cap_viol, x->v);
+    *VEC_PUSH(c->viol, c->n_viol, c->cap_viol) = x->v;
     if (c->msgs)
         fprintf(c->msgs, "%s\n\n", x->v.text);
     (*count)++;
@@ -313,7 +302,7 @@ static uint32_t intern_key(checker *c, const histline_bytes *k)
         memcpy(ki->bytes.p, k->p, k->n);
     ki->bytes.n = k->n;
     *slot = ki;
-    PUSH(c->key_by_id, c->n_keys, c->cap_keys, ki);
+    *VEC_PUSH(c->key_by_id, c->n_keys, c->cap_keys) = ki;
     return ki->id;
 }
 
@@ -352,11 +341,6 @@ static server *get_server(checker *c, uint64_t id)
         server *s = xcalloc(1, sizeof *s);
         s->id = id;
         s->held = hmap_new();
-        s->cap_inc = 4;
-        s->joins = xcalloc(s->cap_inc, sizeof *s->joins);
-        s->kills = xcalloc(s->cap_inc, sizeof *s->kills);
-        for (size_t i = 0; i < s->cap_inc; i++)
-            s->joins[i] = s->kills[i] = NO_OP;
         *slot = s;
     }
     return *slot;
@@ -367,16 +351,13 @@ static server *find_server(const checker *c, uint64_t id)
     return hmap_get(c->servers, &id, sizeof id);
 }
 
+/* Makes s->life[0..inc] exist. */
 static void server_reserve(server *s, size_t inc)
 {
-    if (inc < s->cap_inc)
-        return;
-    size_t cap = (inc + 1) * 2;
-    s->joins = xrealloc(s->joins, cap * sizeof *s->joins);
-    s->kills = xrealloc(s->kills, cap * sizeof *s->kills);
-    for (size_t i = s->cap_inc; i < cap; i++)
-        s->joins[i] = s->kills[i] = NO_OP;
-    s->cap_inc = cap;
+    while (s->n_life <= inc) {
+        incarnation *in = VEC_PUSH(s->life, s->n_life, s->cap_life);
+        in->join = in->kill = NO_OP;
+    }
 }
 
 static held *find_held(const server *s, uint32_t k) { return hmap_get(s->held, &k, sizeof k); }
@@ -444,7 +425,7 @@ static void raise_held(checker *c, server *s, uint32_t k, dkv_version v, held_ho
         bool dirty = h->dirty;
         *h = (held){v, how, op, op2, via, s->inc, true};
         if (!dirty)
-            PUSH(s->dirty, s->n_dirty, s->cap_dirty, k);
+            *VEC_PUSH(s->dirty, s->n_dirty, s->cap_dirty) = k;
     }
     long g = propagate ? epoch_group(c, s->id) : -1;
     if (g < 0)
@@ -522,7 +503,7 @@ static bool sb_lost(sb *b, vb *x, const checker *c, const server *s, uint32_t k,
 {
     if (h->inc >= s->inc)
         return false;
-    size_t kill = s->kills[h->inc], join = s->joins[h->inc + 1];
+    size_t kill = s->life[h->inc].kill, join = s->life[h->inc + 1].join;
     const write_info *w = find_write(c, k, h->v);
     sb_printf(b, " Server %" PRIu64 " was killed at ", s->id);
     sb_op(b, c, kill);
@@ -829,12 +810,12 @@ static void do_put(checker *c, size_t op, const histline_record *r, int *count)
                                "seen (causality), or last-writer-wins discards it at once.");
             if (h->inc < s->inc) {
                 sb_printf(&x.text, " Server %" PRIu64 " was killed at ", s->id);
-                sb_op(&x.text, c, s->kills[h->inc]);
+                sb_op(&x.text, c, s->life[h->inc].kill);
                 sb_printf(&x.text, " and rejoined at ");
-                sb_op(&x.text, c, s->joins[h->inc + 1]);
+                sb_op(&x.text, c, s->life[h->inc + 1].join);
                 sb_printf(&x.text, " in between: a rejoining server must keep its clocks.");
-                vb_rel(&x, c, s->kills[h->inc]);
-                vb_rel(&x, c, s->joins[h->inc + 1]);
+                vb_rel(&x, c, s->life[h->inc].kill);
+                vb_rel(&x, c, s->life[h->inc + 1].join);
             }
             vb_end(c, &x, count);
         }
@@ -1255,7 +1236,7 @@ static void do_failed_put(checker *c, size_t op, const histline_record *r)
         return;
     key_info *ki = c->key_by_id[intern_key(c, &r->key)];
     failed_put fp = {op, digest_of(&r->value), r->server, r->has_client ? r->client : 0, false};
-    PUSH(ki->fp, ki->n_fp, ki->cap_fp, fp);
+    *VEC_PUSH(ki->fp, ki->n_fp, ki->cap_fp) = fp;
 }
 
 static void do_join_server(checker *c, size_t op, const histline_record *r)
@@ -1266,7 +1247,7 @@ static void do_join_server(checker *c, size_t op, const histline_record *r)
     if (r->ok) {
         s->inc++;
         server_reserve(s, s->inc + 1);
-        s->joins[s->inc] = op;
+        s->life[s->inc].join = op;
         s->state = S_LIVE;
     } else if (s->state != S_LIVE) {
         s->state = S_UNKNOWN; /* it may have started */
@@ -1280,13 +1261,13 @@ static void do_kill_server(checker *c, size_t op, const histline_record *r)
     server *s = get_server(c, r->server);
     server_reserve(s, s->inc + 1);
     if (r->ok) {
-        s->kills[s->inc] = op;
+        s->life[s->inc].kill = op;
         s->state = S_DEAD;
     } else if (s->state != S_DEAD) {
         /* It may have died all the same; remember the attempt so a later
          * rejoin can be explained. */
-        if (s->kills[s->inc] == NO_OP)
-            s->kills[s->inc] = op;
+        if (s->life[s->inc].kill == NO_OP)
+            s->life[s->inc].kill = op;
         s->state = S_UNKNOWN;
     }
 }
@@ -1317,8 +1298,7 @@ static void free_server(void *p)
     server *s = p;
     hmap_free(s->held, free);
     free(s->dirty);
-    free(s->joins);
-    free(s->kills);
+    free(s->life);
     free(s);
 }
 
@@ -1367,7 +1347,7 @@ int checker_feed(checker *c, const histline_record *r, dkv_err *err)
                            r->line, c->last_line);
     c->last_line = r->line;
     op_info oi = {r->line, short_text(&r->text)};
-    PUSH(c->ops, c->n_ops, c->cap_ops, oi);
+    *VEC_PUSH(c->ops, c->n_ops, c->cap_ops) = oi;
     size_t op = c->n_ops - 1;
     int count = 0;
 

@@ -1,4 +1,5 @@
 #include "vclock.h"
+#include "vec.h"
 #include "xalloc.h"
 
 #include <inttypes.h>
@@ -32,10 +33,7 @@ void vclock_copy(vclock *dst, const vclock *src)
 {
     if (dst == src)
         return;
-    if (dst->cap < src->n) {
-        dst->e = xrealloc(dst->e, src->n * sizeof *dst->e);
-        dst->cap = src->n;
-    }
+    dst->e = vec_reserve(dst->e, &dst->cap, src->n, sizeof *dst->e);
     if (src->n)
         memcpy(dst->e, src->e, src->n * sizeof *dst->e);
     dst->n = src->n;
@@ -84,10 +82,8 @@ void vclock_set(vclock *vc, uint64_t id, uint64_t seq)
     }
     if (!seq)
         return;
-    if (vc->n == vc->cap) {
-        vc->cap = vc->cap ? vc->cap * 2 : 8;
-        vc->e = xrealloc(vc->e, vc->cap * sizeof *vc->e);
-    }
+    if (vc->n == vc->cap)
+        vc->e = vec_reserve(vc->e, &vc->cap, vc->n + 1, sizeof *vc->e);
     memmove(vc->e + i + 1, vc->e + i, (vc->n - i) * sizeof *vc->e);
     vc->e[i].id = id;
     vc->e[i].seq = seq;

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "cluster.h"
+#include "../common/vec.h"
 #include "../common/xalloc.h"
 
 #include <errno.h>
@@ -52,12 +53,7 @@ static endpoint *ep_set(cluster *c, uint64_t id, const char *host, uint16_t port
 {
     endpoint *e = ep_find(c, id);
     if (!e) {
-        if (c->n_ep == c->cap_ep) {
-            c->cap_ep = c->cap_ep ? c->cap_ep * 2 : 16;
-            c->ep = xrealloc(c->ep, c->cap_ep * sizeof *c->ep);
-        }
-        e = &c->ep[c->n_ep++];
-        memset(e, 0, sizeof *e);
+        e = VEC_PUSH(c->ep, c->n_ep, c->cap_ep);
         e->id = id;
     }
     rpc_client_free(e->rpc);
@@ -445,10 +441,7 @@ static void fetch_digest(cluster *c, uint64_t id, digest *d)
 
 static void append_id(char **s, size_t *len, size_t *cap, uint64_t id)
 {
-    if (*cap - *len < 24) {
-        *cap = *cap * 2 + 64;
-        *s = xrealloc(*s, *cap);
-    }
+    *s = vec_reserve(*s, cap, *len + 24, 1);
     *len += (size_t)sprintf(*s + *len, "%s%" PRIu64, *len ? "," : "", id);
 }
 

@@ -1,4 +1,5 @@
 #include "model.h"
+#include "../common/vec.h"
 #include "../common/xalloc.h"
 
 #include <stdlib.h>
@@ -53,10 +54,7 @@ static entry *find(const model *m, uint64_t id, bool create_in, model *mm)
         return &m->e[lo];
     if (!create_in)
         return NULL;
-    if (mm->n == mm->cap) {
-        mm->cap = mm->cap ? mm->cap * 2 : 16;
-        mm->e = xrealloc(mm->e, mm->cap * sizeof *mm->e);
-    }
+    mm->e = vec_reserve(mm->e, &mm->cap, mm->n + 1, sizeof *mm->e);
     memmove(mm->e + lo + 1, mm->e + lo, (mm->n - lo) * sizeof *mm->e);
     mm->n++;
     memset(&mm->e[lo], 0, sizeof mm->e[lo]);
@@ -123,11 +121,7 @@ void model_set_cut(model *m, uint64_t a, uint64_t b, bool is_cut)
     }
     if (i < m->n_cuts)
         return;
-    if (m->n_cuts == m->cap_cuts) {
-        m->cap_cuts = m->cap_cuts ? m->cap_cuts * 2 : 16;
-        m->cuts = xrealloc(m->cuts, m->cap_cuts * sizeof *m->cuts);
-    }
-    m->cuts[m->n_cuts++] = (cut){a < b ? a : b, a < b ? b : a};
+    *VEC_PUSH(m->cuts, m->n_cuts, m->cap_cuts) = (cut){a < b ? a : b, a < b ? b : a};
 }
 
 void model_client_add(model *m, uint64_t id)

@@ -1,4 +1,5 @@
 #include "stats.h"
+#include "../common/vec.h"
 #include "../common/xalloc.h"
 
 #include <inttypes.h>
@@ -38,11 +39,7 @@ void stats_add(stats *s, script_kind kind, int64_t dur_us, bool ok, const char *
     if (kind <= SCRIPT_CMD_NONE || kind >= KINDS)
         return;
     series *se = &s->kind[kind];
-    if (se->n == se->cap) {
-        se->cap = se->cap ? se->cap * 2 : 64;
-        se->v = xrealloc(se->v, se->cap * sizeof *se->v);
-    }
-    se->v[se->n++] = dur_us;
+    *VEC_PUSH(se->v, se->n, se->cap) = dur_us;
     if (!ok)
         se->failed++;
     s->total++;

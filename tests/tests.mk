@@ -46,7 +46,7 @@ FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefi
 FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g \
                 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Wno-unused-parameter \
                 -MMD -MP
-FUZZ_LIB     := common/buf.c common/err.c common/ids.c common/vclock.c common/wire.c common/xalloc.c \
+FUZZ_LIB     := common/buf.c common/err.c common/ids.c common/vclock.c common/vec.c common/wire.c common/xalloc.c \
                 server/record.c server/peermsg.c
 FUZZ_BINS    := $(patsubst %,$(BIN)/fuzz_%,$(FUZZ_NAMES))
 fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "procs.h"
+#include "../common/vec.h"
 #include "../common/xalloc.h"
 
 #include <errno.h>
@@ -133,11 +134,7 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *
     pid_t pid = daemon_spawn(argv, SIGKILL, false, &ready_fd, err);
     if (pid < 0)
         return -1;
-    if (p->n == p->cap) {
-        p->cap = p->cap ? p->cap * 2 : 16;
-        p->c = xrealloc(p->c, p->cap * sizeof *p->c);
-    }
-    child *c = &p->c[p->n++];
+    child *c = VEC_PUSH(p->c, p->n, p->cap);
     c->kind = kind;
     c->id = id;
     c->pid = pid;
