@@ -6,7 +6,7 @@
 #   make check-fixtures   runs bin/check on tests/check/{valid,invalid}
 #   make fuzz-check       fuzzes the history line parser for FUZZ_SECONDS
 
-CHECK_LIB := check/checker.c check/histline.c common/hmap.c common/hash.c common/vec.c
+CHECK_LIB := check/checker.c check/prose.c check/histline.c common/hmap.c common/hash.c common/vec.c
 
 all: $(BIN)/check
 

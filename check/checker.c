@@ -11,17 +11,9 @@
 #include "../common/hash.h"
 #include "../common/hmap.h"
 #include "../common/vec.h"
+#include "prose.h"
+#include "state.h"
 
-#define NO_OP SIZE_MAX
-
-/* ---- values: compared by length, two hashes and their first bytes ---- */
-
-#define HEAD 32
-typedef struct digest {
-    size_t len;
-    uint64_t h1, h2;
-    uint8_t head[HEAD];
-} digest;
 
 static digest digest_of(const histline_bytes *b)
 {
@@ -34,257 +26,6 @@ static bool digest_eq(const digest *a, const digest *b)
 {
     return a->len == b->len && a->h1 == b->h1 && a->h2 == b->h2 &&
            memcmp(a->head, b->head, HEAD) == 0;
-}
-
-/* ---- state ---- */
-
-typedef struct op_info {
-    long line;
-    char *text; /* printable, shortened */
-} op_info;
-
-typedef struct failed_put {
-    size_t op;
-    digest val;
-    uint64_t server, client;
-    bool used; /* matched to a version already: one put is applied at most once */
-} failed_put;
-
-typedef struct key_info {
-    uint32_t id;
-    histline_bytes bytes;
-    failed_put *fp;
-    size_t n_fp, cap_fp;
-    size_t seen_stamp; /* printStore: op + 1 when the store listed the key */
-} key_info;
-
-typedef struct write_info {
-    dkv_version v;
-    uint32_t key;
-    digest val;
-    size_t op;
-    uint64_t server, client;
-    bool from_failed; /* learned from a read matching a put that failed */
-} write_info;
-
-typedef enum held_how { H_PUT, H_GET, H_STORE, H_STABILIZE, H_EPOCH } held_how;
-
-/* A lower bound of the version a server holds for a key, and how the
- * checker knows it. */
-typedef struct held {
-    dkv_version v;
-    held_how how;
-    size_t op;    /* the operation that showed it */
-    size_t op2;   /* H_EPOCH: the stabilize that made the group stable */
-    uint64_t via; /* H_STABILIZE, H_EPOCH: the server it came from */
-    size_t inc;   /* the server's incarnation when it was learned */
-    bool dirty;   /* listed in the server's dirty keys */
-} held;
-
-typedef enum sstate { S_UNKNOWN, S_LIVE, S_DEAD } sstate;
-
-/* The operations that started and ended one incarnation of a server
- * (NO_OP: none known). */
-typedef struct incarnation {
-    size_t join, kill;
-} incarnation;
-
-typedef struct server {
-    uint64_t id;
-    sstate state;
-    size_t inc;        /* incarnations: 1 from the first joinServer on */
-    incarnation *life; /* life[i]: incarnation i */
-    size_t n_life, cap_life;
-    hmap *held; /* key id -> held */
-    /* The stabilize group it was last in (0: none) and that group's size,
-     * and the keys whose bound rose since (their held.dirty is set). */
-    uint64_t sig;
-    size_t sig_size;
-    uint32_t *dirty;
-    size_t n_dirty, cap_dirty;
-} server;
-
-typedef struct dep {
-    dkv_version v; /* a lower bound of the client's dependency; none: none known */
-    size_t op;     /* the operation that set v */
-    bool by_put;
-    /* A put or get that failed after reaching the client may have raised
-     * the real dependency: v is then only a lower bound. */
-    bool uncertain;
-    size_t uncertain_op;
-} dep;
-
-typedef struct client {
-    uint64_t id;
-    hmap *deps; /* key id -> dep */
-} client;
-
-/* The exact version every member of a stable group holds for a key. */
-typedef struct snap {
-    dkv_version v; /* none: absent */
-    size_t op;
-    uint64_t server;
-} snap;
-
-typedef struct egroup {
-    uint64_t *members;
-    size_t n;
-    hmap *snap; /* key id -> snap */
-    bool complete;    /* a printStore listed the whole store */
-    size_t complete_op;
-    uint64_t complete_server;
-} egroup;
-
-struct checker {
-    FILE *msgs;
-    op_info *ops;
-    size_t n_ops, cap_ops;
-    long last_line;
-    hmap *keys; /* key bytes -> key_info */
-    key_info **key_by_id;
-    size_t n_keys, cap_keys;
-    hmap *writes;  /* (key id, version) -> write_info */
-    hmap *servers; /* id -> server */
-    hmap *clients; /* id -> client */
-    struct {
-        bool active;
-        size_t op;
-        egroup *groups;
-        size_t n_groups;
-        hmap *member_of; /* server id -> group index + 1 */
-    } ep;
-    checker_violation *viol;
-    size_t n_viol, cap_viol;
-    size_t unknown;
-    uint64_t next_sig;
-};
-
-/* ---- text ---- */
-
-typedef struct sb {
-    char *p;
-    size_t n, cap;
-} sb;
-
-static void sb_vprintf(sb *b, const char *fmt, va_list ap)
-{
-    va_list ap2;
-    va_copy(ap2, ap);
-    int need = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    if (need < 0)
-        return;
-    b->p = vec_reserve(b->p, &b->cap, b->n + (size_t)need + 1, 1);
-    vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-    b->n += (size_t)need;
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(sb *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    sb_vprintf(b, fmt, ap);
-    va_end(ap);
-}
-
-/* Bytes as readable text: printable ASCII as is, the rest as \xNN, at most
- * max bytes shown. */
-static void sb_putc(sb *b, char ch)
-{
-    b->p = vec_reserve(b->p, &b->cap, b->n + 2, 1);
-    b->p[b->n++] = ch;
-    b->p[b->n] = '\0';
-}
-
-static void sb_raw(sb *b, const uint8_t *p, size_t n, size_t max)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n && i < max; i++) {
-        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
-            sb_putc(b, (char)p[i]);
-        } else {
-            sb_putc(b, '\\');
-            sb_putc(b, 'x');
-            sb_putc(b, hex[p[i] >> 4]);
-            sb_putc(b, hex[p[i] & 15]);
-        }
-    }
-    if (n > max)
-        sb_printf(b, "... (%zu bytes)", n);
-}
-
-static void sb_quoted(sb *b, const uint8_t *p, size_t n)
-{
-    sb_printf(b, "'");
-    sb_raw(b, p, n, 40);
-    sb_printf(b, "'");
-}
-
-static void sb_digest(sb *b, const digest *d)
-{
-    sb_printf(b, "'");
-    sb_raw(b, d->head, d->len < HEAD ? d->len : HEAD, HEAD);
-    if (d->len > HEAD)
-        sb_printf(b, "... (%zu bytes)", d->len);
-    sb_printf(b, "'");
-}
-
-static void sb_ver(sb *b, dkv_version v)
-{
-    if (dkv_version_is_none(v))
-        sb_printf(b, "none");
-    else
-        sb_printf(b, "(%" PRIu64 ",%" PRIu64 ")", v.lamport, v.origin);
-}
-
-static void sb_op(sb *b, const checker *c, size_t op)
-{
-    if (op == NO_OP || op >= c->n_ops)
-        sb_printf(b, "an unknown line");
-    else
-        sb_printf(b, "line %ld `%s`", c->ops[op].line, c->ops[op].text);
-}
-
-static void sb_key(sb *b, const checker *c, uint32_t k)
-{
-    sb_quoted(b, c->key_by_id[k]->bytes.p, c->key_by_id[k]->bytes.n);
-}
-
-/* ---- violations ---- */
-
-typedef struct vb {
-    checker_violation v;
-    sb text;
-} vb;
-
-static void vb_begin(vb *x, const checker *c, checker_kind kind, size_t op)
-{
-    memset(x, 0, sizeof *x);
-    x->v.kind = kind;
-    x->v.line = c->ops[op].line;
-}
-
-static void vb_rel(vb *x, const checker *c, size_t op)
-{
-    if (op == NO_OP || op >= c->n_ops)
-        return;
-    long line = c->ops[op].line;
-    if (line == x->v.line)
-        return;
-    for (size_t i = 0; i < x->v.n_related; i++)
-        if (x->v.related[i] == line)
-            return;
-    if (x->v.n_related < CHECKER_MAX_RELATED)
-        x->v.related[x->v.n_related++] = line;
-}
-
-static void vb_end(checker *c, vb *x, int *count)
-{
-    x->v.text = x->text.p ? x->text.p : xstrdup("");
-    *VEC_PUSH(c->viol, c->n_viol, c->cap_viol) = x->v;
-    if (c->msgs)
-        fprintf(c->msgs, "%s\n\n", x->v.text);
-    (*count)++;
 }
 
 /* ---- lookups ---- */
@@ -313,7 +54,7 @@ static void write_key(uint8_t out[20], uint32_t k, dkv_version v)
     memcpy(out + 12, &v.origin, 8);
 }
 
-static write_info *find_write(const checker *c, uint32_t k, dkv_version v)
+write_info *find_write(const checker *c, uint32_t k, dkv_version v)
 {
     uint8_t wk[20];
     write_key(wk, k, v);
@@ -437,93 +178,6 @@ static void raise_held(checker *c, server *s, uint32_t k, dkv_version v, held_ho
                        false);
 }
 
-/* ---- explanations ---- */
-
-static void sb_written(sb *b, vb *x, const checker *c, const write_info *w)
-{
-    if (!w) {
-        sb_printf(b, "written by no put in the history");
-        return;
-    }
-    sb_printf(b, "written at ");
-    sb_op(b, c, w->op);
-    if (w->from_failed)
-        sb_printf(b, ", a put reported as failed that was applied all the same");
-    vb_rel(x, c, w->op);
-}
-
-/* "version (3,1) of 'k' (written at line 9 `put ...`; ...)" */
-static void sb_held(sb *b, vb *x, const checker *c, const server *s, uint32_t k, const held *h)
-{
-    const write_info *w = find_write(c, k, h->v);
-    sb_printf(b, "version ");
-    sb_ver(b, h->v);
-    sb_printf(b, " of ");
-    sb_key(b, c, k);
-    sb_printf(b, " (");
-    switch (h->how) {
-    case H_PUT:
-        sb_printf(b, "server %" PRIu64 " accepted that write at ", s->id);
-        sb_op(b, c, h->op);
-        break;
-    case H_GET:
-        sb_written(b, x, c, w);
-        sb_printf(b, "; server %" PRIu64 " returned it at ", s->id);
-        sb_op(b, c, h->op);
-        break;
-    case H_STORE:
-        sb_written(b, x, c, w);
-        sb_printf(b, "; server %" PRIu64 " listed it at ", s->id);
-        sb_op(b, c, h->op);
-        break;
-    case H_STABILIZE:
-        sb_written(b, x, c, w);
-        sb_printf(b, "; server %" PRIu64 ", which held it, was in the same group when ", h->via);
-        sb_op(b, c, h->op);
-        sb_printf(b, " completed");
-        break;
-    case H_EPOCH:
-        sb_written(b, x, c, w);
-        sb_printf(b, "; server %" PRIu64 ", in the same group stable since ", h->via);
-        sb_op(b, c, h->op2);
-        sb_printf(b, ", showed it at ");
-        sb_op(b, c, h->op);
-        sb_printf(b, ", and after stabilize the servers of a group hold identical data until "
-                     "something changes");
-        vb_rel(x, c, h->op2);
-        break;
-    }
-    sb_printf(b, ")");
-    vb_rel(x, c, h->op);
-}
-
-/* Whether s was killed and rejoined since it learned h; if so, names the
- * kill and the join and returns true. */
-static bool sb_lost(sb *b, vb *x, const checker *c, const server *s, uint32_t k, const held *h)
-{
-    if (h->inc >= s->inc)
-        return false;
-    size_t kill = s->life[h->inc].kill, join = s->life[h->inc + 1].join;
-    const write_info *w = find_write(c, k, h->v);
-    sb_printf(b, " Server %" PRIu64 " was killed at ", s->id);
-    sb_op(b, c, kill);
-    sb_printf(b, " and rejoined at ");
-    sb_op(b, c, join);
-    if (s->inc > h->inc + 1)
-        sb_printf(b, " (and restarted again later)");
-    sb_printf(b, " after it held that version: an acknowledged write");
-    if (w) {
-        sb_printf(b, " (");
-        sb_op(b, c, w->op);
-        sb_printf(b, ")");
-    }
-    sb_printf(b, " was lost across a kill and rejoin; a rejoining server must come back with "
-                 "everything it had stored (durability).");
-    vb_rel(x, c, kill);
-    vb_rel(x, c, join);
-    return true;
-}
-
 /* The kind of a violation about s showing less than it certainly holds:
  * base, or CHECKER_LOST_WRITE when a kill and rejoin came in between, or
  * CHECKER_DIVERGED when only another member of a stable group showed it. */
@@ -607,19 +261,6 @@ static bool check_written(checker *c, size_t op, uint32_t k, dkv_version v,
                        : "");
     vb_end(c, &x, count);
     return false;
-}
-
-/* "version (3,1) of 'k'" or "no value for 'k'" */
-static void sb_seen(sb *b, const checker *c, uint32_t k, dkv_version v)
-{
-    if (dkv_version_is_none(v)) {
-        sb_printf(b, "no value for ");
-    } else {
-        sb_printf(b, "version ");
-        sb_ver(b, v);
-        sb_printf(b, " of ");
-    }
-    sb_key(b, c, k);
 }
 
 static bool same_version(dkv_version a, dkv_version b) { return dkv_version_cmp(a, b) == 0; }
@@ -833,16 +474,6 @@ static void do_put(checker *c, size_t op, const histline_record *r, int *count)
     d->by_put = true;
     d->uncertain = false; /* a put's version is above any dependency */
     raise_held(c, s, k, v, H_PUT, op, NO_OP, s->id, false);
-}
-
-static void sb_dep(sb *b, vb *x, const checker *c, uint64_t client_id, const dep *d)
-{
-    sb_printf(b, "client %" PRIu64 "'s dependency ", client_id);
-    sb_ver(b, d->v);
-    sb_printf(b, " (from ");
-    sb_op(b, c, d->op);
-    sb_printf(b, ")");
-    vb_rel(x, c, d->op);
 }
 
 static void do_get(checker *c, size_t op, const histline_record *r, int *count)
@@ -1326,16 +957,6 @@ void checker_free(checker *c)
         free((char *)c->viol[i].text);
     free(c->viol);
     free(c);
-}
-
-static char *short_text(const histline_bytes *t)
-{
-    sb b = {0};
-    /* Keep the command readable: long values are cut. */
-    sb_raw(&b, t->p, t->n, 80);
-    if (!b.p)
-        b.p = xcalloc(1, 1);
-    return b.p;
 }
 
 int checker_feed(checker *c, const histline_record *r, dkv_err *err)
