@@ -195,8 +195,7 @@ static checker_kind held_kind(const server *s, const held *h, checker_kind base)
  * version nobody was given may come from a put that failed yet was
  * applied, and is then registered. Reports a phantom otherwise. */
 static bool check_written(checker *c, size_t op, uint32_t k, dkv_version v,
-                          const histline_bytes *value, uint64_t server_id, const char *shown,
-                          int *count)
+                          const histline_bytes *value, uint64_t server_id, const char *shown)
 {
     write_info *w = find_write(c, k, v);
     digest d = {0};
@@ -205,23 +204,7 @@ static bool check_written(checker *c, size_t op, uint32_t k, dkv_version v,
     if (w) {
         if (!value || digest_eq(&w->val, &d))
             return true;
-        vb x;
-        vb_begin(&x, c, CHECKER_PHANTOM, op);
-        sb_op(&x.text, c, op);
-        sb_printf(&x.text, " %s ", shown);
-        sb_key(&x.text, c, k);
-        sb_printf(&x.text, " = ");
-        sb_quoted(&x.text, value->p, value->n);
-        sb_printf(&x.text, " at version ");
-        sb_ver(&x.text, v);
-        sb_printf(&x.text, " on server %" PRIu64 ", but the put given that version (", server_id);
-        sb_op(&x.text, c, w->op);
-        sb_printf(&x.text, ") wrote ");
-        sb_digest(&x.text, &w->val);
-        sb_printf(&x.text, ", not that value: a version must always carry the value its put "
-                           "wrote (phantom value).");
-        vb_rel(&x, c, w->op);
-        vb_end(c, &x, count);
+        prose_phantom_mismatch(c, op, k, v, value, server_id, shown, w);
         return false;
     }
     key_info *ki = c->key_by_id[k];
@@ -241,25 +224,7 @@ static bool check_written(checker *c, size_t op, uint32_t k, dkv_version v,
         }
         return true;
     }
-    vb x;
-    vb_begin(&x, c, CHECKER_PHANTOM, op);
-    sb_op(&x.text, c, op);
-    sb_printf(&x.text, " %s ", shown);
-    sb_key(&x.text, c, k);
-    if (value) {
-        sb_printf(&x.text, " = ");
-        sb_quoted(&x.text, value->p, value->n);
-    }
-    sb_printf(&x.text, " at version ");
-    sb_ver(&x.text, v);
-    sb_printf(&x.text, " on server %" PRIu64 ", but no put of ", server_id);
-    sb_key(&x.text, c, k);
-    sb_printf(&x.text, " was given that version%s: the server shows something nobody wrote "
-                       "(phantom value).",
-              ki->n_fp ? ", and no failed put of that key through server with that origin "
-                         "wrote that value"
-                       : "");
-    vb_end(c, &x, count);
+    prose_phantom_unwritten(c, op, k, v, value, server_id, shown, ki->n_fp > 0);
     return false;
 }
 
@@ -267,8 +232,7 @@ static bool same_version(dkv_version a, dkv_version b) { return dkv_version_cmp(
 
 /* While s is in a stable group, every observation of k must agree with the
  * group's first observation of it. */
-static void epoch_observe(checker *c, size_t op, server *s, uint32_t k, dkv_version v,
-                          int *count)
+static void epoch_observe(checker *c, size_t op, server *s, uint32_t k, dkv_version v)
 {
     long g = epoch_group(c, s->id);
     if (g < 0)
@@ -291,61 +255,24 @@ static void epoch_observe(checker *c, size_t op, server *s, uint32_t k, dkv_vers
             return;
     }
     snap *sn = *slot;
-    if (same_version(sn->v, v))
-        return;
-    vb x;
-    vb_begin(&x, c, CHECKER_DIVERGED, op);
-    sb_op(&x.text, c, op);
-    sb_printf(&x.text, " shows ");
-    sb_seen(&x.text, c, k, v);
-    sb_printf(&x.text, " on server %" PRIu64 ", but ", s->id);
-    sb_op(&x.text, c, sn->op);
-    sb_printf(&x.text, " showed ");
-    sb_seen(&x.text, c, k, sn->v);
-    if (sn->server == s->id)
-        sb_printf(&x.text, " on the same server");
-    else
-        sb_printf(&x.text, " on server %" PRIu64 ", in the same group", sn->server);
-    sb_printf(&x.text, ", and nothing changed since ");
-    sb_op(&x.text, c, c->ep.op);
-    sb_printf(&x.text, ": after stabilize the servers of a group must hold identical data.");
-    vb_rel(&x, c, sn->op);
-    vb_rel(&x, c, c->ep.op);
-    vb_end(c, &x, count);
+    if (!same_version(sn->v, v))
+        prose_diverged(c, op, s, k, v, sn);
 }
 
 /* A read showed version v (none: nothing) of k on s. Reports it when it is
  * below what s certainly holds. */
 static void check_not_below_held(checker *c, size_t op, server *s, uint32_t k, dkv_version v,
-                                 const char *shown, int *count)
+                                 const char *shown)
 {
     held *h = find_held(s, k);
-    if (!h || dkv_version_cmp(v, h->v) >= 0)
-        return;
-    vb x;
-    vb_begin(&x, c, held_kind(s, h, CHECKER_OLDER_THAN_HELD), op);
-    sb_op(&x.text, c, op);
-    if (dkv_version_is_none(v)) {
-        sb_printf(&x.text, " %s no value for ", shown);
-    } else {
-        sb_printf(&x.text, " %s version ", shown);
-        sb_ver(&x.text, v);
-        sb_printf(&x.text, " of ");
-    }
-    sb_key(&x.text, c, k);
-    sb_printf(&x.text, " on server %" PRIu64, s->id);
-    sb_printf(&x.text, ", older than a value it certainly holds: ");
-    sb_held(&x.text, &x, c, s, k, h);
-    sb_printf(&x.text, ". A server keeps the highest version it has received and never goes "
-                       "back.");
-    sb_lost(&x.text, &x, c, s, k, h);
-    vb_end(c, &x, count);
+    if (h && dkv_version_cmp(v, h->v) < 0)
+        prose_older_than_held(c, held_kind(s, h, CHECKER_OLDER_THAN_HELD), op, s, k, v, shown, h);
 }
 
 /* dep_before/dep_after against the checker's own view; expect_after is the
  * dependency the operation leaves. */
 static void check_dep_fields(checker *c, size_t op, const histline_record *r, uint32_t k,
-                             const dep *d, dkv_version expect_after, int *count)
+                             const dep *d, dkv_version expect_after)
 {
     dkv_version mine = d ? d->v : (dkv_version){0, 0};
     bool unsure = d && d->uncertain;
@@ -353,39 +280,13 @@ static void check_dep_fields(checker *c, size_t op, const histline_record *r, ui
                                                    : !same_version(r->dep_before, mine));
     bool bad_after = r->has_dep_after && (unsure ? dkv_version_cmp(r->dep_after, expect_after) < 0
                                                  : !same_version(r->dep_after, expect_after));
-    if (!bad_before && !bad_after)
-        return;
-    vb x;
-    vb_begin(&x, c, CHECKER_DEP_MISMATCH, op);
-    sb_op(&x.text, c, op);
-    sb_printf(&x.text, ": client %" PRIu64 " reported its dependency on ", r->client);
-    sb_key(&x.text, c, k);
-    if (bad_before) {
-        sb_printf(&x.text, " before the operation as ");
-        sb_ver(&x.text, r->dep_before);
-        sb_printf(&x.text, ", but by the history it is %s", unsure ? "at least " : "");
-        sb_ver(&x.text, mine);
-        if (d && d->op != NO_OP) {
-            sb_printf(&x.text, " (from ");
-            sb_op(&x.text, c, d->op);
-            sb_printf(&x.text, ")");
-            vb_rel(&x, c, d->op);
-        }
-    }
-    if (bad_after) {
-        sb_printf(&x.text, "%s after the operation as ", bad_before ? ", and" : "");
-        sb_ver(&x.text, r->dep_after);
-        sb_printf(&x.text, ", but it should be %s", unsure ? "at least " : "");
-        sb_ver(&x.text, expect_after);
-    }
-    sb_printf(&x.text, ": the client's session state (the highest version it has written or "
-                       "read per key) disagrees with what it actually wrote and read.");
-    vb_end(c, &x, count);
+    if (bad_before || bad_after)
+        prose_dep_mismatch(c, op, r, k, d, expect_after, bad_before, bad_after, unsure);
 }
 
 /* ---- commands ---- */
 
-static void do_put(checker *c, size_t op, const histline_record *r, int *count)
+static void do_put(checker *c, size_t op, const histline_record *r)
 {
     uint32_t k = intern_key(c, &r->key);
     client *cl = get_client(c, r->client);
@@ -393,80 +294,24 @@ static void do_put(checker *c, size_t op, const histline_record *r, int *count)
     dep *d = find_dep(cl, k);
     dkv_version v = r->version;
 
-    if (v.origin != r->server) {
-        vb x;
-        vb_begin(&x, c, CHECKER_PUT_ORIGIN, op);
-        sb_op(&x.text, c, op);
-        sb_printf(&x.text, " went through server %" PRIu64 " but was given version ", r->server);
-        sb_ver(&x.text, v);
-        sb_printf(&x.text, ", whose origin is %" PRIu64 ": a write's version must name the "
-                           "server that accepted it.",
-                  v.origin);
-        vb_end(c, &x, count);
-    }
-    if (d && !dkv_version_is_none(d->v) && dkv_version_cmp(v, d->v) <= 0) {
-        vb x;
-        vb_begin(&x, c, CHECKER_PUT_NOT_ABOVE_DEP, op);
-        sb_op(&x.text, c, op);
-        sb_printf(&x.text, " was given version ");
-        sb_ver(&x.text, v);
-        sb_printf(&x.text, ", which is not above client %" PRIu64 "'s dependency on ", r->client);
-        sb_key(&x.text, c, k);
-        sb_printf(&x.text, " (version ");
-        sb_ver(&x.text, d->v);
-        sb_printf(&x.text, ", from ");
-        sb_op(&x.text, c, d->op);
-        sb_printf(&x.text, "): a put must get a version higher than everything its client has "
-                           "written or read for that key, or the client could later read back "
-                           "an older value.");
-        vb_rel(&x, c, d->op);
-        vb_end(c, &x, count);
-    }
+    if (v.origin != r->server)
+        prose_put_origin(c, op, r->server, v);
+    if (d && !dkv_version_is_none(d->v) && dkv_version_cmp(v, d->v) <= 0)
+        prose_put_not_above_dep(c, op, r->client, k, v, d);
     write_info *w = find_write(c, k, v);
     if (w) {
-        vb x;
-        vb_begin(&x, c, CHECKER_DUPLICATE_VERSION, op);
-        sb_op(&x.text, c, op);
-        sb_printf(&x.text, " was given version ");
-        sb_ver(&x.text, v);
-        sb_printf(&x.text, " for ");
-        sb_key(&x.text, c, k);
-        sb_printf(&x.text, ", the same version as ");
-        sb_op(&x.text, c, w->op);
-        sb_printf(&x.text, ": two writes of a key must never share a version (servers could not "
-                           "tell them apart and might keep different values).");
-        vb_rel(&x, c, w->op);
-        vb_end(c, &x, count);
+        prose_duplicate_version(c, op, k, v, w);
     } else {
         held *h = find_held(s, k);
-        if (h && dkv_version_cmp(v, h->v) < 0) {
-            vb x;
-            vb_begin(&x, c, CHECKER_PUT_NOT_ABOVE_HELD, op);
-            sb_op(&x.text, c, op);
-            sb_printf(&x.text, " through server %" PRIu64 " was given version ", s->id);
-            sb_ver(&x.text, v);
-            sb_printf(&x.text, ", but server %" PRIu64 " already certainly held ", s->id);
-            sb_held(&x.text, &x, c, s, k, h);
-            sb_printf(&x.text, ": a write must be ordered after every write its server has "
-                               "seen (causality), or last-writer-wins discards it at once.");
-            if (h->inc < s->inc) {
-                sb_printf(&x.text, " Server %" PRIu64 " was killed at ", s->id);
-                sb_op(&x.text, c, s->life[h->inc].kill);
-                sb_printf(&x.text, " and rejoined at ");
-                sb_op(&x.text, c, s->life[h->inc + 1].join);
-                sb_printf(&x.text, " in between: a rejoining server must keep its clocks.");
-                vb_rel(&x, c, s->life[h->inc].kill);
-                vb_rel(&x, c, s->life[h->inc + 1].join);
-            }
-            vb_end(c, &x, count);
-        }
+        if (h && dkv_version_cmp(v, h->v) < 0)
+            prose_put_not_above_held(c, op, s, k, v, h);
         w = add_write(c, k, v);
         w->val = digest_of(&r->value);
         w->op = op;
         w->server = r->server;
         w->client = r->client;
     }
-    check_dep_fields(c, op, r, k, d, v, count);
+    check_dep_fields(c, op, r, k, d, v);
 
     d = get_dep(cl, k);
     d->v = v;
@@ -476,154 +321,114 @@ static void do_put(checker *c, size_t op, const histline_record *r, int *count)
     raise_held(c, s, k, v, H_PUT, op, NO_OP, s->id, false);
 }
 
-static void do_get(checker *c, size_t op, const histline_record *r, int *count)
-{
-    uint32_t k = intern_key(c, &r->key);
-    client *cl = get_client(c, r->client);
-    server *s = get_server(c, r->server);
-    dep *d = find_dep(cl, k);
-    dkv_version dv = d ? d->v : (dkv_version){0, 0};
-    bool has_dep = !dkv_version_is_none(dv);
-    bool unsure = d && d->uncertain;
-    dkv_version v = r->version; /* the server's version; none: it has none */
-    held *h = find_held(s, k);
-    dkv_version after = dv;
+/* What a get is checked against: the client's dependency on the key and
+ * what the server certainly holds, as the checker knew them before it. */
+typedef struct get_view {
+    size_t op;
+    const histline_record *r;
+    uint32_t k;
+    server *s;
+    dep *d;         /* NULL: no dependency known */
+    dkv_version dv; /* d's version, none without one */
+    bool has_dep;
+    bool unsure;    /* dv is only a lower bound */
+    held *h;        /* NULL: nothing known held */
+} get_view;
 
-    bool known = true; /* false: a phantom, which teaches nothing */
-    if (r->result == HISTLINE_RES_OK) {
-        known = check_written(c, op, k, v, &r->value, s->id, "returned", count);
-        if (has_dep && dkv_version_cmp(v, dv) < 0) {
-            vb x;
-            vb_begin(&x, c, d->by_put ? CHECKER_READ_YOUR_WRITES : CHECKER_MONOTONIC_READS, op);
-            sb_op(&x.text, c, op);
-            sb_printf(&x.text, " read version ");
-            sb_ver(&x.text, v);
-            sb_printf(&x.text, " = ");
-            sb_quoted(&x.text, r->value.p, r->value.n);
-            sb_printf(&x.text, " of ");
-            sb_key(&x.text, c, k);
-            sb_printf(&x.text, " from server %" PRIu64 ", older than ", s->id);
-            if (d->by_put)
-                sb_printf(&x.text, "the client's own write at ");
-            else
-                sb_printf(&x.text, "what the client already read at ");
-            sb_op(&x.text, c, d->op);
-            sb_printf(&x.text, " (version ");
-            sb_ver(&x.text, dv);
-            sb_printf(&x.text, "): %s is violated (a client must never read anything older than "
-                               "what it last %s; the answer should have been ERR_DEP).",
-                      d->by_put ? "read-your-writes" : "monotonic reads",
-                      d->by_put ? "wrote" : "read");
-            vb_rel(&x, c, d->op);
-            vb_end(c, &x, count);
-        }
-        /* Below what the server holds: worth its own paragraph when it says
-         * more than the session violation above. */
-        if (h && dkv_version_cmp(v, h->v) < 0 &&
-            (!has_dep || dkv_version_cmp(h->v, dv) > 0 || h->inc < s->inc))
-            check_not_below_held(c, op, s, k, v, "returned", count);
-        if (dkv_version_cmp(v, dv) > 0)
-            after = v;
-    } else if (r->result == HISTLINE_RES_ERR_KEY) {
-        if (has_dep) {
-            vb x;
-            vb_begin(&x, c, CHECKER_ERR_KEY_WITH_DEP, op);
-            sb_op(&x.text, c, op);
-            sb_printf(&x.text, " answered ERR_KEY, but ");
-            sb_dep(&x.text, &x, c, r->client, d);
-            sb_printf(&x.text, " shows it has already written or read ");
-            sb_key(&x.text, c, k);
-            sb_printf(&x.text, ": ERR_KEY is only for a client that has never seen the key; the "
-                               "answer should have been the value or ERR_DEP.");
-            vb_end(c, &x, count);
-        }
-        if (!dkv_version_is_none(v)) {
-            known = check_written(c, op, k, v, NULL, s->id, "reported holding", count);
-            vb x;
-            vb_begin(&x, c, CHECKER_WRONG_RESULT, op);
-            sb_op(&x.text, c, op);
-            sb_printf(&x.text, " answered ERR_KEY although server %" PRIu64
-                               " reported holding version ",
-                      s->id);
-            sb_ver(&x.text, v);
-            sb_printf(&x.text, " of ");
-            sb_key(&x.text, c, k);
-            sb_printf(&x.text, ": ERR_KEY means the server has no value for the key.");
-            vb_end(c, &x, count);
-        }
-        if (h && dkv_version_cmp(v, h->v) < 0) {
-            vb x;
-            vb_begin(&x, c, held_kind(s, h, CHECKER_ERR_KEY_HELD), op);
-            sb_op(&x.text, c, op);
-            sb_printf(&x.text, " answered ERR_KEY (no value on server %" PRIu64
-                               "), but server %" PRIu64 " certainly holds ",
-                      s->id, s->id);
-            sb_held(&x.text, &x, c, s, k, h);
-            sb_printf(&x.text, ".");
-            sb_lost(&x.text, &x, c, s, k, h);
-            vb_end(c, &x, count);
-        }
-    } else { /* ERR_DEP */
-        if (!has_dep && !unsure) {
-            vb x;
-            vb_begin(&x, c, CHECKER_ERR_DEP_WITHOUT_DEP, op);
-            sb_op(&x.text, c, op);
-            sb_printf(&x.text, " answered ERR_DEP, but client %" PRIu64
-                               " has never written or read ",
-                      r->client);
-            sb_key(&x.text, c, k);
-            sb_printf(&x.text, ", so it has no dependency the server could lack: the answer "
-                               "should have been the value or ERR_KEY.");
-            vb_end(c, &x, count);
-        }
-        bool reported = false;
-        if (!dkv_version_is_none(v)) {
-            known = check_written(c, op, k, v, NULL, s->id, "reported holding", count);
-            if (has_dep && !unsure && dkv_version_cmp(v, dv) >= 0) {
-                vb x;
-                vb_begin(&x, c, CHECKER_WRONG_RESULT, op);
-                sb_op(&x.text, c, op);
-                sb_printf(&x.text, " answered ERR_DEP although server %" PRIu64
-                                   "'s version ",
-                          s->id);
-                sb_ver(&x.text, v);
-                sb_printf(&x.text, " of ");
-                sb_key(&x.text, c, k);
-                sb_printf(&x.text, " is not older than ");
-                sb_dep(&x.text, &x, c, r->client, d);
-                sb_printf(&x.text, ": the value should have been returned.");
-                vb_end(c, &x, count);
-                reported = true;
-            }
-        }
-        if (!reported && h && has_dep && !unsure && dkv_version_cmp(h->v, dv) >= 0) {
-            vb x;
-            vb_begin(&x, c, held_kind(s, h, CHECKER_ERR_DEP_HELD), op);
-            sb_op(&x.text, c, op);
-            sb_printf(&x.text, " answered ERR_DEP, but server %" PRIu64 " certainly holds ",
-                      s->id);
-            sb_held(&x.text, &x, c, s, k, h);
-            sb_printf(&x.text, ", which is not older than ");
-            sb_dep(&x.text, &x, c, r->client, d);
-            sb_printf(&x.text, ": the server should have returned the value.");
-            sb_lost(&x.text, &x, c, s, k, h);
-            vb_end(c, &x, count);
+/* A value came back. Returns whether a put wrote it; *after is raised to
+ * the dependency the read leaves. */
+static bool check_get_value(checker *c, const get_view *g, dkv_version *after)
+{
+    dkv_version v = g->r->version;
+    bool known = check_written(c, g->op, g->k, v, &g->r->value, g->s->id, "returned");
+    if (g->has_dep && dkv_version_cmp(v, g->dv) < 0)
+        prose_stale_read(c, g->op, g->s, g->k, v, &g->r->value, g->d);
+    /* Below what the server holds: worth its own paragraph when it says
+     * more than the session violation above. */
+    const held *h = g->h;
+    if (h && dkv_version_cmp(v, h->v) < 0 &&
+        (!g->has_dep || dkv_version_cmp(h->v, g->dv) > 0 || h->inc < g->s->inc))
+        check_not_below_held(c, g->op, g->s, g->k, v, "returned");
+    if (dkv_version_cmp(v, g->dv) > 0)
+        *after = v;
+    return known;
+}
+
+/* ERR_KEY came back, with the server's version of the key (none: none).
+ * Returns false when that version is a phantom. */
+static bool check_get_err_key(checker *c, const get_view *g)
+{
+    dkv_version v = g->r->version;
+    bool known = true;
+    if (g->has_dep)
+        prose_err_key_with_dep(c, g->op, g->r->client, g->k, g->d);
+    if (!dkv_version_is_none(v)) {
+        known = check_written(c, g->op, g->k, v, NULL, g->s->id, "reported holding");
+        prose_err_key_with_version(c, g->op, g->s, g->k, v);
+    }
+    if (g->h && dkv_version_cmp(v, g->h->v) < 0)
+        prose_err_key_held(c, held_kind(g->s, g->h, CHECKER_ERR_KEY_HELD), g->op, g->s, g->k,
+                           g->h);
+    return known;
+}
+
+/* ERR_DEP came back, with the server's version of the key (none: none).
+ * Returns false when that version is a phantom. */
+static bool check_get_err_dep(checker *c, const get_view *g)
+{
+    dkv_version v = g->r->version;
+    bool known = true, reported = false;
+    bool sure_dep = g->has_dep && !g->unsure;
+    if (!g->has_dep && !g->unsure)
+        prose_err_dep_without_dep(c, g->op, g->r->client, g->k);
+    if (!dkv_version_is_none(v)) {
+        known = check_written(c, g->op, g->k, v, NULL, g->s->id, "reported holding");
+        if (sure_dep && dkv_version_cmp(v, g->dv) >= 0) {
+            prose_err_dep_not_older(c, g->op, g->s, g->k, v, g->r->client, g->d);
             reported = true;
         }
-        if (!reported)
-            check_not_below_held(c, op, s, k, v, "reported", count);
     }
+    if (!reported && g->h && sure_dep && dkv_version_cmp(g->h->v, g->dv) >= 0) {
+        prose_err_dep_held(c, held_kind(g->s, g->h, CHECKER_ERR_DEP_HELD), g->op, g->s, g->k,
+                           g->h, g->r->client, g->d);
+        reported = true;
+    }
+    if (!reported)
+        check_not_below_held(c, g->op, g->s, g->k, v, "reported");
+    return known;
+}
+
+static void do_get(checker *c, size_t op, const histline_record *r)
+{
+    get_view g = {.op = op, .r = r, .k = intern_key(c, &r->key)};
+    client *cl = get_client(c, r->client);
+    g.s = get_server(c, r->server);
+    g.d = find_dep(cl, g.k);
+    g.dv = g.d ? g.d->v : (dkv_version){0, 0};
+    g.has_dep = !dkv_version_is_none(g.dv);
+    g.unsure = g.d && g.d->uncertain;
+    g.h = find_held(g.s, g.k);
+    dkv_version v = r->version; /* the server's version; none: it has none */
+    dkv_version after = g.dv;
+
+    bool known; /* false: a phantom, which teaches nothing */
+    if (r->result == HISTLINE_RES_OK)
+        known = check_get_value(c, &g, &after);
+    else if (r->result == HISTLINE_RES_ERR_KEY)
+        known = check_get_err_key(c, &g);
+    else
+        known = check_get_err_dep(c, &g);
     if (!known)
         return;
-    check_dep_fields(c, op, r, k, d, after, count);
-    epoch_observe(c, op, s, k, v, count);
-    if (dkv_version_cmp(after, dv) > 0) {
-        d = get_dep(cl, k);
+    check_dep_fields(c, op, r, g.k, g.d, after);
+    epoch_observe(c, op, g.s, g.k, v);
+    if (dkv_version_cmp(after, g.dv) > 0) {
+        dep *d = get_dep(cl, g.k);
         d->v = after;
         d->op = op;
         d->by_put = false;
     }
-    raise_held(c, s, k, v, H_GET, op, NO_OP, s->id, true);
+    raise_held(c, g.s, g.k, v, H_GET, op, NO_OP, g.s->id, true);
 }
 
 static int cmp_bytes(const histline_bytes *a, const histline_bytes *b)
@@ -635,40 +440,7 @@ static int cmp_bytes(const histline_bytes *a, const histline_bytes *b)
     return a->n < b->n ? -1 : a->n > b->n ? 1 : 0;
 }
 
-/* printStore listed key a right before key b, and a is not below b. Says
- * why b comes first, since orders that look natural (k2 before k10, k1
- * before K1, é before z) are wrong bytewise. */
-static void report_store_order(checker *c, size_t op, const histline_bytes *a, const histline_bytes *b,
-                               int *count)
-{
-    vb x;
-    vb_begin(&x, c, CHECKER_STORE_ORDER, op);
-    sb_op(&x.text, c, op);
-    if (cmp_bytes(a, b) == 0) {
-        sb_printf(&x.text, " lists key ");
-        sb_quoted(&x.text, a->p, a->n);
-        sb_printf(&x.text, " twice");
-    } else {
-        sb_printf(&x.text, " lists ");
-        sb_quoted(&x.text, a->p, a->n);
-        sb_printf(&x.text, " before ");
-        sb_quoted(&x.text, b->p, b->n);
-        size_t at = 0;
-        while (at < b->n && at < a->n && a->p[at] == b->p[at])
-            at++;
-        sb_printf(&x.text, ", but ");
-        sb_quoted(&x.text, b->p, b->n);
-        if (at == b->n)
-            sb_printf(&x.text, " sorts first (it is a prefix of the other)");
-        else
-            sb_printf(&x.text, " sorts first (byte %zu: 0x%02x < 0x%02x)", at, b->p[at], a->p[at]);
-    }
-    sb_printf(&x.text, ". printStore must list each key once, sorted bytewise (unsigned bytes"
-                       " compared in order, a prefix first).");
-    vb_end(c, &x, count);
-}
-
-static void do_print_store(checker *c, size_t op, const histline_record *r, int *count)
+static void do_print_store(checker *c, size_t op, const histline_record *r)
 {
     server *s = get_server(c, r->server);
     size_t stamp = op + 1;
@@ -676,11 +448,11 @@ static void do_print_store(checker *c, size_t op, const histline_record *r, int 
     for (size_t i = 0; i < r->n_store; i++) {
         const histline_entry *e = &r->store[i];
         if (i > 0 && cmp_bytes(&r->store[i - 1].key, &e->key) >= 0)
-            report_store_order(c, op, &r->store[i - 1].key, &e->key, count);
+            prose_store_order(c, op, &r->store[i - 1].key, &e->key);
         uint32_t k = intern_key(c, &e->key);
         c->key_by_id[k]->seen_stamp = stamp;
-        phantom[i] = !check_written(c, op, k, e->version, &e->value, s->id, "shows", count);
-        check_not_below_held(c, op, s, k, e->version, "shows", count);
+        phantom[i] = !check_written(c, op, k, e->version, &e->value, s->id, "shows");
+        check_not_below_held(c, op, s, k, e->version, "shows");
     }
     /* Keys the server certainly holds but did not list. */
     size_t pos = 0;
@@ -692,16 +464,7 @@ static void do_print_store(checker *c, size_t op, const histline_record *r, int 
         if (c->key_by_id[k]->seen_stamp == stamp)
             continue;
         held *h = val;
-        vb x;
-        vb_begin(&x, c, held_kind(s, h, CHECKER_STORE_MISSING_KEY), op);
-        sb_op(&x.text, c, op);
-        sb_printf(&x.text, " lacks key ");
-        sb_key(&x.text, c, k);
-        sb_printf(&x.text, ", although server %" PRIu64 " certainly holds ", s->id);
-        sb_held(&x.text, &x, c, s, k, h);
-        sb_printf(&x.text, ".");
-        sb_lost(&x.text, &x, c, s, k, h);
-        vb_end(c, &x, count);
+        prose_store_missing_key(c, held_kind(s, h, CHECKER_STORE_MISSING_KEY), op, s, k, h);
     }
     /* A stable group: compare with what the group showed before. */
     long g = epoch_group(c, s->id);
@@ -709,15 +472,14 @@ static void do_print_store(checker *c, size_t op, const histline_record *r, int 
         egroup *eg = &c->ep.groups[g];
         for (size_t i = 0; i < r->n_store; i++)
             if (!phantom[i])
-                epoch_observe(c, op, s, intern_key(c, &r->store[i].key), r->store[i].version,
-                              count);
+                epoch_observe(c, op, s, intern_key(c, &r->store[i].key), r->store[i].version);
         /* Keys seen in the group that this store lacks. */
         pos = 0;
         while (hmap_next(eg->snap, &pos, &kp, NULL, &val)) {
             uint32_t k;
             memcpy(&k, kp, sizeof k);
             if (c->key_by_id[k]->seen_stamp != stamp && !dkv_version_is_none(((snap *)val)->v))
-                epoch_observe(c, op, s, k, (dkv_version){0, 0}, count);
+                epoch_observe(c, op, s, k, (dkv_version){0, 0});
         }
         if (!eg->complete) {
             eg->complete = true;
@@ -967,10 +729,10 @@ int checker_feed(checker *c, const histline_record *r, dkv_err *err)
                            "history in order",
                            r->line, c->last_line);
     c->last_line = r->line;
-    op_info oi = {r->line, short_text(&r->text)};
+    op_info oi = {r->line, prose_op_text(&r->text)};
     *VEC_PUSH(c->ops, c->n_ops, c->cap_ops) = oi;
     size_t op = c->n_ops - 1;
-    int count = 0;
+    size_t violations_before = c->n_viol;
 
     switch (r->cmd) {
     case HISTLINE_JOIN_SERVER:
@@ -995,18 +757,18 @@ int checker_feed(checker *c, const histline_record *r, dkv_err *err)
         break;
     case HISTLINE_PRINT_STORE:
         if (r->ok)
-            do_print_store(c, op, r, &count);
+            do_print_store(c, op, r);
         break;
     case HISTLINE_PUT:
         end_epoch(c);
         if (r->ok)
-            do_put(c, op, r, &count);
+            do_put(c, op, r);
         else
             do_failed_put(c, op, r);
         break;
     case HISTLINE_GET:
         if (r->ok)
-            do_get(c, op, r, &count);
+            do_get(c, op, r);
         else
             maybe_reached_client(c, op, r);
         break;
@@ -1021,7 +783,7 @@ int checker_feed(checker *c, const histline_record *r, dkv_err *err)
         }
         break;
     }
-    return count;
+    return (int)(c->n_viol - violations_before);
 }
 
 size_t checker_ops(const checker *c) { return c->n_ops; }
