@@ -17,7 +17,6 @@
 #include "../common/net.h"
 #include "../common/rpc.h"
 #include "../common/rpcargs.h"
-#include "history.h"
 #include "model.h"
 
 /* Where a daemon listens, and the one persistent connection to it. */
@@ -38,7 +37,6 @@ struct cluster {
     size_t n_ep, cap_ep;
     cluster_frames retired; /* counters of servers as they were killed */
     rpcflat_msg *reply;     /* the latest put/get reply */
-    const char *get_status; /* the latest get's outcome, a literal */
 };
 
 static endpoint *ep_find(cluster *c, uint64_t id)
@@ -182,20 +180,6 @@ static char *read_string_member(xmlrpc_value *s, const char *name)
 
 
 /* ---- helpers ---- */
-
-static void rec_set(json_t *rec, const char *field, json_t *value)
-{
-    if (rec)
-        json_object_set_new(rec, field, value);
-    else
-        json_decref(value);
-}
-
-static void rec_id(json_t *rec, const char *field, uint64_t id)
-{
-    if (rec)
-        json_object_set_new(rec, field, json_integer((json_int_t)id));
-}
 
 static int drop_result(xmlrpc_value *r)
 {
@@ -488,24 +472,16 @@ static void unsettled_report(const uint64_t *ids, size_t n, const size_t *grp, c
     free(text);
 }
 
-static int cluster_stabilize(cluster *c, json_t *rec, dkv_err *err)
+static int cluster_stabilize(cluster *c, cluster_result *res, dkv_err *err)
 {
     size_t n = model_live_servers(c->m, NULL, 0);
     uint64_t *ids = xcalloc(n + 1, sizeof *ids);
     size_t *grp = xcalloc(n + 1, sizeof *grp);
     model_live_servers(c->m, ids, n);
-    size_t ngroups = model_groups(c->m, grp, n);
-    if (rec) {
-        json_t *groups = json_array();
-        for (size_t g = 0; g < ngroups; g++) {
-            json_t *members = json_array();
-            for (size_t i = 0; i < n; i++)
-                if (grp[i] == g)
-                    json_array_append_new(members, json_integer((json_int_t)ids[i]));
-            json_array_append_new(groups, members);
-        }
-        json_object_set_new(rec, "groups", groups);
-    }
+    res->servers = ids;
+    res->group_of = grp;
+    res->n_servers = n;
+    res->n_groups = model_groups(c->m, grp, n);
     /* What each server should report once settled. */
     char **want_links = xcalloc(n + 1, sizeof *want_links);
     char **want_group = xcalloc(n + 1, sizeof *want_group);
@@ -558,30 +534,33 @@ static int cluster_stabilize(cluster *c, json_t *rec, dkv_err *err)
     free(d);
     free(want_links);
     free(want_group);
-    free(ids);
-    free(grp);
     return rc;
 }
 
 /* ---- data commands ---- */
 
-static int print_store(cluster *c, uint64_t id, FILE *out, json_t *rec, dkv_err *err)
+/* Appends one dumped entry to res (key and value owned, like the dump's). */
+static void add_entry(cluster_result *res, uint8_t *key, size_t key_len, uint8_t *value,
+                      size_t value_len, dkv_version version)
+{
+    *VEC_PUSH(res->entries, res->n_entries, res->cap_entries) =
+        (cluster_entry){key, value, key_len, value_len, version};
+}
+
+static int print_store(cluster *c, uint64_t id, FILE *out, cluster_result *res, dkv_err *err)
 {
     if (need_live_server(c, id, err) < 0)
         return -1;
     endpoint *e = ep_find(c, id);
-    unsigned char *after = NULL;
+    const unsigned char *after = NULL;
     size_t after_len = 0;
     bool has_after = false, more = true;
     int rc = 0;
     /* Collect the whole store first, so a failure prints nothing partial. */
-    char *text = NULL;
-    size_t text_len = 0;
-    FILE *mem = open_memstream(&text, &text_len);
-    json_t *store = rec ? json_array() : NULL;
     while (more && rc == 0) {
-        xmlrpc_value *r = rpc_callf(e->rpc, err, "dump", "(6i)", after ? after : (unsigned char *)"",
-                                    after_len, (int)has_after);
+        xmlrpc_value *r = rpc_callf(e->rpc, err, "dump", "(6i)",
+                                    after ? after : (const unsigned char *)"", after_len,
+                                    (int)has_after);
         if (!r) {
             rc = -1;
             break;
@@ -611,20 +590,11 @@ static int print_store(cluster *c, uint64_t id, FILE *out, json_t *rec, dkv_err 
             if (env.fault_occurred) {
                 rc = dkv_err_set(err, "malformed dump entry from server %" PRIu64, id);
             } else {
-                fwrite(k, 1, kl, mem);
-                fputc(':', mem);
-                fwrite(v, 1, vl, mem);
-                fputc('\n', mem);
-                if (store)
-                    json_array_append_new(
-                        store, json_pack("[ooo]", history_bytes(k, kl), history_bytes(v, vl),
-                                         history_version((dkv_version){(uint64_t)lamport,
-                                                                       (uint64_t)origin})));
-                free(after);
-                after = (unsigned char *)k;
+                add_entry(res, (uint8_t *)k, kl, (uint8_t *)v, vl,
+                          (dkv_version){(uint64_t)lamport, (uint64_t)origin});
+                after = k; /* the next page starts after it */
                 after_len = kl;
                 has_after = true;
-                free((void *)v);
             }
             if (pair)
                 xmlrpc_DECREF(pair);
@@ -638,44 +608,33 @@ static int print_store(cluster *c, uint64_t id, FILE *out, json_t *rec, dkv_err 
         xmlrpc_env_clean(&env);
         xmlrpc_DECREF(r);
     }
-    fclose(mem);
-    if (rc == 0)
-        fwrite(text, 1, text_len, out);
-    if (rc == 0 && store)
-        json_object_set_new(rec, "store", store);
-    else if (store)
-        json_decref(store);
-    free(text);
-    free(after);
-    return rc;
+    if (rc < 0)
+        return -1;
+    res->has_store = true;
+    for (size_t i = 0; i < res->n_entries; i++) {
+        const cluster_entry *en = &res->entries[i];
+        fwrite(en->key, 1, en->key_len, out);
+        fputc(':', out);
+        fwrite(en->value, 1, en->value_len, out);
+        fputc('\n', out);
+    }
+    return 0;
 }
 
-static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, json_t *rec, dkv_err *err)
+static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, cluster_result *res,
+                           dkv_err *err)
 {
     if (need_client(c, cid, err) < 0)
         return -1;
     uint64_t sid;
-    if (model_client_server(c->m, cid, &sid))
-        rec_id(rec, "server", sid);
     if (!model_client_server(c->m, cid, &sid))
         return dkv_err_set(err, "client %" PRIu64 " is not connected to a server", cid);
+    res->has_server = true;
+    res->server = sid;
     if (!model_server_live(c->m, sid))
         return dkv_err_set(err, "client %" PRIu64 "'s server %" PRIu64 " is not live", cid, sid);
     *e = ep_find(c, cid);
     return 0;
-}
-
-/* Only built when a history is being written. */
-static void rec_bytes(json_t *rec, const char *field, const uint8_t *p, size_t n)
-{
-    if (rec)
-        json_object_set_new(rec, field, history_bytes(p, n));
-}
-
-static void rec_version(json_t *rec, const char *field, dkv_version v)
-{
-    if (rec)
-        json_object_set_new(rec, field, history_version(v));
 }
 
 /* Reply items i, i+1 as a version; (0, 0) when they are not one. */
@@ -692,15 +651,14 @@ static dkv_version reply_version(const rpcflat_msg *r, size_t i)
 /* The tail every put/get reply ends with (client/main.c): the session's
  * dependency before and after, and the server the client used (the
  * history records what happened, not what the model expected). */
-static void record_session(const rpcflat_msg *r, size_t i, json_t *rec)
+static void record_session(const rpcflat_msg *r, size_t i, cluster_result *res)
 {
-    if (!rec)
-        return;
-    rec_version(rec, "dep_before", reply_version(r, i));
-    rec_version(rec, "dep_after", reply_version(r, i + 2));
+    res->has_reply = true;
+    res->dep_before = reply_version(r, i);
+    res->dep_after = reply_version(r, i + 2);
     const rpcflat_val *sid = rpcflat_at(r, i + 4);
     if (sid->type == RPCFLAT_INT && sid->i >= 0)
-        rec_id(rec, "server", (uint64_t)sid->i);
+        res->server = (uint64_t)sid->i;
 }
 
 /* Refused here, with the limit named, rather than by the daemons. */
@@ -715,13 +673,10 @@ static int check_sizes(const script_cmd *cmd, dkv_err *err)
     return 0;
 }
 
-static int do_put(cluster *c, const script_cmd *cmd, json_t *rec, dkv_err *err)
+static int do_put(cluster *c, const script_cmd *cmd, cluster_result *res, dkv_err *err)
 {
     endpoint *e;
-    rec_id(rec, "client", cmd->id[0]);
-    rec_bytes(rec, "key", cmd->key, cmd->key_len);
-    rec_bytes(rec, "value", cmd->value, cmd->value_len);
-    if (check_sizes(cmd, err) < 0 || client_endpoint(c, cmd->id[0], &e, rec, err) < 0)
+    if (check_sizes(cmd, err) < 0 || client_endpoint(c, cmd->id[0], &e, res, err) < 0)
         return -1;
     rpcflat_val args[2] = {rpcflat_bytes(cmd->key, cmd->key_len),
                            rpcflat_bytes(cmd->value, cmd->value_len)};
@@ -730,17 +685,16 @@ static int do_put(cluster *c, const script_cmd *cmd, json_t *rec, dkv_err *err)
     dkv_version v = reply_version(c->reply, 0);
     if (rpcflat_count(c->reply) != 7 || dkv_version_is_none(v))
         return dkv_err_set(err, "client %" PRIu64 " returned a malformed put result", cmd->id[0]);
-    rec_version(rec, "version", v);
-    record_session(c->reply, 2, rec);
+    res->version = v;
+    record_session(c->reply, 2, res);
     return 0;
 }
 
-static int do_get(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv_err *err)
+static int do_get(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *res,
+                  dkv_err *err)
 {
     endpoint *e;
-    rec_id(rec, "client", cmd->id[0]);
-    rec_bytes(rec, "key", cmd->key, cmd->key_len);
-    if (check_sizes(cmd, err) < 0 || client_endpoint(c, cmd->id[0], &e, rec, err) < 0)
+    if (check_sizes(cmd, err) < 0 || client_endpoint(c, cmd->id[0], &e, res, err) < 0)
         return -1;
     rpcflat_val arg = rpcflat_bytes(cmd->key, cmd->key_len);
     if (rpc_call_flat(e->rpc, "get", &arg, 1, c->reply, err) < 0)
@@ -754,7 +708,7 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv
     if ((!ok && strcmp(status, "ERR_KEY") != 0 && strcmp(status, "ERR_DEP") != 0) ||
         val->type != RPCFLAT_BYTES)
         return dkv_err_set(err, "malformed get result from client %" PRIu64, cmd->id[0]);
-    c->get_status = ok ? "ok" : strcmp(status, "ERR_KEY") == 0 ? "ERR_KEY" : "ERR_DEP";
+    res->get_status = ok ? "ok" : strcmp(status, "ERR_KEY") == 0 ? "ERR_KEY" : "ERR_DEP";
     fwrite(cmd->key, 1, cmd->key_len, out);
     fputc(':', out);
     if (ok)
@@ -762,44 +716,44 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv
     else
         fputs(status, out);
     fputc('\n', out);
-    if (rec) {
-        rec_set(rec, "result", json_string(status));
-        if (ok)
-            rec_bytes(rec, "value", val->p, val->n);
-        rec_version(rec, "version", reply_version(r, 3));
-        record_session(r, 5, rec);
+    if (ok) {
+        res->value = val->p;
+        res->value_len = val->n;
     }
+    res->version = reply_version(r, 3);
+    record_session(r, 5, res);
     return 0;
 }
 
-const char *cluster_last_get_status(const cluster *c) { return c->get_status; }
-
-int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv_err *err)
+void cluster_result_clear(cluster_result *res)
 {
-    c->get_status = NULL;
+    free(res->servers);
+    free(res->group_of);
+    for (size_t i = 0; i < res->n_entries; i++) {
+        free(res->entries[i].key);
+        free(res->entries[i].value);
+    }
+    free(res->entries);
+    memset(res, 0, sizeof *res);
+}
+
+int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *res,
+                 dkv_err *err)
+{
+    cluster_result_clear(res);
     switch (cmd->kind) {
     case SCRIPT_CMD_NONE: return 0;
-    case SCRIPT_CMD_JOIN_SERVER:
-        rec_id(rec, "server", cmd->id[0]);
-        return join_server(c, cmd->id[0], err);
-    case SCRIPT_CMD_KILL_SERVER:
-        rec_id(rec, "server", cmd->id[0]);
-        return kill_server(c, cmd->id[0], err);
-    case SCRIPT_CMD_JOIN_CLIENT:
-        rec_id(rec, "client", cmd->id[0]);
-        rec_id(rec, "server", cmd->id[1]);
-        return join_client(c, cmd->id[0], cmd->id[1], err);
+    case SCRIPT_CMD_JOIN_SERVER: return join_server(c, cmd->id[0], err);
+    case SCRIPT_CMD_KILL_SERVER: return kill_server(c, cmd->id[0], err);
+    case SCRIPT_CMD_JOIN_CLIENT: return join_client(c, cmd->id[0], cmd->id[1], err);
     case SCRIPT_CMD_BREAK_CONNECTION:
     case SCRIPT_CMD_CREATE_CONNECTION:
-        rec_id(rec, "a", cmd->id[0]);
-        rec_id(rec, "b", cmd->id[1]);
-        return change_link(c, cmd->id[0], cmd->id[1], cmd->kind == SCRIPT_CMD_CREATE_CONNECTION, err);
-    case SCRIPT_CMD_STABILIZE: return cluster_stabilize(c, rec, err);
-    case SCRIPT_CMD_PRINT_STORE:
-        rec_id(rec, "server", cmd->id[0]);
-        return print_store(c, cmd->id[0], out, rec, err);
-    case SCRIPT_CMD_PUT: return do_put(c, cmd, rec, err);
-    case SCRIPT_CMD_GET: return do_get(c, cmd, out, rec, err);
+        return change_link(c, cmd->id[0], cmd->id[1], cmd->kind == SCRIPT_CMD_CREATE_CONNECTION,
+                           err);
+    case SCRIPT_CMD_STABILIZE: return cluster_stabilize(c, res, err);
+    case SCRIPT_CMD_PRINT_STORE: return print_store(c, cmd->id[0], out, res, err);
+    case SCRIPT_CMD_PUT: return do_put(c, cmd, res, err);
+    case SCRIPT_CMD_GET: return do_get(c, cmd, out, res, err);
     }
     return dkv_err_set(err, "unknown command");
 }

@@ -6,12 +6,12 @@
 #define DKV_CLUSTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include <jansson.h>
-
 #include "../common/err.h"
+#include "../common/version.h"
 #include "script.h"
 
 typedef struct cluster_opts {
@@ -21,9 +21,9 @@ typedef struct cluster_opts {
     int rpc_timeout_ms;      /* per call to a daemon */
     int stabilize_timeout_ms;
     bool sync;               /* fsync every write */
-    bool owns_run_dir;
+    bool owns_run_dir;       /* the watchdog removes run_dir if the master dies */
     bool valgrind_servers;   /* run servers under valgrind (checking aid) */
-    bool count_frames;       /* keep servers' frame counters across kills (--stats) */       /* the watchdog removes run_dir if the master dies */
+    bool count_frames;       /* keep servers' frame counters across kills (--stats) */
 } cluster_opts;
 
 typedef struct cluster cluster;
@@ -33,13 +33,51 @@ typedef struct cluster cluster;
 cluster *cluster_new(const cluster_opts *opts, dkv_err *err);
 void cluster_free(cluster *c);
 
-/* Executes one parsed command, printing results (printStore, get) on out.
- * When rec is not NULL, the command's details are added to it (fields in
- * history.h). -1 with err when it cannot be carried out. */
-int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, json_t *rec, dkv_err *err);
-/* The outcome of the latest get ("ok", "ERR_KEY" or "ERR_DEP"); NULL when
- * the latest command was not a successful get. */
-const char *cluster_last_get_status(const cluster *c);
+/* One key of a printStore, with the version its server holds. */
+typedef struct cluster_entry {
+    uint8_t *key, *value;
+    size_t key_len, value_len;
+    dkv_version version;
+} cluster_entry;
+
+/* What a command did, beyond what the command itself says (its ids, key
+ * and value), as far as it got: what the history records (history.h) and
+ * --stats counts. Filled by cluster_exec; fields that do not apply stay
+ * zero. */
+typedef struct cluster_result {
+    /* put, get: the server the client used (its answer, else the model's
+     * view), known once the client was found attached. */
+    bool has_server;
+    uint64_t server;
+    /* put, get: the client answered; then the version (put: assigned; get:
+     * the server's, none when it has none) and the client's dependency on
+     * the key before and after (none: none). */
+    bool has_reply;
+    dkv_version version, dep_before, dep_after;
+    /* get: "ok", "ERR_KEY" or "ERR_DEP", and with "ok" the value, which
+     * points into the cluster's reply buffer until the next cluster_exec. */
+    const char *get_status;
+    const uint8_t *value;
+    size_t value_len;
+    /* stabilize: the live servers (ascending) and the connected group of
+     * each (0-based, groups numbered by lowest member). */
+    uint64_t *servers;
+    size_t *group_of;
+    size_t n_servers, n_groups;
+    /* printStore, when it succeeded: the store, sorted by key. */
+    bool has_store;
+    cluster_entry *entries;
+    size_t n_entries, cap_entries;
+} cluster_result;
+
+/* Frees what res holds and zeroes it (a zeroed res holds nothing). */
+void cluster_result_clear(cluster_result *res);
+
+/* Executes one parsed command, printing results (printStore, get) on out,
+ * and describes what it did in res (cleared first). -1 with err when it
+ * cannot be carried out; res then says how far it got. */
+int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *res,
+                 dkv_err *err);
 
 /* Frames sent by type, summed over every server of the run (killed ones
  * included, as of their last stats call). */

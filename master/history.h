@@ -17,28 +17,46 @@
  *
  * The last record has cmd "end" (with "exit", the master's exit status, and
  * "interrupted"); a history without it was cut short.
+ *
+ * A record is built from the parsed command (ids, key, value) and what
+ * cluster_exec says it did (cluster_result), so the cluster knows nothing
+ * of this format.
  */
 #ifndef DKV_HISTORY_H
 #define DKV_HISTORY_H
 
-#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../common/err.h"
-#include "../common/version.h"
+#include "cluster.h"
+#include "script.h"
 
 typedef struct history history;
+
+/* One script line as executed. */
+typedef struct history_line {
+    long number;
+    const uint8_t *text; /* the line as read, without its newline */
+    size_t len;
+    const script_cmd *cmd;       /* as parsed (its name even when parsing failed) */
+    const cluster_result *res;   /* NULL when the line did not parse */
+    int64_t start_us, end_us;    /* monotonic */
+    bool ok;
+    const char *error;           /* when !ok */
+} history_line;
 
 /* Creates (truncates) path. NULL with err on failure; caller frees with
  * history_close. */
 history *history_open(const char *path, dkv_err *err);
 void history_close(history *h);
-/* Appends rec as one line and flushes, so a crash leaves whole lines. */
-int history_write(history *h, json_t *rec, dkv_err *err);
 
-/* New references for record fields. */
-json_t *history_bytes(const uint8_t *p, size_t n);
-json_t *history_version(dkv_version v);
+/* Appends the record of one line, flushed, so a crash leaves whole lines. */
+int history_write_line(history *h, const history_line *l, dkv_err *err);
+/* Appends the closing record: the line after the last (last_line + 1), the
+ * master's exit status, and whether a signal stopped it. */
+int history_write_end(history *h, long last_line, int exit_status, bool interrupted,
+                      dkv_err *err);
 
 #endif

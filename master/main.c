@@ -17,6 +17,7 @@
 #include "../common/ids.h"
 #include "../common/pidfile.h"
 #include "../common/rpc.h"
+#include "../common/xalloc.h"
 #include "../common/net.h"
 #include "cluster.h"
 #include "history.h"
@@ -108,7 +109,17 @@ static int make_run_dir(char *out, size_t cap)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+typedef struct master_opts {
+    cluster_opts cluster;
+    const char *user_run_dir; /* --run-dir, or NULL for a fresh one */
+    const char *history_path;
+    bool keep, want_stats;
+} master_opts;
+
+/* Reads the options into o. False when the master must exit at once, with
+ * *status (0 after --help, 2 on a usage error). */
+static bool parse_options(int argc, char **argv, master_opts *o, int *status)
 {
     static const struct option opts[] = {{"stabilize-timeout", required_argument, 0, 's'},
                                          {"rpc-timeout", required_argument, 0, 't'},
@@ -120,167 +131,210 @@ int main(int argc, char **argv)
                                          {"stats", no_argument, 0, 'S'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    cluster_opts co = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000,
-                       .watchdog_host = "127.0.0.1"};
-    const char *user_run_dir = NULL;
-    bool keep = false, want_stats = false;
-    const char *history_path = NULL;
+    *o = (master_opts){.cluster = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000,
+                                   .watchdog_host = "127.0.0.1"}};
+    *status = 2;
     dkv_err err;
-    for (int o; (o = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
         uint64_t v;
-        switch (o) {
+        switch (c) {
         case 's':
         case 't':
             if (ids_parse_u64(optarg, 3600 * 1000, &v, &err) < 0 || v == 0) {
                 fprintf(stderr, "master: %s: expected milliseconds from 1 to 3600000\n",
-                        o == 's' ? "--stabilize-timeout" : "--rpc-timeout");
-                return 2;
+                        c == 's' ? "--stabilize-timeout" : "--rpc-timeout");
+                return false;
             }
-            if (o == 's')
-                co.stabilize_timeout_ms = (int)v;
+            if (c == 's')
+                o->cluster.stabilize_timeout_ms = (int)v;
             else
-                co.rpc_timeout_ms = (int)v;
+                o->cluster.rpc_timeout_ms = (int)v;
             break;
-        case 'd': user_run_dir = optarg; break;
-        case 'k': keep = true; break;
-        case 'y': co.sync = true; break;
-        case 'v': co.valgrind_servers = true; break;
-        case 'H': history_path = optarg; break;
-        case 'S': want_stats = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'd': o->user_run_dir = optarg; break;
+        case 'k': o->keep = true; break;
+        case 'y': o->cluster.sync = true; break;
+        case 'v': o->cluster.valgrind_servers = true; break;
+        case 'H': o->history_path = optarg; break;
+        case 'S': o->want_stats = true; break;
+        case 'h': usage(stdout); *status = 0; return false;
+        default: usage(stderr); return false;
         }
     }
     if (optind != argc) {
         fprintf(stderr, "master: unexpected argument '%s' (the script comes on stdin)\n",
                 argv[optind]);
         usage(stderr);
-        return 2;
+        return false;
     }
+    return true;
+}
 
-    char self[PATH_MAX], bin_dir[PATH_MAX], run_dir[PATH_MAX];
+/* Finds the directory of the master's own binary (where the other
+ * binaries are) and the run directory: --run-dir, kept, or a fresh one.
+ * Prints why on failure. */
+static int find_dirs(master_opts *o, char *bin_dir, char *run_dir)
+{
+    char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
         fprintf(stderr, "master: cannot find its own executable\n");
-        return 2;
+        return -1;
     }
     self[n] = '\0';
-    snprintf(bin_dir, sizeof bin_dir, "%s", dirname(self));
-    if (user_run_dir) {
-        if (check_usable_dir("--run-dir", user_run_dir) < 0)
-            return 2;
-        if (!realpath(user_run_dir, run_dir)) {
-            fprintf(stderr, "master: --run-dir %s: %s\n", user_run_dir, strerror(errno));
-            return 2;
-        }
-        keep = true;
-    } else if (make_run_dir(run_dir, sizeof run_dir) < 0) {
-        return 2;
+    snprintf(bin_dir, PATH_MAX, "%s", dirname(self));
+    if (!o->user_run_dir)
+        return make_run_dir(run_dir, PATH_MAX);
+    if (check_usable_dir("--run-dir", o->user_run_dir) < 0)
+        return -1;
+    if (!realpath(o->user_run_dir, run_dir)) {
+        fprintf(stderr, "master: --run-dir %s: %s\n", o->user_run_dir, strerror(errno));
+        return -1;
     }
-    daemon_install_signals(on_signal);
-    rpc_global_init();
-    if (pidfile_record(run_dir, "master", getpid(), &err) < 0)
-        fprintf(stderr, "master: %s (scripts/cleanup will not find this process)\n", err.msg);
-    if (keep) {
-        /* Tells scripts/cleanup to leave this directory's data alone. */
-        char marker[PATH_MAX + 8];
-        snprintf(marker, sizeof marker, "%s/KEEP", run_dir);
-        FILE *f = fopen(marker, "w");
-        if (f)
-            fclose(f);
-    }
-    co.run_dir = run_dir;
-    co.bin_dir = bin_dir;
-    co.owns_run_dir = !keep;
+    o->keep = true;
+    return 0;
+}
 
-    history *hist = NULL;
-    if (history_path && !(hist = history_open(history_path, &err))) {
+/* Tells scripts/cleanup to leave this run directory's data alone. */
+static void mark_kept(const char *run_dir)
+{
+    char marker[PATH_MAX + 8];
+    snprintf(marker, sizeof marker, "%s/KEEP", run_dir);
+    FILE *f = fopen(marker, "w");
+    if (!f || fclose(f) != 0)
+        fprintf(stderr, "master: cannot write %s (scripts/cleanup may remove the data): %s\n",
+                marker, strerror(errno));
+}
+
+/* Where the lines' outcomes go besides stdout and stderr. */
+typedef struct run {
+    cluster *c;
+    history *hist; /* NULL without --history */
+    stats *st;     /* NULL without --stats */
+    cluster_result res;
+    long lineno;
+    int status; /* the master's exit status so far */
+} run;
+
+/* Executes one script line (len bytes, no newline, NUL-terminated) and
+ * reports it: stdout, an error line, stats, the history. */
+static void run_line(run *r, char *line, size_t len)
+{
+    dkv_err err;
+    script_cmd cmd;
+    /* Parsing cuts the line into tokens in place: the history keeps it as
+     * read. */
+    uint8_t *text = r->hist ? xmemdup(line, len) : NULL;
+    int64_t t0 = net_now_us();
+    bool parsed = script_parse(line, len, &cmd, &err) == 0;
+    bool ok = parsed && cluster_exec(r->c, &cmd, stdout, &r->res, &err) == 0;
+    int64_t t1 = net_now_us();
+    fflush(stdout);
+    if (!ok) {
+        /* The name is script text when the word is unknown: echoed cut
+         * short and escaped. */
+        char name[SCRIPT_ECHO_SIZE];
+        script_echo(name, sizeof name, cmd.name, strlen(cmd.name));
+        fprintf(stderr, "master: line %ld: %s: %s\n", r->lineno, *name ? name : "?", err.msg);
+        r->status = 1;
+    }
+    if (cmd.kind == SCRIPT_CMD_NONE && ok) {
+        free(text);
+        return; /* a blank line or a comment */
+    }
+    if (r->st)
+        stats_add(r->st, cmd.kind, t1 - t0, ok, parsed ? r->res.get_status : NULL);
+    if (!r->hist)
+        return;
+    history_line hl = {.number = r->lineno,
+                       .text = text,
+                       .len = len,
+                       .cmd = &cmd,
+                       .res = parsed ? &r->res : NULL,
+                       .start_us = t0,
+                       .end_us = t1,
+                       .ok = ok,
+                       .error = ok ? NULL : err.msg};
+    if (history_write_line(r->hist, &hl, &err) < 0) {
         fprintf(stderr, "master: %s\n", err.msg);
-        return 2;
+        r->status = 1;
     }
-    stats *st = want_stats ? stats_new() : NULL;
-    co.count_frames = want_stats;
-    int64_t run_start = net_now_us();
-    int status = 0;
-    cluster *c = cluster_new(&co, &err);
-    if (!c) {
-        fprintf(stderr, "master: cannot start the cluster: %s\n", err.msg);
-        status = 1;
-    }
+    free(text);
+}
+
+/* Runs the script on stdin until its end or a signal. */
+static void run_script(run *r)
+{
     char *line = NULL;
     size_t cap = 0;
-    long lineno = 0;
-    while (c && !stop_signal) {
+    while (!stop_signal) {
         errno = 0;
         ssize_t len = getline(&line, &cap, stdin);
         if (len < 0)
             break;
-        lineno++;
+        r->lineno++;
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
-        json_t *rec = NULL;
-        if (hist) {
-            rec = json_object();
-            json_object_set_new(rec, "line", json_integer(lineno));
-            json_object_set_new(rec, "text", history_bytes((uint8_t *)line, (size_t)len));
-        }
-        script_cmd cmd;
-        int64_t t0 = net_now_us();
-        bool ok = script_parse(line, (size_t)len, &cmd, &err) == 0 &&
-                  cluster_exec(c, &cmd, stdout, rec, &err) == 0;
-        int64_t t1 = net_now_us();
-        fflush(stdout);
-        if (!ok) {
-            /* The name is script text when the word is unknown: echoed cut
-             * short and escaped. */
-            char name[SCRIPT_ECHO_SIZE];
-            script_echo(name, sizeof name, cmd.name, strlen(cmd.name));
-            fprintf(stderr, "master: line %ld: %s: %s\n", lineno, *name ? name : "?", err.msg);
-            status = 1;
-        }
-        if (st && (cmd.kind != SCRIPT_CMD_NONE || !ok))
-            stats_add(st, cmd.kind, t1 - t0, ok, cluster_last_get_status(c));
-        if (rec && (cmd.kind != SCRIPT_CMD_NONE || !ok)) {
-            json_object_set_new(rec, "cmd", history_bytes((const uint8_t *)cmd.name,
-                                                          strlen(cmd.name)));
-            json_object_set_new(rec, "start_us", json_integer(t0));
-            json_object_set_new(rec, "end_us", json_integer(t1));
-            json_object_set_new(rec, "ok", json_boolean(ok));
-            if (!ok)
-                json_object_set_new(rec, "error", json_string(err.msg));
-            if (hist && history_write(hist, rec, &err) < 0) {
-                fprintf(stderr, "master: %s\n", err.msg);
-                status = 1;
-            }
-        }
-        json_decref(rec);
+        run_line(r, line, (size_t)len);
     }
     free(line);
+}
+
+int main(int argc, char **argv)
+{
+    master_opts o;
+    int status;
+    if (!parse_options(argc, argv, &o, &status))
+        return status;
+    char bin_dir[PATH_MAX], run_dir[PATH_MAX];
+    if (find_dirs(&o, bin_dir, run_dir) < 0)
+        return 2;
+    daemon_install_signals(on_signal);
+    rpc_global_init();
+    dkv_err err;
+    if (pidfile_record(run_dir, "master", getpid(), &err) < 0)
+        fprintf(stderr, "master: %s (scripts/cleanup will not find this process)\n", err.msg);
+    if (o.keep)
+        mark_kept(run_dir);
+    o.cluster.run_dir = run_dir;
+    o.cluster.bin_dir = bin_dir;
+    o.cluster.owns_run_dir = !o.keep;
+    o.cluster.count_frames = o.want_stats;
+
+    run r = {0};
+    if (o.history_path && !(r.hist = history_open(o.history_path, &err))) {
+        fprintf(stderr, "master: %s\n", err.msg);
+        return 2;
+    }
+    r.st = o.want_stats ? stats_new() : NULL;
+    int64_t run_start = net_now_us();
+    r.c = cluster_new(&o.cluster, &err);
+    if (r.c)
+        run_script(&r);
+    else {
+        fprintf(stderr, "master: cannot start the cluster: %s\n", err.msg);
+        r.status = 1;
+    }
     if (stop_signal)
         fprintf(stderr, "master: stopped by signal %d; shutting down\n", (int)stop_signal);
-    if (hist) {
-        /* Marks the history complete, so a checker can tell a cut one. */
-        json_t *end = json_pack("{s:I,s:s,s:s,s:b,s:i,s:b}", "line", (json_int_t)lineno + 1,
-                                "text", "", "cmd", "end", "ok", 1, "exit",
-                                stop_signal ? 1 : status, "interrupted", stop_signal != 0);
-        if (history_write(hist, end, &err) < 0)
-            fprintf(stderr, "master: %s\n", err.msg);
-        json_decref(end);
-    }
-    if (st) {
+    int exit_status = stop_signal ? 1 : r.status;
+    /* Marks the history complete, so a checker can tell a cut one. */
+    if (r.hist && history_write_end(r.hist, r.lineno, exit_status, stop_signal != 0, &err) < 0)
+        fprintf(stderr, "master: %s\n", err.msg);
+    if (r.st) {
         cluster_frames frames = {0};
-        if (c)
-            cluster_frames_total(c, &frames);
-        stats_print(st, stderr, net_now_us() - run_start, c ? &frames : NULL);
-        stats_free(st);
+        if (r.c)
+            cluster_frames_total(r.c, &frames);
+        stats_print(r.st, stderr, net_now_us() - run_start, r.c ? &frames : NULL);
+        stats_free(r.st);
     }
-    history_close(hist);
-    cluster_free(c);
+    cluster_result_clear(&r.res);
+    history_close(r.hist);
+    cluster_free(r.c);
     if (pidfile_remove(run_dir, "master", &err) < 0)
         fprintf(stderr, "master: %s\n", err.msg);
-    if (!keep)
+    if (!o.keep)
         daemon_remove_tree(run_dir);
     else
         fprintf(stderr, "master: run directory kept: %s\n", run_dir);
-    return stop_signal ? 1 : status;
+    return exit_status;
 }

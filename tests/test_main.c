@@ -29,6 +29,7 @@ static void register_all(void)
     add_checker_tests();
     add_fixture_tests();
     add_procs_tests();
+    add_history_tests();
 }
 
 /* Failures of the last run. Failed assertions, failed tests and failed

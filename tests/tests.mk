@@ -13,7 +13,7 @@
 UNIT_SRC := $(filter-out tests/rpccall.c,$(wildcard tests/*.c))
 # The master, client and watchdog modules under test (not their main.c or the
 # RPC glue).
-UNIT_LIB := master/script.c master/model.c client/session.c watchdog/procs.c
+UNIT_LIB := master/script.c master/model.c master/history.c client/session.c watchdog/procs.c
 
 $(BIN)/unit-tests: $(call obj,$(UNIT_SRC) $(UNIT_LIB) $(SERVER_LIB) $(COMMON_SRC))
 	@mkdir -p $(BIN)
