@@ -37,8 +37,9 @@ void daemon_report_ready(int fd, uint16_t port)
         fflush(stdout);
         return;
     }
-    ssize_t w = write(fd, line, (size_t)n);
-    (void)w;
+    if (write(fd, line, (size_t)n) != (ssize_t)n)
+        fprintf(stderr, "%s: cannot report readiness on fd %d: %s\n",
+                program_invocation_short_name, fd, strerror(errno));
     close(fd);
 }
 
@@ -54,8 +55,9 @@ void daemon_report_failure(int fd, const char *why)
         if (line[i] == '\n' || line[i] == '\0')
             line[i] = ' ';
     line[n] = '\n';
-    ssize_t w = write(fd, line, (size_t)n + 1);
-    (void)w;
+    if (write(fd, line, (size_t)n + 1) != (ssize_t)n + 1)
+        fprintf(stderr, "%s: cannot report a failed start on fd %d: %s\n",
+                program_invocation_short_name, fd, strerror(errno));
     close(fd);
 }
 
@@ -124,7 +126,9 @@ pid_t daemon_spawn(const char *const argv[], int death_signal, bool ignore_sigin
     }
     if (pid == 0) {
         if (death_signal) {
-            prctl(PR_SET_PDEATHSIG, death_signal);
+            if (prctl(PR_SET_PDEATHSIG, death_signal) < 0)
+                fprintf(stderr, "%s: a new child cannot ask to die with it: %s\n",
+                        program_invocation_short_name, strerror(errno));
             if (getppid() != parent)
                 _exit(1);
         }
@@ -153,7 +157,9 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     (void)st;
     (void)flag;
     (void)ftw;
-    remove(path);
+    if (remove(path) < 0 && errno != ENOENT)
+        fprintf(stderr, "%s: cannot remove %s: %s\n", program_invocation_short_name, path,
+                strerror(errno));
     return 0;
 }
 

@@ -14,7 +14,8 @@
 void daemon_install_signals(void (*handler)(int));
 
 /* Tells the parent, over the pipe fd it passed, that we are ready to serve
- * on port: writes "port\n" and closes fd. fd < 0 prints the port on stdout. */
+ * on port: writes "port\n" and closes fd. fd < 0 prints the port on stdout.
+ * A failed write is logged on stderr (the parent then sees no port). */
 void daemon_report_ready(int fd, uint16_t port);
 
 /* Tells the parent, over the same pipe, why we cannot start: writes
@@ -30,7 +31,8 @@ void daemon_report_failure(int fd, const char *why);
 pid_t daemon_spawn(const char *const argv[], int death_signal, bool ignore_sigint,
                    int *ready_fd, dkv_err *err);
 
-/* Removes path and everything below it, as far as possible. */
+/* Removes path and everything below it, as far as possible; what cannot
+ * be removed is named on stderr. */
 void daemon_remove_tree(const char *path);
 
 /* Reads the "port\n" line a child writes with daemon_report_ready, waiting

@@ -678,7 +678,16 @@ static int start_failed(const server *s, int ready_fd, const dkv_err *err)
     return 1;
 }
 
-int main(int argc, char **argv)
+/* The command line, beyond what goes into the server itself. */
+typedef struct server_args {
+    const char *data, *run_id;
+    int ready_fd;
+    bool sync, rejoin;
+} server_args;
+
+/* Reads the options into s (id, listen host) and a. False when the server
+ * must exit at once, with *status (0 after --help, 2 on a usage error). */
+static bool parse_args(int argc, char **argv, server *s, server_args *a, int *status)
 {
     static const struct option opts[] = {
         {"id", required_argument, 0, 'i'},     {"data", required_argument, 0, 'd'},
@@ -686,80 +695,100 @@ int main(int argc, char **argv)
         {"sync", no_argument, 0, 's'},         {"help", no_argument, 0, 'h'},
         {"run-id", required_argument, 0, 'R'}, {"rejoin", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
-    server s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.listen_host, sizeof s.listen_host, "127.0.0.1");
-    const char *data = NULL, *id_text = NULL, *run_id = "";
-    int ready_fd = -1;
-    bool sync = false, rejoin = false;
+    snprintf(s->listen_host, sizeof s->listen_host, "127.0.0.1");
+    *a = (server_args){.run_id = "", .ready_fd = -1};
+    *status = 2;
+    const char *id_text = NULL;
     dkv_err err;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         uint64_t v;
         switch (o) {
         case 'i': id_text = optarg; break;
-        case 'd': data = optarg; break;
-        case 'l': snprintf(s.listen_host, sizeof s.listen_host, "%s", optarg); break;
+        case 'd': a->data = optarg; break;
+        case 'l': snprintf(s->listen_host, sizeof s->listen_host, "%s", optarg); break;
         case 'r':
             if (ids_parse_u64(optarg, 1 << 20, &v, &err) < 0) {
                 fprintf(stderr, "server: --ready-fd: %s\n", err.msg);
-                return 2;
+                return false;
             }
-            ready_fd = (int)v;
+            a->ready_fd = (int)v;
             break;
-        case 's': sync = true; break;
-        case 'R': run_id = optarg; break;
-        case 'j': rejoin = true; break;
-        case 'h': usage(); return 0;
-        default: usage(); return 2;
+        case 's': a->sync = true; break;
+        case 'R': a->run_id = optarg; break;
+        case 'j': a->rejoin = true; break;
+        case 'h': usage(); *status = 0; return false;
+        default: usage(); return false;
         }
     }
-    if (!id_text || !data || optind != argc) {
+    if (!id_text || !a->data || optind != argc) {
         usage();
-        return 2;
+        return false;
     }
-    if (ids_parse(id_text, &s.id, &err) < 0) {
+    if (ids_parse(id_text, &s->id, &err) < 0) {
         fprintf(stderr, "server: --id: %s\n", err.msg);
-        return 2;
+        return false;
     }
-    if (!peermsg_run_id_valid(run_id)) {
+    if (!peermsg_run_id_valid(a->run_id)) {
         fprintf(stderr, "server: --run-id: at most %d letters, digits, '-' or '_'\n",
                 PEERMSG_RUN_MAX);
-        return 2;
+        return false;
     }
+    return true;
+}
+
+/* Opens the store, starts the core and listens; reports the port on
+ * a->ready_fd. -1 with err when any of it fails (nothing is left open). */
+static int start_server(server *s, const server_args *a, dkv_err *err)
+{
+    s->st = store_open(a->data,
+                       &(store_options){.sync = a->sync, .must_exist = a->rejoin, .self = s->id},
+                       err);
+    if (!s->st)
+        return -1;
+    core_ops ops = {s, link_out};
+    s->core = core_new(s->id, s->st, &ops, err);
+    if (!s->core) {
+        store_close(s->st);
+        return -1;
+    }
+    core_set_run_id(s->core, a->run_id);
+    uint16_t port;
+    int lfd = net_listen(s->listen_host, 0, &port, err);
+    if (lfd < 0) {
+        core_free(s->core);
+        store_close(s->st);
+        return -1;
+    }
+    s->log = logrl_new(stderr, 1000000);
+    s->lp = loop_new();
+    loop_listen(s->lp, lfd, on_accept, s);
+    s->rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], flat_methods,
+                            sizeof flat_methods / sizeof flat_methods[0]);
+    daemon_report_ready(a->ready_fd, port);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    server_args args;
+    int status;
+    if (!parse_args(argc, argv, &s, &args, &status))
+        return status;
     daemon_install_signals(on_signal);
     rpc_global_init();
     the_server = &s;
-    s.st = store_open(data, &(store_options){.sync = sync, .must_exist = rejoin, .self = s.id},
-                      &err);
-    if (!s.st)
-        return start_failed(&s, ready_fd, &err);
-    core_ops ops = {&s, link_out};
-    s.core = core_new(s.id, s.st, &ops, &err);
-    if (!s.core) {
-        store_close(s.st);
-        return start_failed(&s, ready_fd, &err);
-    }
-    core_set_run_id(s.core, run_id);
-    uint16_t port;
-    int lfd = net_listen(s.listen_host, 0, &port, &err);
-    if (lfd < 0) {
-        core_free(s.core);
-        store_close(s.st);
-        return start_failed(&s, ready_fd, &err);
-    }
-    s.log = logrl_new(stderr, 1000000);
-    s.lp = loop_new();
-    loop_listen(s.lp, lfd, on_accept, &s);
-    s.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], flat_methods,
-                           sizeof flat_methods / sizeof flat_methods[0]);
-    daemon_report_ready(ready_fd, port);
+    dkv_err err;
+    if (start_server(&s, &args, &err) < 0)
+        return start_failed(&s, args.ready_fd, &err);
 
     int64_t push_at = 0;    /* when pending pushes go out; 0: none pending */
     int64_t last_push = 0;
     bool over_budget = false; /* the last push stopped at a link's budget */
     int64_t ack_at = 0;     /* when owed acks go out; 0: none owed */
     int64_t lsa_at = 0;     /* when pending LSAs go out; 0: none pending */
-    int status = 0;
+    status = 0;
     while (!stop_requested) {
         int64_t now = net_now_us();
         if (core_damage(s.core)) {

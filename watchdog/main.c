@@ -2,6 +2,7 @@
  * processes placed on its machine, on the master's request. Listens on
  * loopback unless told otherwise. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -115,7 +116,17 @@ static void usage(void)
             PROCS_DEFAULT_MAX);
 }
 
-int main(int argc, char **argv)
+/* The command line. */
+typedef struct watchdog_args {
+    const char *run_dir, *listen_host, *child_host, *run_id;
+    int ready_fd;
+    size_t max_procs;
+    bool die_with_parent, remove_if_orphaned, valgrind;
+} watchdog_args;
+
+/* Reads the options into a. False when the watchdog must exit at once,
+ * with *status (0 after --help, 2 on a usage error). */
+static bool parse_args(int argc, char **argv, watchdog_args *a, int *status)
 {
     static const struct option opts[] = {{"run-dir", required_argument, 0, 'd'},
                                          {"listen", required_argument, 0, 'l'},
@@ -128,49 +139,60 @@ int main(int argc, char **argv)
                                          {"max-procs", required_argument, 0, 'm'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *run_dir = NULL, *listen_host = "127.0.0.1", *child_host = NULL, *run_id = "";
-    int ready_fd = -1;
-    size_t max_procs = PROCS_DEFAULT_MAX;
-    bool die_with_parent = false, remove_if_orphaned = false, valgrind = false;
+    *a = (watchdog_args){.listen_host = "127.0.0.1", .run_id = "", .ready_fd = -1,
+                         .max_procs = PROCS_DEFAULT_MAX};
+    *status = 2;
     dkv_err err;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         uint64_t v;
         switch (o) {
-        case 'd': run_dir = optarg; break;
-        case 'l': listen_host = optarg; break;
-        case 'c': child_host = optarg; break;
+        case 'd': a->run_dir = optarg; break;
+        case 'l': a->listen_host = optarg; break;
+        case 'c': a->child_host = optarg; break;
         case 'r':
             if (ids_parse_u64(optarg, 1 << 20, &v, &err) < 0) {
                 fprintf(stderr, "watchdog: --ready-fd: %s\n", err.msg);
-                return 2;
+                return false;
             }
-            ready_fd = (int)v;
+            a->ready_fd = (int)v;
             break;
         case 'm':
             if (ids_parse_u64(optarg, 1 << 20, &v, &err) < 0 || v == 0) {
                 fprintf(stderr, "watchdog: --max-procs: expected a number from 1 to %d\n",
                         1 << 20);
-                return 2;
+                return false;
             }
-            max_procs = (size_t)v;
+            a->max_procs = (size_t)v;
             break;
-        case 'p': die_with_parent = true; break;
-        case 'o': remove_if_orphaned = true; break;
-        case 'v': valgrind = true; break;
-        case 'R': run_id = optarg; break;
-        case 'h': usage(); return 0;
-        default: usage(); return 2;
+        case 'p': a->die_with_parent = true; break;
+        case 'o': a->remove_if_orphaned = true; break;
+        case 'v': a->valgrind = true; break;
+        case 'R': a->run_id = optarg; break;
+        case 'h': usage(); *status = 0; return false;
+        default: usage(); return false;
         }
     }
-    if (!run_dir || optind != argc) {
+    if (!a->run_dir || optind != argc) {
         usage();
-        return 2;
+        return false;
     }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    watchdog_args a;
+    int status;
+    if (!parse_args(argc, argv, &a, &status))
+        return status;
+    const char *run_dir = a.run_dir;
+    dkv_err err;
     pid_t parent = getppid();
-    if (die_with_parent) {
+    if (a.die_with_parent) {
         /* Local mode: the master started us; when it dies, so do we, and our
          * children follow through their own death signal. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+            fprintf(stderr, "watchdog: cannot ask to die with the master: %s\n", strerror(errno));
         if (getppid() != parent)
             return 1;
     }
@@ -187,25 +209,25 @@ int main(int argc, char **argv)
     watchdog w;
     memset(&w, 0, sizeof w);
     w.start_timeout_ms = 10000;
-    w.children = procs_new(dirname(self), run_dir, child_host ? child_host : listen_host);
-    procs_set_valgrind(w.children, valgrind);
-    procs_set_run_id(w.children, run_id);
-    procs_set_max(w.children, max_procs);
-    if (valgrind)
+    w.children = procs_new(dirname(self), run_dir, a.child_host ? a.child_host : a.listen_host);
+    procs_set_valgrind(w.children, a.valgrind);
+    procs_set_run_id(w.children, a.run_id);
+    procs_set_max(w.children, a.max_procs);
+    if (a.valgrind)
         w.start_timeout_ms = 60000;
     w.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], NULL, 0);
     if (pidfile_record(run_dir, "watchdog", getpid(), &err) < 0)
         fprintf(stderr, "watchdog: %s (scripts/cleanup will not find this process)\n", err.msg);
 
     uint16_t port;
-    int lfd = net_listen(listen_host, 0, &port, &err);
+    int lfd = net_listen(a.listen_host, 0, &port, &err);
     if (lfd < 0) {
         fprintf(stderr, "watchdog: %s\n", err.msg);
         return 1;
     }
     loop *lp = loop_new();
     rpc_listener *ls = rpc_listen(lp, lfd, w.rpc, &w);
-    daemon_report_ready(ready_fd, port);
+    daemon_report_ready(a.ready_fd, port);
     while (!stop_requested && !w.shutdown) {
         loop_run_once(lp, 200);
         procs_reap(w.children);
@@ -215,7 +237,7 @@ int main(int argc, char **argv)
     procs_free(w.children);
     if (pidfile_remove(run_dir, "watchdog", &err) < 0)
         fprintf(stderr, "watchdog: %s\n", err.msg);
-    if (remove_if_orphaned && getppid() != parent) {
+    if (a.remove_if_orphaned && getppid() != parent) {
         /* The master died without cleaning up; its run is over. */
         daemon_remove_tree(run_dir);
     }
