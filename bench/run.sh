@@ -91,13 +91,7 @@ say() { echo "bench: $*" >&2; }
 
 # ---- process hygiene -----------------------------------------------------
 
-start_time() { # field 22 of /proc/PID/stat (the name in field 2 may hold spaces)
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    set -- $stat
-    echo "${20}"
-}
+. scripts/pids.sh # start_time
 
 # Kills every process recorded under the run bases of this benchmark whose
 # start time still matches its record.

@@ -59,13 +59,7 @@ cleanup_work() {
 trap cleanup_work EXIT
 trap 'exit 130' INT TERM
 
-start_time() { # field 22 of /proc/PID/stat; the name in field 2 may hold spaces
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    set -- $stat
-    echo "${20}"
-}
+. scripts/pids.sh # start_time
 
 # Prints the survivors of a run base ("NAME pid PID") and kills them by the
 # recorded pid (only when the start time still matches, so a reused pid is

@@ -36,13 +36,7 @@ suite_start=${EPOCHREALTIME/./}
 
 # ---- processes ----------------------------------------------------------
 
-start_time() { # field 22 of /proc/PID/stat; the name in field 2 may hold spaces
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    set -- $stat
-    echo "${20}"
-}
+. scripts/pids.sh # start_time
 alive() { # running, not a zombie
     local stat
     stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
