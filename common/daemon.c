@@ -132,11 +132,12 @@ pid_t daemon_spawn(const char *const argv[], int death_signal, bool ignore_sigin
             if (getppid() != parent)
                 _exit(1);
         }
-        if (fds[1] == 3)
-            fcntl(3, F_SETFD, 0);
-        else
-            dup2(fds[1], 3); /* dup2 clears close-on-exec on fd 3 */
-        dup2(2, 1);
+        /* dup2 clears close-on-exec on fd 3. */
+        if ((fds[1] == 3 ? fcntl(3, F_SETFD, 0) : dup2(fds[1], 3)) < 0 || dup2(2, 1) < 0) {
+            fprintf(stderr, "cannot set up the descriptors of %s: %s\n", argv[0],
+                    strerror(errno));
+            _exit(127);
+        }
         signal(SIGPIPE, SIG_DFL);
         if (ignore_sigint)
             signal(SIGINT, SIG_IGN);

@@ -80,7 +80,8 @@ static int check_usable_dir(const char *what, const char *dir)
         return -1;
     }
     close(fd);
-    unlink(probe);
+    if (unlink(probe) < 0)
+        fprintf(stderr, "master: cannot remove %s: %s\n", probe, strerror(errno));
     return 0;
 }
 
