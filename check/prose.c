@@ -107,11 +107,13 @@ typedef struct vb {
     sb text;
 } vb;
 
+/* Starts a violation of op; every paragraph opens with op itself. */
 static void vb_begin(vb *x, const checker *c, checker_kind kind, size_t op)
 {
     memset(x, 0, sizeof *x);
     x->v.kind = kind;
     x->v.line = c->ops[op].line;
+    sb_op(&x->text, c, op);
 }
 
 static void vb_rel(vb *x, const checker *c, size_t op)
@@ -264,7 +266,6 @@ void prose_phantom_mismatch(checker *c, size_t op, uint32_t k, dkv_version v,
 {
     vb x;
     vb_begin(&x, c, CHECKER_PHANTOM, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " %s ", shown);
     sb_key(&x.text, c, k);
     sb_printf(&x.text, " = ");
@@ -287,7 +288,6 @@ void prose_phantom_unwritten(checker *c, size_t op, uint32_t k, dkv_version v,
 {
     vb x;
     vb_begin(&x, c, CHECKER_PHANTOM, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " %s ", shown);
     sb_key(&x.text, c, k);
     if (value) {
@@ -313,7 +313,6 @@ void prose_older_than_held(checker *c, checker_kind kind, size_t op, const serve
 {
     vb x;
     vb_begin(&x, c, kind, op);
-    sb_op(&x.text, c, op);
     if (dkv_version_is_none(v)) {
         sb_printf(&x.text, " %s no value for ", shown);
     } else {
@@ -336,7 +335,6 @@ void prose_store_missing_key(checker *c, checker_kind kind, size_t op, const ser
 {
     vb x;
     vb_begin(&x, c, kind, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " lacks key ");
     sb_key(&x.text, c, k);
     sb_printf(&x.text, ", although server %" PRIu64 " certainly holds ", s->id);
@@ -351,7 +349,6 @@ void prose_diverged(checker *c, size_t op, const server *s, uint32_t k, dkv_vers
 {
     vb x;
     vb_begin(&x, c, CHECKER_DIVERGED, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " shows ");
     sb_seen(&x.text, c, k, v);
     sb_printf(&x.text, " on server %" PRIu64 ", but ", s->id);
@@ -378,7 +375,6 @@ void prose_dep_mismatch(checker *c, size_t op, const histline_record *r, uint32_
     dkv_version mine = d ? d->v : (dkv_version){0, 0};
     vb x;
     vb_begin(&x, c, CHECKER_DEP_MISMATCH, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, ": client %" PRIu64 " reported its dependency on ", r->client);
     sb_key(&x.text, c, k);
     if (bad_before) {
@@ -410,7 +406,6 @@ void prose_put_origin(checker *c, size_t op, uint64_t server_id, dkv_version v)
 {
     vb x;
     vb_begin(&x, c, CHECKER_PUT_ORIGIN, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " went through server %" PRIu64 " but was given version ", server_id);
     sb_ver(&x.text, v);
     sb_printf(&x.text, ", whose origin is %" PRIu64 ": a write's version must name the "
@@ -424,7 +419,6 @@ void prose_put_not_above_dep(checker *c, size_t op, uint64_t client_id, uint32_t
 {
     vb x;
     vb_begin(&x, c, CHECKER_PUT_NOT_ABOVE_DEP, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " was given version ");
     sb_ver(&x.text, v);
     sb_printf(&x.text, ", which is not above client %" PRIu64 "'s dependency on ", client_id);
@@ -445,7 +439,6 @@ void prose_duplicate_version(checker *c, size_t op, uint32_t k, dkv_version v,
 {
     vb x;
     vb_begin(&x, c, CHECKER_DUPLICATE_VERSION, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " was given version ");
     sb_ver(&x.text, v);
     sb_printf(&x.text, " for ");
@@ -463,7 +456,6 @@ void prose_put_not_above_held(checker *c, size_t op, const server *s, uint32_t k
 {
     vb x;
     vb_begin(&x, c, CHECKER_PUT_NOT_ABOVE_HELD, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " through server %" PRIu64 " was given version ", s->id);
     sb_ver(&x.text, v);
     sb_printf(&x.text, ", but server %" PRIu64 " already certainly held ", s->id);
@@ -489,7 +481,6 @@ void prose_stale_read(checker *c, size_t op, const server *s, uint32_t k, dkv_ve
 {
     vb x;
     vb_begin(&x, c, d->by_put ? CHECKER_READ_YOUR_WRITES : CHECKER_MONOTONIC_READS, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " read version ");
     sb_ver(&x.text, v);
     sb_printf(&x.text, " = ");
@@ -515,7 +506,6 @@ void prose_err_key_with_dep(checker *c, size_t op, uint64_t client_id, uint32_t 
 {
     vb x;
     vb_begin(&x, c, CHECKER_ERR_KEY_WITH_DEP, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " answered ERR_KEY, but ");
     sb_dep(&x.text, &x, c, client_id, d);
     sb_printf(&x.text, " shows it has already written or read ");
@@ -530,7 +520,6 @@ void prose_err_key_with_version(checker *c, size_t op, const server *s, uint32_t
 {
     vb x;
     vb_begin(&x, c, CHECKER_WRONG_RESULT, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " answered ERR_KEY although server %" PRIu64 " reported holding version ",
               s->id);
     sb_ver(&x.text, v);
@@ -545,7 +534,6 @@ void prose_err_key_held(checker *c, checker_kind kind, size_t op, const server *
 {
     vb x;
     vb_begin(&x, c, kind, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text,
               " answered ERR_KEY (no value on server %" PRIu64 "), but server %" PRIu64
               " certainly holds ",
@@ -560,7 +548,6 @@ void prose_err_dep_without_dep(checker *c, size_t op, uint64_t client_id, uint32
 {
     vb x;
     vb_begin(&x, c, CHECKER_ERR_DEP_WITHOUT_DEP, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " answered ERR_DEP, but client %" PRIu64 " has never written or read ",
               client_id);
     sb_key(&x.text, c, k);
@@ -574,7 +561,6 @@ void prose_err_dep_not_older(checker *c, size_t op, const server *s, uint32_t k,
 {
     vb x;
     vb_begin(&x, c, CHECKER_WRONG_RESULT, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " answered ERR_DEP although server %" PRIu64 "'s version ", s->id);
     sb_ver(&x.text, v);
     sb_printf(&x.text, " of ");
@@ -590,7 +576,6 @@ void prose_err_dep_held(checker *c, checker_kind kind, size_t op, const server *
 {
     vb x;
     vb_begin(&x, c, kind, op);
-    sb_op(&x.text, c, op);
     sb_printf(&x.text, " answered ERR_DEP, but server %" PRIu64 " certainly holds ", s->id);
     sb_held(&x.text, &x, c, s, k, h);
     sb_printf(&x.text, ", which is not older than ");
@@ -611,7 +596,6 @@ void prose_store_order(checker *c, size_t op, const histline_bytes *a, const his
         at++;
     vb x;
     vb_begin(&x, c, CHECKER_STORE_ORDER, op);
-    sb_op(&x.text, c, op);
     if (at == a->n && at == b->n) {
         sb_printf(&x.text, " lists key ");
         sb_quoted(&x.text, a->p, a->n);

@@ -42,7 +42,7 @@ int net_set_nodelay(int fd, dkv_err *err)
     return 0;
 }
 
-static int resolve(const char *host, uint16_t port, int passive, struct addrinfo **res,
+static int resolve(const char *host, uint16_t port, bool passive, struct addrinfo **res,
                    dkv_err *err)
 {
     struct addrinfo hints;
@@ -58,33 +58,59 @@ static int resolve(const char *host, uint16_t port, int passive, struct addrinfo
     return 0;
 }
 
-int net_listen(const char *host, uint16_t port, uint16_t *bound_port, dkv_err *err)
+/* Prepares a fresh socket for address ai: 0, or -1 with errno set. */
+typedef int (*socket_setup)(int fd, const struct addrinfo *ai);
+
+static int setup_listen(int fd, const struct addrinfo *ai)
+{
+    int one = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+                   bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0
+               ? 0
+               : -1;
+}
+
+static int setup_connect(int fd, const struct addrinfo *ai)
+{
+    return net_set_nodelay(fd, NULL) == 0 &&
+                   (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)
+               ? 0
+               : -1;
+}
+
+/* A socket (of SOCK_STREAM | flags) on the first address of host:port that
+ * setup takes; -1 with err naming what it was doing and the last failure. */
+static int first_socket(const char *host, uint16_t port, bool passive, int flags,
+                        socket_setup setup, const char *doing, dkv_err *err)
 {
     struct addrinfo *res;
-    if (resolve(host, port, 1, &res, err) < 0)
+    if (resolve(host, port, passive, &res, err) < 0)
         return -1;
     int fd = -1, saved = 0;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        int one = 1;
-        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
-            bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+        fd = socket(ai->ai_family, ai->ai_socktype | flags, 0);
+        if (fd >= 0 && setup(fd, ai) == 0)
             break;
         saved = errno;
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         fd = -1;
     }
     freeaddrinfo(res);
     if (fd < 0)
-        return dkv_err_set(err, "cannot listen on %s:%u: %s", host, port, strerror(saved));
+        return dkv_err_set(err, "cannot %s %s:%u: %s", doing, host, port, strerror(saved));
+    return fd;
+}
+
+int net_listen(const char *host, uint16_t port, uint16_t *bound_port, dkv_err *err)
+{
+    int fd = first_socket(host, port, true, SOCK_CLOEXEC, setup_listen, "listen on", err);
+    if (fd < 0)
+        return -1;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
-        saved = errno;
+        int saved = errno;
         close(fd);
         return dkv_err_set(err, "cannot learn the port bound on %s: %s", host, strerror(saved));
     }
@@ -99,27 +125,8 @@ int net_listen(const char *host, uint16_t port, uint16_t *bound_port, dkv_err *e
 
 int net_connect_start(const char *host, uint16_t port, dkv_err *err)
 {
-    struct addrinfo *res;
-    if (resolve(host, port, 0, &res, err) < 0)
-        return -1;
-    int fd = -1, saved = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        if (net_set_nodelay(fd, NULL) == 0 &&
-            (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS))
-            break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        return dkv_err_set(err, "cannot connect to %s:%u: %s", host, port, strerror(saved));
-    return fd;
+    return first_socket(host, port, false, SOCK_CLOEXEC | SOCK_NONBLOCK, setup_connect,
+                        "connect to", err);
 }
 
 int net_connect_result(int fd, dkv_err *err)
