@@ -552,15 +552,14 @@ static int print_store(cluster *c, uint64_t id, FILE *out, cluster_result *res, 
     if (need_live_server(c, id, err) < 0)
         return -1;
     endpoint *e = ep_find(c, id);
-    const unsigned char *after = NULL;
+    unsigned char *after = NULL;
     size_t after_len = 0;
     bool has_after = false, more = true;
     int rc = 0;
     /* Collect the whole store first, so a failure prints nothing partial. */
     while (more && rc == 0) {
-        xmlrpc_value *r = rpc_callf(e->rpc, err, "dump", "(6i)",
-                                    after ? after : (const unsigned char *)"", after_len,
-                                    (int)has_after);
+        xmlrpc_value *r = rpc_callf(e->rpc, err, "dump", "(6i)", after ? after : (unsigned char *)"",
+                                    after_len, (int)has_after);
         if (!r) {
             rc = -1;
             break;
@@ -592,7 +591,7 @@ static int print_store(cluster *c, uint64_t id, FILE *out, cluster_result *res, 
             } else {
                 add_entry(res, (uint8_t *)k, kl, (uint8_t *)v, vl,
                           (dkv_version){(uint64_t)lamport, (uint64_t)origin});
-                after = k; /* the next page starts after it */
+                after = (unsigned char *)k; /* the next page starts after it */
                 after_len = kl;
                 has_after = true;
             }
