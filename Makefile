@@ -84,14 +84,22 @@ test-build-release:
 test-build-asan:
 	@$(ASAN_MAKE) all bin-asan/unit-tests bin-asan/attack
 
+# The fuzz smoke runs for a fixed time on one core: with a second core, the
+# units, the checker's fixtures and the generated scenarios run beside it
+# (output grouped per part). The end-to-end and hostile tests, which bound
+# response times, run alone afterwards.
+test-fuzz:
+	@$(MAKE) --no-print-directory fuzz-smoke fuzz-check FUZZ_SECONDS=$(FUZZ_SECONDS)
+test-units:
+	ASAN_OPTIONS=detect_leaks=1 bin-asan/unit-tests
+	BIN=bin-asan tests/check/run.sh
+	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/gen_seeds.sh
+
 test:
 	@scripts/install-deps --test
 	@[ "$$CI" != true ] || tests/prereqs.sh # in CI, fail now rather than after the build
 	@$(MAKE) --no-print-directory -j$(JOBS) test-build
-	ASAN_OPTIONS=detect_leaks=1 bin-asan/unit-tests
-	@$(MAKE) --no-print-directory fuzz-smoke fuzz-check FUZZ_SECONDS=$(FUZZ_SECONDS)
-	BIN=bin-asan tests/check/run.sh
-	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/gen_seeds.sh
+	@$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target test-fuzz test-units
 	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/e2e.sh
 	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/hostile.sh
 
@@ -102,6 +110,7 @@ soak: all $(BIN)/unit-tests
 	FIXTURE_SEEDS=$(SEEDS) $(BIN)/unit-tests fixture
 	tests/gen_seeds.sh --count $(SEEDS)
 
-.PHONY: all clean deps demo test test-build test-build-release test-build-asan soak
+.PHONY: all clean deps demo test test-build test-build-release test-build-asan test-fuzz \
+        test-units soak
 clean:
 	rm -rf build build-* bin bin-*
