@@ -13,7 +13,7 @@
 UNIT_SRC := $(filter-out tests/rpccall.c,$(wildcard tests/*.c))
 # The master, client and watchdog modules under test (not their main.c or the
 # RPC glue).
-UNIT_LIB := master/script.c master/model.c client/session.c watchdog/procs.c
+UNIT_LIB := master/script.c master/model.c master/config.c client/session.c watchdog/procs.c
 
 $(BIN)/unit-tests: $(call obj,$(UNIT_SRC) $(UNIT_LIB) $(SERVER_LIB) $(COMMON_SRC))
 	@mkdir -p $(BIN)
@@ -38,7 +38,7 @@ $(BIN)/rpccall: $(call obj,tests/rpccall.c $(COMMON_SRC))
 # into fuzz_rpcargs and fuzz_rpcflat.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 5
-FUZZ_NAMES   := wire peermsg record vclock ids script rpcargs rpcflat screen seal
+FUZZ_NAMES   := wire peermsg record vclock ids script rpcargs rpcflat screen seal config
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # Not $(CFLAGS): it carries gcc-only warning flags. Warnings stay warnings
 # here, so a new clang diagnostic cannot block fuzzing; the gcc build is
@@ -56,7 +56,7 @@ fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))
 # comparisons it shares with the unit tests, fuzz_screen the body screen
 # with both parsers behind it, fuzz_seal the store's seal.
 FUZZ_EXTRA   := master/script.c common/rpcargs.c common/rpcflat.c tests/flateq.c server/seal.c \
-                common/hash.c
+                common/hash.c master/config.c common/jsonpos.c common/hmap.c
 FUZZ_OBJS    := $(call fuzz_obj,$(FUZZ_LIB) $(FUZZ_EXTRA) \
                   $(patsubst %,tests/fuzz/fuzz_%.c,$(FUZZ_NAMES)))
 FUZZ_LDLIBS  := -ljansson
@@ -78,6 +78,7 @@ $(BIN)/fuzz_%: $(BUILD)/fuzz/tests/fuzz/fuzz_%.o $(call fuzz_obj,$(FUZZ_LIB))
 # builds these, with the extra objects in $^.
 $(BIN)/fuzz_script: $(call fuzz_obj,master/script.c)
 $(BIN)/fuzz_seal: $(call fuzz_obj,server/seal.c common/hash.c)
+$(BIN)/fuzz_config: $(call fuzz_obj,master/config.c common/jsonpos.c common/hmap.c common/hash.c)
 $(BIN)/fuzz_rpcargs: $(call fuzz_obj,common/rpcargs.c common/rpc.c common/rpcflat.c \
                                 common/net.c common/loop.c)
 $(BIN)/fuzz_rpcargs: FUZZ_LDLIBS += -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok \
