@@ -38,7 +38,7 @@ $(BIN)/rpccall: $(call obj,tests/rpccall.c $(COMMON_SRC))
 # into fuzz_rpcargs and fuzz_rpcflat.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 5
-FUZZ_NAMES   := wire peermsg record vclock ids script rpcargs rpcflat screen seal config
+FUZZ_NAMES   := wire peermsg record vclock ids script rpcargs rpcflat screen seal config auth
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # Not $(CFLAGS): it carries gcc-only warning flags. Warnings stay warnings
 # here, so a new clang diagnostic cannot block fuzzing; the gcc build is
@@ -56,7 +56,7 @@ fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))
 # comparisons it shares with the unit tests, fuzz_screen the body screen
 # with both parsers behind it, fuzz_seal the store's seal.
 FUZZ_EXTRA   := master/script.c common/rpcargs.c common/rpcflat.c tests/flateq.c server/seal.c \
-                common/hash.c master/config.c common/jsonpos.c common/hmap.c
+                common/hash.c master/config.c common/jsonpos.c common/hmap.c common/auth.c
 FUZZ_OBJS    := $(call fuzz_obj,$(FUZZ_LIB) $(FUZZ_EXTRA) \
                   $(patsubst %,tests/fuzz/fuzz_%.c,$(FUZZ_NAMES)))
 FUZZ_LDLIBS  := -ljansson
@@ -79,6 +79,8 @@ $(BIN)/fuzz_%: $(BUILD)/fuzz/tests/fuzz/fuzz_%.o $(call fuzz_obj,$(FUZZ_LIB))
 $(BIN)/fuzz_script: $(call fuzz_obj,master/script.c)
 $(BIN)/fuzz_seal: $(call fuzz_obj,server/seal.c common/hash.c)
 $(BIN)/fuzz_config: $(call fuzz_obj,master/config.c common/jsonpos.c common/hmap.c common/hash.c)
+$(BIN)/fuzz_auth: $(call fuzz_obj,common/auth.c)
+$(BIN)/fuzz_auth: FUZZ_LDLIBS += -lsodium
 $(BIN)/fuzz_rpcargs: $(call fuzz_obj,common/rpcargs.c common/rpc.c common/rpcflat.c \
                                 common/net.c common/loop.c)
 $(BIN)/fuzz_rpcargs: FUZZ_LDLIBS += -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok \
