@@ -447,6 +447,20 @@ int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
     return 0;
 }
 
+/* Reads go through the core, which owns the store while it runs, so that
+ * the core alone decides what a read sees. */
+int core_get(core *c, const uint8_t *key, size_t key_len, bool *found, dkv_version *v,
+             uint8_t **value, size_t *value_len, dkv_err *err)
+{
+    return store_get(c->st, key, key_len, found, v, value, value_len, err);
+}
+
+int core_scan(core *c, const uint8_t *after, size_t after_len, bool has_after, store_scan_fn fn,
+              void *user, dkv_err *err)
+{
+    return store_scan(c->st, after, after_len, has_after, fn, user, err);
+}
+
 /* Does this server send origin's writes to peer? Down the origin's tree
  * when the origin is reachable; otherwise (its writes outlive it) to every
  * neighbour that lacks them. */
@@ -475,16 +489,18 @@ static bool push_origin(core *c, neighbour *n, buf *out, uint64_t origin, uint64
         uint8_t *owned = NULL;
         bool found = false;
         dkv_err err;
-        if (store_log_get(c->st, origin, k + 1, &u, &owned, &found, &err) < 0 || !found) {
-            /* The log keeps every write the clock counts, so this is a
-             * damaged store: stop the server rather than send a gap. */
+        int rc = store_log_get(c->st, origin, k + 1, &u, &owned, &found, &err);
+        if (rc < 0 || !found) {
+            /* The log keeps every write the clock counts, so a missing or
+             * unreadable entry is a damaged store: the core stops pushing
+             * (a retry would only fail again) and the server stops, saying
+             * why, rather than send a gap. */
             if (!c->damaged) {
                 c->damaged = true;
                 snprintf(c->damage, sizeof c->damage,
                          "the write log cannot give update %" PRIu64 ":%" PRIu64 ": %s", origin,
-                         k + 1, found ? err.msg : "missing");
+                         k + 1, rc < 0 ? err.msg : "missing");
             }
-            done = false;
             break;
         }
         peermsg_upd_add(&c->ub, &u);
@@ -559,9 +575,9 @@ bool core_tick_acks(core *c, bool send_acks)
         buf *out = c->ops.link_out(c->ops.ctx, n->peer);
         if (!out)
             continue;
-        if (push) {
+        if (push && !c->damaged) {
             size_t nv = vclock_size(c->meta.vc);
-            for (size_t j = 0; j < nv; j++) {
+            for (size_t j = 0; j < nv && !c->damaged; j++) {
                 vclock_entry e = vclock_at(c->meta.vc, j);
                 if (vclock_get(n->known, e.id) >= e.seq || !responsible(c, e.id, n))
                     continue;
