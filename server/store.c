@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/hash.h"
+#include "../common/hmap.h"
 #include "../common/xalloc.h"
 #include "kv_leveldb.h"
 #include "seal.h"
@@ -366,47 +366,37 @@ static void batch_update(store *s, const dkv_update *u, bool write_data)
     kv_batch_put(s->batch, lk, sizeof lk, buf_head(&s->v), buf_unread(&s->v));
 }
 
-/* The newest version of one key within a batch (or stored before it). */
-typedef struct batch_key {
-    const uint8_t *key; /* NULL: free slot */
-    size_t key_len;
-    dkv_version best;
-} batch_key;
-
 int store_apply(store *s, const dkv_update *u, size_t n, const record_meta *m, dkv_err *err)
 {
-    /* A catch-up frame carries thousands of writes to a few keys: an
-     * open-addressing table finds a key's newest version so far in O(1),
-     * and reads each key's stored version once per batch. */
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap *= 2;
-    batch_key *tab = xcalloc(cap, sizeof *tab);
+    /* A catch-up frame carries thousands of writes to a few keys: a hash
+     * map finds a key's newest version so far in O(1), and each key's
+     * stored version is read once per batch. */
+    hmap *newest = hmap_new();
+    dkv_version *best = xmalloc(n * sizeof *best); /* one per key, at most n */
+    size_t keys = 0;
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        size_t slot = (size_t)hash64(u[i].key, u[i].key_len) & (cap - 1);
-        while (tab[slot].key && (tab[slot].key_len != u[i].key_len ||
-                                 memcmp(tab[slot].key, u[i].key, u[i].key_len) != 0))
-            slot = (slot + 1) & (cap - 1);
-        batch_key *k = &tab[slot];
-        if (!k->key) {
+    for (size_t i = 0; i < n; i++) {
+        bool created;
+        void **slot = hmap_slot(newest, u[i].key, u[i].key_len, &created);
+        if (created) {
+            dkv_version *b = &best[keys++];
+            *slot = b;
             bool found;
-            k->best = (dkv_version){0, 0};
-            if (store_get(s, u[i].key, u[i].key_len, &found, &k->best, NULL, NULL, err) < 0) {
+            if (store_get(s, u[i].key, u[i].key_len, &found, b, NULL, NULL, err) < 0) {
                 rc = -1;
                 break;
             }
             if (!found)
-                k->best = (dkv_version){0, 0};
-            k->key = u[i].key;
-            k->key_len = u[i].key_len;
+                *b = (dkv_version){0, 0};
         }
-        bool newer = dkv_version_cmp(record_update_version(&u[i]), k->best) > 0;
+        dkv_version *b = *slot;
+        bool newer = dkv_version_cmp(record_update_version(&u[i]), *b) > 0;
         if (newer)
-            k->best = record_update_version(&u[i]);
+            *b = record_update_version(&u[i]);
         batch_update(s, &u[i], newer);
     }
-    free(tab);
+    hmap_free(newest, NULL);
+    free(best);
     if (rc < 0) {
         kv_batch_clear(s->batch);
         return -1;
