@@ -16,6 +16,7 @@ static void register_all(void)
     add_peermsg_tests();
     add_record_tests();
     add_store_tests();
+    add_kv_tests();
     add_seal_tests();
     add_core_tests();
     add_script_tests();

@@ -16,6 +16,7 @@ void add_route_tests(void);
 void add_peermsg_tests(void);
 void add_record_tests(void);
 void add_store_tests(void);
+void add_kv_tests(void);
 void add_seal_tests(void);
 void add_core_tests(void);
 void add_script_tests(void);
