@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/vec.h"
 #include "route.h"
 
 /* Bytes a link may have queued before pushes to it pause: keeps memory
@@ -251,12 +252,7 @@ int core_link_up(core *c, uint64_t peer, const peermsg *hello, dkv_err *err)
         return -1;
     neighbour *n = find_nb(c, peer);
     if (!n) {
-        if (c->n_nb == c->cap_nb) {
-            c->cap_nb = c->cap_nb ? c->cap_nb * 2 : 8;
-            c->nb = xrealloc(c->nb, c->cap_nb * sizeof *c->nb);
-        }
-        n = &c->nb[c->n_nb++];
-        memset(n, 0, sizeof *n);
+        n = VEC_PUSH(c->nb, c->n_nb, c->cap_nb);
         n->peer = peer;
         n->known = vclock_new();
         n->resp = vclock_new();
