@@ -15,10 +15,14 @@
  * fixture. The store adds what the bytes mean: records, the proof at open
  * that they are whole, the seal, and what a failed write forbids. */
 
+/* Room for a data directory's path, and for a file's in it. */
+#define STORE_DIR_MAX 4096
+#define STORE_FILE_MAX (STORE_DIR_MAX + 128)
+
 struct store {
     kv *db;
-    char dir[4096];          /* for messages: the data directory, or a name */
-    char replayed_log[4200]; /* the LevelDB log this open replayed, if any */
+    char dir[STORE_DIR_MAX];           /* for messages: the data directory, or a name */
+    char replayed_log[STORE_FILE_MAX]; /* the LevelDB log this open replayed, if any */
     uint64_t self;
     /* The seal of a store opened on a directory; a store on a caller's
      * backend (store_open_kv) has none. */
@@ -185,12 +189,12 @@ store *store_open(const char *dir, const store_options *o, dkv_err *err)
                                 "before: refusing to start with an empty store",
                            dir, o->self),
                NULL;
-    char path[4096];
+    char path[STORE_DIR_MAX];
     snprintf(path, sizeof path, "%s", dir);
     for (size_t n = strlen(path); n > 1 && path[n - 1] == '/'; n--)
         path[n - 1] = '\0';
     /* Named now: recovery replays it into a table and deletes it. */
-    char replayed[sizeof ((store *)0)->replayed_log];
+    char replayed[STORE_FILE_MAX];
     kv_leveldb_newest_log(path, replayed, sizeof replayed);
     kv *db = kv_leveldb_open(path, &(kv_leveldb_options){.sync = o->sync}, err);
     if (!db)
@@ -198,7 +202,7 @@ store *store_open(const char *dir, const store_options *o, dkv_err *err)
     store *s = store_alloc(db, path, o->self);
     memcpy(s->replayed_log, replayed, sizeof replayed);
     /* The seal lives beside the directory, so that it survives a wipe. */
-    char seal_file[sizeof path + 8];
+    char seal_file[STORE_FILE_MAX];
     snprintf(seal_file, sizeof seal_file, "%s.seal", path);
     bool sealed = false;
     seal_state sl = {0};
