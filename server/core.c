@@ -51,7 +51,7 @@ struct core {
     /* Set once a peer proves this server's store lost writes of its own;
      * the server must stop before it numbers a write twice. */
     bool damaged;
-    char damage[DKV_ERR_MAX];
+    dkv_err damage;
     store *st;
     core_ops ops;
     record_meta meta;
@@ -134,7 +134,7 @@ void core_set_run_id(core *c, const char *run)
 
 const char *core_run_id(const core *c) { return c->run; }
 
-const char *core_damage(const core *c) { return c->damaged ? c->damage : NULL; }
+const char *core_damage(const core *c) { return c->damaged ? c->damage.msg : NULL; }
 
 /* A peer holds more writes of our own origin than we do: only this server
  * numbers them, so our store lost some. Numbering new writes from here
@@ -146,12 +146,12 @@ static int check_own_seq(core *c, uint64_t peer, uint64_t peer_has, dkv_err *err
         return 0;
     if (!c->damaged) {
         c->damaged = true;
-        snprintf(c->damage, sizeof c->damage,
-                 "server %" PRIu64 " holds %" PRIu64 " writes of server %" PRIu64
-                 ", whose own store has only %" PRIu64 ": the store lost writes",
-                 peer, peer_has, c->self, mine);
+        dkv_err_set(&c->damage,
+                    "server %" PRIu64 " holds %" PRIu64 " writes of server %" PRIu64
+                    ", whose own store has only %" PRIu64 ": the store lost writes",
+                    peer, peer_has, c->self, mine);
     }
-    return dkv_err_set(err, "%s", c->damage);
+    return dkv_err_set(err, "%s", c->damage.msg);
 }
 uint64_t core_incarnation(const core *c) { return c->meta.incarnation; }
 const vclock *core_vclock(const core *c) { return c->meta.vc; }
@@ -418,7 +418,7 @@ int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
     /* Move past the client's dependency first, so the write is ordered after
      * what its writer has seen even if this server has not seen it yet. */
     if (c->damaged)
-        return dkv_err_set(err, "%s", c->damage);
+        return dkv_err_set(err, "%s", c->damage.msg);
     if (dep.lamport > c->meta.lamport + DKV_DEP_SLACK || dep.lamport >= DKV_COUNTER_MAX)
         return dkv_err_set(err, "implausible dependency: Lamport counter %" PRIu64
                                 " is far above this server's %" PRIu64,
@@ -493,9 +493,11 @@ static bool push_origin(core *c, neighbour *n, buf *out, uint64_t origin, uint64
              * why, rather than send a gap. */
             if (!c->damaged) {
                 c->damaged = true;
-                snprintf(c->damage, sizeof c->damage,
-                         "the write log cannot give update %" PRIu64 ":%" PRIu64 ": %s", origin,
-                         k + 1, rc < 0 ? err.msg : "missing");
+                if (rc == 0)
+                    dkv_err_set(&err, "missing");
+                c->damage = err;
+                dkv_err_wrap(&c->damage, "the write log cannot give update %" PRIu64 ":%" PRIu64,
+                             origin, k + 1);
             }
             break;
         }
