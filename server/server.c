@@ -344,7 +344,7 @@ static int m_get_value(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply,
     dkv_version v = {0, 0};
     uint8_t *val = NULL;
     size_t vl = 0;
-    if (store_get(s->st, key->p, key->n, &found, &v, &val, &vl, err) < 0)
+    if (core_get(s->core, key->p, key->n, &found, &v, &val, &vl, err) < 0)
         return -1;
     reply->owned = val;
     reply->vals[0] = rpcflat_bool(found);
@@ -395,7 +395,7 @@ static xmlrpc_value *m_dump(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci
     }
     dump_ctx d = {env, xmlrpc_array_new(env), 0, false};
     dkv_err err;
-    if (store_scan(s->st, after, al, has_after, dump_one, &d, &err) < 0)
+    if (core_scan(s->core, after, al, has_after, dump_one, &d, &err) < 0)
         fail(env, &err);
     free(after);
     xmlrpc_value *res = NULL;

@@ -9,6 +9,7 @@
 
 #include "../common/wire.h"
 #include "../server/peermsg.h"
+#include "kv_memory.h"
 
 #define N_MAX FIXTURE_MAX_NODES
 #define RING 48        /* events kept for fixture_describe */
@@ -298,7 +299,12 @@ fixture *fixture_new(uint64_t seed, size_t n_nodes, const uint64_t *ids, size_t 
         for (size_t j = 0; j < i; j++)
             if (f->node[j].id == nd->id)
                 abort();
-        nd->st = store_open_memory();
+        char name[32];
+        snprintf(name, sizeof name, "memory %" PRIu64, nd->id);
+        dkv_err err;
+        nd->st = store_open_kv(kv_memory_new(), name, nd->id, &err);
+        if (!nd->st) /* a fresh memory store has nothing to refuse */
+            abort();
         for (size_t j = 0; j < n_nodes; j++) {
             buf_init(&f->chan[i][j]);
             f->speed[i][j] = SPEED_DEFAULT;

@@ -18,6 +18,7 @@ static void register_all(void)
     add_store_tests();
     add_config_tests();
     add_auth_tests();
+    add_kv_tests();
     add_seal_tests();
     add_core_tests();
     add_script_tests();

@@ -18,6 +18,7 @@ void add_record_tests(void);
 void add_store_tests(void);
 void add_config_tests(void);
 void add_auth_tests(void);
+void add_kv_tests(void);
 void add_seal_tests(void);
 void add_core_tests(void);
 void add_script_tests(void);
