@@ -16,6 +16,7 @@
 #include "../common/rpc.h"
 #include "../common/rpcargs.h"
 #include "../common/token.h"
+#include "../common/vec.h"
 #include "core.h"
 #include "../common/xalloc.h"
 
@@ -114,12 +115,7 @@ static peer_link *get_link(server *s, uint64_t peer, bool create)
             return &s->links[i];
     if (!create)
         return NULL;
-    if (s->n_links == s->cap_links) {
-        s->cap_links = s->cap_links ? s->cap_links * 2 : 8;
-        s->links = xrealloc(s->links, s->cap_links * sizeof *s->links);
-    }
-    peer_link *l = &s->links[s->n_links++];
-    memset(l, 0, sizeof *l);
+    peer_link *l = VEC_PUSH(s->links, s->n_links, s->cap_links);
     l->peer = peer;
     l->backoff = RETRY_FIRST_US;
     return l;
