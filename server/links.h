@@ -1,0 +1,94 @@
+/* links: a server's links to its peers, and when it sends them what, around
+ * its protocol core (core.h): dialling with backoff, the hello exchange and
+ * its checks, keepalive, and the timers that batch writes, acks and LSAs.
+ *
+ * Pure: no sockets, no clock, no randomness. The caller owns the
+ * connections and the clock. It reports events (the master's requests, a
+ * connection made, a peer frame, a connection closed) with the time they
+ * happened; this module acts through links_ops (dial, close, write to a
+ * connection's output). links_tick runs the timers and says when it is due
+ * again. server.c drives it with sockets and net_now_us(); the test fixture
+ * drives the same code with simulated connections under virtual time.
+ *
+ * Connections: the caller's handle (a void *) paired with a links_conn, this
+ * module's record of it. An outgoing connection gets its links_conn when the
+ * module dials; an accepted one when its first frame shows it is a peer's
+ * (links_accept). Every links_conn ends with links_closed. */
+#ifndef DKV_LINKS_H
+#define DKV_LINKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/logrl.h"
+#include "../common/wire.h"
+#include "core.h"
+#include "store.h"
+
+typedef struct links links;
+typedef struct links_conn links_conn;
+
+typedef struct links_ops {
+    void *ctx;
+    /* Starts an outgoing connection to host:port for lc. Returns the
+     * caller's handle, or NULL when the attempt failed at once (the link
+     * is dialled again after its backoff). The caller later reports
+     * links_connected or links_closed for lc. */
+    void *(*dial)(void *ctx, links_conn *lc, const char *host, uint16_t port);
+    /* Closes conn once the current event is handled; the caller then
+     * reports links_closed. Output not yet sent may be dropped. */
+    void (*close)(void *ctx, void *conn, const char *why);
+    /* conn's output buffer: frames appended leave in order. */
+    buf *(*out)(void *ctx, void *conn);
+    /* Bytes appended to out that have not left yet. */
+    size_t (*pending)(void *ctx, void *conn);
+    /* When bytes last arrived on, and last left through, conn (its
+     * creation until then). */
+    int64_t (*last_rx)(void *ctx, void *conn);
+    int64_t (*last_tx)(void *ctx, void *conn);
+    /* conn carries a live link from now on (may be NULL). */
+    void (*live)(void *ctx, void *conn);
+} links_ops;
+
+typedef struct links_config {
+    uint64_t self;
+    const char *run_id; /* sent in every hello; servers of other runs are refused */
+    store *st;          /* stays the caller's */
+    logrl *log;         /* rate-limited log of dropped links; NULL: none */
+} links_config;
+
+/* A core for cfg->self on cfg->st (see core_new), with no links. NULL with
+ * err when the core cannot start. Caller frees with links_free, which also
+ * frees every links_conn still open (their handles stay the caller's). */
+links *links_new(const links_config *cfg, const links_ops *ops, dkv_err *err);
+void links_free(links *lk);
+core *links_core(links *lk);
+
+/* The master's requests. want: keep a link to peer at host:port, dialled
+ * now unless up or being dialled (clears a cut). cut: refuse the link and
+ * close it, until uncut (cut false). forget: peer is gone; stop dialling
+ * its address, which may soon be someone else's. */
+void links_want(links *lk, uint64_t peer, const char *host, uint16_t port, int64_t now);
+void links_cut(links *lk, uint64_t peer, bool cut);
+void links_forget(links *lk, uint64_t peer);
+/* A digest request (stabilize is polling): for a while, writes and acks
+ * go out without waiting. Returns the bytes queued on live links. */
+int64_t links_digest(links *lk, int64_t now);
+
+/* An accepted connection (handle conn) sent a peer frame: its record, to
+ * pass with that frame and every later event. */
+links_conn *links_accept(links *lk, void *conn);
+/* An outgoing connection finished connecting: the hello goes out. */
+void links_connected(links *lk, links_conn *lc);
+/* A WIRE_PEER frame arrived on lc. */
+void links_frame(links *lk, links_conn *lc, const wire_frame *f, int64_t now);
+/* lc's connection is gone, for whatever reason; lc is freed. */
+void links_closed(links *lk, links_conn *lc, int64_t now);
+
+/* Does what is due at now: dials, dial timeouts, keepalive, LSAs, pushes
+ * and acks. Returns when it is next due (events may make it sooner). */
+int64_t links_tick(links *lk, int64_t now);
+
+#endif
