@@ -87,6 +87,8 @@ struct links {
     bool over_budget; /* the last push stopped at a link's budget */
     int64_t ack_at;   /* when owed acks go out; 0: none owed */
     int64_t lsa_at;   /* when pending LSAs go out; 0: none pending */
+    int64_t acks_owed_since;
+    links_counters counters;
 };
 
 static peer_link *get_link(links *lk, uint64_t peer, bool create)
@@ -170,12 +172,14 @@ void links_free(links *lk)
 }
 
 core *links_core(links *lk) { return lk->core; }
+const links_counters *links_get_counters(const links *lk) { return &lk->counters; }
 
 static void dial(links *lk, peer_link *l, int64_t now)
 {
     l->retry_at = now + l->backoff;
     if (l->backoff < RETRY_MAX_US)
         l->backoff *= 2;
+    lk->counters.dials++;
     links_conn *lc = conn_new(lk, true, l->peer);
     lc->conn = lk->ops.dial(lk->ops.ctx, lc, l->host, l->port);
     if (!lc->conn) {
@@ -198,6 +202,12 @@ links_conn *links_accept(links *lk, void *conn)
     return lc;
 }
 
+static void refuse_hello(links *lk, links_conn *lc, const char *why)
+{
+    lk->counters.hellos_refused++;
+    close_conn(lk, lc, why);
+}
+
 static void on_hello(links *lk, links_conn *lc, const peermsg *m, int64_t now)
 {
     if (strcmp(m->run, core_run_id(lk->core)) != 0) {
@@ -206,21 +216,21 @@ static void on_hello(links *lk, links_conn *lc, const peermsg *m, int64_t now)
         if (lk->log)
             logrl_printf(lk->log, now, "server %" PRIu64 ": refused server %" PRIu64
                          " of another run ('%s')", lk->self, m->id, m->run);
-        close_conn(lk, lc, "peer belongs to another run");
+        refuse_hello(lk, lc, "peer belongs to another run");
         return;
     }
     /* A stale address may now belong to another server: both ends check. */
     if ((lc->outgoing && m->id != lc->peer) || m->to != lk->self || m->id == lk->self) {
-        close_conn(lk, lc, "wrong server at that address");
+        refuse_hello(lk, lc, "wrong server at that address");
         return;
     }
     if (now < lk->store_retry_at) {
-        close_conn(lk, lc, "this server's store is failing; retry later");
+        refuse_hello(lk, lc, "this server's store is failing; retry later");
         return;
     }
     peer_link *l = get_link(lk, m->id, true);
     if (l->cut) {
-        close_conn(lk, lc, "link is cut");
+        refuse_hello(lk, lc, "link is cut");
         return;
     }
     if (l->conn) {
@@ -229,7 +239,8 @@ static void on_hello(links *lk, links_conn *lc, const peermsg *m, int64_t now)
          * yet (it retries), or an impostor, which must not lock the real
          * peer out. A ping makes a dead old link fail fast. */
         peermsg_encode_ping(conn_out(lk, l->conn));
-        close_conn(lk, lc, "link already live");
+        lk->counters.live_link_wins++;
+        refuse_hello(lk, lc, "link already live");
         return;
     }
     lc->peer = m->id;
@@ -244,6 +255,7 @@ static void on_hello(links *lk, links_conn *lc, const peermsg *m, int64_t now)
     if (lk->ops.live)
         lk->ops.live(lk->ops.ctx, lc->conn); /* e.g. never closed to make room */
     l->backoff = RETRY_FIRST_US;
+    lk->counters.links_up++;
     dkv_err err;
     if (core_link_up(lk->core, l->peer, m, &err) < 0) {
         if (lk->log)
@@ -257,6 +269,7 @@ static void on_hello(links *lk, links_conn *lc, const peermsg *m, int64_t now)
  * STORE_RETRY_FIRST_US). */
 static void store_failed(links *lk, int64_t now)
 {
+    lk->counters.store_failures++;
     lk->store_backoff = lk->store_backoff ? lk->store_backoff * 2 : STORE_RETRY_FIRST_US;
     if (lk->store_backoff > STORE_RETRY_MAX_US)
         lk->store_backoff = STORE_RETRY_MAX_US;
@@ -271,18 +284,22 @@ void links_frame(links *lk, links_conn *lc, const wire_frame *f, int64_t now)
         if (lk->log)
             logrl_printf(lk->log, now, "server %" PRIu64 ": bad frame from %" PRIu64 ": %s",
                          lk->self, lc->peer, err.msg);
-        close_conn(lk, lc, "malformed peer frame");
+        lk->counters.protocol_drops++;
+        char why[DKV_ERR_MAX + 32];
+        snprintf(why, sizeof why, "malformed peer frame: %s", err.msg);
+        close_conn(lk, lc, why);
         return;
     }
     if (!lc->hello_seen) {
         if (m.type == PEERMSG_HELLO)
             on_hello(lk, lc, &m, now);
         else
-            close_conn(lk, lc, "peer did not start with hello");
+            refuse_hello(lk, lc, "peer did not start with hello");
     } else {
         peer_link *l = get_link(lk, lc->peer, false);
         int rc;
         if (!l || l->conn != lc) {
+            lk->counters.protocol_drops++;
             close_conn(lk, lc, "stale link");
         } else if ((rc = core_on_message(lk->core, lc->peer, &m, &err)) < 0) {
             if (rc == CORE_LOCAL_FAILURE)
@@ -290,7 +307,11 @@ void links_frame(links *lk, links_conn *lc, const wire_frame *f, int64_t now)
             if (lk->log)
                 logrl_printf(lk->log, now, "server %" PRIu64 ": link to %" PRIu64 " dropped: %s",
                              lk->self, lc->peer, err.msg);
-            close_conn(lk, lc, rc == CORE_LOCAL_FAILURE ? "local store failure" : "protocol error");
+            lk->counters.protocol_drops += rc != CORE_LOCAL_FAILURE;
+            char why[DKV_ERR_MAX + 32];
+            snprintf(why, sizeof why, "%s: %s",
+                     rc == CORE_LOCAL_FAILURE ? "local store failure" : "protocol error", err.msg);
+            close_conn(lk, lc, why);
         }
     }
     peermsg_clear(&m);
@@ -379,8 +400,10 @@ static int64_t tend_links(links *lk, int64_t now)
                 t = at;
         }
         if (l->dialing) {
-            if (now - l->dial_started >= DIAL_TIMEOUT_US)
+            if (now - l->dial_started >= DIAL_TIMEOUT_US) {
+                lk->counters.dial_timeouts++;
                 close_conn(lk, l->dialing, "no hello in time");
+            }
             else if (l->dial_started + DIAL_TIMEOUT_US < t)
                 t = l->dial_started + DIAL_TIMEOUT_US;
         }
@@ -393,11 +416,13 @@ static int64_t tend_links(links *lk, int64_t now)
                 logrl_printf(lk->log, now, "server %" PRIu64 ": link to %" PRIu64
                              " dropped: nothing received for %d ms", lk->self, l->peer,
                              DEAD_US / 1000);
+            lk->counters.silent_drops++;
             close_conn(lk, l->conn, "peer silent");
             continue;
         }
         if (now - tx >= PING_US && lk->ops.pending(lk->ops.ctx, c) == 0) {
             peermsg_encode_ping(conn_out(lk, l->conn));
+            lk->counters.pings++;
             tx = now;
         }
         if (tx + PING_US < t)
@@ -412,8 +437,10 @@ int64_t links_tick(links *lk, int64_t now)
 {
     int64_t wake = tend_links(lk, now);
     core *c = lk->core;
+    links_counters *k = &lk->counters;
     /* LSAs first: advertising a link change may give writes to push. */
-    if (lk->lsa_at && now >= lk->lsa_at) {
+    bool lsas = lk->lsa_at && now >= lk->lsa_at;
+    if (lsas) {
         core_send_lsas(c);
         lk->lsa_at = 0;
     }
@@ -422,24 +449,36 @@ int64_t links_tick(links *lk, int64_t now)
     if (!lk->push_at && core_has_work(c))
         lk->push_at = lk->last_push + PUSH_INTERVAL_US > now ? lk->last_push + PUSH_INTERVAL_US
                                                              : now;
-    if (!lk->ack_at && core_acks_due(c))
+    if (!lk->ack_at && core_acks_due(c)) {
         lk->ack_at = now + ACK_DELAY_US;
+        lk->acks_owed_since = now;
+    }
     if (now < lk->eager_until) {
-        if (lk->push_at && !lk->over_budget)
+        if (lk->push_at && !lk->over_budget) {
+            k->eager_pushes += lk->push_at > now;
             lk->push_at = now;
+        }
         if (lk->ack_at)
             lk->ack_at = now;
     }
     bool acks = lk->ack_at && now >= lk->ack_at;
-    if ((lk->push_at && now >= lk->push_at) || acks) {
+    bool push = lk->push_at && now >= lk->push_at;
+    if (push || acks) {
         bool more = core_tick_acks(c, acks);
-        if (lk->push_at && now >= lk->push_at) {
+        if (push) {
             lk->over_budget = more;
             lk->push_at = more ? now + PUSH_RETRY_US : 0;
             lk->last_push = now;
+            k->pushes++;
+            k->pushes_over_budget += more;
         }
-        if (acks)
+        if (acks) {
             lk->ack_at = 0;
+            k->ack_sends++;
+            k->acks_deferred += now - lk->acks_owed_since >= ACK_DELAY_US;
+        }
+    } else if (lsas) {
+        k->lsa_only_sends++;
     }
     if (lk->push_at && lk->push_at < wake)
         wake = lk->push_at;
@@ -448,4 +487,18 @@ int64_t links_tick(links *lk, int64_t now)
     if (lk->lsa_at && lk->lsa_at < wake)
         wake = lk->lsa_at;
     return wake;
+}
+
+bool links_busy(const links *lk)
+{
+    return lk->push_at || lk->ack_at || lk->lsa_at || core_has_work(lk->core) ||
+           core_acks_due(lk->core) || core_lsas_due(lk->core);
+}
+
+bool links_live(const links *lk, uint64_t peer)
+{
+    for (size_t i = 0; i < lk->n_links; i++)
+        if (lk->links[i].peer == peer)
+            return lk->links[i].conn && !lk->links[i].conn->closing;
+    return false;
 }

@@ -59,12 +59,25 @@ typedef struct links_config {
     logrl *log;         /* rate-limited log of dropped links; NULL: none */
 } links_config;
 
+/* What happened, for tests and the fixture: each counts events. */
+typedef struct links_counters {
+    uint64_t dials, dial_timeouts, links_up, hellos_refused, live_link_wins;
+    uint64_t pings, silent_drops, protocol_drops, store_failures;
+    /* Core ticks that pushed writes; of those, how many stopped at a link's
+     * output budget, and how many a digest's eager window brought forward. */
+    uint64_t pushes, pushes_over_budget, eager_pushes;
+    /* Ticks that sent owed acks; of those, how many had waited the whole
+     * ACK delay. LSA timer runs with no push or acks in the same tick. */
+    uint64_t ack_sends, acks_deferred, lsa_only_sends;
+} links_counters;
+
 /* A core for cfg->self on cfg->st (see core_new), with no links. NULL with
  * err when the core cannot start. Caller frees with links_free, which also
  * frees every links_conn still open (their handles stay the caller's). */
 links *links_new(const links_config *cfg, const links_ops *ops, dkv_err *err);
 void links_free(links *lk);
 core *links_core(links *lk);
+const links_counters *links_get_counters(const links *lk);
 
 /* The master's requests. want: keep a link to peer at host:port, dialled
  * now unless up or being dialled (clears a cut). cut: refuse the link and
@@ -90,5 +103,9 @@ void links_closed(links *lk, links_conn *lc, int64_t now);
 /* Does what is due at now: dials, dial timeouts, keepalive, LSAs, pushes
  * and acks. Returns when it is next due (events may make it sooner). */
 int64_t links_tick(links *lk, int64_t now);
+/* Whether writes, acks or LSAs wait to be sent (keepalive aside). */
+bool links_busy(const links *lk);
+/* Whether the link to peer is live. */
+bool links_live(const links *lk, uint64_t peer);
 
 #endif
