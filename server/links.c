@@ -425,7 +425,9 @@ static int64_t tend_links(links *lk, int64_t now)
             lk->counters.pings++;
             tx = now;
         }
-        if (tx + PING_US < t)
+        /* A ping held back by unsent output waits for it to leave, which
+         * wakes the caller anyway: a wakeup at once would spin until then. */
+        if (tx + PING_US > now && tx + PING_US < t)
             t = tx + PING_US;
         if (rx + DEAD_US < t)
             t = rx + DEAD_US;
