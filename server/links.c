@@ -472,7 +472,7 @@ int64_t links_tick(links *lk, int64_t now)
             lk->push_at = more ? now + PUSH_RETRY_US : 0;
             lk->last_push = now;
             k->pushes++;
-            k->pushes_over_budget += more;
+            k->pushes_retried += more;
         }
         if (acks) {
             lk->ack_at = 0;

@@ -63,9 +63,10 @@ typedef struct links_config {
 typedef struct links_counters {
     uint64_t dials, dial_timeouts, links_up, hellos_refused, live_link_wins;
     uint64_t pings, silent_drops, protocol_drops, store_failures;
-    /* Core ticks that pushed writes; of those, how many stopped at a link's
-     * output budget, and how many a digest's eager window brought forward. */
-    uint64_t pushes, pushes_over_budget, eager_pushes;
+    /* Core ticks that pushed writes; of those, how many left work (a link's
+     * output budget was reached, or routes changed) to retry soon, and how
+     * many a digest's eager window brought forward. */
+    uint64_t pushes, pushes_retried, eager_pushes;
     /* Ticks that sent owed acks; of those, how many had waited the whole
      * ACK delay. LSA timer runs with no push or acks in the same tick. */
     uint64_t ack_sends, acks_deferred, lsa_only_sends;
