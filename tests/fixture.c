@@ -11,6 +11,7 @@
 #include "../common/vec.h"
 #include "../common/wire.h"
 #include "../common/xalloc.h"
+#include "memconn.h"
 
 #define N_MAX FIXTURE_MAX_NODES
 #define RING 48        /* events kept for fixture_describe */
@@ -66,32 +67,6 @@ typedef struct fx_node {
     links_counters past; /* of its earlier lives */
 } fx_node;
 
-typedef struct fx_conn fx_conn;
-
-/* One end of a connection: the links_ops handle its node holds. */
-typedef struct fx_end {
-    fx_conn *conn;
-    int k;           /* 0: the dialler's end; 1: the acceptor's */
-    links_conn *lc;  /* its node's record (the acceptor's from its first frame) */
-    bool open;       /* its node has it: neither closed it nor died */
-    bool closing;    /* its node asked to close it, once the event is handled */
-    char why[160];
-    bool live;       /* carries its node's live link */
-    bool wrote_late; /* wrote after the other end had closed (a reset is near) */
-    int64_t last_rx, last_tx;
-    uint64_t tx_seen; /* bytes of its stream last_tx accounts for */
-} fx_end;
-
-struct fx_conn {
-    uint64_t serial;
-    size_t node[2];      /* node[k] holds end k; node[1] is f->n for no listener */
-    uint16_t port;       /* the address dialled */
-    bool connecting;     /* the dial has not completed */
-    buf chan[2];         /* chan[k]: what end k wrote that has not arrived */
-    uint64_t arrived[2]; /* bytes of chan[k] delivered so far */
-    fx_end end[2];
-};
-
 typedef struct fx_put {
     size_t origin; /* node index */
     uint64_t seq;
@@ -115,7 +90,7 @@ struct fixture {
     size_t dialer[N_MAX][N_MAX]; /* which of a wanted pair dials */
     bool held[N_MAX][N_MAX];     /* frames i -> j are held back */
     unsigned speed[N_MAX][N_MAX];
-    fx_conn **conns;
+    memconn **conns;
     size_t n_conns, cap_conns;
     uint64_t conn_serial;
     uint16_t next_port;
@@ -147,7 +122,6 @@ struct fixture {
     fx_event ring[RING];
     size_t ring_n;
     FILE *trace;
-    buf scratch;
 };
 
 /* --- randomness ------------------------------------------------------ */
@@ -326,9 +300,9 @@ fixture_config fixture_config_faulty(void)
 
 /* --- connections: the links_ops of every node ------------------------ */
 
-static fx_node *end_node(fixture *f, const fx_end *e) { return &f->node[e->conn->node[e->k]]; }
+static fx_node *end_node(fixture *f, const memconn_end *e) { return &f->node[e->conn->node[e->k]]; }
 /* Id of the node at the far end of e (0 when nobody listens there). */
-static uint64_t peer_id(const fixture *f, const fx_end *e)
+static uint64_t peer_id(const fixture *f, const memconn_end *e)
 {
     size_t j = e->conn->node[1 - e->k];
     return j < f->n ? f->node[j].id : 0;
@@ -341,75 +315,25 @@ static void *op_dial(void *ctx, links_conn *lc, const char *host, uint16_t port)
 {
     fx_node *nd = ctx;
     fixture *f = nd->f;
-    fx_conn *c = xcalloc(1, sizeof *c);
-    c->serial = ++f->conn_serial;
-    c->node[0] = nd->idx;
-    c->node[1] = f->n;
+    size_t to = f->n;
     for (size_t j = 0; j < f->n && strcmp(host, HOST) == 0; j++)
         if (f->node[j].port == port)
-            c->node[1] = j;
-    c->port = port;
-    c->connecting = true;
-    for (int k = 0; k < 2; k++) {
-        buf_init(&c->chan[k]);
-        c->end[k] = (fx_end){.conn = c, .k = k, .last_rx = f->now, .last_tx = f->now};
-    }
+            to = j;
+    memconn *c = memconn_new(++f->conn_serial, nd->idx, to, port, f->now);
     c->end[0].lc = lc;
-    c->end[0].open = true;
     *VEC_PUSH(f->conns, f->n_conns, f->cap_conns) = c;
     f->stats.dials++;
     ev(f, EV_DIAL, nd->id, peer_id(f, &c->end[0]), c->serial, port);
     return &c->end[0];
 }
 
-static void op_close(void *ctx, void *conn, const char *reason)
-{
-    (void)ctx;
-    fx_end *e = conn;
-    if (!e->closing) {
-        e->closing = true;
-        snprintf(e->why, sizeof e->why, "%s", reason);
-    }
-}
-
-static buf *op_out(void *ctx, void *conn)
-{
-    (void)ctx;
-    fx_end *e = conn;
-    return &e->conn->chan[e->k];
-}
-
-/* What the end wrote that has not arrived: the fixture's streams stand for
- * the sender's output buffer and the network alike. */
-static size_t op_pending(void *ctx, void *conn)
-{
-    (void)ctx;
-    fx_end *e = conn;
-    return buf_unread(&e->conn->chan[e->k]);
-}
-
-static int64_t op_last_rx(void *ctx, void *conn)
-{
-    (void)ctx;
-    return ((fx_end *)conn)->last_rx;
-}
-
-static int64_t op_last_tx(void *ctx, void *conn)
-{
-    (void)ctx;
-    return ((fx_end *)conn)->last_tx;
-}
-
 static void op_live(void *ctx, void *conn)
 {
     fx_node *nd = ctx;
-    fx_end *e = conn;
+    memconn_end *e = conn;
     e->live = true;
     ev(nd->f, EV_LINK_UP, nd->id, peer_id(nd->f, e), e->conn->serial, 0);
 }
-
-static const links_ops fixture_ops = {NULL,       op_dial,    op_close,    op_out,
-                                      op_pending, op_last_rx, op_last_tx, op_live};
 
 /* Reasons a node may close a connection for when every node keeps the
  * protocol; any other (a malformed frame, a bad hello, a protocol error)
@@ -426,12 +350,10 @@ static bool benign_close(const char *reason)
 
 /* End e is closed: by its node (reason given), or under it (a reset, the
  * other end's close noticed). Its node hears of it at once. */
-static void close_end(fixture *f, fx_end *e, ev_type t, const char *reason)
+static void close_end(fixture *f, memconn_end *e, ev_type t, const char *reason)
 {
     fx_node *nd = end_node(f, e);
-    links_conn *lc = e->lc;
-    e->open = e->live = e->closing = false;
-    e->lc = NULL;
+    links_conn *lc = memconn_close_end(e->conn, e->k);
     f->stats.closes++;
     ev_why(f, t, nd->id, peer_id(f, e), e->conn->serial, 0, 0, reason);
     if (t == EV_CLOSE && !benign_close(reason))
@@ -450,7 +372,7 @@ static void after_event(fixture *f)
         again = false;
         for (size_t ci = 0; ci < f->n_conns; ci++)
             for (int k = 0; k < 2; k++) {
-                fx_end *e = &f->conns[ci]->end[k];
+                memconn_end *e = &f->conns[ci]->end[k];
                 if (e->closing) {
                     close_end(f, e, EV_CLOSE, e->why);
                     again = true;
@@ -460,16 +382,8 @@ static void after_event(fixture *f)
     bool live[N_MAX][N_MAX];
     memset(live, 0, sizeof live);
     for (size_t ci = 0; ci < f->n_conns; ci++) {
-        fx_conn *c = f->conns[ci];
-        for (int k = 0; k < 2; k++) {
-            fx_end *e = &c->end[k];
-            uint64_t total = c->arrived[k] + buf_unread(&c->chan[k]);
-            if (!e->open || total == e->tx_seen)
-                continue;
-            e->last_tx = f->now;
-            e->tx_seen = total;
-            e->wrote_late = e->wrote_late || (!c->connecting && !c->end[1 - k].open);
-        }
+        memconn *c = f->conns[ci];
+        memconn_note_writes(c, f->now);
         /* The live link wins: a node never has two live links to a peer. */
         for (int k = 0; k < 2 && !c->connecting; k++) {
             size_t i = c->node[k], j = c->node[1 - k];
@@ -488,20 +402,18 @@ static void reap(fixture *f)
 {
     size_t w = 0;
     for (size_t ci = 0; ci < f->n_conns; ci++) {
-        fx_conn *c = f->conns[ci];
+        memconn *c = f->conns[ci];
         if (c->end[0].open || c->end[1].open) {
             f->conns[w++] = c;
             continue;
         }
-        buf_free(&c->chan[0]);
-        buf_free(&c->chan[1]);
-        free(c);
+        memconn_free(c);
     }
     f->n_conns = w;
 }
 
 /* Both open ends are reset at once; what was in flight is lost. */
-static void reset_conn(fixture *f, fx_conn *c)
+static void reset_conn(fixture *f, memconn *c)
 {
     for (int k = 0; k < 2; k++)
         buf_clear(&c->chan[k]);
@@ -511,7 +423,7 @@ static void reset_conn(fixture *f, fx_conn *c)
             close_end(f, &c->end[k], EV_BREAK, "connection reset");
 }
 
-static bool connects(const fx_conn *c, size_t a, size_t b)
+static bool connects(const memconn *c, size_t a, size_t b)
 {
     return (c->node[0] == a && c->node[1] == b) || (c->node[0] == b && c->node[1] == a);
 }
@@ -521,8 +433,8 @@ static bool node_up(const fixture *f, size_t i) { return f->node[i].lk != NULL; 
 bool fixture_established(const fixture *f, size_t a, size_t b)
 {
     for (size_t ci = 0; ci < f->n_conns; ci++) {
-        const fx_conn *c = f->conns[ci];
-        if (!c->connecting && connects(c, a, b) && c->end[0].live && c->end[1].live)
+        const memconn *c = f->conns[ci];
+        if (connects(c, a, b) && memconn_established(c))
             return true;
     }
     return false;
@@ -533,8 +445,8 @@ bool fixture_established(const fixture *f, size_t a, size_t b)
 static bool start_node(fixture *f, size_t i)
 {
     fx_node *nd = &f->node[i];
-    links_ops ops = fixture_ops;
-    ops.ctx = nd;
+    links_ops ops = {nd, op_dial, NULL, NULL, NULL, NULL, NULL, op_live};
+    memconn_ops(&ops);
     dkv_err err;
     nd->port = f->next_port++;
     nd->lk = links_new(&(links_config){nd->id, "", nd->st, NULL}, &ops, &err);
@@ -566,7 +478,6 @@ fixture *fixture_new(uint64_t seed, size_t n_nodes, const uint64_t *ids, size_t 
     f->cfg = fixture_config_quiet();
     f->next_port = PORT_FIRST;
     f->by_version = hmap_new();
-    buf_init(&f->scratch);
     for (size_t i = 0; i < n_nodes; i++) {
         fx_node *nd = &f->node[i];
         nd->f = f;
@@ -604,18 +515,14 @@ void fixture_free(fixture *f)
         store_close(f->node[i].st);
         free(f->by_origin[i]);
     }
-    for (size_t ci = 0; ci < f->n_conns; ci++) {
-        buf_free(&f->conns[ci]->chan[0]);
-        buf_free(&f->conns[ci]->chan[1]);
-        free(f->conns[ci]);
-    }
+    for (size_t ci = 0; ci < f->n_conns; ci++)
+        memconn_free(f->conns[ci]);
     free(f->conns);
     for (size_t p = 0; p < f->n_puts; p++)
         free(f->puts[p].value);
     free(f->puts);
     hmap_free(f->by_version, NULL);
     free(f->clients);
-    buf_free(&f->scratch);
     free(f);
 }
 
@@ -694,7 +601,7 @@ void fixture_break(fixture *f, size_t a, size_t b)
     if (a >= f->n || b >= f->n || a == b)
         return;
     for (size_t ci = 0; ci < f->n_conns; ci++) {
-        fx_conn *c = f->conns[ci];
+        memconn *c = f->conns[ci];
         if (!c->connecting && connects(c, a, b) && (c->end[0].open || c->end[1].open))
             reset_conn(f, c);
     }
@@ -704,7 +611,7 @@ void fixture_break(fixture *f, size_t a, size_t b)
 /* End k closes under its node (a reset it hears of at once); what it wrote
  * before still arrives, what the other end writes is lost, until the
  * other end notices. */
-static void close_one_end(fixture *f, fx_conn *c, int k)
+static void close_one_end(fixture *f, memconn *c, int k)
 {
     buf_clear(&c->chan[1 - k]);
     f->stats.breaks++;
@@ -742,7 +649,7 @@ void fixture_partition(fixture *f, const int *side)
     /* Across sides, a connection resets (a router's reset) or goes silent
      * (packets dropped): keepalive ends it unless the partition heals. */
     for (size_t ci = 0; ci < f->n_conns; ci++) {
-        fx_conn *c = f->conns[ci];
+        memconn *c = f->conns[ci];
         if (!c->connecting && f->node[c->node[0]].side != f->node[c->node[1]].side &&
             (c->end[0].open || c->end[1].open) && rnd_below(f, 2))
             reset_conn(f, c);
@@ -776,17 +683,14 @@ void fixture_crash(fixture *f, size_t i)
      * until the peer notices (an ordinary step). */
     for (size_t ci = 0; ci < f->n_conns; ci++)
         for (int k = 0; k < 2; k++) {
-            fx_end *e = &f->conns[ci]->end[k];
-            if (f->conns[ci]->node[k] == i && e->open) {
-                e->open = e->live = e->closing = false;
-                e->lc = NULL;
-            }
+            if (f->conns[ci]->node[k] == i && f->conns[ci]->end[k].open)
+                memconn_close_end(f->conns[ci], k);
         }
     add_counters(&nd->past, links_get_counters(nd->lk));
     links_free(nd->lk);
     nd->lk = NULL;
     for (size_t ci = 0; ci < f->n_conns; ci++) {
-        fx_conn *c = f->conns[ci];
+        memconn *c = f->conns[ci];
         int k = c->node[0] == i ? 0 : c->node[1] == i ? 1 : -1;
         if (k < 0 || c->connecting || !c->end[1 - k].open)
             continue;
@@ -906,7 +810,7 @@ void fixture_heal_all(fixture *f)
 /* Frames from end k can arrive: the other end is open, the direction is
  * not held, and no partition lies between. Frames from a dead end of a
  * half-open connection still arrive. */
-static bool deliverable(const fixture *f, const fx_conn *c, int k)
+static bool deliverable(const fixture *f, const memconn *c, int k)
 {
     if (c->connecting || !c->end[1 - k].open || buf_unread(&c->chan[k]) == 0)
         return false;
@@ -916,7 +820,7 @@ static bool deliverable(const fixture *f, const fx_conn *c, int k)
 
 /* A dial can complete (or be refused): nobody listens at the address, or
  * the listener is on the dialler's side of any partition. */
-static bool completable(const fixture *f, const fx_conn *c)
+static bool completable(const fixture *f, const memconn *c)
 {
     if (!c->connecting || !c->end[0].open)
         return false;
@@ -924,23 +828,14 @@ static bool completable(const fixture *f, const fx_conn *c)
     return j == f->n || f->node[j].side == f->node[c->node[0]].side;
 }
 
-/* Exactly one end is open: the connection is half-open. */
-static bool half_open(const fx_conn *c)
-{
-    return !c->connecting && c->end[0].open != c->end[1].open;
-}
-
-static void complete_dial(fixture *f, fx_conn *c)
+static void complete_dial(fixture *f, memconn *c)
 {
     size_t j = c->node[1];
     if (j == f->n || !node_up(f, j) || f->node[j].port != c->port) {
         f->stats.refused++;
         close_end(f, &c->end[0], EV_REFUSED, "connection refused");
     } else {
-        c->connecting = false;
-        c->end[1].open = true;
-        for (int k = 0; k < 2; k++)
-            c->end[k].last_rx = c->end[k].last_tx = f->now;
+        memconn_connected(c, f->now);
         f->stats.connects++;
         ev(f, EV_CONNECT, f->node[c->node[0]].id, f->node[j].id, c->serial, 0);
         links_connected(f->node[c->node[0]].lk, c->end[0].lc);
@@ -950,7 +845,7 @@ static void complete_dial(fixture *f, fx_conn *c)
 }
 
 /* The open end of a half-open connection learns that it is dead. */
-static void notice(fixture *f, fx_conn *c)
+static void notice(fixture *f, memconn *c)
 {
     f->stats.notices++;
     close_end(f, &c->end[c->end[0].open ? 0 : 1], EV_NOTICE, "connection closed by peer");
@@ -971,36 +866,30 @@ static unsigned frame_type(const wire_frame *fr)
 }
 
 /* Delivers the head frame end k wrote; returns its type. */
-static unsigned deliver(fixture *f, fx_conn *c, int k)
+static unsigned deliver(fixture *f, memconn *c, int k)
 {
     size_t i = c->node[k], j = c->node[1 - k];
-    buf *q = &c->chan[k];
     wire_frame fr;
     size_t used = 0;
     dkv_err err;
-    int rc = wire_decode(buf_head(q), buf_unread(q), &fr, &used, &err);
+    int rc = memconn_head(c, k, &fr, &used, &err);
     if (rc <= 0 || fr.kind != WIRE_PEER) {
         fail(f, "%" PRIu64 " -> %" PRIu64 ": %s frame in the stream (%zu bytes queued)",
              f->node[i].id, f->node[j].id, rc < 0 ? err.msg : rc == 0 ? "truncated" : "non-peer",
-             buf_unread(q));
+             buf_unread(&c->chan[k]));
         return 5;
     }
-    /* The frame leaves the stream before the receiver reacts. */
-    buf_clear(&f->scratch);
-    buf_append(&f->scratch, buf_head(q), used);
-    buf_consume(q, used);
-    c->arrived[k] += used;
-    wire_decode(buf_head(&f->scratch), used, &fr, &used, &err);
     f->stats.frames++;
     f->stats.frame_bytes += used;
     unsigned type = frame_type(&fr);
     ev5(f, EV_DELIVER, f->node[i].id, f->node[j].id, (uint64_t)type << 32 | used,
-        hash64(buf_head(&f->scratch), used), c->serial);
-    fx_end *r = &c->end[1 - k];
-    r->last_rx = f->now;
+        hash64(buf_head(&c->chan[k]), used), c->serial);
+    memconn_end *r = &c->end[1 - k];
     if (!r->lc)
         r->lc = links_accept(f->node[j].lk, r);
+    /* The receiver writes only to its own stream: the frame stays valid. */
     links_frame(f->node[j].lk, r->lc, &fr, f->now);
+    memconn_arrived(c, k, used, f->now);
     touch(f, j);
     after_event(f);
     return type;
@@ -1051,7 +940,7 @@ static void wait_until_due(fixture *f)
 
 /* The weight of action `a` on connection c: 0-1 deliver from end 0-1,
  * 2 complete the dial, 3 notice a half-open close. */
-static uint64_t conn_weight(const fixture *f, const fx_conn *c, int a)
+static uint64_t conn_weight(const fixture *f, const memconn *c, int a)
 {
     const fixture_config *cfg = &f->cfg;
     switch (a) {
@@ -1062,7 +951,7 @@ static uint64_t conn_weight(const fixture *f, const fx_conn *c, int a)
     case 2: return completable(f, c) ? cfg->w_connect : 0;
     default:
         /* Writing into a dead connection draws a reset soon. */
-        return half_open(c) ? (uint64_t)cfg->w_connect *
+        return memconn_half_open(c) ? (uint64_t)cfg->w_connect *
                                   (c->end[0].wrote_late || c->end[1].wrote_late ? 4 : 1)
                             : 0;
     }
@@ -1080,7 +969,7 @@ static bool ordinary_step(fixture *f)
             for (int a = 0; a < 4; a++) {
                 uint64_t w = conn_weight(f, f->conns[ci], a);
                 if (pass && w && pick < acc + w) {
-                    fx_conn *c = f->conns[ci];
+                    memconn *c = f->conns[ci];
                     if (a < 2)
                         deliver(f, c, a);
                     else if (a == 2)
@@ -1119,7 +1008,7 @@ int fixture_inject(fixture *f, size_t from, size_t to, const void *bytes, size_t
     if (from >= f->n || to >= f->n)
         return -1;
     for (size_t ci = 0; ci < f->n_conns; ci++) {
-        fx_conn *c = f->conns[ci];
+        memconn *c = f->conns[ci];
         if (c->connecting || !connects(c, from, to) || !c->end[0].open || !c->end[1].open)
             continue;
         int k = c->node[0] == from ? 0 : 1;
@@ -1179,7 +1068,7 @@ static bool pick_pair(fixture *f, int which, size_t *pi, size_t *pj)
 }
 
 /* A random connection both ends hold open, or NULL. */
-static fx_conn *pick_conn(fixture *f)
+static memconn *pick_conn(fixture *f)
 {
     size_t k = 0;
     for (size_t ci = 0; ci < f->n_conns; ci++)
@@ -1188,7 +1077,7 @@ static fx_conn *pick_conn(fixture *f)
         return NULL;
     size_t r = rnd_below(f, k);
     for (size_t ci = 0; ci < f->n_conns; ci++) {
-        fx_conn *c = f->conns[ci];
+        memconn *c = f->conns[ci];
         if (!c->connecting && c->end[0].open && c->end[1].open && r-- == 0)
             return c;
     }
@@ -1246,7 +1135,7 @@ static bool special_step(fixture *f, double r)
             break;
     }
     size_t i, j;
-    fx_conn *conn;
+    memconn *conn;
     switch (which) {
     case 0: /* put */
     case 1: /* get */
@@ -1585,11 +1474,11 @@ static bool links_quiet(fixture *f, bool est[N_MAX][N_MAX])
 {
     memset(est, 0, sizeof(bool) * N_MAX * N_MAX);
     for (size_t ci = 0; ci < f->n_conns; ci++) {
-        const fx_conn *c = f->conns[ci];
+        const memconn *c = f->conns[ci];
         if (c->connecting) /* a dial to nowhere, or across a partition */
             continue;
         uint64_t a = f->node[c->node[0]].id, b = f->node[c->node[1]].id;
-        if (half_open(c)) {
+        if (memconn_half_open(c)) {
             why(f, "connection %" PRIu64 "-%" PRIu64 " is half-open", a, b);
             return false;
         }
@@ -2002,17 +1891,17 @@ void fixture_links_counters(const fixture *f, links_counters *out)
     }
 }
 
-static void describe_conn(const fixture *f, const fx_conn *c, FILE *out)
+static void describe_conn(const fixture *f, const memconn *c, FILE *out)
 {
     const char *state = c->connecting                         ? "connecting"
                         : c->end[0].open && c->end[1].open ? "open"
-                        : half_open(c)                        ? "half-open"
+                        : memconn_half_open(c)                        ? "half-open"
                                                               : "closed";
     fprintf(out, "  conn %" PRIu64 " %" PRIu64 " -> %" PRIu64 " (port %u): %s", c->serial,
             f->node[c->node[0]].id, c->node[1] < f->n ? f->node[c->node[1]].id : 0,
             (unsigned)c->port, state);
     for (int k = 0; k < 2 && !c->connecting; k++) {
-        const fx_end *e = &c->end[k];
+        const memconn_end *e = &c->end[k];
         size_t i = c->node[k], j = c->node[1 - k];
         fprintf(out, "; %" PRIu64 "'s end %s%s, %zu bytes to go%s, speed %u", f->node[i].id,
                 e->open ? "open" : "closed", e->live ? " live" : "", buf_unread(&c->chan[k]),
