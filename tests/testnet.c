@@ -150,7 +150,7 @@ void testnet_want(testnet *t, size_t i, size_t j) { testnet_want_at(t, i, t->nod
 
 /* Dials complete where a node (or the raw listener) listens; the others
  * are refused. */
-static size_t complete_dials(testnet *t)
+size_t testnet_connect(testnet *t)
 {
     size_t done = 0;
     for (size_t ci = 0; ci < t->n_conns; ci++) {
@@ -193,7 +193,7 @@ size_t testnet_deliver_all(testnet *t)
 {
     size_t total = 0;
     for (bool moved = true; moved;) {
-        moved = complete_dials(t) > 0;
+        moved = testnet_connect(t) > 0;
         for (size_t ci = 0; ci < t->n_conns; ci++)
             for (int k = 0; k < 2; k++)
                 while (deliver_one(t, t->conns[ci], k)) {
@@ -222,6 +222,15 @@ size_t testnet_deliver(testnet *t, size_t i, size_t j, size_t max)
         done++;
     return done;
 }
+
+int64_t testnet_tick(testnet *t, size_t i)
+{
+    int64_t wake = links_tick(t->node[i].lk, t->now);
+    after_event(t);
+    return wake;
+}
+
+void testnet_flush(testnet *t) { after_event(t); }
 
 bool testnet_link(testnet *t, size_t i, size_t j)
 {

@@ -43,6 +43,8 @@ void testnet_want(testnet *t, size_t i, size_t j);
 /* ... to the server `peer`, at the address of node `at` (TESTNET_RAW: the
  * raw listener; a node other than peer: a stale address). */
 void testnet_want_at(testnet *t, size_t i, uint64_t peer, size_t at);
+/* Dials pending complete (or are refused). Returns how many. */
+size_t testnet_connect(testnet *t);
 /* Dials pending complete (or are refused), then frames are delivered, in
  * rounds, until nothing moves. Frames the test's raw ends receive stay
  * for it to read. Returns the frames delivered. */
@@ -50,6 +52,11 @@ size_t testnet_deliver_all(testnet *t);
 /* Frames from i to j, at most max of them (of the newest open connection
  * between them). Returns the count delivered. */
 size_t testnet_deliver(testnet *t, size_t i, size_t j, size_t max);
+/* Runs node i's links_tick at the current time; returns when it is due. */
+int64_t testnet_tick(testnet *t, size_t i);
+/* Handles what nodes asked for during the test's own calls to their links
+ * (links_cut, links_forget): closes. */
+void testnet_flush(testnet *t);
 /* want, then deliver until both ends carry the live link. */
 bool testnet_link(testnet *t, size_t i, size_t j);
 /* Every connection between i and j closes under both nodes (a reset):
