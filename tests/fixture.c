@@ -610,13 +610,25 @@ void fixture_break(fixture *f, size_t a, size_t b)
 
 /* End k closes under its node (a reset it hears of at once); what it wrote
  * before still arrives, what the other end writes is lost, until the
- * other end notices. */
-static void close_one_end(fixture *f, memconn *c, int k)
+ * other end notices: soon, or (quiet) only once it writes. */
+static void close_one_end(fixture *f, memconn *c, int k, bool quiet)
 {
+    c->quiet_close = quiet;
     buf_clear(&c->chan[1 - k]);
     f->stats.breaks++;
     close_end(f, &c->end[k], EV_HALF_OPEN, "connection reset");
     after_event(f);
+}
+
+void fixture_half_close(fixture *f, size_t a, size_t b, bool quiet)
+{
+    for (size_t ci = 0; ci < f->n_conns; ci++) {
+        memconn *c = f->conns[ci];
+        if (!c->connecting && connects(c, a, b) && c->end[0].open && c->end[1].open) {
+            close_one_end(f, c, c->node[0] == a ? 0 : 1, quiet);
+            return;
+        }
+    }
 }
 
 void fixture_hold(fixture *f, size_t from, size_t to)
@@ -697,6 +709,7 @@ void fixture_crash(fixture *f, size_t i)
         if (rnd_below(f, 2)) {
             reset_conn(f, c);
         } else {
+            c->quiet_close = rnd_below(f, 2); /* the machine went, or just the process */
             buf_clear(&c->chan[1 - k]);
             ev(f, EV_HALF_OPEN, nd->id, f->node[c->node[1 - k]].id, c->serial, 0);
         }
@@ -807,6 +820,12 @@ void fixture_heal_all(fixture *f)
 
 /* --- delivery and the nodes' loops ----------------------------------- */
 
+/* Packets can go from node i to node j. */
+static bool path_open(const fixture *f, size_t i, size_t j)
+{
+    return !f->held[i][j] && f->node[i].side == f->node[j].side;
+}
+
 /* Frames from end k can arrive: the other end is open, the direction is
  * not held, and no partition lies between. Frames from a dead end of a
  * half-open connection still arrive. */
@@ -814,8 +833,7 @@ static bool deliverable(const fixture *f, const memconn *c, int k)
 {
     if (c->connecting || !c->end[1 - k].open || buf_unread(&c->chan[k]) == 0)
         return false;
-    size_t i = c->node[k], j = c->node[1 - k];
-    return !f->held[i][j] && f->node[i].side == f->node[j].side;
+    return path_open(f, c->node[k], c->node[1 - k]);
 }
 
 /* A dial can complete (or be refused): nobody listens at the address, or
@@ -938,6 +956,23 @@ static void wait_until_due(fixture *f)
     ev(f, EV_WAIT, (uint64_t)f->now, 0, 0, 0);
 }
 
+/* How soon the open end of a half-open connection learns it is dead: by
+ * the FIN after what the closed end wrote (none after a quiet close), or,
+ * sooner, by the reset its own writes draw; not at all while the network
+ * between them drops everything (keepalive ends it then). */
+static uint64_t notice_weight(const fixture *f, const memconn *c)
+{
+    if (!memconn_half_open(c))
+        return 0;
+    int k = c->end[0].open ? 1 : 0; /* the closed end */
+    size_t closed = c->node[k], open = c->node[1 - k];
+    if (!c->end[1 - k].lc) /* not a peer's yet: the loop drops it in time */
+        return f->cfg.w_connect;
+    bool fin = !c->quiet_close && buf_unread(&c->chan[k]) == 0 && path_open(f, closed, open);
+    bool reset = c->end[1 - k].wrote_late && path_open(f, open, closed);
+    return reset ? 4 * (uint64_t)f->cfg.w_connect : fin ? f->cfg.w_connect : 0;
+}
+
 /* The weight of action `a` on connection c: 0-1 deliver from end 0-1,
  * 2 complete the dial, 3 notice a half-open close. */
 static uint64_t conn_weight(const fixture *f, const memconn *c, int a)
@@ -950,10 +985,7 @@ static uint64_t conn_weight(const fixture *f, const memconn *c, int a)
                                     : 0;
     case 2: return completable(f, c) ? cfg->w_connect : 0;
     default:
-        /* Writing into a dead connection draws a reset soon. */
-        return memconn_half_open(c) ? (uint64_t)cfg->w_connect *
-                                  (c->end[0].wrote_late || c->end[1].wrote_late ? 4 : 1)
-                            : 0;
+        return notice_weight(f, c);
     }
 }
 
@@ -962,6 +994,7 @@ static bool ordinary_step(fixture *f)
 {
     const fixture_config *cfg = &f->cfg;
     uint64_t total = 0;
+    /* Time jumps only over idle spells: no node due, nothing on the way. */
     bool can_wait = first_wake(f) > f->now && first_wake(f) != INT64_MAX;
     for (int pass = 0; pass < 2; pass++) {
         uint64_t pick = pass ? rnd(f) % total : 0, acc = 0;
@@ -980,6 +1013,7 @@ static bool ordinary_step(fixture *f)
                 }
                 acc += w;
             }
+        can_wait = can_wait && acc == 0;
         for (size_t i = 0; i < f->n; i++) {
             uint64_t w = node_up(f, i) ? cfg->w_tick : 0;
             if (pass && w && pick < acc + w) {
@@ -1149,8 +1183,8 @@ static bool special_step(fixture *f, double r)
             reset_conn(f, conn);
             after_event(f);
             break;
-        case 1: close_one_end(f, conn, 0); break;
-        case 2: close_one_end(f, conn, 1); break;
+        case 1: close_one_end(f, conn, 0, rnd_below(f, 2)); break;
+        case 2: close_one_end(f, conn, 1, rnd_below(f, 2)); break;
         }
         return true;
     case 4: /* slow */

@@ -149,6 +149,9 @@ int fixture_run(fixture *f, size_t steps);
 
 /* Faults, by node index. Each is a no-op when it does not apply. */
 void fixture_break(fixture *f, size_t a, size_t b);
+/* a's end of the a-b connection closes under a, which hears of it at once;
+ * b notices later, or (quiet: no FIN reached it) only once it writes. */
+void fixture_half_close(fixture *f, size_t a, size_t b, bool quiet);
 void fixture_hold(fixture *f, size_t from, size_t to);
 void fixture_release(fixture *f, size_t from, size_t to);
 /* side[i] is node i's side; connections across sides reset or go silent,

@@ -40,6 +40,8 @@ struct memconn {
     size_t node[2];      /* the driver's names for the two ends' nodes */
     uint16_t port;       /* the address dialled */
     bool connecting;     /* the dial has not completed: only end 0 is open */
+    bool quiet_close;    /* an end went without a word (no FIN): the other
+                          * end can only tell once it writes (a reset) */
     buf chan[2];         /* chan[k]: what end k wrote that has not arrived */
     uint64_t arrived[2]; /* bytes of chan[k] delivered so far */
     memconn_end end[2];
