@@ -10,45 +10,6 @@
 #include "../common/xalloc.h"
 #include "peermsg.h"
 
-/* First retry of a wanted link that is down, doubling up to the maximum:
- * fast enough for stabilize after a transient failure, cheap when the peer
- * is dead for good. */
-#define RETRY_FIRST_US 5000
-#define RETRY_MAX_US 1000000
-/* Pushes to peers (writes and acks) go out at most once per this interval.
- * After a quiet spell the first push leaves at once, so a lone write
- * replicates immediately; under load the writes of one interval share one
- * frame, one wakeup and one LevelDB batch per peer, which is what bounds
- * throughput on a 2-core machine with dozens of servers. A digest request
- * (stabilize) flushes at once, so stabilize does not wait for intervals. */
-#define PUSH_INTERVAL_US 20000
-/* After a digest request, for this long, writes and acks are pushed as soon
- * as they arrive: stabilize polls digests while a backlog crosses the
- * cluster, and a chain of N servers would otherwise wait up to an interval
- * (or a poll) at each of its N-1 hops. */
-#define EAGER_US 200000
-/* LSAs wait this long, so that a burst of link changes (a server joining
- * links to every other at once) leaves as one frame per neighbour. */
-#define LSA_DELAY_US 1000
-/* Acks wait up to this long, then go in bulk (see core_tick_acks). */
-#define ACK_DELAY_US 50000
-/* Retry delay while a link's output is over its budget. */
-#define PUSH_RETRY_US 1000
-/* Keepalive: a link that sent nothing for PING_US gets a ping; a link that
- * received nothing for DEAD_US is closed. TCP alone never notices a peer
- * that is paused or cut off by the network, and a dead link would keep a
- * restarted peer out (the live link wins, see on_hello). */
-#define PING_US 500000
-#define DEAD_US 3000000
-/* An outgoing connection that has not completed its hello by then is
- * dropped and redialled (a connect to a cut-off host can hang). */
-#define DIAL_TIMEOUT_US 2000000
-/* After this server failed to store what a peer sent (a full disk), links
- * are refused and not dialled for this long, doubling up to the maximum:
- * otherwise each peer would redial and resend at once, in a loop. */
-#define STORE_RETRY_FIRST_US 100000
-#define STORE_RETRY_MAX_US 10000000
-
 struct links_conn {
     void *conn; /* the caller's handle */
     bool outgoing;
@@ -79,8 +40,8 @@ struct links {
     peer_link *links;
     size_t n_links, cap_links;
     links_conn *conns; /* every record not yet closed */
-    int64_t eager_until;    /* until then, push without waiting (see EAGER_US) */
-    int64_t store_retry_at; /* see STORE_RETRY_FIRST_US */
+    int64_t eager_until;    /* until then, push without waiting (see LINKS_EAGER_US) */
+    int64_t store_retry_at; /* see LINKS_STORE_RETRY_FIRST_US */
     int64_t store_backoff;
     int64_t push_at;  /* when pending pushes go out; 0: none pending */
     int64_t last_push;
@@ -100,11 +61,18 @@ static peer_link *get_link(links *lk, uint64_t peer, bool create)
         return NULL;
     peer_link *l = VEC_PUSH(lk->links, lk->n_links, lk->cap_links);
     l->peer = peer;
-    l->backoff = RETRY_FIRST_US;
+    l->backoff = LINKS_RETRY_FIRST_US;
     return l;
 }
 
-static buf *conn_out(links *lk, links_conn *lc) { return lk->ops.out(lk->ops.ctx, lc->conn); }
+static links_io conn_io(links *lk, links_conn *lc)
+{
+    links_io io;
+    lk->ops.io(lk->ops.ctx, lc->conn, &io);
+    return io;
+}
+
+static buf *conn_out(links *lk, links_conn *lc) { return conn_io(lk, lc).out; }
 
 static buf *link_out(void *ctx, uint64_t peer)
 {
@@ -177,7 +145,7 @@ const links_counters *links_get_counters(const links *lk) { return &lk->counters
 static void dial(links *lk, peer_link *l, int64_t now)
 {
     l->retry_at = now + l->backoff;
-    if (l->backoff < RETRY_MAX_US)
+    if (l->backoff < LINKS_RETRY_MAX_US)
         l->backoff *= 2;
     lk->counters.dials++;
     links_conn *lc = conn_new(lk, true, l->peer);
@@ -254,7 +222,7 @@ static void on_hello(links *lk, links_conn *lc, const peermsg *m, int64_t now)
     l->conn = lc;
     if (lk->ops.live)
         lk->ops.live(lk->ops.ctx, lc->conn); /* e.g. never closed to make room */
-    l->backoff = RETRY_FIRST_US;
+    l->backoff = LINKS_RETRY_FIRST_US;
     lk->counters.links_up++;
     dkv_err err;
     if (core_link_up(lk->core, l->peer, m, &err) < 0) {
@@ -266,13 +234,13 @@ static void on_hello(links *lk, links_conn *lc, const peermsg *m, int64_t now)
 }
 
 /* This server failed to store what a peer sent: pause links (see
- * STORE_RETRY_FIRST_US). */
+ * LINKS_STORE_RETRY_FIRST_US). */
 static void store_failed(links *lk, int64_t now)
 {
     lk->counters.store_failures++;
-    lk->store_backoff = lk->store_backoff ? lk->store_backoff * 2 : STORE_RETRY_FIRST_US;
-    if (lk->store_backoff > STORE_RETRY_MAX_US)
-        lk->store_backoff = STORE_RETRY_MAX_US;
+    lk->store_backoff = lk->store_backoff ? lk->store_backoff * 2 : LINKS_STORE_RETRY_FIRST_US;
+    if (lk->store_backoff > LINKS_STORE_RETRY_MAX_US)
+        lk->store_backoff = LINKS_STORE_RETRY_MAX_US;
     lk->store_retry_at = now + lk->store_backoff;
 }
 
@@ -332,11 +300,11 @@ void links_closed(links *lk, links_conn *lc, int64_t now)
 
 int64_t links_digest(links *lk, int64_t now)
 {
-    lk->eager_until = now + EAGER_US;
+    lk->eager_until = now + LINKS_EAGER_US;
     int64_t queued = 0;
     for (size_t i = 0; i < lk->n_links; i++)
         if (lk->links[i].conn)
-            queued += (int64_t)lk->ops.pending(lk->ops.ctx, lk->links[i].conn->conn);
+            queued += (int64_t)conn_io(lk, lk->links[i].conn).pending;
     return queued;
 }
 
@@ -347,7 +315,7 @@ void links_want(links *lk, uint64_t peer, const char *host, uint16_t port, int64
     l->wanted = true;
     snprintf(l->host, sizeof l->host, "%s", host);
     l->port = port;
-    l->backoff = RETRY_FIRST_US;
+    l->backoff = LINKS_RETRY_FIRST_US;
     if (!l->conn && !l->dialing)
         dial(lk, l, now);
 }
@@ -400,37 +368,37 @@ static int64_t tend_links(links *lk, int64_t now)
                 t = at;
         }
         if (l->dialing) {
-            if (now - l->dial_started >= DIAL_TIMEOUT_US) {
+            if (now - l->dial_started >= LINKS_DIAL_TIMEOUT_US) {
                 lk->counters.dial_timeouts++;
                 close_conn(lk, l->dialing, "no hello in time");
             }
-            else if (l->dial_started + DIAL_TIMEOUT_US < t)
-                t = l->dial_started + DIAL_TIMEOUT_US;
+            else if (l->dial_started + LINKS_DIAL_TIMEOUT_US < t)
+                t = l->dial_started + LINKS_DIAL_TIMEOUT_US;
         }
         if (!l->conn || l->conn->closing)
             continue;
-        void *c = l->conn->conn;
-        int64_t rx = lk->ops.last_rx(lk->ops.ctx, c), tx = lk->ops.last_tx(lk->ops.ctx, c);
-        if (now - rx >= DEAD_US) {
+        links_io io = conn_io(lk, l->conn);
+        int64_t rx = io.last_rx, tx = io.last_tx;
+        if (now - rx >= LINKS_DEAD_US) {
             if (lk->log)
                 logrl_printf(lk->log, now, "server %" PRIu64 ": link to %" PRIu64
                              " dropped: nothing received for %d ms", lk->self, l->peer,
-                             DEAD_US / 1000);
+                             LINKS_DEAD_US / 1000);
             lk->counters.silent_drops++;
             close_conn(lk, l->conn, "peer silent");
             continue;
         }
-        if (now - tx >= PING_US && lk->ops.pending(lk->ops.ctx, c) == 0) {
-            peermsg_encode_ping(conn_out(lk, l->conn));
+        if (now - tx >= LINKS_PING_US && io.pending == 0) {
+            peermsg_encode_ping(io.out);
             lk->counters.pings++;
             tx = now;
         }
         /* A ping held back by unsent output waits for it to leave, which
          * wakes the caller anyway: a wakeup at once would spin until then. */
-        if (tx + PING_US > now && tx + PING_US < t)
-            t = tx + PING_US;
-        if (rx + DEAD_US < t)
-            t = rx + DEAD_US;
+        if (tx + LINKS_PING_US > now && tx + LINKS_PING_US < t)
+            t = tx + LINKS_PING_US;
+        if (rx + LINKS_DEAD_US < t)
+            t = rx + LINKS_DEAD_US;
     }
     return t;
 }
@@ -447,12 +415,12 @@ int64_t links_tick(links *lk, int64_t now)
         lk->lsa_at = 0;
     }
     if (!lk->lsa_at && core_lsas_due(c))
-        lk->lsa_at = now + LSA_DELAY_US;
+        lk->lsa_at = now + LINKS_LSA_DELAY_US;
     if (!lk->push_at && core_has_work(c))
-        lk->push_at = lk->last_push + PUSH_INTERVAL_US > now ? lk->last_push + PUSH_INTERVAL_US
+        lk->push_at = lk->last_push + LINKS_PUSH_INTERVAL_US > now ? lk->last_push + LINKS_PUSH_INTERVAL_US
                                                              : now;
     if (!lk->ack_at && core_acks_due(c)) {
-        lk->ack_at = now + ACK_DELAY_US;
+        lk->ack_at = now + LINKS_ACK_DELAY_US;
         lk->acks_owed_since = now;
     }
     if (now < lk->eager_until) {
@@ -469,7 +437,7 @@ int64_t links_tick(links *lk, int64_t now)
         bool more = core_tick_acks(c, acks);
         if (push) {
             lk->over_budget = more;
-            lk->push_at = more ? now + PUSH_RETRY_US : 0;
+            lk->push_at = more ? now + LINKS_PUSH_RETRY_US : 0;
             lk->last_push = now;
             k->pushes++;
             k->pushes_retried += more;
@@ -477,7 +445,7 @@ int64_t links_tick(links *lk, int64_t now)
         if (acks) {
             lk->ack_at = 0;
             k->ack_sends++;
-            k->acks_deferred += now - lk->acks_owed_since >= ACK_DELAY_US;
+            k->acks_deferred += now - lk->acks_owed_since >= LINKS_ACK_DELAY_US;
         }
     } else if (lsas) {
         k->lsa_only_sends++;

@@ -1,6 +1,7 @@
 /* links: a server's links to its peers, and when it sends them what, around
  * its protocol core (core.h): dialling with backoff, the hello exchange and
- * its checks, keepalive, and the timers that batch writes, acks and LSAs.
+ * its checks, keepalive, and the timers that batch writes, acks and LSAs
+ * (their values, and why, below).
  *
  * Pure: no sockets, no clock, no randomness. The caller owns the
  * connections and the clock. It reports events (the master's requests, a
@@ -27,8 +28,57 @@
 #include "core.h"
 #include "store.h"
 
+/* The timing policy, in microseconds. */
+
+/* First retry of a wanted link that is down, doubling while below the
+ * maximum (so at most 1.28 s): fast enough for stabilize after a transient
+ * failure, cheap when the peer is dead for good. */
+#define LINKS_RETRY_FIRST_US 5000
+#define LINKS_RETRY_MAX_US 1000000
+/* Pushes to peers (writes and acks) go out at most once per this interval.
+ * After a quiet spell the first push leaves at once, so a lone write
+ * replicates immediately; under load the writes of one interval share one
+ * frame, one wakeup and one LevelDB batch per peer, which is what bounds
+ * throughput on a 2-core machine with dozens of servers. A digest request
+ * (stabilize) flushes at once, so stabilize does not wait for intervals. */
+#define LINKS_PUSH_INTERVAL_US 20000
+/* After a digest request, for this long, writes and acks are pushed as soon
+ * as they arrive: stabilize polls digests while a backlog crosses the
+ * cluster, and a chain of N servers would otherwise wait up to an interval
+ * (or a poll) at each of its N-1 hops. */
+#define LINKS_EAGER_US 200000
+/* LSAs wait this long, so that a burst of link changes (a server joining
+ * links to every other at once) leaves as one frame per neighbour. */
+#define LINKS_LSA_DELAY_US 1000
+/* Acks wait up to this long, then go in bulk (see core_tick_acks). */
+#define LINKS_ACK_DELAY_US 50000
+/* Retry delay while a link's output is over its budget. */
+#define LINKS_PUSH_RETRY_US 1000
+/* Keepalive: a link that sent nothing for PING gets a ping; a link that
+ * received nothing for DEAD is closed. TCP alone never notices a peer that
+ * is paused or cut off by the network, and a dead link would keep a
+ * restarted peer out (the live link wins over a second connection). */
+#define LINKS_PING_US 500000
+#define LINKS_DEAD_US 3000000
+/* An outgoing connection that has not completed its hello by then is
+ * dropped and redialled (a connect to a cut-off host can hang). */
+#define LINKS_DIAL_TIMEOUT_US 2000000
+/* After this server failed to store what a peer sent (a full disk), links
+ * are refused and not dialled for this long, doubling up to the maximum:
+ * otherwise each peer would redial and resend at once, in a loop. */
+#define LINKS_STORE_RETRY_FIRST_US 100000
+#define LINKS_STORE_RETRY_MAX_US 10000000
+
 typedef struct links links;
 typedef struct links_conn links_conn;
+
+/* What the module sees of a connection. */
+typedef struct links_io {
+    buf *out;       /* the output buffer: frames appended leave in order */
+    size_t pending; /* bytes appended that have not left yet */
+    /* When bytes last arrived, and last left (its creation until then). */
+    int64_t last_rx, last_tx;
+} links_io;
 
 typedef struct links_ops {
     void *ctx;
@@ -40,14 +90,8 @@ typedef struct links_ops {
     /* Closes conn once the current event is handled; the caller then
      * reports links_closed. Output not yet sent may be dropped. */
     void (*close)(void *ctx, void *conn, const char *why);
-    /* conn's output buffer: frames appended leave in order. */
-    buf *(*out)(void *ctx, void *conn);
-    /* Bytes appended to out that have not left yet. */
-    size_t (*pending)(void *ctx, void *conn);
-    /* When bytes last arrived on, and last left through, conn (its
-     * creation until then). */
-    int64_t (*last_rx)(void *ctx, void *conn);
-    int64_t (*last_tx)(void *ctx, void *conn);
+    /* Fills io for conn. */
+    void (*io)(void *ctx, void *conn, links_io *io);
     /* conn carries a live link from now on (may be NULL). */
     void (*live)(void *ctx, void *conn);
 } links_ops;

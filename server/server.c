@@ -16,7 +16,6 @@
 #include "../common/rpc.h"
 #include "../common/rpcargs.h"
 #include "../common/token.h"
-#include "../common/vec.h"
 #include "core.h"
 #include "links.h"
 #include "../common/xalloc.h"
@@ -71,28 +70,11 @@ static void peer_close(void *ctx, void *conn, const char *why)
     loop_close(conn, why);
 }
 
-static buf *peer_out(void *ctx, void *conn)
+static void peer_io(void *ctx, void *conn, links_io *io)
 {
     (void)ctx;
-    return loop_conn_out(conn);
-}
-
-static size_t peer_pending(void *ctx, void *conn)
-{
-    (void)ctx;
-    return loop_conn_pending(conn);
-}
-
-static int64_t peer_last_rx(void *ctx, void *conn)
-{
-    (void)ctx;
-    return loop_conn_last_rx(conn);
-}
-
-static int64_t peer_last_tx(void *ctx, void *conn)
-{
-    (void)ctx;
-    return loop_conn_last_tx(conn);
+    *io = (links_io){loop_conn_out(conn), loop_conn_pending(conn), loop_conn_last_rx(conn),
+                     loop_conn_last_tx(conn)};
 }
 
 static void peer_live(void *ctx, void *conn)
@@ -504,8 +486,7 @@ int main(int argc, char **argv)
     if (!s.st)
         return start_failed(&s, ready_fd, &err);
     s.log = logrl_new(stderr, 1000000);
-    links_ops ops = {&s,          peer_dial,    peer_close, peer_out,
-                     peer_pending, peer_last_rx, peer_last_tx, peer_live};
+    links_ops ops = {&s, peer_dial, peer_close, peer_io, peer_live};
     s.links = links_new(&(links_config){s.id, run_id, s.st, s.log}, &ops, &err);
     if (!s.links) {
         logrl_free(s.log);

@@ -445,7 +445,7 @@ bool fixture_established(const fixture *f, size_t a, size_t b)
 static bool start_node(fixture *f, size_t i)
 {
     fx_node *nd = &f->node[i];
-    links_ops ops = {nd, op_dial, NULL, NULL, NULL, NULL, NULL, op_live};
+    links_ops ops = {nd, op_dial, NULL, NULL, op_live};
     memconn_ops(&ops);
     dkv_err err;
     nd->port = f->next_port++;
@@ -1153,6 +1153,17 @@ static bool client_step(fixture *f, size_t which)
                       : fixture_client_get(f, i, k, &rd, &v) == 0;
 }
 
+/* Applies act to a random pair of the kind (see pick_pair); false when
+ * there is none. */
+static bool pair_step(fixture *f, int which, void (*act)(fixture *, size_t, size_t))
+{
+    size_t i, j;
+    if (!pick_pair(f, which, &i, &j))
+        return false;
+    act(f, i, j);
+    return true;
+}
+
 /* Tries the workload or fault action r falls on; false when r falls on
  * none or the action is not possible now. */
 static bool special_step(fixture *f, double r)
@@ -1203,10 +1214,7 @@ static bool special_step(fixture *f, double r)
         fixture_hold(f, i, j);
         return true;
     case 6: /* release */
-        if (!pick_pair(f, 2, &i, &j))
-            return false;
-        fixture_release(f, i, j);
-        return true;
+        return pair_step(f, 2, fixture_release);
     case 7: /* partition */
         if (f->n < 2)
             return false;
@@ -1232,10 +1240,7 @@ static bool special_step(fixture *f, double r)
         fixture_digest_request(f, pick_node(f, true));
         return true;
     case 12: /* cut */
-        if (!pick_pair(f, 3, &i, &j))
-            return false;
-        fixture_cut(f, i, j);
-        return true;
+        return pair_step(f, 3, fixture_cut);
     case 13: /* link a cut pair again, either node dialling */
         if (!pick_pair(f, 4, &i, &j))
             return false;

@@ -49,39 +49,18 @@ static void op_close(void *ctx, void *conn, const char *why)
     }
 }
 
-static buf *op_out(void *ctx, void *conn)
+static void op_io(void *ctx, void *conn, links_io *io)
 {
     (void)ctx;
     memconn_end *e = conn;
-    return &e->conn->chan[e->k];
-}
-
-static size_t op_pending(void *ctx, void *conn)
-{
-    (void)ctx;
-    memconn_end *e = conn;
-    return buf_unread(&e->conn->chan[e->k]);
-}
-
-static int64_t op_last_rx(void *ctx, void *conn)
-{
-    (void)ctx;
-    return ((memconn_end *)conn)->last_rx;
-}
-
-static int64_t op_last_tx(void *ctx, void *conn)
-{
-    (void)ctx;
-    return ((memconn_end *)conn)->last_tx;
+    buf *out = &e->conn->chan[e->k];
+    *io = (links_io){out, buf_unread(out), e->last_rx, e->last_tx};
 }
 
 void memconn_ops(links_ops *ops)
 {
     ops->close = op_close;
-    ops->out = op_out;
-    ops->pending = op_pending;
-    ops->last_rx = op_last_rx;
-    ops->last_tx = op_last_tx;
+    ops->io = op_io;
 }
 
 void memconn_note_writes(memconn *c, int64_t now)

@@ -5,8 +5,8 @@
  * Two FIFO byte streams, one per direction, hold the wire frames each end
  * wrote into its output buffer and that have not arrived: they stand for
  * the sender's unsent output and the network alike. Each end is the handle
- * its node's links module holds; memconn_ops answers for it (output,
- * what is unsent, when bytes last came and went, close requests). Dials,
+ * its node's links module holds; memconn_ops answers for it (its output,
+ * what is unsent, when bytes last came and went; close requests). Dials,
  * deliveries and closes are the driver's to make, so the fields are its to
  * read and set. */
 #ifndef DKV_TEST_MEMCONN_H
@@ -55,8 +55,8 @@ void memconn_free(memconn *c);
 void memconn_connected(memconn *c, int64_t now);
 
 /* Fills the links_ops every end answers to: close (a request, noted in the
- * end for the driver), out, pending, last_rx, last_tx. dial and live are
- * the driver's; ctx is left alone. */
+ * end for the driver) and io. dial and live are the driver's; ctx is left
+ * alone. */
 void memconn_ops(links_ops *ops);
 
 /* Notes what each open end wrote since the last call: it left at now. */

@@ -138,6 +138,14 @@ static void print_stats(fixture *f, const char *test, long converge_steps)
             converge_steps, fixture_digest(f));
 }
 
+/* The links counters of every node, over all their lives. */
+static links_counters counters_of(const fixture *f)
+{
+    links_counters k;
+    fixture_links_counters(f, &k);
+    return k;
+}
+
 /* Heals everything, converges, and checks data, sessions and quiescence. */
 static bool finish(fixture *f, const char *test)
 {
@@ -633,11 +641,8 @@ static void test_large_values(void)
     }
     free(value);
     fixture_restart(f, 1);
-    if (finish(f, "large values")) {
-        links_counters k;
-        fixture_links_counters(f, &k);
-        CU_ASSERT(k.pushes_retried > 0);
-    }
+    if (finish(f, "large values"))
+        CU_ASSERT(counters_of(f).pushes_retried > 0);
     scenario_end(f, "large values");
     fixture_free(f);
 }
@@ -692,13 +697,6 @@ static void test_join_learns_group(void)
     }
     scenario_end(f, "join learns group");
     fixture_free(f);
-}
-
-static links_counters counters_of(const fixture *f)
-{
-    links_counters k;
-    fixture_links_counters(f, &k);
-    return k;
 }
 
 /* A link cut off both ways carries nothing, not even pings: each end drops

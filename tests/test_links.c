@@ -3,7 +3,7 @@
  * checks, the live link winning over a second connection, dial backoff and
  * timeout, keepalive, and when writes, acks and LSAs leave (push interval,
  * ACK delay, LSA delay, the eager window after a digest, retries over a
- * link's budget). The constants are those of links.c. */
+ * link's budget), by the module's own constants. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +11,6 @@
 #include "../server/peermsg.h"
 #include "testnet.h"
 #include "tests.h"
-
-#define PUSH_INTERVAL_US 20000
-#define EAGER_US 200000
-#define LSA_DELAY_US 1000
-#define ACK_DELAY_US 50000
-#define PUSH_RETRY_US 1000
-#define PING_US 500000
-#define DEAD_US 3000000
-#define DIAL_TIMEOUT_US 2000000
-#define RETRY_FIRST_US 5000
 
 #define NODES 3
 #define T0 10000000 /* a time long after start-up, when nothing is due */
@@ -213,7 +203,7 @@ static void test_cut_and_uncut(void)
     testnet_deliver_all(n->t);
     CU_ASSERT_STRING_EQUAL(testnet_closed(testnet_conn_between(n->t, 0, 1), 0), "link is cut");
     uint64_t dials = counters(n, 0)->dials;
-    testnet_set_now(n->t, T0 + 5 * DIAL_TIMEOUT_US);
+    testnet_set_now(n->t, T0 + 5 * LINKS_DIAL_TIMEOUT_US);
     testnet_tick(n->t, 0);
     CU_ASSERT_EQUAL(counters(n, 0)->dials, dials);
     links_forget(testnet_links(n->t, 1), ids[0]);
@@ -230,7 +220,7 @@ static void test_forget(void)
     CU_ASSERT_STRING_EQUAL(testnet_closed(testnet_conn_between(n->t, 0, 1), 0),
                            "peer forgotten");
     uint64_t dials = counters(n, 0)->dials;
-    for (int64_t t = T0; t < T0 + 5 * DIAL_TIMEOUT_US; t += 100000) {
+    for (int64_t t = T0; t < T0 + 5 * LINKS_DIAL_TIMEOUT_US; t += 100000) {
         testnet_set_now(n->t, t);
         testnet_tick(n->t, 0);
     }
@@ -265,13 +255,13 @@ static void test_dial_backoff(void)
     for (int i = 0; i < 11; i++) {
         CU_ASSERT_EQUAL(testnet_connect(n->t), 1); /* refused */
         int64_t at = next_dial(n, 0);
-        CU_ASSERT_EQUAL(at - last, RETRY_FIRST_US << (i < 8 ? i : 8));
+        CU_ASSERT_EQUAL(at - last, LINKS_RETRY_FIRST_US << (i < 8 ? i : 8));
         last = at;
     }
     testnet_connect(n->t);
     testnet_want(n->t, 0, 1);
     testnet_connect(n->t);
-    CU_ASSERT_EQUAL(next_dial(n, 0), last + RETRY_FIRST_US);
+    CU_ASSERT_EQUAL(next_dial(n, 0), last + LINKS_RETRY_FIRST_US);
     net_free(n);
 }
 
@@ -282,12 +272,12 @@ static void test_dial_timeout(void)
     testnet_want_at(n->t, 0, ids[1], TESTNET_RAW);
     testnet_connect(n->t);
     testnet_conn *c = testnet_conn_between(n->t, 0, TESTNET_RAW);
-    testnet_set_now(n->t, DIAL_TIMEOUT_US / 2);
-    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), DIAL_TIMEOUT_US);
-    testnet_set_now(n->t, DIAL_TIMEOUT_US - 1);
+    testnet_set_now(n->t, LINKS_DIAL_TIMEOUT_US / 2);
+    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), LINKS_DIAL_TIMEOUT_US);
+    testnet_set_now(n->t, LINKS_DIAL_TIMEOUT_US - 1);
     testnet_tick(n->t, 0);
     CU_ASSERT_PTR_NULL(testnet_closed(c, 0));
-    testnet_set_now(n->t, DIAL_TIMEOUT_US);
+    testnet_set_now(n->t, LINKS_DIAL_TIMEOUT_US);
     testnet_tick(n->t, 0);
     CU_ASSERT_STRING_EQUAL(testnet_closed(c, 0), "no hello in time");
     CU_ASSERT_EQUAL(counters(n, 0)->dial_timeouts, 1);
@@ -300,24 +290,24 @@ static void test_dial_timeout(void)
 static void test_keepalive(void)
 {
     net *n = linked_pair();
-    testnet_set_now(n->t, T0 + PING_US - 1);
+    testnet_set_now(n->t, T0 + LINKS_PING_US - 1);
     testnet_tick(n->t, 0);
     testnet_tick(n->t, 1);
     CU_ASSERT_EQUAL(frames_of(n, 0, 1, PEERMSG_PING), 0);
-    testnet_set_now(n->t, T0 + PING_US);
-    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + 2 * PING_US);
+    testnet_set_now(n->t, T0 + LINKS_PING_US);
+    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + 2 * LINKS_PING_US);
     testnet_tick(n->t, 1);
     CU_ASSERT_EQUAL(frames_of(n, 0, 1, PEERMSG_PING), 1);
     CU_ASSERT_EQUAL(frames_of(n, 1, 0, PEERMSG_PING), 1);
     testnet_deliver(n->t, 0, 1, 0); /* 1 hears 0's ping; 0 hears nothing */
-    testnet_set_now(n->t, T0 + 2 * PING_US);
+    testnet_set_now(n->t, T0 + 2 * LINKS_PING_US);
     int64_t due = testnet_tick(n->t, 1);
-    CU_ASSERT(due > T0 + 2 * PING_US);
+    CU_ASSERT(due > T0 + 2 * LINKS_PING_US);
     CU_ASSERT_EQUAL(frames_of(n, 1, 0, PEERMSG_PING), 1); /* still unsent: no other */
-    testnet_set_now(n->t, T0 + DEAD_US - 1);
+    testnet_set_now(n->t, T0 + LINKS_DEAD_US - 1);
     testnet_tick(n->t, 0);
     CU_ASSERT_PTR_NULL(testnet_closed(testnet_conn_between(n->t, 0, 1), 0));
-    testnet_set_now(n->t, T0 + DEAD_US);
+    testnet_set_now(n->t, T0 + LINKS_DEAD_US);
     testnet_tick(n->t, 0);
     CU_ASSERT_STRING_EQUAL(testnet_closed(testnet_conn_between(n->t, 0, 1), 0), "peer silent");
     CU_ASSERT_EQUAL(counters(n, 0)->silent_drops, 1);
@@ -336,19 +326,19 @@ static void test_push_interval_and_deferred_acks(void)
     CU_ASSERT_EQUAL(counters(n, 0)->pushes, pushes + 1);
     CU_ASSERT_EQUAL(frames_of(n, 0, 1, PEERMSG_UPD), 1);
     testnet_deliver(n->t, 0, 1, 0);
-    CU_ASSERT_EQUAL(testnet_tick(n->t, 1), T0 + ACK_DELAY_US);
+    CU_ASSERT_EQUAL(testnet_tick(n->t, 1), T0 + LINKS_ACK_DELAY_US);
     CU_ASSERT_EQUAL(frames_of(n, 1, 0, PEERMSG_ACK), 0);
     testnet_set_now(n->t, T0 + 1000);
     put(n, 0, "b", 10);
-    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + PUSH_INTERVAL_US);
+    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + LINKS_PUSH_INTERVAL_US);
     CU_ASSERT_EQUAL(frames_of(n, 0, 1, PEERMSG_UPD), 0);
-    testnet_set_now(n->t, T0 + PUSH_INTERVAL_US);
+    testnet_set_now(n->t, T0 + LINKS_PUSH_INTERVAL_US);
     testnet_tick(n->t, 0);
     CU_ASSERT_EQUAL(frames_of(n, 0, 1, PEERMSG_UPD), 1);
-    testnet_set_now(n->t, T0 + ACK_DELAY_US - 1);
+    testnet_set_now(n->t, T0 + LINKS_ACK_DELAY_US - 1);
     testnet_tick(n->t, 1);
     CU_ASSERT_EQUAL(frames_of(n, 1, 0, PEERMSG_ACK), 0);
-    testnet_set_now(n->t, T0 + ACK_DELAY_US);
+    testnet_set_now(n->t, T0 + LINKS_ACK_DELAY_US);
     testnet_tick(n->t, 1);
     CU_ASSERT_EQUAL(frames_of(n, 1, 0, PEERMSG_ACK), 1);
     CU_ASSERT_EQUAL(counters(n, 1)->acks_deferred, 1);
@@ -366,10 +356,10 @@ static void test_lsa_only_send(void)
     testnet_set_now(n->t, T0 + 2000);
     testnet_want(n->t, 2, 0);
     testnet_deliver_all(n->t); /* 3 and 1 linked: 1 has a change to tell 2 */
-    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + 2000 + LSA_DELAY_US);
+    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + 2000 + LINKS_LSA_DELAY_US);
     CU_ASSERT_EQUAL(frames_of(n, 0, 1, PEERMSG_LSA), 0);
     uint64_t pushes = counters(n, 0)->pushes, alone = counters(n, 0)->lsa_only_sends;
-    testnet_set_now(n->t, T0 + 2000 + LSA_DELAY_US);
+    testnet_set_now(n->t, T0 + 2000 + LINKS_LSA_DELAY_US);
     testnet_tick(n->t, 0);
     CU_ASSERT(frames_of(n, 0, 1, PEERMSG_LSA) >= 1);
     CU_ASSERT_EQUAL(counters(n, 0)->pushes, pushes);
@@ -377,7 +367,7 @@ static void test_lsa_only_send(void)
     net_free(n);
 }
 
-/* After a digest request, for EAGER_US, writes and acks leave at once;
+/* After a digest request, for LINKS_EAGER_US, writes and acks leave at once;
  * then the intervals are back. */
 static void test_eager_window(void)
 {
@@ -395,17 +385,17 @@ static void test_eager_window(void)
     testnet_tick(n->t, 1);
     CU_ASSERT_EQUAL(frames_of(n, 1, 0, PEERMSG_ACK), 1);
     testnet_deliver(n->t, 1, 0, 0);
-    testnet_set_now(n->t, T0 + 1000 + EAGER_US);
+    testnet_set_now(n->t, T0 + 1000 + LINKS_EAGER_US);
     put(n, 0, "c", 10);
     testnet_tick(n->t, 0);
-    testnet_set_now(n->t, T0 + 1001 + EAGER_US);
+    testnet_set_now(n->t, T0 + 1001 + LINKS_EAGER_US);
     put(n, 0, "d", 10);
-    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + 1000 + EAGER_US + PUSH_INTERVAL_US);
+    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + 1000 + LINKS_EAGER_US + LINKS_PUSH_INTERVAL_US);
     net_free(n);
 }
 
 /* A push that stops at a link's output budget is retried after
- * PUSH_RETRY_US, even in the eager window (which would otherwise retry at
+ * LINKS_PUSH_RETRY_US, even in the eager window (which would otherwise retry at
  * once, in a loop, while the output cannot leave). */
 static void test_push_retry_over_budget(void)
 {
@@ -417,13 +407,13 @@ static void test_push_retry_over_budget(void)
         put(n, 0, key, 300 << 10);
     }
     uint64_t retried = counters(n, 0)->pushes_retried;
-    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + PUSH_RETRY_US);
+    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + LINKS_PUSH_RETRY_US);
     CU_ASSERT_EQUAL(counters(n, 0)->pushes_retried, retried + 1);
     testnet_set_now(n->t, T0 + 10);
-    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + PUSH_RETRY_US);
+    CU_ASSERT_EQUAL(testnet_tick(n->t, 0), T0 + LINKS_PUSH_RETRY_US);
     CU_ASSERT_EQUAL(frames_of(n, 0, 1, PEERMSG_UPD), 2);
     testnet_deliver(n->t, 0, 1, 0);
-    testnet_set_now(n->t, T0 + PUSH_RETRY_US);
+    testnet_set_now(n->t, T0 + LINKS_PUSH_RETRY_US);
     testnet_tick(n->t, 0);
     CU_ASSERT_EQUAL(frames_of(n, 0, 1, PEERMSG_UPD), 2);
     testnet_deliver(n->t, 0, 1, 0);
