@@ -45,10 +45,10 @@ struct links {
     int64_t store_backoff;
     int64_t push_at;  /* when pending pushes go out; 0: none pending */
     int64_t last_push;
-    bool over_budget; /* the last push stopped at a link's budget */
+    bool over_budget; /* the last push left work (a link's budget, new routes) */
     int64_t ack_at;   /* when owed acks go out; 0: none owed */
     int64_t lsa_at;   /* when pending LSAs go out; 0: none pending */
-    int64_t acks_owed_since;
+    int64_t acks_owed_since; /* when ack_at was set, for the counters */
     links_counters counters;
 };
 
