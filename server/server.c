@@ -430,6 +430,25 @@ static int start_failed(const server *s, int ready_fd, const dkv_err *err)
     return 1;
 }
 
+/* The server's loop: the links' timers, then the sockets, until a signal
+ * or a damaged store stops it. Returns the exit status. */
+static int serve(server *s)
+{
+    while (!stop_requested) {
+        int64_t now = net_now_us();
+        if (core_damage(s->core)) {
+            fprintf(stderr, "server %" PRIu64 ": stopping: %s\n", s->id, core_damage(s->core));
+            return 1;
+        }
+        dkv_err err;
+        if (store_take_warning(s->st, &err))
+            logrl_printf(s->log, now, "server %" PRIu64 ": %s", s->id, err.msg);
+        int64_t wait_us = links_tick(s->links, now) - now;
+        loop_run_once(s->lp, (int)(wait_us > 0 ? (wait_us + 999) / 1000 : 0));
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -508,19 +527,7 @@ int main(int argc, char **argv)
                            sizeof flat_methods / sizeof flat_methods[0]);
     daemon_report_ready(ready_fd, port);
 
-    int status = 0;
-    while (!stop_requested) {
-        int64_t now = net_now_us();
-        if (core_damage(s.core)) {
-            fprintf(stderr, "server %" PRIu64 ": stopping: %s\n", s.id, core_damage(s.core));
-            status = 1;
-            break;
-        }
-        if (store_take_warning(s.st, &err))
-            logrl_printf(s.log, now, "server %" PRIu64 ": %s", s.id, err.msg);
-        int64_t wait_us = links_tick(s.links, now) - now;
-        loop_run_once(s.lp, (int)(wait_us > 0 ? (wait_us + 999) / 1000 : 0));
-    }
+    int status = serve(&s);
     /* The loop goes first: closing its connections ends their links. */
     loop_free(s.lp);
     links_free(s.links);
