@@ -20,7 +20,8 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 COMMON_SRC := $(wildcard common/*.c)
-SERVER_LIB := server/record.c server/seal.c server/kv.c server/kv_leveldb.c server/store.c server/route.c server/peermsg.c server/core.c
+SERVER_LIB := server/record.c server/seal.c server/kv.c server/kv_leveldb.c server/store.c \
+              server/route.c server/peermsg.c server/core.c server/links.c
 MASTER_LIB := $(filter-out master/main.c,$(wildcard master/*.c))
 CLIENT_LIB := $(filter-out client/main.c,$(wildcard client/*.c))
 WATCHDOG_LIB := $(filter-out watchdog/main.c,$(wildcard watchdog/*.c))

@@ -17,89 +17,29 @@
 #include "../common/rpcargs.h"
 #include "../common/token.h"
 #include "core.h"
+#include "links.h"
 #include "../common/xalloc.h"
 
-/* First retry of a wanted link that is down, doubling up to the maximum:
- * fast enough for stabilize after a transient failure, cheap when the peer
- * is dead for good. */
-#define RETRY_FIRST_US 5000
-#define RETRY_MAX_US 1000000
 #define MAX_KEY DKV_MAX_KEY
 #define MAX_VALUE DKV_MAX_VALUE
 #define DUMP_PAGE_BYTES (1u << 20)
-/* Pushes to peers (writes and acks) go out at most once per this interval.
- * After a quiet spell the first push leaves at once, so a lone write
- * replicates immediately; under load the writes of one interval share one
- * frame, one wakeup and one LevelDB batch per peer, which is what bounds
- * throughput on a 2-core machine with dozens of servers. A digest request
- * (stabilize) flushes at once, so stabilize does not wait for intervals. */
-#define PUSH_INTERVAL_US 20000
-/* After a digest request, for this long, writes and acks are pushed as soon
- * as they arrive: stabilize polls digests while a backlog crosses the
- * cluster, and a chain of N servers would otherwise wait up to an interval
- * (or a poll) at each of its N-1 hops. */
-#define EAGER_US 200000
-/* LSAs wait this long, so that a burst of link changes (a server joining
- * links to every other at once) leaves as one frame per neighbour. */
-#define LSA_DELAY_US 1000
-/* Acks wait up to this long, then go in bulk (see core_tick_acks). */
-#define ACK_DELAY_US 50000
-/* Retry delay while a link's output is over its budget. */
-#define PUSH_RETRY_US 1000
-/* Keepalive: a link that sent nothing for PING_US gets a ping; a link that
- * received nothing for DEAD_US is closed. TCP alone never notices a peer
- * that is paused or cut off by the network, and a dead link would keep a
- * restarted peer out (the live link wins, see on_hello). */
-#define PING_US 500000
-#define DEAD_US 3000000
-/* An outgoing connection that has not completed its hello by then is
- * dropped and redialled (a connect to a cut-off host can hang). */
-#define DIAL_TIMEOUT_US 2000000
-/* After this server failed to store what a peer sent (a full disk), links
- * are refused and not dialled for this long, doubling up to the maximum:
- * otherwise each peer would redial and resend at once, in a loop. */
-#define STORE_RETRY_FIRST_US 100000
-#define STORE_RETRY_MAX_US 10000000
 
 typedef enum conn_kind { CONN_NEW, CONN_RPC, CONN_PEER } conn_kind;
 
-typedef struct peer_link peer_link;
-
 typedef struct conn_info {
     conn_kind kind;
-    bool outgoing;
-    uint64_t peer;      /* CONN_PEER: who is (or should be) on the other end */
-    uint64_t peer_inc;  /* from the peer's hello */
-    bool hello_seen;
+    links_conn *lc; /* CONN_PEER: the links module's record */
 } conn_info;
-
-struct peer_link {
-    uint64_t peer;
-    bool cut;           /* the master cut it: refuse it until uncut */
-    bool wanted;        /* we should keep an outgoing connection */
-    char host[256];
-    uint16_t port;
-    int64_t retry_at;
-    int64_t backoff;
-    int64_t dial_started;
-    loop_conn *conn;    /* the connection carrying the live link, if up */
-    loop_conn *dialing; /* outgoing connection in progress */
-    uint64_t inc;
-};
 
 typedef struct server {
     uint64_t id;
-    int64_t eager_until; /* until then, push without waiting (see EAGER_US) */
-    int64_t store_retry_at;   /* see STORE_RETRY_FIRST_US */
-    int64_t store_backoff;
     logrl *log;
     char listen_host[256];
     store *st;
     core *core;
+    links *links;
     loop *lp;
     rpc_server *rpc;
-    peer_link *links;
-    size_t n_links, cap_links;
 } server;
 
 static volatile sig_atomic_t stop_requested;
@@ -107,162 +47,63 @@ static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
 static const loop_handlers conn_handlers;
 
-static peer_link *get_link(server *s, uint64_t peer, bool create)
-{
-    for (size_t i = 0; i < s->n_links; i++)
-        if (s->links[i].peer == peer)
-            return &s->links[i];
-    if (!create)
-        return NULL;
-    if (s->n_links == s->cap_links) {
-        s->cap_links = s->cap_links ? s->cap_links * 2 : 8;
-        s->links = xrealloc(s->links, s->cap_links * sizeof *s->links);
-    }
-    peer_link *l = &s->links[s->n_links++];
-    memset(l, 0, sizeof *l);
-    l->peer = peer;
-    l->backoff = RETRY_FIRST_US;
-    return l;
-}
+static server *the_server; /* set once in main; handlers reach it through here */
 
-static buf *link_out(void *ctx, uint64_t peer)
-{
-    peer_link *l = get_link(ctx, peer, false);
-    return l && l->conn ? loop_conn_out(l->conn) : NULL;
-}
+/* ---- links_ops: the links module's connections are the loop's ---- */
 
-static void dial(server *s, peer_link *l)
+static void *peer_dial(void *ctx, links_conn *lc, const char *host, uint16_t port)
 {
+    server *s = ctx;
     dkv_err err;
-    int fd = net_connect_start(l->host, l->port, &err);
-    l->retry_at = net_now_us() + l->backoff;
-    if (l->backoff < RETRY_MAX_US)
-        l->backoff *= 2;
+    int fd = net_connect_start(host, port, &err);
     if (fd < 0)
-        return;
+        return NULL;
     conn_info *ci = xcalloc(1, sizeof *ci);
     ci->kind = CONN_PEER;
-    ci->outgoing = true;
-    ci->peer = l->peer;
-    l->dialing = loop_add(s->lp, fd, true, &conn_handlers, ci);
-    l->dial_started = net_now_us();
+    ci->lc = lc;
+    return loop_add(s->lp, fd, true, &conn_handlers, ci);
 }
 
-static server *the_server; /* set once in main; handlers reach it through here */
+static void peer_close(void *ctx, void *conn, const char *why)
+{
+    (void)ctx;
+    loop_close(conn, why);
+}
+
+static void peer_io(void *ctx, void *conn, links_io *io)
+{
+    (void)ctx;
+    *io = (links_io){loop_conn_out(conn), loop_conn_pending(conn), loop_conn_last_rx(conn),
+                     loop_conn_last_tx(conn)};
+}
+
+static void peer_live(void *ctx, void *conn)
+{
+    (void)ctx;
+    loop_conn_set_evictable(conn, false); /* a peer link is never closed to make room */
+}
+
+/* ---- loop handlers ---- */
 
 static void on_connected(loop_conn *c)
 {
     const conn_info *ci = loop_conn_user(c);
-    core_hello(the_server->core, ci->peer, loop_conn_out(c));
-}
-
-static void on_hello(server *s, loop_conn *c, conn_info *ci, const peermsg *m)
-{
-    int64_t now = net_now_us();
-    if (strcmp(m->run, core_run_id(s->core)) != 0) {
-        /* Another run's server at an address we were given (a port reused
-         * after a kill): never link, never take its writes. */
-        logrl_printf(s->log, now, "server %" PRIu64 ": refused server %" PRIu64
-                     " of another run ('%s')", s->id, m->id, m->run);
-        loop_close(c, "peer belongs to another run");
-        return;
-    }
-    /* A stale address may now belong to another server: both ends check. */
-    if ((ci->outgoing && m->id != ci->peer) || m->to != s->id || m->id == s->id) {
-        loop_close(c, "wrong server at that address");
-        return;
-    }
-    if (now < s->store_retry_at) {
-        loop_close(c, "this server's store is failing; retry later");
-        return;
-    }
-    peer_link *l = get_link(s, m->id, true);
-    if (l->cut) {
-        loop_close(c, "link is cut");
-        return;
-    }
-    if (l->conn) {
-        /* The live link wins over a second connection claiming the same
-         * peer: that is a restarted peer whose old link has not closed here
-         * yet (it retries), or an impostor, which must not lock the real
-         * peer out. A ping makes a dead old link fail fast. */
-        peermsg_encode_ping(loop_conn_out(l->conn));
-        loop_close(c, "link already live");
-        return;
-    }
-    ci->peer = m->id;
-    ci->peer_inc = m->inc;
-    ci->hello_seen = true;
-    if (!ci->outgoing)
-        core_hello(s->core, m->id, loop_conn_out(c));
-    if (l->dialing == c)
-        l->dialing = NULL;
-    /* The link is live before the core hears of it: core_link_up sends the
-     * peer the LSAs it lacks through link_out. */
-    l->conn = c;
-    loop_conn_set_evictable(c, false); /* a peer link is never closed to make room */
-    l->inc = m->inc;
-    l->backoff = RETRY_FIRST_US;
-    dkv_err err;
-    if (core_link_up(s->core, l->peer, m, &err) < 0) {
-        fprintf(stderr, "server %" PRIu64 ": %s\n", s->id, err.msg);
-        l->conn = NULL;
-        loop_close(c, "this server's store lost writes");
-    }
-}
-
-/* This server failed to store what a peer sent: pause links (see
- * STORE_RETRY_FIRST_US). */
-static void store_failed(server *s, int64_t now)
-{
-    s->store_backoff = s->store_backoff ? s->store_backoff * 2 : STORE_RETRY_FIRST_US;
-    if (s->store_backoff > STORE_RETRY_MAX_US)
-        s->store_backoff = STORE_RETRY_MAX_US;
-    s->store_retry_at = now + s->store_backoff;
-}
-
-static void on_peer_frame(server *s, loop_conn *c, conn_info *ci, const wire_frame *f)
-{
-    peermsg m;
-    dkv_err err;
-    if (peermsg_decode(f, &m, &err) < 0) {
-        logrl_printf(s->log, net_now_us(), "server %" PRIu64 ": bad frame from %" PRIu64 ": %s",
-                     s->id, ci->peer, err.msg);
-        loop_close(c, "malformed peer frame");
-        return;
-    }
-    if (!ci->hello_seen) {
-        if (m.type == PEERMSG_HELLO)
-            on_hello(s, c, ci, &m);
-        else
-            loop_close(c, "peer did not start with hello");
-    } else {
-        peer_link *l = get_link(s, ci->peer, false);
-        int rc;
-        if (!l || l->conn != c) {
-            loop_close(c, "stale link");
-        } else if ((rc = core_on_message(s->core, ci->peer, &m, &err)) < 0) {
-            int64_t now = net_now_us();
-            if (rc == CORE_LOCAL_FAILURE)
-                store_failed(s, now);
-            logrl_printf(s->log, now, "server %" PRIu64 ": link to %" PRIu64 " dropped: %s", s->id,
-                         ci->peer, err.msg);
-            loop_close(c, rc == CORE_LOCAL_FAILURE ? "local store failure" : "protocol error");
-        }
-    }
-    peermsg_clear(&m);
+    links_connected(the_server->links, ci->lc);
 }
 
 static void on_frame(loop_conn *c, const wire_frame *f)
 {
     server *s = the_server;
     conn_info *ci = loop_conn_user(c);
-    if (ci->kind == CONN_NEW)
+    if (ci->kind == CONN_NEW) {
         ci->kind = f->kind == WIRE_PEER ? CONN_PEER : CONN_RPC;
+        if (ci->kind == CONN_PEER)
+            ci->lc = links_accept(s->links, c);
+    }
     if (ci->kind == CONN_RPC && f->kind == WIRE_CALL)
         rpc_serve_frame(s->rpc, f, s, loop_conn_out(c));
     else if (ci->kind == CONN_PEER && f->kind == WIRE_PEER)
-        on_peer_frame(s, c, ci, f);
+        links_frame(s->links, ci->lc, f, net_now_us());
     else
         loop_close(c, "unexpected frame kind");
 }
@@ -270,18 +111,9 @@ static void on_frame(loop_conn *c, const wire_frame *f)
 static void on_close(loop_conn *c, const char *why)
 {
     (void)why;
-    server *s = the_server;
     conn_info *ci = loop_conn_user(c);
-    if (ci->kind == CONN_PEER && !stop_requested) {
-        peer_link *l = get_link(s, ci->peer, false);
-        if (l && l->dialing == c)
-            l->dialing = NULL;
-        if (l && l->conn == c) {
-            l->conn = NULL;
-            core_link_down(s->core, l->peer);
-            l->retry_at = net_now_us() + l->backoff;
-        }
-    }
+    if (ci->lc)
+        links_closed(the_server->links, ci->lc, net_now_us());
     free(ci);
 }
 
@@ -424,29 +256,26 @@ static int m_digest(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dk
     server *s = ci;
     if (rpc_flat_args(args, "", reply, err) < 0)
         return -1;
-    s->eager_until = net_now_us() + EAGER_US;
-    uint64_t *ids = xcalloc(s->n_links + 1, sizeof *ids);
-    size_t nn = core_neighbours(s->core, ids, s->n_links + 1);
-    char *links = format_ids(ids, nn < s->n_links + 1 ? nn : s->n_links + 1);
+    int64_t queued = links_digest(s->links, net_now_us());
+    size_t nn = core_neighbours(s->core, NULL, 0);
+    uint64_t *ids = xcalloc(nn + 1, sizeof *ids);
+    nn = core_neighbours(s->core, ids, nn);
+    char *neighbours = format_ids(ids, nn);
     free(ids);
     size_t ng = core_component(s->core, NULL, 0);
     ids = xcalloc(ng + 1, sizeof *ids);
     core_component(s->core, ids, ng);
     char *group = format_ids(ids, ng);
     free(ids);
-    int64_t queued = 0;
-    for (size_t i = 0; i < s->n_links; i++)
-        if (s->links[i].conn)
-            queued += (int64_t)loop_conn_pending(s->links[i].conn);
     char *vc = vclock_format(core_vclock(s->core));
     /* One block owns the three strings until the reply is encoded. */
-    size_t lv = strlen(vc) + 1, ll = strlen(links) + 1, lg = strlen(group) + 1;
+    size_t lv = strlen(vc) + 1, ll = strlen(neighbours) + 1, lg = strlen(group) + 1;
     char *block = xmalloc(lv + ll + lg);
     memcpy(block, vc, lv);
-    memcpy(block + lv, links, ll);
+    memcpy(block + lv, neighbours, ll);
     memcpy(block + lv + ll, group, lg);
     free(vc);
-    free(links);
+    free(neighbours);
     free(group);
     reply->owned = block;
     reply->vals[0] = rpcflat_string(block);
@@ -455,19 +284,6 @@ static int m_digest(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dk
     reply->vals[3] = rpcflat_int(queued);
     reply->n = 4;
     return 0;
-}
-
-/* Makes peer a wanted link at host:port (dialled unless already up). */
-static void want_link(server *s, uint64_t peer, const char *host, uint16_t port)
-{
-    peer_link *l = get_link(s, peer, true);
-    l->cut = false;
-    l->wanted = true;
-    snprintf(l->host, sizeof l->host, "%s", host);
-    l->port = port;
-    l->backoff = RETRY_FIRST_US;
-    if (!l->conn && !l->dialing)
-        dial(s, l);
 }
 
 /* Reads one (peer, host, port) link description from params. */
@@ -493,7 +309,7 @@ static xmlrpc_value *m_connect(xmlrpc_env *env, xmlrpc_value *p, void *si, void 
     char *host;
     int64_t port;
     if (link_args(env, p, s, &peer, &host, &port) == 0)
-        want_link(s, peer, host, (uint16_t)port);
+        links_want(s->links, peer, host, (uint16_t)port, net_now_us());
     free(host);
     return env->fault_occurred ? NULL : xmlrpc_bool_new(env, 1);
 }
@@ -522,7 +338,7 @@ static xmlrpc_value *m_connect_all(xmlrpc_env *env, xmlrpc_value *p, void *si, v
             int64_t port;
             if (!env->fault_occurred && link_args(env, item, s, &peer, &host, &port) == 0 &&
                 pass == 1)
-                want_link(s, peer, host, (uint16_t)port);
+                links_want(s->links, peer, host, (uint16_t)port, net_now_us());
             free(host);
             if (item)
                 xmlrpc_DECREF(item);
@@ -538,15 +354,7 @@ static xmlrpc_value *m_cut(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci,
     uint64_t peer;
     if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &peer) < 0)
         return NULL;
-    peer_link *l = get_link(s, peer, true);
-    l->cut = cut;
-    if (cut) {
-        l->wanted = false;
-        if (l->conn)
-            loop_close(l->conn, "cut by the master");
-        if (l->dialing)
-            loop_close(l->dialing, "cut by the master");
-    }
+    links_cut(s->links, peer, cut);
     return xmlrpc_bool_new(env, 1);
 }
 
@@ -569,16 +377,7 @@ static xmlrpc_value *m_forget(xmlrpc_env *env, xmlrpc_value *p, void *si, void *
     uint64_t peer;
     if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &peer) < 0)
         return NULL;
-    peer_link *l = get_link(s, peer, false);
-    if (l) {
-        l->wanted = false;
-        l->host[0] = '\0';
-        l->port = 0;
-        if (l->dialing)
-            loop_close(l->dialing, "peer forgotten");
-        if (l->conn)
-            loop_close(l->conn, "peer forgotten");
-    }
+    links_forget(s->links, peer);
     return xmlrpc_bool_new(env, 1);
 }
 
@@ -615,53 +414,6 @@ static const rpc_method methods[] = {
 static const rpc_flat_method flat_methods[] = {
     {"put", m_put_value, "bbii"}, {"get", m_get_value, "b"}, {"digest", m_digest, ""}};
 
-/* A link we should have, that is down and not being dialled. */
-static bool needs_dial(const peer_link *l)
-{
-    return l->wanted && !l->cut && !l->conn && !l->dialing;
-}
-
-/* Dials links that are due, drops links and dials that went silent, pings
- * idle links. Returns when it next has something to do. */
-static int64_t tend_links(server *s, int64_t now)
-{
-    int64_t t = now + 1000000;
-    for (size_t i = 0; i < s->n_links; i++) {
-        peer_link *l = &s->links[i];
-        if (needs_dial(l) && l->retry_at <= now && now >= s->store_retry_at)
-            dial(s, l);
-        if (needs_dial(l)) {
-            int64_t at = l->retry_at > s->store_retry_at ? l->retry_at : s->store_retry_at;
-            if (at < t)
-                t = at;
-        }
-        if (l->dialing) {
-            if (now - l->dial_started >= DIAL_TIMEOUT_US)
-                loop_close(l->dialing, "no hello in time");
-            else if (l->dial_started + DIAL_TIMEOUT_US < t)
-                t = l->dial_started + DIAL_TIMEOUT_US;
-        }
-        if (!l->conn || loop_conn_closed(l->conn))
-            continue;
-        int64_t rx = loop_conn_last_rx(l->conn), tx = loop_conn_last_tx(l->conn);
-        if (now - rx >= DEAD_US) {
-            logrl_printf(s->log, now, "server %" PRIu64 ": link to %" PRIu64
-                         " dropped: nothing received for %d ms", s->id, l->peer, DEAD_US / 1000);
-            loop_close(l->conn, "peer silent");
-            continue;
-        }
-        if (now - tx >= PING_US && loop_conn_pending(l->conn) == 0) {
-            peermsg_encode_ping(loop_conn_out(l->conn));
-            tx = now;
-        }
-        if (tx + PING_US < t)
-            t = tx + PING_US;
-        if (rx + DEAD_US < t)
-            t = rx + DEAD_US;
-    }
-    return t;
-}
-
 static void usage(void)
 {
     fprintf(stderr, "usage: server --id ID --data DIR [--listen HOST] [--ready-fd FD] [--sync]\n"
@@ -676,6 +428,25 @@ static int start_failed(const server *s, int ready_fd, const dkv_err *err)
         fprintf(stderr, "server %" PRIu64 ": %s\n", s->id, err->msg);
     daemon_report_failure(ready_fd, err->msg);
     return 1;
+}
+
+/* The server's loop: the links' timers, then the sockets, until a signal
+ * or a damaged store stops it. Returns the exit status. */
+static int serve(server *s)
+{
+    while (!stop_requested) {
+        int64_t now = net_now_us();
+        if (core_damage(s->core)) {
+            fprintf(stderr, "server %" PRIu64 ": stopping: %s\n", s->id, core_damage(s->core));
+            return 1;
+        }
+        dkv_err err;
+        if (store_take_warning(s->st, &err))
+            logrl_printf(s->log, now, "server %" PRIu64 ": %s", s->id, err.msg);
+        int64_t wait_us = links_tick(s->links, now) - now;
+        loop_run_once(s->lp, (int)(wait_us > 0 ? (wait_us + 999) / 1000 : 0));
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -733,85 +504,35 @@ int main(int argc, char **argv)
                       &err);
     if (!s.st)
         return start_failed(&s, ready_fd, &err);
-    core_ops ops = {&s, link_out};
-    s.core = core_new(s.id, s.st, &ops, &err);
-    if (!s.core) {
+    s.log = logrl_new(stderr, 1000000);
+    links_ops ops = {&s, peer_dial, peer_close, peer_io, peer_live};
+    s.links = links_new(&(links_config){s.id, run_id, s.st, s.log}, &ops, &err);
+    if (!s.links) {
+        logrl_free(s.log);
         store_close(s.st);
         return start_failed(&s, ready_fd, &err);
     }
-    core_set_run_id(s.core, run_id);
+    s.core = links_core(s.links);
     uint16_t port;
     int lfd = net_listen(s.listen_host, 0, &port, &err);
     if (lfd < 0) {
-        core_free(s.core);
+        links_free(s.links);
+        logrl_free(s.log);
         store_close(s.st);
         return start_failed(&s, ready_fd, &err);
     }
-    s.log = logrl_new(stderr, 1000000);
     s.lp = loop_new();
     loop_listen(s.lp, lfd, on_accept, &s);
     s.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], flat_methods,
                            sizeof flat_methods / sizeof flat_methods[0]);
     daemon_report_ready(ready_fd, port);
 
-    int64_t push_at = 0;    /* when pending pushes go out; 0: none pending */
-    int64_t last_push = 0;
-    bool over_budget = false; /* the last push stopped at a link's budget */
-    int64_t ack_at = 0;     /* when owed acks go out; 0: none owed */
-    int64_t lsa_at = 0;     /* when pending LSAs go out; 0: none pending */
-    int status = 0;
-    while (!stop_requested) {
-        int64_t now = net_now_us();
-        if (core_damage(s.core)) {
-            fprintf(stderr, "server %" PRIu64 ": stopping: %s\n", s.id, core_damage(s.core));
-            status = 1;
-            break;
-        }
-        if (store_take_warning(s.st, &err))
-            logrl_printf(s.log, now, "server %" PRIu64 ": %s", s.id, err.msg);
-        int64_t wake = tend_links(&s, now);
-        /* LSAs first: advertising a link change may give writes to push. */
-        if (lsa_at && now >= lsa_at) {
-            core_send_lsas(s.core);
-            lsa_at = 0;
-        }
-        if (!lsa_at && core_lsas_due(s.core))
-            lsa_at = now + LSA_DELAY_US;
-        if (!push_at && core_has_work(s.core))
-            push_at = last_push + PUSH_INTERVAL_US > now ? last_push + PUSH_INTERVAL_US : now;
-        if (!ack_at && core_acks_due(s.core))
-            ack_at = now + ACK_DELAY_US;
-        if (now < s.eager_until) {
-            if (push_at && !over_budget)
-                push_at = now;
-            if (ack_at)
-                ack_at = now;
-        }
-        bool acks = ack_at && now >= ack_at;
-        if ((push_at && now >= push_at) || acks) {
-            bool more = core_tick_acks(s.core, acks);
-            if (push_at && now >= push_at) {
-                over_budget = more;
-                push_at = more ? now + PUSH_RETRY_US : 0;
-                last_push = now;
-            }
-            if (acks)
-                ack_at = 0;
-        }
-        if (push_at && push_at < wake)
-            wake = push_at;
-        if (ack_at && ack_at < wake)
-            wake = ack_at;
-        if (lsa_at && lsa_at < wake)
-            wake = lsa_at;
-        int64_t wait_us = wake - now;
-        loop_run_once(s.lp, (int)(wait_us > 0 ? (wait_us + 999) / 1000 : 0));
-    }
+    int status = serve(&s);
+    /* The loop goes first: closing its connections ends their links. */
     loop_free(s.lp);
-    core_free(s.core);
+    links_free(s.links);
     store_close(s.st);
     rpc_server_free(s.rpc);
     logrl_free(s.log);
-    free(s.links);
     return status;
 }

@@ -1,5 +1,6 @@
 #include "kv_memory.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,3 +108,14 @@ static void mem_close(void *impl)
 static const kv_ops mem_ops = {mem_get, mem_write, mem_scan, mem_close};
 
 kv *kv_memory_new(void) { return kv_new(&mem_ops, xcalloc(1, sizeof(kv_memory))); }
+
+store *kv_memory_store(uint64_t self)
+{
+    char name[40];
+    snprintf(name, sizeof name, "memory %llu", (unsigned long long)self);
+    dkv_err err;
+    store *st = store_open_kv(kv_memory_new(), name, self, &err);
+    if (!st) /* a fresh memory store has nothing to refuse */
+        abort();
+    return st;
+}

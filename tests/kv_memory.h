@@ -5,9 +5,16 @@
 #ifndef DKV_KV_MEMORY_H
 #define DKV_KV_MEMORY_H
 
+#include <stdint.h>
+
 #include "../server/kv.h"
+#include "../server/store.h"
 
 /* An empty store. Caller frees with kv_close. */
 kv *kv_memory_new(void);
+/* A fresh store of server self on a new memory backend (no seal): what
+ * the fixture and the links tests run their cores on. Caller frees with
+ * store_close, which closes the backend too. */
+store *kv_memory_store(uint64_t self);
 
 #endif

@@ -21,6 +21,7 @@ static void register_all(void)
     add_kv_tests();
     add_seal_tests();
     add_core_tests();
+    add_links_tests();
     add_script_tests();
     add_model_tests();
     add_session_tests();

@@ -21,6 +21,7 @@ void add_auth_tests(void);
 void add_kv_tests(void);
 void add_seal_tests(void);
 void add_core_tests(void);
+void add_links_tests(void);
 void add_script_tests(void);
 void add_model_tests(void);
 void add_session_tests(void);
