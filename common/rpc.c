@@ -574,10 +574,10 @@ static xmlrpc_value *flat_adapter(xmlrpc_env *env, xmlrpc_value *params, void *s
     dkv_err arity;
     if (!env->fault_occurred && check_arity(fm, (size_t)size, &arity) < 0)
         xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, arity.msg);
-    else if (!env->fault_occurred && size > RPCFLAT_MAX_VALS)
+    else if (!env->fault_occurred && size > RPCFLAT_MAX_CALL_VALS)
         xmlrpc_env_set_fault_formatted(env, RPCARGS_BAD_REQUEST,
                                        "%s takes at most %d arguments, got %d", fm->name,
-                                       RPCFLAT_MAX_VALS, size);
+                                       RPCFLAT_MAX_CALL_VALS, size);
     for (int i = 0; i < size && !env->fault_occurred; i++) {
         xmlrpc_value *item = NULL;
         xmlrpc_array_read_item(env, params, i, &item);

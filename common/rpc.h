@@ -72,7 +72,7 @@ typedef struct rpc_method {
 
 /* A method on the fast path: scalar arguments in, scalar results out. */
 typedef struct rpc_flat_reply {
-    rpcflat_val vals[RPCFLAT_MAX_VALS];
+    rpcflat_val vals[16];
     size_t n;
     int fault_code; /* with -1 from the method; 0 means RPCARGS_FAILED */
     void *owned;    /* freed (free) once the reply is encoded */
