@@ -14,7 +14,7 @@
  * Any mismatch aborts, so libFuzzer reports it with the input.
  *
  * xmlrpc-c 1.33 crashes on an <i8> whose text is not a valid 64-bit decimal
- * (see fuzz_rpcargs.c); it only sees bodies rpcflat accepted, whose <i8>
+ * (see test_rpcserve.c); it only sees bodies rpcflat accepted, whose <i8>
  * elements are all valid. */
 #include <stdbool.h>
 #include <stddef.h>
