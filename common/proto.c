@@ -524,6 +524,8 @@ static void *client_alloc(void *ctx, size_t n) { return rpc_client_scratch(ctx, 
 int proto_call(rpc_client *c, const proto_method *m, const void *args, void *reply,
                dkv_err *err)
 {
+    if (m->reply.n_fields > PROTO_MAX_FIELDS)
+        return dkv_err_set(err, "%s: a reply of more than %d fields", m->name, PROTO_MAX_FIELDS);
     /* Most calls have a few values: on the stack. */
     rpcflat_val small[PROTO_MAX_FIELDS], *vals = small;
     size_t n = proto_count(&m->args, args);
