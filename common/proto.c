@@ -575,8 +575,8 @@ static int serve(const void *info, void *call_info, const rpcflat_msg *msg, buf 
     const proto_method *m = b->method;
     inline_struct a, r;
     void *group = NULL, *owned = NULL;
-    memset(&a, 0, sizeof a);
-    memset(&r, 0, sizeof r);
+    memset(a.bytes, 0, m->args.size);
+    memset(r.bytes, 0, m->reply.size);
     fault->code = RPCFLAT_FAULT_BAD_REQUEST;
     if (proto_decode(&m->args, msg, true, m->name, a.bytes, heap_alloc, &group, &fault->err) <
         0) {
