@@ -1,7 +1,8 @@
-/* rpcflat: a fast XML-RPC codec for calls whose parameters and results are
- * flat lists of scalars (integers, base64 bytes, strings, booleans): the
- * put/get path, where xmlrpc-c's generic parser and value tree cost more
- * than everything else a put does.
+/* rpcflat: the daemons' XML-RPC codec. It writes every call and reply
+ * (calls and the usual results are flat lists of scalars: integers, base64
+ * bytes, strings, booleans; other replies are written piecewise), and
+ * reads flat calls and results: the put/get path, where xmlrpc-c's generic
+ * parser and value tree cost more than everything else a put does.
  *
  * What it writes is plain XML-RPC that xmlrpc-c (or any other library)
  * reads. What it reads is a strict subset of XML-RPC: the tags with no
@@ -9,7 +10,7 @@
  * Any body outside that subset parses as "not flat" (-1), and the caller
  * hands it to xmlrpc-c, which either reads it or rejects it. So the subset
  * never changes what a request means; it only decides who decodes it.
- * A result is always an array of scalars. */
+ * A result it reads is an array of scalars. */
 #ifndef DKV_RPCFLAT_H
 #define DKV_RPCFLAT_H
 
