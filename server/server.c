@@ -13,15 +13,12 @@
 #include "../common/logrl.h"
 #include "../common/loop.h"
 #include "../common/net.h"
-#include "../common/rpc.h"
-#include "../common/rpcargs.h"
-#include "../common/token.h"
+#include "../common/proto.h"
+#include "../common/vec.h"
+#include "../common/xalloc.h"
 #include "core.h"
 #include "links.h"
-#include "../common/xalloc.h"
 
-#define MAX_KEY DKV_MAX_KEY
-#define MAX_VALUE DKV_MAX_VALUE
 #define DUMP_PAGE_BYTES (1u << 20)
 
 typedef enum conn_kind { CONN_NEW, CONN_RPC, CONN_PEER } conn_kind;
@@ -126,71 +123,38 @@ static void on_accept(loop *lp, int fd, void *user)
     loop_add(lp, fd, false, &conn_handlers, ci);
 }
 
-/* ---- RPC methods ---- */
+/* ---- RPC methods (their layouts and limits: common/proto.h) ---- */
 
-static xmlrpc_value *fail(xmlrpc_env *env, const dkv_err *err)
+static int m_put(void *ctx, const proto_server_put_args *a, proto_server_put_reply *r,
+                 void **owned, dkv_err *err)
 {
-    xmlrpc_env_set_fault(env, RPCARGS_FAILED, err->msg);
-    return NULL;
+    server *s = ctx;
+    return core_put(s->core, a->key.p, a->key.n, a->value.p, a->value.n, a->dep, &r->version,
+                    err);
 }
 
-/* put(key, value, dep_lamport, dep_origin) -> [lamport, origin] */
-static int m_put_value(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
+static int m_get(void *ctx, const proto_server_get_args *a, proto_server_get_reply *r,
+                 void **owned, dkv_err *err)
 {
-    server *s = ci;
-    if (rpc_flat_args(args, "bbii", reply, err) < 0 ||
-        rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0 ||
-        rpc_flat_range(args, 1, 0, MAX_VALUE, reply, err) < 0 ||
-        rpc_flat_range(args, 2, 0, (int64_t)DKV_COUNTER_MAX, reply, err) < 0 ||
-        rpc_flat_range(args, 3, 0, (int64_t)DKV_ID_MAX, reply, err) < 0)
-        return -1;
-    const rpcflat_val *key = rpcflat_at(args, 0), *val = rpcflat_at(args, 1);
-    if (token_check("key", key->p, key->n, MAX_KEY, err) < 0 ||
-        token_check("value", val->p, val->n, MAX_VALUE, err) < 0) {
-        reply->fault_code = RPCARGS_BAD_REQUEST;
-        return -1;
-    }
-    dkv_version dep = {(uint64_t)rpcflat_at(args, 2)->i, (uint64_t)rpcflat_at(args, 3)->i};
-    dkv_version v;
-    if (core_put(s->core, key->p, key->n, val->p, val->n, dep, &v, err) < 0)
-        return -1;
-    reply->vals[0] = rpcflat_int((int64_t)v.lamport);
-    reply->vals[1] = rpcflat_int((int64_t)v.origin);
-    reply->n = 2;
-    return 0;
-}
-
-/* get(key) -> [found, value, lamport, origin] */
-static int m_get_value(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
-{
-    server *s = ci;
-    if (rpc_flat_args(args, "b", reply, err) < 0 ||
-        rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0)
-        return -1;
-    const rpcflat_val *key = rpcflat_at(args, 0);
-    if (token_check("key", key->p, key->n, MAX_KEY, err) < 0) {
-        reply->fault_code = RPCARGS_BAD_REQUEST;
-        return -1;
-    }
-    bool found;
-    dkv_version v = {0, 0};
+    server *s = ctx;
     uint8_t *val = NULL;
     size_t vl = 0;
-    if (core_get(s->core, key->p, key->n, &found, &v, &val, &vl, err) < 0)
+    if (core_get(s->core, a->key.p, a->key.n, &r->found, &r->version, &val, &vl, err) < 0)
         return -1;
-    reply->owned = val;
-    reply->vals[0] = rpcflat_bool(found);
-    reply->vals[1] = rpcflat_bytes(found ? val : (const uint8_t *)"", found ? vl : 0);
-    reply->vals[2] = rpcflat_int((int64_t)v.lamport);
-    reply->vals[3] = rpcflat_int((int64_t)v.origin);
-    reply->n = 4;
+    *owned = val;
+    r->value = (proto_bytes){val, r->found ? vl : 0};
     return 0;
 }
 
+/* A dump page as it is collected: entries' bytes at offsets into data,
+ * which moves as it grows. */
 typedef struct dump_ctx {
-    xmlrpc_env *env;
-    xmlrpc_value *list;
-    size_t bytes;
+    struct dump_item {
+        size_t key, kl, val, vl;
+        dkv_version v;
+    } *items;
+    size_t n, cap;
+    buf data;
     bool more;
 } dump_ctx;
 
@@ -198,43 +162,44 @@ static int dump_one(void *user, const uint8_t *key, size_t kl, dkv_version v, co
                     size_t vl)
 {
     dump_ctx *d = user;
-    if (d->bytes > 0 && d->bytes + kl + vl > DUMP_PAGE_BYTES) {
+    if (d->data.len > 0 && d->data.len + kl + vl > DUMP_PAGE_BYTES) {
         d->more = true;
         return 1;
     }
-    xmlrpc_value *pair = xmlrpc_build_value(d->env, "(66II)", key, kl, val, vl,
-                                            (xmlrpc_int64)v.lamport, (xmlrpc_int64)v.origin);
-    if (d->env->fault_occurred)
-        return 1;
-    xmlrpc_array_append_item(d->env, d->list, pair);
-    xmlrpc_DECREF(pair);
-    d->bytes += kl + vl;
-    return d->env->fault_occurred;
+    size_t at = d->data.len;
+    *VEC_PUSH(d->items, d->n, d->cap) = (struct dump_item){at, kl, at + kl, vl, v};
+    buf_append(&d->data, key, kl);
+    buf_append(&d->data, val, vl);
+    return 0;
 }
 
 /* One page of the store, in key order, after `after` (when has_after). */
-static xmlrpc_value *m_dump(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_dump(void *ctx, const proto_server_dump_args *a, proto_server_dump_reply *r,
+                  void **owned, dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    unsigned char *after = NULL;
-    size_t al;
-    int64_t has_after;
-    if (rpcargs_count(env, p, 2) < 0 || rpcargs_bytes(env, p, 0, MAX_KEY, &after, &al) < 0 ||
-        rpcargs_int(env, p, 1, 0, 1, &has_after) < 0) {
-        free(after);
-        return NULL;
+    server *s = ctx;
+    dump_ctx d = {0};
+    buf_init(&d.data);
+    int rc = core_scan(s->core, a->after.p, a->after.n, a->has_after, dump_one, &d, err);
+    if (rc == 0) {
+        /* One block owns the entries and their bytes until the reply is
+         * encoded. */
+        proto_entry *e = xmalloc(d.n * sizeof *e + d.data.len);
+        uint8_t *bytes = (uint8_t *)(e + d.n);
+        if (d.data.len)
+            memcpy(bytes, d.data.data, d.data.len);
+        for (size_t i = 0; i < d.n; i++)
+            e[i] = (proto_entry){{bytes + d.items[i].key, d.items[i].kl},
+                                 {bytes + d.items[i].val, d.items[i].vl},
+                                 d.items[i].v};
+        *owned = e;
+        r->entries = e;
+        r->n_entries = d.n;
+        r->more = d.more;
     }
-    dump_ctx d = {env, xmlrpc_array_new(env), 0, false};
-    dkv_err err;
-    if (core_scan(s->core, after, al, has_after, dump_one, &d, &err) < 0)
-        fail(env, &err);
-    free(after);
-    xmlrpc_value *res = NULL;
-    if (!env->fault_occurred)
-        res = xmlrpc_build_value(env, "{s:A,s:b}", "entries", d.list, "more", (xmlrpc_bool)d.more);
-    xmlrpc_DECREF(d.list);
-    return res;
+    free(d.items);
+    buf_free(&d.data);
+    return rc;
 }
 
 static char *format_ids(const uint64_t *ids, size_t n)
@@ -249,13 +214,10 @@ static char *format_ids(const uint64_t *ids, size_t n)
 
 /* What stabilize compares: the clock, the live links, the reachable group
  * as the link-state database sees it, and bytes still queued to peers. */
-/* digest() -> [vc, links, group, queued]. Polled by stabilize, so it is
- * on the fast path too. */
-static int m_digest(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
+static int m_digest(void *ctx, const proto_none *a, proto_server_digest_reply *r, void **owned,
+                    dkv_err *err)
 {
-    server *s = ci;
-    if (rpc_flat_args(args, "", reply, err) < 0)
-        return -1;
+    server *s = ctx;
     int64_t queued = links_digest(s->links, net_now_us());
     size_t nn = core_neighbours(s->core, NULL, 0);
     uint64_t *ids = xcalloc(nn + 1, sizeof *ids);
@@ -277,142 +239,94 @@ static int m_digest(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dk
     free(vc);
     free(neighbours);
     free(group);
-    reply->owned = block;
-    reply->vals[0] = rpcflat_string(block);
-    reply->vals[1] = rpcflat_string(block + lv);
-    reply->vals[2] = rpcflat_string(block + lv + ll);
-    reply->vals[3] = rpcflat_int(queued);
-    reply->n = 4;
+    *owned = block;
+    *r = (proto_server_digest_reply){block, block + lv, block + lv + ll, queued};
     return 0;
 }
 
-/* Reads one (peer, host, port) link description from params. */
-static int link_args(xmlrpc_env *env, xmlrpc_value *p, server *s, uint64_t *peer, char **host,
-                     int64_t *port)
+static int not_self(const server *s, const proto_peer *p, dkv_err *err)
 {
-    *host = NULL;
-    if (rpcargs_count(env, p, 3) < 0 || rpcargs_id(env, p, 0, peer) < 0 ||
-        rpcargs_string(env, p, 1, 255, host) < 0 || rpcargs_int(env, p, 2, 1, 65535, port) < 0)
-        return -1;
-    if (*peer == s->id) {
-        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, "a server cannot link to itself");
-        return -1;
+    if (p->id == s->id) {
+        dkv_err_set(err, "a server cannot link to itself");
+        return PROTO_REFUSED;
     }
     return 0;
 }
 
-static xmlrpc_value *m_connect(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_connect(void *ctx, const proto_peer *a, proto_none *r, void **owned, dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    uint64_t peer;
-    char *host;
-    int64_t port;
-    if (link_args(env, p, s, &peer, &host, &port) == 0)
-        links_want(s->links, peer, host, (uint16_t)port, net_now_us());
-    free(host);
-    return env->fault_occurred ? NULL : xmlrpc_bool_new(env, 1);
+    server *s = ctx;
+    int rc = not_self(s, a, err);
+    if (rc == 0)
+        links_want(s->links, a->id, a->host, a->port, net_now_us());
+    return rc;
 }
 
-/* connect for many peers in one call: params is one array of
- * [peer, host, port] arrays. All are checked before any is used. */
-static xmlrpc_value *m_connect_all(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+/* connect for many peers in one call. All are checked before any is used. */
+static int m_connect_all(void *ctx, const proto_server_connect_all_args *a, proto_none *r,
+                         void **owned, dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    xmlrpc_value *list = NULL;
-    if (rpcargs_count(env, p, 1) < 0)
-        return NULL;
-    xmlrpc_array_read_item(env, p, 0, &list);
-    if (env->fault_occurred)
-        return NULL;
-    int n = xmlrpc_value_type(list) == XMLRPC_TYPE_ARRAY ? xmlrpc_array_size(env, list) : -1;
-    if (n < 0)
-        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, "argument 1 is not a list");
-    for (int pass = 0; pass < 2 && !env->fault_occurred; pass++)
-        for (int i = 0; i < n && !env->fault_occurred; i++) {
-            xmlrpc_value *item = NULL;
-            xmlrpc_array_read_item(env, list, (unsigned)i, &item);
-            uint64_t peer;
-            char *host = NULL;
-            int64_t port;
-            if (!env->fault_occurred && link_args(env, item, s, &peer, &host, &port) == 0 &&
-                pass == 1)
-                links_want(s->links, peer, host, (uint16_t)port, net_now_us());
-            free(host);
-            if (item)
-                xmlrpc_DECREF(item);
-        }
-    xmlrpc_DECREF(list);
-    return env->fault_occurred ? NULL : xmlrpc_bool_new(env, 1);
+    server *s = ctx;
+    for (size_t i = 0; i < a->n_peers; i++)
+        if (not_self(s, &a->peers[i], err) < 0)
+            return PROTO_REFUSED;
+    for (size_t i = 0; i < a->n_peers; i++)
+        links_want(s->links, a->peers[i].id, a->peers[i].host, a->peers[i].port, net_now_us());
+    return 0;
 }
 
-static xmlrpc_value *m_cut(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci, bool cut)
+static int m_cut(void *ctx, const proto_id *a, proto_none *r, void **owned, dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    uint64_t peer;
-    if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &peer) < 0)
-        return NULL;
-    links_cut(s->links, peer, cut);
-    return xmlrpc_bool_new(env, 1);
+    server *s = ctx;
+    links_cut(s->links, a->id, true);
+    return 0;
 }
 
-static xmlrpc_value *m_cut_link(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_uncut(void *ctx, const proto_id *a, proto_none *r, void **owned, dkv_err *err)
 {
-    return m_cut(env, p, si, ci, true);
-}
-
-static xmlrpc_value *m_uncut_link(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
-{
-    return m_cut(env, p, si, ci, false);
+    server *s = ctx;
+    links_cut(s->links, a->id, false);
+    return 0;
 }
 
 /* forget(peer): the peer was killed; stop dialling its old address, which
  * may soon belong to someone else. A later connect gives the new one. */
-static xmlrpc_value *m_forget(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_forget(void *ctx, const proto_id *a, proto_none *r, void **owned, dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    uint64_t peer;
-    if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &peer) < 0)
-        return NULL;
-    links_forget(s->links, peer);
-    return xmlrpc_bool_new(env, 1);
+    server *s = ctx;
+    links_forget(s->links, a->id);
+    return 0;
 }
 
-static xmlrpc_value *m_stats(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_stats(void *ctx, const proto_none *a, proto_server_stats_reply *r, void **owned,
+                   dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    if (rpcargs_count(env, p, 0) < 0)
-        return NULL;
+    server *s = ctx;
     const core_counters *k = core_get_counters(s->core);
-    return xmlrpc_build_value(env, "{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hello",
-                              (xmlrpc_int64)k->hello, "upd", (xmlrpc_int64)k->upd, "ack",
-                              (xmlrpc_int64)k->ack, "lsa", (xmlrpc_int64)k->lsa, "updates_sent",
-                              (xmlrpc_int64)k->updates_sent, "updates_applied",
-                              (xmlrpc_int64)k->updates_applied, "duplicates",
-                              (xmlrpc_int64)k->duplicates);
+    *r = (proto_server_stats_reply){k->hello,        k->upd,
+                                    k->ack,          k->lsa,
+                                    k->updates_sent, k->updates_applied,
+                                    k->duplicates};
+    return 0;
 }
 
-static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
-{
-    (void)si;
-    (void)p;
-    server *s = ci;
-    return xmlrpc_i8_new(env, (xmlrpc_int64)s->id);
-}
-
-static const rpc_method methods[] = {
-    {"dump", m_dump},        {"connect", m_connect},
-    {"connect_all", m_connect_all}, {"cut", m_cut_link},
-    {"uncut", m_uncut_link}, {"stats", m_stats},   {"ping", m_ping},
-    {"forget", m_forget},
+PROTO_SERVE(server_put, m_put)
+PROTO_SERVE(server_get, m_get)
+PROTO_SERVE(server_digest, m_digest)
+PROTO_SERVE(server_dump, m_dump)
+PROTO_SERVE(server_connect, m_connect)
+PROTO_SERVE(server_connect_all, m_connect_all)
+PROTO_SERVE(server_cut, m_cut)
+PROTO_SERVE(server_uncut, m_uncut)
+PROTO_SERVE(server_forget, m_forget)
+PROTO_SERVE(server_stats, m_stats)
+static const proto_binding methods[] = {
+    PROTO_BINDING(server_put),     PROTO_BINDING(server_get),
+    PROTO_BINDING(server_digest),  PROTO_BINDING(server_dump),
+    PROTO_BINDING(server_connect), PROTO_BINDING(server_connect_all),
+    PROTO_BINDING(server_cut),     PROTO_BINDING(server_uncut),
+    PROTO_BINDING(server_forget),  PROTO_BINDING(server_stats),
 };
-/* The put/get path: decoded without xmlrpc-c when the body allows. */
-static const rpc_flat_method flat_methods[] = {
-    {"put", m_put_value, "bbii"}, {"get", m_get_value, "b"}, {"digest", m_digest, ""}};
 
 static void usage(void)
 {
@@ -523,8 +437,7 @@ int main(int argc, char **argv)
     }
     s.lp = loop_new();
     loop_listen(s.lp, lfd, on_accept, &s);
-    s.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], flat_methods,
-                           sizeof flat_methods / sizeof flat_methods[0]);
+    s.rpc = proto_server_new(PROTO_SERVER, methods, sizeof methods / sizeof methods[0]);
     daemon_report_ready(ready_fd, port);
 
     int status = serve(&s);

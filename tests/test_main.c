@@ -27,6 +27,7 @@ static void register_all(void)
     add_session_tests();
     add_rpcserve_tests();
     add_rpcflat_tests();
+    add_proto_tests();
     add_screen_tests();
     add_loop_tests();
     add_buf_tests();

@@ -27,6 +27,7 @@ void add_model_tests(void);
 void add_session_tests(void);
 void add_rpcserve_tests(void);
 void add_rpcflat_tests(void);
+void add_proto_tests(void);
 void add_screen_tests(void);
 void add_loop_tests(void);
 void add_buf_tests(void);
