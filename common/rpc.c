@@ -155,12 +155,57 @@ static int i8_ok(const char *name, const char *gt, const char *end, dkv_err *err
     return 0;
 }
 
+/* Whether p[0..n) is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). The screen reads bytes, the parser
+ * behind it reads UTF-8 and takes a lead byte's next one to three bytes
+ * whatever they are; on malformed text a '<' would then start a tag for one
+ * and not for the other, and the nesting the screen counted would not be
+ * the parser's. */
+static bool utf8_ok(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        unsigned char lo = 0x80, hi = 0xbf; /* range of the first continuation byte */
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1;
+        else if (c >= 0xe0 && c <= 0xef) {
+            need = 2;
+            if (c == 0xe0)
+                lo = 0xa0;
+            else if (c == 0xed)
+                hi = 0x9f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3;
+            if (c == 0xf0)
+                lo = 0x90;
+            else if (c == 0xf4)
+                hi = 0x8f;
+        } else {
+            return false;
+        }
+        if (n - i <= need || p[i + 1] < lo || p[i + 1] > hi)
+            return false;
+        for (size_t k = 2; k <= need; k++)
+            if (p[i + k] < 0x80 || p[i + k] > 0xbf)
+                return false;
+        i += need + 1;
+    }
+    return true;
+}
+
 int rpc_body_check(const char *xml, size_t len, size_t max_elements, dkv_err *err)
 {
     if (memchr(xml, '\0', len))
         return dkv_err_set(err, "a NUL byte");
     if ((len >= 2 && (unsigned char)xml[0] >= 0xfe) || (len >= 3 && (unsigned char)xml[0] == 0xef))
         return dkv_err_set(err, "a byte-order mark (only 8-bit XML is accepted)");
+    if (!utf8_ok((const unsigned char *)xml, len))
+        return dkv_err_set(err, "bytes that are not UTF-8");
     const char *end = xml + len;
     const char *p = xml_declaration(xml, end, err);
     if (!p)
