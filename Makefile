@@ -21,14 +21,15 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
             -Wshadow -Wno-unused-parameter -MMD -MP
 LDLIBS   := -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util \
-            -ljansson -lleveldb
+            -ljansson -lleveldb -lsodium
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
 COMMON_SRC := $(wildcard common/*.c)
-SERVER_LIB := server/record.c server/seal.c server/store.c server/route.c server/peermsg.c server/core.c
+SERVER_LIB := server/record.c server/seal.c server/kv.c server/kv_leveldb.c server/store.c \
+              server/route.c server/peermsg.c server/core.c server/links.c
 MASTER_LIB := $(filter-out master/main.c,$(wildcard master/*.c))
 CLIENT_LIB := $(filter-out client/main.c,$(wildcard client/*.c))
 WATCHDOG_LIB := $(filter-out watchdog/main.c,$(wildcard watchdog/*.c))

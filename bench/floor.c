@@ -6,13 +6,14 @@
  * forked children, each single-threaded, listening on a free loopback port
  * (port 0) that they report through a pipe. Two transports:
  *
- *   xmlrpc  the product's own: XML-RPC (xmlrpc-c) in wire frames over one
- *           persistent TCP connection per pair (common/rpc.h on the calling
- *           side, common/loop.h + rpc_serve_frame on the serving side, as in
- *           client/main.c). The payload travels as one base64 parameter.
+ *   xmlrpc  XML-RPC encoded and decoded by xmlrpc-c (its registry on the
+ *           serving side, common/loop.h for the connections), in the
+ *           product's wire frames over one persistent TCP connection per
+ *           pair. The payload travels as one base64 parameter.
  *   flat    the same framing and XML-RPC, encoded and decoded by the
- *           product's own put/get codec (common/rpcflat.h) instead of
- *           xmlrpc-c: what a put actually pays per hop.
+ *           product's own codec (common/rpcflat.h, rpc_call_flat and
+ *           rpc_serve_frame) instead of xmlrpc-c: what a put actually pays
+ *           per hop.
  *   tcp     raw TCP, TCP_NODELAY, a 4-byte big-endian length prefix and the
  *           payload, sent with one write; the reply is 8 bytes.
  *
@@ -41,6 +42,7 @@
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
+#include <xmlrpc-c/server.h>
 
 #include "../common/daemon.h"
 #include "../common/ids.h"
@@ -65,9 +67,9 @@ static void child_setup(pid_t parent)
 }
 
 typedef struct xr_node {
-    rpc_server *rpc;
-    rpc_client *next;   /* B: the connection to C; C: NULL */
-    rpcflat_msg *reply; /* flat: C's reply */
+    xmlrpc_registry *registry; /* xmlrpc */
+    rpc_server *rpc;           /* flat */
+    rpc_client *next;          /* B: the connection to C; C: NULL */
 } xr_node;
 
 static xr_node the_node;
@@ -98,17 +100,37 @@ static xmlrpc_value *m_put(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
 }
 
 /* The flat transport's handler: the same work through rpcflat. */
-static int m_put_flat(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
+static int m_put_flat(const void *info, void *ci, const rpcflat_msg *args, buf *out,
+                      rpc_fault *fault)
 {
     xr_node *n = ci;
-    if (rpc_flat_args(args, "b", reply, err) < 0)
+    const rpcflat_val *data = rpcflat_count(args) == 1 ? rpcflat_at(args, 0) : NULL;
+    if (!data || data->type != RPCFLAT_BYTES) {
+        fault->code = RPCFLAT_FAULT_BAD_REQUEST;
+        return dkv_err_set(&fault->err, "put takes one base64 argument");
+    }
+    const rpcflat_msg *reply;
+    if (n->next && rpc_call_flat(n->next, "put", data, 1, NULL, &reply, &fault->err) < 0)
         return -1;
-    const rpcflat_val *data = rpcflat_at(args, 0);
-    if (n->next && rpc_call_flat(n->next, "put", data, 1, n->reply, err) < 0)
-        return -1;
-    reply->vals[0] = rpcflat_int((int64_t)data->n);
-    reply->n = 1;
+    rpcflat_val len = rpcflat_int((int64_t)data->n);
+    rpcflat_encode_response(out, &len, 1);
     return 0;
+}
+
+/* xmlrpc-c's registry serves the body, as an xmlrpc-c server would. */
+static void xr_serve_frame(const wire_frame *f, buf *out)
+{
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    xmlrpc_mem_block *reply = NULL;
+    xmlrpc_registry_process_call2(&env, the_node.registry, (const char *)f->body, f->body_len,
+                                  &the_node, &reply);
+    if (!env.fault_occurred && reply) {
+        wire_encode(out, WIRE_REPLY, NULL, 0, xmlrpc_mem_block_contents(reply),
+                    xmlrpc_mem_block_size(reply));
+        xmlrpc_mem_block_free(reply);
+    }
+    xmlrpc_env_clean(&env);
 }
 
 static void xr_on_frame(loop_conn *lc, const wire_frame *f)
@@ -117,7 +139,10 @@ static void xr_on_frame(loop_conn *lc, const wire_frame *f)
         loop_close(lc, "expected an RPC call");
         return;
     }
-    rpc_serve_frame(the_node.rpc, f, &the_node, loop_conn_out(lc));
+    if (the_node.rpc)
+        rpc_serve_frame(the_node.rpc, f, &the_node, loop_conn_out(lc));
+    else
+        xr_serve_frame(f, loop_conn_out(lc));
 }
 
 static void xr_on_close(loop_conn *lc, const char *why)
@@ -136,12 +161,22 @@ static void xr_on_accept(loop *lp, int fd, void *user)
 
 static void xr_serve(int ready_fd, uint16_t next_port, bool flat)
 {
-    static const rpc_method methods[] = {{"put", m_put}};
-    static const rpc_flat_method flat_methods[] = {{"put", m_put_flat, NULL}};
+    static const rpc_method flat_methods[] = {{"put", m_put_flat, NULL}};
     rpc_global_init();
-    the_node.rpc = flat ? rpc_server_new(NULL, 0, flat_methods, 1)
-                        : rpc_server_new(methods, 1, NULL, 0);
-    the_node.reply = rpcflat_msg_new();
+    if (flat) {
+        the_node.rpc = rpc_server_new(flat_methods, 1);
+    } else {
+        xmlrpc_env env;
+        xmlrpc_env_init(&env);
+        the_node.registry = xmlrpc_registry_new(&env);
+        struct xmlrpc_method_info3 info = {.methodName = "put", .methodFunction = m_put};
+        xmlrpc_registry_add_method3(&env, the_node.registry, &info);
+        if (env.fault_occurred) {
+            fprintf(stderr, "bench-floor: %s\n", env.fault_string);
+            _exit(1);
+        }
+        xmlrpc_env_clean(&env);
+    }
     the_node.next = next_port ? rpc_client_new("127.0.0.1", next_port, CALL_TIMEOUT_MS) : NULL;
     dkv_err err;
     uint16_t port;
@@ -331,7 +366,6 @@ static double pct(const int64_t *sorted, size_t n, double p)
 /* One call of either transport; 0 on success. */
 typedef struct caller {
     rpc_client *rpc; /* xmlrpc, flat */
-    rpcflat_msg *freply; /* flat */
     int fd;          /* tcp */
     buf msg, reply;
     const uint8_t *payload;
@@ -364,12 +398,13 @@ static int call_flat(caller *c)
 {
     dkv_err err;
     rpcflat_val arg = rpcflat_bytes(c->payload, c->size);
-    if (rpc_call_flat(c->rpc, "put", &arg, 1, c->freply, &err) < 0) {
+    const rpcflat_msg *r;
+    if (rpc_call_flat(c->rpc, "put", &arg, 1, NULL, &r, &err) < 0) {
         fprintf(stderr, "bench-floor: flat call: %s\n", err.msg);
         return -1;
     }
-    if (rpcflat_count(c->freply) != 1 || rpcflat_at(c->freply, 0)->type != RPCFLAT_INT ||
-        rpcflat_at(c->freply, 0)->i != (int64_t)c->size) {
+    if (rpcflat_count(r) != 1 || rpcflat_at(r, 0)->type != RPCFLAT_INT ||
+        rpcflat_at(r, 0)->i != (int64_t)c->size) {
         fprintf(stderr, "bench-floor: flat call: unexpected result\n");
         return -1;
     }
@@ -413,7 +448,6 @@ static int measure(const char *transport, size_t size, size_t warmup, size_t cal
         goto out;
     if (is_xml) {
         c.rpc = rpc_client_new("127.0.0.1", bport, CALL_TIMEOUT_MS);
-        c.freply = rpcflat_msg_new();
     } else {
         dkv_err err;
         c.fd = net_connect("127.0.0.1", bport, READY_TIMEOUT_MS, &err);
@@ -447,7 +481,6 @@ static int measure(const char *transport, size_t size, size_t warmup, size_t cal
     rc = 0;
 out:
     rpc_client_free(c.rpc);
-    rpcflat_msg_free(c.freply);
     if (c.fd >= 0)
         close(c.fd);
     buf_free(&c.msg);

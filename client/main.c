@@ -12,13 +12,8 @@
 #include "../common/ids.h"
 #include "../common/loop.h"
 #include "../common/net.h"
-#include "../common/rpc.h"
-#include "../common/rpcargs.h"
-#include "../common/token.h"
+#include "../common/proto.h"
 #include "session.h"
-
-#define MAX_KEY DKV_MAX_KEY
-#define MAX_VALUE DKV_MAX_VALUE
 
 typedef struct client {
     uint64_t id;
@@ -27,40 +22,26 @@ typedef struct client {
     uint64_t server_id;
     int server_timeout_ms;
     rpc_server *rpc;
-    rpcflat_msg *reply; /* the server's latest reply */
 } client;
 
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
-static xmlrpc_value *m_attach(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_attach(void *ctx, const proto_peer *a, proto_none *r, void **owned, dkv_err *err)
 {
-    (void)si;
-    client *c = ci;
-    uint64_t sid;
-    char *host = NULL;
-    int64_t port;
-    if (rpcargs_count(env, p, 3) < 0 || rpcargs_id(env, p, 0, &sid) < 0 ||
-        rpcargs_string(env, p, 1, 255, &host) < 0 || rpcargs_int(env, p, 2, 1, 65535, &port) < 0) {
-        free(host);
-        return NULL;
-    }
+    client *c = ctx;
     rpc_client_free(c->server);
-    c->server = rpc_client_new(host, (uint16_t)port, c->server_timeout_ms);
-    c->server_id = sid;
-    free(host);
-    return xmlrpc_bool_new(env, 1);
+    c->server = rpc_client_new(a->host, a->port, c->server_timeout_ms);
+    c->server_id = a->id;
+    return 0;
 }
 
-static xmlrpc_value *m_detach(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_detach(void *ctx, const proto_none *a, proto_none *r, void **owned, dkv_err *err)
 {
-    (void)si;
-    client *c = ci;
-    if (rpcargs_count(env, p, 0) < 0)
-        return NULL;
+    client *c = ctx;
     rpc_client_free(c->server);
     c->server = NULL;
-    return xmlrpc_bool_new(env, 1);
+    return 0;
 }
 
 /* A call to the server failed: the fault names the server. */
@@ -69,121 +50,63 @@ static int server_failed(const client *c, dkv_err *err)
     return dkv_err_wrap(err, "server %" PRIu64, c->server_id);
 }
 
-static int need_server(const client *c, rpc_flat_reply *reply, dkv_err *err)
+static int need_server(const client *c, dkv_err *err)
 {
     if (c->server)
         return 0;
-    reply->fault_code = RPCARGS_FAILED;
     return dkv_err_set(err, "client %" PRIu64 " is not connected to a server", c->id);
 }
 
-/* A version from the server's reply: values i and i+1 as lamport, origin. */
-static int reply_version(const rpcflat_msg *r, size_t i, bool written, dkv_version *v)
+static int m_put(void *ctx, const proto_client_put_args *a, proto_client_put_reply *r,
+                 void **owned, dkv_err *err)
 {
-    const rpcflat_val *l = rpcflat_at(r, i), *o = rpcflat_at(r, i + 1);
-    if (l->type != RPCFLAT_INT || o->type != RPCFLAT_INT || l->i < (written ? 1 : 0) ||
-        (uint64_t)l->i > DKV_COUNTER_MAX || o->i < 0 || (uint64_t)o->i > DKV_ID_MAX)
+    client *c = ctx;
+    if (need_server(c, err) < 0)
         return -1;
-    *v = (dkv_version){(uint64_t)l->i, (uint64_t)o->i};
-    return 0;
-}
-
-/* The session part of every reply: dependency before and after, server. */
-static void session_part(const client *c, rpc_flat_reply *reply, dkv_version dep,
-                         dkv_version after)
-{
-    rpcflat_val *v = reply->vals + reply->n;
-    v[0] = rpcflat_int((int64_t)dep.lamport);
-    v[1] = rpcflat_int((int64_t)dep.origin);
-    v[2] = rpcflat_int((int64_t)after.lamport);
-    v[3] = rpcflat_int((int64_t)after.origin);
-    v[4] = rpcflat_int((int64_t)c->server_id);
-    reply->n += 5;
-}
-
-/* put(key, value) -> [lamport, origin, dep_lamport, dep_origin,
- *                     after_lamport, after_origin, server] */
-static int m_put(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
-{
-    client *c = ci;
-    if (rpc_flat_args(args, "bb", reply, err) < 0 ||
-        rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0 ||
-        rpc_flat_range(args, 1, 0, MAX_VALUE, reply, err) < 0 || need_server(c, reply, err) < 0)
-        return -1;
-    const rpcflat_val *key = rpcflat_at(args, 0), *val = rpcflat_at(args, 1);
-    if (token_check("key", key->p, key->n, MAX_KEY, err) < 0 ||
-        token_check("value", val->p, val->n, MAX_VALUE, err) < 0) {
-        reply->fault_code = RPCARGS_BAD_REQUEST;
-        return -1;
-    }
-    dkv_version dep = session_dep(c->sess, key->p, key->n);
-    rpcflat_val call[4] = {*key, *rpcflat_at(args, 1), rpcflat_int((int64_t)dep.lamport),
-                           rpcflat_int((int64_t)dep.origin)};
-    dkv_version v;
-    if (rpc_call_flat(c->server, "put", call, 4, c->reply, err) < 0)
+    proto_server_put_args call = {a->key, a->value, session_dep(c->sess, a->key.p, a->key.n)};
+    proto_server_put_reply got;
+    if (proto_server_put_call(c->server, &call, &got, err) < 0)
         return server_failed(c, err);
-    if (rpcflat_count(c->reply) != 2 || reply_version(c->reply, 0, true, &v) < 0)
-        return dkv_err_set(err, "server %" PRIu64 " returned a malformed put result",
-                           c->server_id);
-    session_observe(c->sess, key->p, key->n, v);
-    reply->vals[0] = rpcflat_int((int64_t)v.lamport);
-    reply->vals[1] = rpcflat_int((int64_t)v.origin);
-    reply->n = 2;
-    session_part(c, reply, dep, session_dep(c->sess, key->p, key->n));
+    session_observe(c->sess, a->key.p, a->key.n, got.version);
+    *r = (proto_client_put_reply){got.version, call.dep,
+                                  session_dep(c->sess, a->key.p, a->key.n), c->server_id};
     return 0;
 }
 
-/* get(key) -> [status, value, found, lamport, origin, dep_lamport,
- *              dep_origin, after_lamport, after_origin, server]
- * status is "ok", "ERR_KEY" or "ERR_DEP" (session_check_read). */
-static int m_get(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
+static int m_get(void *ctx, const proto_client_get_args *a, proto_client_get_reply *r,
+                 void **owned, dkv_err *err)
 {
-    client *c = ci;
-    if (rpc_flat_args(args, "b", reply, err) < 0 ||
-        rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0 || need_server(c, reply, err) < 0)
+    client *c = ctx;
+    if (need_server(c, err) < 0)
         return -1;
-    const rpcflat_val *key = rpcflat_at(args, 0);
-    if (token_check("key", key->p, key->n, MAX_KEY, err) < 0) {
-        reply->fault_code = RPCARGS_BAD_REQUEST;
-        return -1;
-    }
-    if (rpc_call_flat(c->server, "get", key, 1, c->reply, err) < 0)
+    proto_server_get_reply got; /* its value lives in c->server until the next call */
+    if (proto_server_get_call(c->server, &(proto_server_get_args){a->key}, &got, err) < 0)
         return server_failed(c, err);
-    const rpcflat_msg *r = c->reply;
-    dkv_version sv;
-    if (rpcflat_count(r) != 4 || rpcflat_at(r, 0)->type != RPCFLAT_BOOL ||
-        rpcflat_at(r, 1)->type != RPCFLAT_BYTES || reply_version(r, 2, false, &sv) < 0 ||
-        (rpcflat_at(r, 0)->i && sv.lamport == 0))
-        return dkv_err_set(err, "server %" PRIu64 " returned a malformed get result",
-                           c->server_id);
-    bool found = rpcflat_at(r, 0)->i != 0;
-    dkv_version dep = session_dep(c->sess, key->p, key->n);
-    session_read outcome = session_check_read(c->sess, key->p, key->n, found, sv);
-    const char *status = outcome == SESSION_READ_OK        ? "ok"
-                         : outcome == SESSION_READ_ERR_KEY ? "ERR_KEY"
-                                                           : "ERR_DEP";
-    reply->vals[0] = rpcflat_string(status);
-    reply->vals[1] = *rpcflat_at(r, 1); /* lives in c->reply until the next call */
-    reply->vals[2] = rpcflat_bool(found);
-    reply->vals[3] = rpcflat_int((int64_t)sv.lamport);
-    reply->vals[4] = rpcflat_int((int64_t)sv.origin);
-    reply->n = 5;
-    session_part(c, reply, dep, session_dep(c->sess, key->p, key->n));
+    dkv_version dep = session_dep(c->sess, a->key.p, a->key.n);
+    session_read outcome = session_check_read(c->sess, a->key.p, a->key.n, got.found,
+                                              got.version);
+    r->status = outcome == SESSION_READ_OK        ? PROTO_READ_OK
+                : outcome == SESSION_READ_ERR_KEY ? PROTO_READ_ERR_KEY
+                                                  : PROTO_READ_ERR_DEP;
+    r->value = got.value;
+    r->found = got.found;
+    r->version = got.version;
+    r->dep_before = dep;
+    r->dep_after = session_dep(c->sess, a->key.p, a->key.n);
+    r->server = c->server_id;
     return 0;
 }
 
-static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
-{
-    (void)si;
-    (void)p;
-    client *c = ci;
-    return xmlrpc_i8_new(env, (xmlrpc_int64)c->id);
-}
-
-static const rpc_method methods[] = {
-    {"attach", m_attach}, {"detach", m_detach}, {"ping", m_ping}};
-/* The put/get path: decoded without xmlrpc-c when the body allows. */
-static const rpc_flat_method flat_methods[] = {{"put", m_put, "bb"}, {"get", m_get, "b"}};
+PROTO_SERVE(client_attach, m_attach)
+PROTO_SERVE(client_detach, m_detach)
+PROTO_SERVE(client_put, m_put)
+PROTO_SERVE(client_get, m_get)
+static const proto_binding methods[] = {
+    PROTO_BINDING(client_attach),
+    PROTO_BINDING(client_detach),
+    PROTO_BINDING(client_put),
+    PROTO_BINDING(client_get),
+};
 
 static void usage(void)
 {
@@ -232,9 +155,7 @@ int main(int argc, char **argv)
     daemon_install_signals(on_signal);
     rpc_global_init();
     c.sess = session_new();
-    c.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], flat_methods,
-                           sizeof flat_methods / sizeof flat_methods[0]);
-    c.reply = rpcflat_msg_new();
+    c.rpc = proto_server_new(PROTO_CLIENT, methods, sizeof methods / sizeof methods[0]);
     uint16_t port;
     int lfd = net_listen(listen_host, 0, &port, &err);
     if (lfd < 0) {
@@ -251,6 +172,5 @@ int main(int argc, char **argv)
     rpc_client_free(c.server);
     session_free(c.sess);
     rpc_server_free(c.rpc);
-    rpcflat_msg_free(c.reply);
     return 0;
 }

@@ -13,7 +13,6 @@
 
 #include "err.h"
 #include "net.h"
-#include "rpcargs.h"
 #include "rpcflat.h"
 
 /* Bytes read per recv when no large frame is being received. */
@@ -312,7 +311,7 @@ static void refuse_oversized(loop_conn *c)
     snprintf(msg, sizeof msg, "request of %zu bytes exceeds the limit of %zu bytes",
              c->discard_len, c->owner->lim.max_frame);
     size_t start = wire_begin(&c->out, WIRE_REPLY);
-    rpcflat_encode_fault(&c->out, RPCARGS_BAD_REQUEST, msg);
+    rpcflat_encode_fault(&c->out, RPCFLAT_FAULT_BAD_REQUEST, msg);
     wire_finish(&c->out, start);
 }
 

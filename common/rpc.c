@@ -13,7 +13,6 @@
 
 #include "loop.h"
 #include "net.h"
-#include "rpcargs.h"
 
 struct rpc_client {
     char host[256];
@@ -21,6 +20,9 @@ struct rpc_client {
     int timeout_ms;
     int fd;
     buf in, out;
+    rpcflat_msg *reply; /* the latest flat reply */
+    void *scratch;      /* see rpc_client_scratch */
+    size_t scratch_cap;
 };
 
 /* Every body is screened before it reaches xmlrpc-c, which is not safe on
@@ -153,12 +155,57 @@ static int i8_ok(const char *name, const char *gt, const char *end, dkv_err *err
     return 0;
 }
 
+/* Whether p[0..n) is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). The screen reads bytes, the parser
+ * behind it reads UTF-8 and takes a lead byte's next one to three bytes
+ * whatever they are; on malformed text a '<' would then start a tag for one
+ * and not for the other, and the nesting the screen counted would not be
+ * the parser's. */
+static bool utf8_ok(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        unsigned char lo = 0x80, hi = 0xbf; /* range of the first continuation byte */
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1;
+        else if (c >= 0xe0 && c <= 0xef) {
+            need = 2;
+            if (c == 0xe0)
+                lo = 0xa0;
+            else if (c == 0xed)
+                hi = 0x9f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3;
+            if (c == 0xf0)
+                lo = 0x90;
+            else if (c == 0xf4)
+                hi = 0x8f;
+        } else {
+            return false;
+        }
+        if (n - i <= need || p[i + 1] < lo || p[i + 1] > hi)
+            return false;
+        for (size_t k = 2; k <= need; k++)
+            if (p[i + k] < 0x80 || p[i + k] > 0xbf)
+                return false;
+        i += need + 1;
+    }
+    return true;
+}
+
 int rpc_body_check(const char *xml, size_t len, size_t max_elements, dkv_err *err)
 {
     if (memchr(xml, '\0', len))
         return dkv_err_set(err, "a NUL byte");
     if ((len >= 2 && (unsigned char)xml[0] >= 0xfe) || (len >= 3 && (unsigned char)xml[0] == 0xef))
         return dkv_err_set(err, "a byte-order mark (only 8-bit XML is accepted)");
+    if (!utf8_ok((const unsigned char *)xml, len))
+        return dkv_err_set(err, "bytes that are not UTF-8");
     const char *end = xml + len;
     const char *p = xml_declaration(xml, end, err);
     if (!p)
@@ -251,7 +298,20 @@ rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms)
     c->fd = -1;
     buf_init(&c->in);
     buf_init(&c->out);
+    c->reply = rpcflat_msg_new();
     return c;
+}
+
+void *rpc_client_scratch(rpc_client *c, size_t n)
+{
+    if (n > c->scratch_cap) {
+        free(c->scratch);
+        c->scratch = xmalloc(n);
+        c->scratch_cap = n;
+    }
+    if (n)
+        memset(c->scratch, 0, n);
+    return c->scratch;
 }
 
 static void drop_connection(rpc_client *c)
@@ -269,6 +329,8 @@ void rpc_client_free(rpc_client *c)
     drop_connection(c);
     buf_free(&c->in);
     buf_free(&c->out);
+    rpcflat_msg_free(c->reply);
+    free(c->scratch);
     free(c);
 }
 
@@ -290,6 +352,24 @@ static void finish_reply(rpc_client *c, size_t used)
 {
     if (c->fd >= 0)
         buf_consume(&c->in, used);
+}
+
+/* What v is, for messages: "an array", "a double", ... */
+static const char *type_name(xmlrpc_value *v)
+{
+    switch (v ? xmlrpc_value_type(v) : XMLRPC_TYPE_DEAD) {
+    case XMLRPC_TYPE_INT:
+    case XMLRPC_TYPE_I8: return "an integer";
+    case XMLRPC_TYPE_BOOL: return "a boolean";
+    case XMLRPC_TYPE_BASE64: return "base64";
+    case XMLRPC_TYPE_STRING: return "a string";
+    case XMLRPC_TYPE_ARRAY: return "an array";
+    case XMLRPC_TYPE_STRUCT: return "a struct";
+    case XMLRPC_TYPE_DOUBLE: return "a double";
+    case XMLRPC_TYPE_DATETIME: return "a date";
+    case XMLRPC_TYPE_NIL: return "nil";
+    default: return "a value of another type";
+    }
 }
 
 /* One scalar decoded by xmlrpc-c, as a flat value. Bytes and strings are
@@ -429,35 +509,118 @@ int rpc_call(rpc_client *c, const char *method, xmlrpc_value *params, xmlrpc_val
     return rc;
 }
 
-/* xmlrpc-c decoded a result: it must be an array of scalars. */
-static int flat_from_xmlrpc(xmlrpc_value *v, rpcflat_msg *m)
+/* Adds scalar v to m: 0, or -1 with err when v is not a scalar. */
+static int add_scalar(rpcflat_msg *m, xmlrpc_value *v, dkv_err *err)
 {
-    rpcflat_msg_reset(m);
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    rpcflat_val fv = rpcflat_int(0);
+    int rc = 0;
+    if (flat_scalar(&env, v, &fv) < 0)
+        rc = dkv_err_set(err, "expected a scalar, got %s", type_name(v));
+    else if (rpcflat_msg_add(m, fv) < 0)
+        rc = dkv_err_set(err, "out of memory");
+    flat_scalar_done(&fv);
+    xmlrpc_env_clean(&env);
+    return rc;
+}
+
+/* Adds the scalar items of array v to m, of which there must be want
+ * (SIZE_MAX: any number): 0, or -1 with err. */
+static int add_array(rpcflat_msg *m, xmlrpc_value *v, size_t want, dkv_err *err)
+{
     if (xmlrpc_value_type(v) != XMLRPC_TYPE_ARRAY)
-        return -1;
+        return dkv_err_set(err, "expected an array, got %s", type_name(v));
     xmlrpc_env env;
     xmlrpc_env_init(&env);
     int size = xmlrpc_array_size(&env, v);
-    int rc = env.fault_occurred ? -1 : 0;
+    int rc = env.fault_occurred ? dkv_err_set(err, "%s", env.fault_string) : 0;
+    if (rc == 0 && want != SIZE_MAX && (size_t)size != want)
+        rc = dkv_err_set(err, "expected an array of %zu items, got %d", want, size);
     for (int i = 0; i < size && rc == 0; i++) {
         xmlrpc_value *item = NULL;
         xmlrpc_array_read_item(&env, v, i, &item);
-        rpcflat_val fv = rpcflat_int(0);
-        if (env.fault_occurred || flat_scalar(&env, item, &fv) < 0 || rpcflat_msg_add(m, fv) < 0)
-            rc = -1;
-        flat_scalar_done(&fv);
+        rc = env.fault_occurred ? dkv_err_set(err, "%s", env.fault_string)
+                                : add_scalar(m, item, err);
         if (item)
             xmlrpc_DECREF(item);
     }
     xmlrpc_env_clean(&env);
+    return rc;
+}
+
+/* Member name of struct v, which must be there: NULL with err otherwise.
+ * Caller decrefs. */
+static xmlrpc_value *member(xmlrpc_value *v, const char *name, dkv_err *err)
+{
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    xmlrpc_value *m = NULL;
+    xmlrpc_struct_find_value(&env, v, name, &m);
+    if (env.fault_occurred || !m)
+        dkv_err_set(err, "no member '%s'", name);
+    xmlrpc_env_clean(&env);
+    return m;
+}
+
+/* A result xmlrpc-c decoded, read into m by shape: 0, or -1 with err. */
+static int flat_from_xmlrpc(xmlrpc_value *v, const rpc_shape *shape, rpcflat_msg *m,
+                            dkv_err *err)
+{
+    rpcflat_msg_reset(m);
+    int rc = 0;
+    switch (shape->kind) {
+    case RPC_SHAPE_LIST: rc = add_array(m, v, SIZE_MAX, err); break;
+    case RPC_SHAPE_VALUE: rc = add_scalar(m, v, err); break;
+    case RPC_SHAPE_ANY: break;
+    case RPC_SHAPE_STRUCT:
+        if (xmlrpc_value_type(v) != XMLRPC_TYPE_STRUCT) {
+            rc = dkv_err_set(err, "expected a struct, got %s", type_name(v));
+            break;
+        }
+        for (size_t i = 0; i < shape->n_members && rc == 0; i++) {
+            xmlrpc_value *item = member(v, shape->members[i], err);
+            rc = item ? add_scalar(m, item, err) : -1;
+            if (item)
+                xmlrpc_DECREF(item);
+        }
+        if (rc == 0 && shape->group) {
+            xmlrpc_value *list = member(v, shape->group, err);
+            if (!list) {
+                rc = -1;
+                break;
+            }
+            xmlrpc_env env;
+            xmlrpc_env_init(&env);
+            int size = xmlrpc_value_type(list) == XMLRPC_TYPE_ARRAY
+                           ? xmlrpc_array_size(&env, list)
+                           : -1;
+            if (size < 0 || env.fault_occurred)
+                rc = dkv_err_set(err, "member '%s' is not an array", shape->group);
+            for (int i = 0; i < size && rc == 0; i++) {
+                xmlrpc_value *item = NULL;
+                xmlrpc_array_read_item(&env, list, i, &item);
+                rc = env.fault_occurred ? dkv_err_set(err, "%s", env.fault_string)
+                                        : add_array(m, item, shape->group_width, err);
+                if (item)
+                    xmlrpc_DECREF(item);
+            }
+            xmlrpc_env_clean(&env);
+            xmlrpc_DECREF(list);
+        }
+        break;
+    }
     if (rc < 0)
         rpcflat_msg_reset(m);
     return rc;
 }
 
 int rpc_call_flat(rpc_client *c, const char *method, const rpcflat_val *args, size_t n,
-                  rpcflat_msg *reply, dkv_err *err)
+                  const rpc_shape *shape, const rpcflat_msg **reply, dkv_err *err)
 {
+    static const rpc_shape list = {.kind = RPC_SHAPE_LIST};
+    if (!shape)
+        shape = &list;
     buf_clear(&c->out);
     size_t start = wire_begin(&c->out, WIRE_CALL);
     rpcflat_encode_call(&c->out, method, args, n);
@@ -467,20 +630,26 @@ int rpc_call_flat(rpc_client *c, const char *method, const rpcflat_val *args, si
     size_t used;
     if (exchange(c, method, &f, &used, err) < 0)
         return -1;
-    int rc = rpcflat_parse_response(reply, (const char *)f.body, f.body_len);
+    /* Only an array of scalars can be flat; other shapes go to xmlrpc-c. */
+    int rc = shape->kind == RPC_SHAPE_LIST
+                 ? rpcflat_parse_response(c->reply, (const char *)f.body, f.body_len)
+                 : -1;
     if (rc == RPCFLAT_NO_MEMORY) {
         rc = dkv_err_set(err, "%s to %s:%u: out of memory for the reply", method, c->host,
                          c->port);
     } else if (rc < 0) {
         xmlrpc_value *result = NULL;
+        dkv_err why;
         rc = parse_with_xmlrpc(c, method, &f, &result, err);
-        if (rc == 0 && flat_from_xmlrpc(result, reply) < 0)
-            rc = dkv_err_set(err, "%s to %s:%u: the result is not a list of scalars", method,
-                             c->host, c->port);
+        if (rc == 0 && flat_from_xmlrpc(result, shape, c->reply, &why) < 0)
+            rc = dkv_err_set(err, "%s to %s:%u: unexpected result: %s", method, c->host,
+                             c->port, why.msg);
         if (result)
             xmlrpc_DECREF(result);
     }
     finish_reply(c, used);
+    if (rc == 0)
+        *reply = c->reply;
     return rc;
 }
 
@@ -508,197 +677,24 @@ xmlrpc_value *rpc_callf(rpc_client *c, dkv_err *err, const char *method, const c
 }
 
 struct rpc_server {
-    xmlrpc_registry *registry;
-    const rpc_flat_method *flat;
-    size_t n_flat;
-    rpcflat_msg *args; /* reused for every flat call */
+    rpc_method *methods;
+    size_t n;
+    rpcflat_msg *args; /* reused for every call */
 };
 
-static const rpc_flat_method *find_flat(const rpc_server *s, const char *name)
+static const rpc_method *find_method(const rpc_server *s, const char *name)
 {
-    for (size_t i = 0; i < s->n_flat; i++)
-        if (strcmp(s->flat[i].name, name) == 0)
-            return &s->flat[i];
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->methods[i].name, name) == 0)
+            return &s->methods[i];
     return NULL;
 }
 
-/* A call of fm with n arguments: -1 with err when fm takes another number. */
-static int check_arity(const rpc_flat_method *fm, size_t n, dkv_err *err)
-{
-    size_t want = fm->types ? strlen(fm->types) : 0;
-    if (!fm->types || n == want)
-        return 0;
-    return dkv_err_set(err, "%s takes %zu argument%s, got %zu", fm->name, want,
-                       want == 1 ? "" : "s", n);
-}
-
-/* Runs a flat method: the reply's values, or -1 with a fault code. */
-static int run_flat(const rpc_flat_method *fm, void *call_info, const rpcflat_msg *args,
-                    rpc_flat_reply *reply, dkv_err *err)
-{
-    memset(reply, 0, sizeof *reply);
-    if (fm->types && (check_arity(fm, rpcflat_count(args), err) < 0 ||
-                      rpc_flat_args(args, fm->types, reply, err) < 0)) {
-        reply->fault_code = RPCARGS_BAD_REQUEST;
-        return -1;
-    }
-    if (fm->fn(call_info, args, reply, err) < 0) {
-        if (reply->fault_code == 0)
-            reply->fault_code = RPCARGS_FAILED;
-        return -1;
-    }
-    return 0;
-}
-
-static const char *non_scalar_name(xmlrpc_value *v)
-{
-    switch (v ? xmlrpc_value_type(v) : XMLRPC_TYPE_DEAD) {
-    case XMLRPC_TYPE_ARRAY: return "an array";
-    case XMLRPC_TYPE_STRUCT: return "a struct";
-    case XMLRPC_TYPE_DOUBLE: return "a double";
-    case XMLRPC_TYPE_DATETIME: return "a date";
-    case XMLRPC_TYPE_NIL: return "nil";
-    default: return "a value of another type";
-    }
-}
-
-/* A flat method reached through xmlrpc-c (a body rpcflat does not read):
- * the same method on the same values, the result as an xmlrpc-c array. */
-static xmlrpc_value *flat_adapter(xmlrpc_env *env, xmlrpc_value *params, void *server_info,
-                                  void *call_info)
-{
-    const rpc_flat_method *fm = server_info;
-    rpcflat_msg *args = rpcflat_msg_new();
-    xmlrpc_value *result = NULL;
-    int size = xmlrpc_array_size(env, params);
-    dkv_err arity;
-    if (!env->fault_occurred && check_arity(fm, (size_t)size, &arity) < 0)
-        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, arity.msg);
-    else if (!env->fault_occurred && size > RPCFLAT_MAX_VALS)
-        xmlrpc_env_set_fault_formatted(env, RPCARGS_BAD_REQUEST,
-                                       "%s takes at most %d arguments, got %d", fm->name,
-                                       RPCFLAT_MAX_VALS, size);
-    for (int i = 0; i < size && !env->fault_occurred; i++) {
-        xmlrpc_value *item = NULL;
-        xmlrpc_array_read_item(env, params, i, &item);
-        rpcflat_val v = rpcflat_int(0);
-        int added = 0;
-        if (!env->fault_occurred && flat_scalar(env, item, &v) < 0 && !env->fault_occurred)
-            xmlrpc_env_set_fault_formatted(env, RPCARGS_BAD_REQUEST,
-                                           "argument %d: expected a scalar, got %s", i + 1,
-                                           non_scalar_name(item));
-        else if (!env->fault_occurred && (added = rpcflat_msg_add(args, v)) < 0)
-            xmlrpc_env_set_fault(env, RPCARGS_FAILED,
-                                 added == RPCFLAT_NO_MEMORY ? "out of memory for the request"
-                                                            : "too many arguments");
-        flat_scalar_done(&v);
-        if (item)
-            xmlrpc_DECREF(item);
-    }
-    rpc_flat_reply reply;
-    dkv_err err;
-    if (env->fault_occurred) {
-        /* the fault is already set */
-    } else if (run_flat(fm, call_info, args, &reply, &err) < 0) {
-        xmlrpc_env_set_fault(env, reply.fault_code, err.msg);
-        free(reply.owned);
-    } else {
-        result = xmlrpc_array_new(env);
-        for (size_t i = 0; i < reply.n && !env->fault_occurred; i++) {
-            const rpcflat_val *v = &reply.vals[i];
-            xmlrpc_value *item =
-                v->type == RPCFLAT_INT    ? xmlrpc_i8_new(env, v->i)
-                : v->type == RPCFLAT_BOOL ? xmlrpc_bool_new(env, v->i != 0)
-                : v->type == RPCFLAT_BYTES
-                    ? xmlrpc_base64_new(env, v->n, v->p)
-                    : xmlrpc_string_new_lp(env, v->n, (const char *)v->p);
-            if (item) {
-                xmlrpc_array_append_item(env, result, item);
-                xmlrpc_DECREF(item);
-            }
-        }
-        free(reply.owned);
-        if (env->fault_occurred && result) {
-            xmlrpc_DECREF(result);
-            result = NULL;
-        }
-    }
-    rpcflat_msg_free(args);
-    return result;
-}
-
-static const struct {
-    char letter;
-    const char *name;
-} flat_types[] = {[RPCFLAT_INT] = {'i', "an integer"},
-                  [RPCFLAT_BYTES] = {'b', "base64"},
-                  [RPCFLAT_STRING] = {'s', "a string"},
-                  [RPCFLAT_BOOL] = {'t', "a boolean"}};
-
-int rpc_flat_args(const rpcflat_msg *args, const char *types, rpc_flat_reply *reply,
-                  dkv_err *err)
-{
-    size_t n = strlen(types);
-    reply->fault_code = RPCARGS_BAD_REQUEST;
-    if (rpcflat_count(args) != n)
-        return dkv_err_set(err, "expected %zu arguments, got %zu", n, rpcflat_count(args));
-    for (size_t i = 0; i < n; i++) {
-        rpcflat_type got = rpcflat_at(args, i)->type;
-        if (flat_types[got].letter == types[i])
-            continue;
-        const char *want = "?";
-        for (size_t t = 0; t < sizeof flat_types / sizeof flat_types[0]; t++)
-            if (flat_types[t].letter == types[i])
-                want = flat_types[t].name;
-        return dkv_err_set(err, "argument %zu: expected %s, got %s", i + 1, want,
-                           flat_types[got].name);
-    }
-    reply->fault_code = 0;
-    return 0;
-}
-
-int rpc_flat_range(const rpcflat_msg *args, size_t i, int64_t min, int64_t max,
-                   rpc_flat_reply *reply, dkv_err *err)
-{
-    const rpcflat_val *v = rpcflat_at(args, i);
-    if (v->type == RPCFLAT_INT && (v->i < min || v->i > max)) {
-        reply->fault_code = RPCARGS_BAD_REQUEST;
-        return dkv_err_set(err, "argument %zu: %lld is out of range [%lld, %lld]", i + 1,
-                           (long long)v->i, (long long)min, (long long)max);
-    }
-    if ((v->type == RPCFLAT_BYTES || v->type == RPCFLAT_STRING) && v->n > (uint64_t)max) {
-        reply->fault_code = RPCARGS_BAD_REQUEST;
-        return dkv_err_set(err, "argument %zu: %zu bytes exceed the limit of %lld", i + 1, v->n,
-                           (long long)max);
-    }
-    return 0;
-}
-
-rpc_server *rpc_server_new(const rpc_method *methods, size_t n, const rpc_flat_method *flat,
-                           size_t n_flat)
+rpc_server *rpc_server_new(const rpc_method *methods, size_t n)
 {
     rpc_server *s = xcalloc(1, sizeof *s);
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    s->registry = xmlrpc_registry_new(&env);
-    for (size_t i = 0; i < n && !env.fault_occurred; i++) {
-        struct xmlrpc_method_info3 info = {.methodName = methods[i].name,
-                                           .methodFunction = methods[i].fn};
-        xmlrpc_registry_add_method3(&env, s->registry, &info);
-    }
-    for (size_t i = 0; i < n_flat && !env.fault_occurred; i++) {
-        struct xmlrpc_method_info3 info = {.methodName = flat[i].name,
-                                           .methodFunction = flat_adapter,
-                                           .serverInfo = (void *)&flat[i]};
-        xmlrpc_registry_add_method3(&env, s->registry, &info);
-    }
-    if (env.fault_occurred) {
-        fprintf(stderr, "cannot build RPC registry: %s\n", env.fault_string);
-        abort();
-    }
-    xmlrpc_env_clean(&env);
-    s->flat = flat;
-    s->n_flat = n_flat;
+    s->methods = xmemdup(methods, n * sizeof *methods);
+    s->n = n;
     s->args = rpcflat_msg_new();
     return s;
 }
@@ -707,71 +703,102 @@ void rpc_server_free(rpc_server *s)
 {
     if (!s)
         return;
-    xmlrpc_registry_free(s->registry);
     rpcflat_msg_free(s->args);
+    free(s->methods);
     free(s);
 }
 
-/* The fast path: a flat body for a flat method. false when it is not one. */
-static bool serve_flat(rpc_server *s, const wire_frame *frame, void *call_info, buf *out)
+/* Reads a call's parameters, decoded by xmlrpc-c, as flat values. */
+static int flat_params(xmlrpc_value *params, rpcflat_msg *m, rpc_fault *fault)
 {
-    if (s->n_flat == 0)
-        return false;
-    int rc = rpcflat_parse_call(s->args, (const char *)frame->body, frame->body_len);
-    if (rc == RPCFLAT_NO_MEMORY) {
-        size_t start = wire_begin(out, WIRE_REPLY);
-        rpcflat_encode_fault(out, RPCARGS_FAILED, "out of memory for the request");
-        wire_finish(out, start);
-        return true;
-    }
+    rpcflat_msg_reset(m);
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    int size = xmlrpc_array_size(&env, params);
+    int rc = env.fault_occurred ? -1 : 0;
+    fault->code = RPCFLAT_FAULT_BAD_REQUEST;
     if (rc < 0)
-        return false;
-    const rpc_flat_method *fm = find_flat(s, rpcflat_method(s->args));
-    if (!fm)
-        return false;
-    rpc_flat_reply reply;
-    dkv_err err;
-    size_t start = wire_begin(out, WIRE_REPLY);
-    if (run_flat(fm, call_info, s->args, &reply, &err) < 0)
-        rpcflat_encode_fault(out, reply.fault_code, err.msg);
-    else
-        rpcflat_encode_response(out, reply.vals, reply.n);
-    wire_finish(out, start);
-    free(reply.owned);
-    return true;
+        dkv_err_set(&fault->err, "the parameters are not an array");
+    for (int i = 0; i < size && rc == 0; i++) {
+        xmlrpc_value *item = NULL;
+        xmlrpc_array_read_item(&env, params, i, &item);
+        rpcflat_val v = rpcflat_int(0);
+        int added = 0;
+        if (env.fault_occurred) {
+            rc = dkv_err_set(&fault->err, "argument %d: %s", i + 1, env.fault_string);
+        } else if (flat_scalar(&env, item, &v) < 0) {
+            rc = dkv_err_set(&fault->err, "argument %d: expected a scalar, got %s", i + 1,
+                             type_name(item));
+        } else if ((added = rpcflat_msg_add(m, v)) < 0) {
+            fault->code = RPCFLAT_FAULT_FAILED;
+            rc = dkv_err_set(&fault->err, "out of memory for the request");
+        }
+        flat_scalar_done(&v);
+        if (item)
+            xmlrpc_DECREF(item);
+    }
+    xmlrpc_env_clean(&env);
+    return rc;
+}
+
+/* Decodes a call body rpcflat does not read with xmlrpc-c, after the
+ * screen: the method's name in *name (caller frees) and its arguments in
+ * s->args; -1 with fault otherwise. xmlrpc-c's faults keep its codes and
+ * words, as its registry would answer. */
+static int decode_with_xmlrpc(rpc_server *s, const wire_frame *frame, char **name,
+                              rpc_fault *fault)
+{
+    *name = NULL;
+    fault->code = RPCFLAT_FAULT_BAD_REQUEST;
+    if (rpc_body_check((const char *)frame->body, frame->body_len, RPC_MAX_CALL_ELEMENTS,
+                       &fault->err) < 0)
+        return dkv_err_wrap(&fault->err, "malformed XML-RPC request");
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    const char *method = NULL;
+    xmlrpc_value *params = NULL;
+    xmlrpc_parse_call(&env, (const char *)frame->body, frame->body_len, &method, &params);
+    int rc = 0;
+    if (env.fault_occurred) {
+        fault->code = env.fault_code;
+        rc = dkv_err_set(&fault->err, "Call XML not a proper XML-RPC call.  %s",
+                         env.fault_string);
+    } else {
+        *name = (char *)method;
+        rc = find_method(s, method) ? flat_params(params, s->args, fault) : 0;
+    }
+    if (params)
+        xmlrpc_DECREF(params);
+    xmlrpc_env_clean(&env);
+    return rc;
 }
 
 void rpc_serve_frame(rpc_server *s, const wire_frame *frame, void *call_info, buf *out)
 {
-    if (serve_flat(s, frame, call_info, out))
-        return;
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    xmlrpc_mem_block *reply = NULL;
-    dkv_err err;
-    if (rpc_body_check((const char *)frame->body, frame->body_len, RPC_MAX_CALL_ELEMENTS,
-                       &err) < 0)
-        xmlrpc_env_set_fault_formatted(&env, RPCARGS_BAD_REQUEST,
-                                       "malformed XML-RPC request: %s", err.msg);
-    else
-        xmlrpc_registry_process_call2(&env, s->registry, (const char *)frame->body,
-                                      frame->body_len, call_info, &reply);
-    if (env.fault_occurred) {
-        /* Only failures to produce any response land here (e.g. out of
-         * memory); answer with a fault built by hand. */
-        xmlrpc_env fenv;
-        xmlrpc_env_init(&fenv);
-        reply = xmlrpc_mem_block_new(&fenv, 0);
-        if (!fenv.fault_occurred)
-            xmlrpc_serialize_fault(&fenv, reply, &env);
-        xmlrpc_env_clean(&fenv);
+    rpc_fault fault = {.code = RPCFLAT_FAULT_FAILED};
+    char *name = NULL;
+    int rc = rpcflat_parse_call(s->args, (const char *)frame->body, frame->body_len);
+    if (rc == RPCFLAT_NO_MEMORY)
+        rc = dkv_err_set(&fault.err, "out of memory for the request");
+    else if (rc < 0)
+        rc = decode_with_xmlrpc(s, frame, &name, &fault);
+    const char *method = name ? name : rpcflat_method(s->args);
+    const rpc_method *m = rc == 0 ? find_method(s, method) : NULL;
+    if (rc == 0 && !m) {
+        fault.code = XMLRPC_NO_SUCH_METHOD_ERROR;
+        rc = dkv_err_set(&fault.err, "Method '%s' not defined", method);
     }
-    if (reply) {
-        wire_encode(out, WIRE_REPLY, NULL, 0, xmlrpc_mem_block_contents(reply),
-                    xmlrpc_mem_block_size(reply));
-        xmlrpc_mem_block_free(reply);
+    size_t start = wire_begin(out, WIRE_REPLY);
+    size_t body = buf_unread(out); /* relative: appending may compact out */
+    if (rc == 0 && m->fn(m->info, call_info, s->args, out, &fault) < 0) {
+        if (!buf_failed(out))
+            out->len = out->off + body; /* drop a partial result */
+        rc = -1;
     }
-    xmlrpc_env_clean(&env);
+    if (rc < 0)
+        rpcflat_encode_fault(out, fault.code, fault.err.msg);
+    wire_finish(out, start);
+    free(name);
 }
 
 struct rpc_listener {

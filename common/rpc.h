@@ -1,6 +1,9 @@
-/* rpc: XML-RPC (xmlrpc-c's encoding, registry and value API) carried in wire
- * frames over one persistent TCP connection per caller/callee pair. HTTP is
- * replaced by the 9-byte wire prefix: it halves the cost of a call. */
+/* rpc: XML-RPC carried in wire frames over one persistent TCP connection
+ * per caller/callee pair. HTTP is replaced by the 9-byte wire prefix: it
+ * halves the cost of a call. Every call and reply of the daemons is
+ * encoded by rpcflat and decoded by it when the body is in its subset;
+ * xmlrpc-c decodes any other body (an outside client's), after a screen.
+ * What each method takes and returns is common/proto.h's business. */
 #ifndef DKV_RPC_H
 #define DKV_RPC_H
 
@@ -8,7 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <xmlrpc-c/base.h>
-#include <xmlrpc-c/server.h>
 
 #include "buf.h"
 #include "err.h"
@@ -26,7 +28,9 @@ typedef struct rpc_client rpc_client;
 rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms);
 void rpc_client_free(rpc_client *c);
 
-/* Calls method with params (an array; not consumed). On success *result is
+/* Calls method with params (an array; not consumed) encoded by xmlrpc-c,
+ * for tools that send any value (rpccall; the benchmark's xmlrpc-c
+ * floor); the daemons call through rpc_call_flat. On success *result is
  * set and the caller releases it with xmlrpc_DECREF. A fault returned by the
  * callee, a timeout or a broken connection give -1 with err. */
 int rpc_call(rpc_client *c, const char *method, xmlrpc_value *params, xmlrpc_value **result,
@@ -45,7 +49,7 @@ xmlrpc_value *rpc_callf(rpc_client *c, dkv_err *err, const char *method, const c
 #define RPC_MAX_DEPTH 32
 
 /* Most elements a call body may hold. Our calls hold a few dozen; the
- * largest, connect_all, about 10 per server listed. xmlrpc-c spends some
+ * largest, connect_all, 9 per server listed. xmlrpc-c spends some
  * 200 bytes of memory per element, so this bounds what one call costs. */
 #define RPC_MAX_CALL_ELEMENTS 100000
 
@@ -56,56 +60,63 @@ xmlrpc_value *rpc_callf(rpc_client *c, dkv_err *err, const char *method, const c
 int rpc_body_check(const char *xml, size_t len, size_t max_elements, dkv_err *err);
 bool rpc_body_is_safe(const char *xml, size_t len);
 
-/* Calls a method served as flat (see rpcflat.h and rpc_flat_method): the
- * arguments are scalars, and so is every item of the result array, which
- * lands in reply (valid until reply is reused). The body is encoded and,
- * when it has the usual shape, decoded without xmlrpc-c. A fault, a
- * timeout or a broken connection give -1 with err. */
-int rpc_call_flat(rpc_client *c, const char *method, const rpcflat_val *args, size_t n,
-                  rpcflat_msg *reply, dkv_err *err);
+/* How a result is read into the flat list of values a caller decodes
+ * (rpc_call_flat). An array of scalars is read by rpcflat when it can;
+ * every other shape, and any body outside rpcflat's subset, by xmlrpc-c. */
+typedef enum rpc_shape_kind {
+    RPC_SHAPE_LIST,   /* an array of scalars: its items in order */
+    RPC_SHAPE_STRUCT, /* a struct: the values of members[0..n_members), then,
+                       * when group is set, the items of each array of
+                       * group_width scalars in member group, in order */
+    RPC_SHAPE_VALUE,  /* one scalar: that value */
+    RPC_SHAPE_ANY,    /* any value, read as no values: success is the answer */
+} rpc_shape_kind;
 
-/* A method served through xmlrpc-c's registry. */
+typedef struct rpc_shape {
+    rpc_shape_kind kind;
+    const char *const *members;
+    size_t n_members;
+    const char *group;
+    size_t group_width;
+} rpc_shape;
+
+/* Calls method with scalar arguments. On success *reply holds the result
+ * read by shape (NULL: RPC_SHAPE_LIST); it belongs to c and stays valid
+ * until the next call on c. A fault, a timeout, a broken connection or a
+ * result of another shape give -1 with err. */
+int rpc_call_flat(rpc_client *c, const char *method, const rpcflat_val *args, size_t n,
+                  const rpc_shape *shape, const rpcflat_msg **reply, dkv_err *err);
+
+/* n zeroed bytes that live as long as the latest reply: until the next
+ * call on c or the next rpc_client_scratch. For what a caller decodes out
+ * of a reply (lists of entries). */
+void *rpc_client_scratch(rpc_client *c, size_t n);
+
+/* Why a method failed: a fault code (RPCFLAT_FAULT_*) and the message. */
+typedef struct rpc_fault {
+    int code;
+    dkv_err err;
+} rpc_fault;
+
+/* A method: its arguments, scalars decoded by rpcflat or, for any other
+ * encoding, by xmlrpc-c, are in args. On success it appends the whole
+ * response body to out (rpcflat_encode_response, or the piecewise
+ * writer) and returns 0; otherwise -1 with fault (what it wrote is
+ * dropped). info is the table entry's. */
+typedef int (*rpc_method_fn)(const void *info, void *call_info, const rpcflat_msg *args,
+                             buf *out, rpc_fault *fault);
 typedef struct rpc_method {
     const char *name;
-    xmlrpc_method2 fn;
+    rpc_method_fn fn;
+    const void *info;
 } rpc_method;
 
-/* A method on the fast path: scalar arguments in, scalar results out. */
-typedef struct rpc_flat_reply {
-    rpcflat_val vals[RPCFLAT_MAX_VALS];
-    size_t n;
-    int fault_code; /* with -1 from the method; 0 means RPCARGS_FAILED */
-    void *owned;    /* freed (free) once the reply is encoded */
-} rpc_flat_reply;
-typedef int (*rpc_flat_fn)(void *call_info, const rpcflat_msg *args, rpc_flat_reply *reply,
-                           dkv_err *err);
-typedef struct rpc_flat_method {
-    const char *name;
-    rpc_flat_fn fn;
-    /* The argument types, one letter each as for rpc_flat_args ("bbii"),
-     * or NULL to leave all checks to fn. Checked before fn runs and, on
-     * the xmlrpc-c path, before any argument is converted, so a call with
-     * the wrong number of arguments is told that first ("put takes 4
-     * arguments, got 17"). */
-    const char *types;
-} rpc_flat_method;
-
-/* Checks a flat method's arguments against types, one letter each: i an
- * integer, b bytes, s a string, t a boolean. On a mismatch returns -1 with
- * err and reply->fault_code set to RPCARGS_BAD_REQUEST. */
-int rpc_flat_args(const rpcflat_msg *args, const char *types, rpc_flat_reply *reply,
-                  dkv_err *err);
-/* Checks that integer argument i lies in [min, max] and that bytes or
- * string argument i is at most max long (min unused), as rpc_flat_args. */
-int rpc_flat_range(const rpcflat_msg *args, size_t i, int64_t min, int64_t max,
-                   rpc_flat_reply *reply, dkv_err *err);
-
-/* The methods a daemon serves. Flat methods answer both bodies rpcflat
- * decodes and any other XML-RPC encoding of the same call (through
- * xmlrpc-c), with the same result. The tables must outlive the server. */
+/* The methods a daemon serves (the table is copied). Any XML-RPC encoding
+ * of a call gets the same answer: rpcflat reads the usual one, xmlrpc-c
+ * the others, and the reply is always written by rpcflat. An unknown
+ * method or a body that is not XML-RPC gets xmlrpc-c's fault. */
 typedef struct rpc_server rpc_server;
-rpc_server *rpc_server_new(const rpc_method *methods, size_t n, const rpc_flat_method *flat,
-                           size_t n_flat);
+rpc_server *rpc_server_new(const rpc_method *methods, size_t n);
 void rpc_server_free(rpc_server *s);
 
 /* Runs the call in a WIRE_CALL frame and appends the WIRE_REPLY frame (a

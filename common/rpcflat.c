@@ -7,8 +7,8 @@
 
 struct rpcflat_msg {
     char method[RPCFLAT_MAX_METHOD + 1];
-    rpcflat_val vals[RPCFLAT_MAX_VALS];
-    size_t n;
+    rpcflat_val *vals;
+    size_t n, cap;
     /* Decoded bytes and strings. Sized before a parse so that it never
      * moves while values point into it (decoding never grows the text). */
     uint8_t *arena;
@@ -30,6 +30,7 @@ void rpcflat_msg_free(rpcflat_msg *m)
 {
     if (!m)
         return;
+    free(m->vals);
     free(m->arena);
     free(m);
 }
@@ -58,10 +59,24 @@ static bool arena_need(rpcflat_msg *m, size_t total)
     return true;
 }
 
+/* Room for one more value; false when out of memory. */
+static bool vals_room(rpcflat_msg *m)
+{
+    if (m->n < m->cap)
+        return true;
+    size_t cap = m->cap ? m->cap * 2 : 16;
+    rpcflat_val *p = realloc(m->vals, cap * sizeof *p);
+    if (!p)
+        return false;
+    m->vals = p;
+    m->cap = cap;
+    return true;
+}
+
 int rpcflat_msg_add(rpcflat_msg *m, rpcflat_val v)
 {
-    if (m->n == RPCFLAT_MAX_VALS)
-        return -1;
+    if (!vals_room(m))
+        return RPCFLAT_NO_MEMORY;
     if (v.type == RPCFLAT_BYTES || v.type == RPCFLAT_STRING) {
         /* Earlier values point into the arena: move them along if it moves. */
         uint8_t *old = m->arena;
@@ -264,11 +279,14 @@ static const struct scalar_tag {
     {"<string>", "</string>", RPCFLAT_STRING, 0, 0},
 };
 
-/* One <value>...</value> holding a scalar, decoded into the arena. */
-static bool value(cursor *c, rpcflat_msg *m)
+/* One <value>...</value> holding a scalar, decoded into the arena: 1, 0
+ * when it is not one, RPCFLAT_NO_MEMORY. */
+static int value(cursor *c, rpcflat_msg *m)
 {
-    if (m->n == RPCFLAT_MAX_VALS || !take_ws(c, "<value>"))
-        return false;
+    if (!take_ws(c, "<value>"))
+        return 0;
+    if (!vals_room(m))
+        return RPCFLAT_NO_MEMORY;
     rpcflat_val *v = &m->vals[m->n];
     uint8_t *dst = m->arena + m->arena_len;
     const struct scalar_tag *tag = NULL;
@@ -282,38 +300,40 @@ static bool value(cursor *c, rpcflat_msg *m)
     if (v->type == RPCFLAT_BOOL) {
         /* xmlrpc-c takes exactly "0" or "1", not "01" or "-0". */
         if (c->end - c->p < 1 || (*c->p != '0' && *c->p != '1'))
-            return false;
+            return 0;
         v->i = *c->p++ == '1';
     } else if (v->type == RPCFLAT_INT) {
         if (!integer(c, tag->min, tag->max, &v->i))
-            return false;
+            return 0;
     } else {
         len = v->type == RPCFLAT_BYTES ? base64(c, dst) : text(c, dst);
         if (len < 0)
-            return false;
+            return 0;
         dst[len] = '\0';
         v->p = dst;
         v->n = (size_t)len;
     }
     if ((tag && !take(c, tag->close)) || !take(c, "</value>"))
-        return false;
+        return 0;
     if (v->type == RPCFLAT_BYTES || v->type == RPCFLAT_STRING)
         m->arena_len += (size_t)len + 1;
     m->n++;
-    return true;
+    return 1;
 }
 
 static bool begin_parse(rpcflat_msg *m, size_t len)
 {
     rpcflat_msg_reset(m);
-    /* Decoded data is never longer than its text, plus one NUL per value. */
-    return arena_need(m, len + RPCFLAT_MAX_VALS + 1);
+    /* Decoded data is never longer than its text, and the NUL after each
+     * value fits in the "<value></value>" around it. */
+    return arena_need(m, len + 1);
 }
 
-static int fail(rpcflat_msg *m)
+/* Empties m; returns rc (-1, or RPCFLAT_NO_MEMORY). */
+static int fail(rpcflat_msg *m, int rc)
 {
     rpcflat_msg_reset(m);
-    return -1;
+    return rc;
 }
 
 static bool at_end(cursor *c)
@@ -328,25 +348,28 @@ int rpcflat_parse_call(rpcflat_msg *m, const char *xml, size_t len)
         return RPCFLAT_NO_MEMORY;
     cursor c = {xml, xml + len};
     if (!prolog(&c) || !take_ws(&c, "<methodCall>") || !take_ws(&c, "<methodName>"))
-        return fail(m);
+        return fail(m, -1);
     size_t nl = 0;
     while (c.p < c.end && *c.p != '<') {
         char ch = *c.p++;
         bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
                   (ch >= '0' && ch <= '9') || ch == '_' || ch == '.';
         if (!ok || nl == RPCFLAT_MAX_METHOD)
-            return fail(m);
+            return fail(m, -1);
         m->method[nl++] = ch;
     }
     m->method[nl] = '\0';
     if (nl == 0 || !take(&c, "</methodName>") || !take_ws(&c, "<params>"))
-        return fail(m);
+        return fail(m, -1);
     while (take_ws(&c, "<param>")) {
-        if (!value(&c, m) || !take_ws(&c, "</param>"))
-            return fail(m);
+        int rc = m->n < RPCFLAT_MAX_CALL_VALS ? value(&c, m) : 0;
+        if (rc <= 0)
+            return fail(m, rc < 0 ? rc : -1);
+        if (!take_ws(&c, "</param>"))
+            return fail(m, -1);
     }
     if (!take(&c, "</params>") || !take_ws(&c, "</methodCall>") || !at_end(&c))
-        return fail(m);
+        return fail(m, -1);
     return 0;
 }
 
@@ -358,17 +381,18 @@ int rpcflat_parse_response(rpcflat_msg *m, const char *xml, size_t len)
     if (!prolog(&c) || !take_ws(&c, "<methodResponse>") || !take_ws(&c, "<params>") ||
         !take_ws(&c, "<param>") || !take_ws(&c, "<value>") || !take_ws(&c, "<array>") ||
         !take_ws(&c, "<data>"))
-        return fail(m);
+        return fail(m, -1);
     for (;;) {
         skip_ws(&c);
         if (take(&c, "</data>"))
             break;
-        if (!value(&c, m))
-            return fail(m);
+        int rc = value(&c, m);
+        if (rc <= 0)
+            return fail(m, rc < 0 ? rc : -1);
     }
     if (!take_ws(&c, "</array>") || !take_ws(&c, "</value>") || !take_ws(&c, "</param>") ||
         !take_ws(&c, "</params>") || !take_ws(&c, "</methodResponse>") || !at_end(&c))
-        return fail(m);
+        return fail(m, -1);
     return 0;
 }
 
@@ -471,13 +495,40 @@ void rpcflat_encode_call(buf *out, const char *method, const rpcflat_val *vals, 
     put_str(out, "</params></methodCall>\r\n");
 }
 
-void rpcflat_encode_response(buf *out, const rpcflat_val *vals, size_t n)
+void rpcflat_encode_response_begin(buf *out)
 {
     put_prolog(out, "methodResponse");
-    put_str(out, "<params><param><value><array><data>");
+    put_str(out, "<params><param>");
+}
+
+void rpcflat_encode_response_end(buf *out)
+{
+    put_str(out, "</param></params></methodResponse>\r\n");
+}
+
+void rpcflat_encode_value(buf *out, const rpcflat_val *v) { put_value(out, v); }
+void rpcflat_encode_array_begin(buf *out) { put_str(out, "<value><array><data>"); }
+void rpcflat_encode_array_end(buf *out) { put_str(out, "</data></array></value>"); }
+void rpcflat_encode_struct_begin(buf *out) { put_str(out, "<value><struct>"); }
+void rpcflat_encode_struct_end(buf *out) { put_str(out, "</struct></value>"); }
+
+void rpcflat_encode_member_begin(buf *out, const char *name)
+{
+    put_str(out, "<member><name>");
+    put_text(out, (const uint8_t *)name, strlen(name));
+    put_str(out, "</name>");
+}
+
+void rpcflat_encode_member_end(buf *out) { put_str(out, "</member>"); }
+
+void rpcflat_encode_response(buf *out, const rpcflat_val *vals, size_t n)
+{
+    rpcflat_encode_response_begin(out);
+    rpcflat_encode_array_begin(out);
     for (size_t i = 0; i < n; i++)
         put_value(out, &vals[i]);
-    put_str(out, "</data></array></value></param></params></methodResponse>\r\n");
+    rpcflat_encode_array_end(out);
+    rpcflat_encode_response_end(out);
 }
 
 void rpcflat_encode_fault(buf *out, int code, const char *message)

@@ -15,8 +15,7 @@
 
 #include "../common/daemon.h"
 #include "../common/net.h"
-#include "../common/rpc.h"
-#include "../common/rpcargs.h"
+#include "../common/proto.h"
 #include "model.h"
 
 /* Where a daemon listens, and the one persistent connection to it. */
@@ -36,7 +35,6 @@ struct cluster {
     endpoint *ep;
     size_t n_ep, cap_ep;
     cluster_frames retired; /* counters of servers as they were killed */
-    rpcflat_msg *reply;     /* the latest put/get reply */
 };
 
 static endpoint *ep_find(cluster *c, uint64_t id)
@@ -113,7 +111,6 @@ cluster *cluster_new(const cluster_opts *opts, dkv_err *err)
         return NULL;
     }
     c->m = model_new();
-    c->reply = rpcflat_msg_new();
     c->watchdog_pid = -1;
     if (start_watchdog(c, err) < 0) {
         cluster_free(c);
@@ -142,12 +139,11 @@ void cluster_free(cluster *c)
         return;
     if (c->watchdog_pid > 0) {
         dkv_err err;
-        xmlrpc_value *r = c->watchdog ? rpc_callf(c->watchdog, &err, "shutdown", "()") : NULL;
-        if (r)
-            xmlrpc_DECREF(r);
+        bool done =
+            c->watchdog && proto_watchdog_shutdown_call(c->watchdog, NULL, NULL, &err) == 0;
         /* The watchdog kills its children before it answers; if it cannot be
          * reached, SIGKILL it and its children die with it. */
-        if (!r || !wait_exit(c->watchdog_pid, 5000)) {
+        if (!done || !wait_exit(c->watchdog_pid, 5000)) {
             kill(c->watchdog_pid, SIGKILL);
             wait_exit(c->watchdog_pid, 5000);
         }
@@ -157,37 +153,13 @@ void cluster_free(cluster *c)
     free(c->ep);
     rpc_client_free(c->watchdog);
     model_free(c->m);
-    rpcflat_msg_free(c->reply);
     free(c);
 }
 
 static void add_frames(cluster *c, uint64_t id, cluster_frames *out);
 
-static char *read_string_member(xmlrpc_value *s, const char *name)
-{
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    xmlrpc_value *v = NULL;
-    const char *str = NULL;
-    xmlrpc_struct_find_value(&env, s, name, &v);
-    if (!env.fault_occurred && v && xmlrpc_value_type(v) == XMLRPC_TYPE_STRING)
-        xmlrpc_read_string(&env, v, &str);
-    if (v)
-        xmlrpc_DECREF(v);
-    xmlrpc_env_clean(&env);
-    return (char *)str;
-}
-
 
 /* ---- helpers ---- */
-
-static int drop_result(xmlrpc_value *r)
-{
-    if (!r)
-        return -1;
-    xmlrpc_DECREF(r);
-    return 0;
-}
 
 static int need_live_server(cluster *c, uint64_t id, dkv_err *err)
 {
@@ -216,8 +188,7 @@ static int need_client(cluster *c, uint64_t id, dkv_err *err)
 static int link_servers(cluster *c, uint64_t dialer, uint64_t target, dkv_err *err)
 {
     endpoint *d = ep_find(c, dialer), *t = ep_find(c, target);
-    return drop_result(rpc_callf(d->rpc, err, "connect", "(Isi)", (xmlrpc_int64)target, t->host,
-                                 (int)t->port));
+    return proto_server_connect_call(d->rpc, &(proto_peer){target, t->host, t->port}, NULL, err);
 }
 
 /* Asks the watchdog to start a server or client and records where it
@@ -226,24 +197,14 @@ static int start_process(cluster *c, const char *kind, uint64_t id, bool sync, d
 {
     /* A server id seen before in this run held data: its store must be
      * there, or the server refuses to start (a wiped directory). */
-    int rejoin = strcmp(kind, "server") == 0 && model_role_of(c->m, id) == MODEL_ROLE_SERVER;
-    xmlrpc_value *r = rpc_callf(c->watchdog, err, "start", "(sIii)", kind, (xmlrpc_int64)id,
-                                (int)sync, rejoin);
-    if (!r)
+    bool server = strcmp(kind, "server") == 0;
+    bool rejoin = server && model_role_of(c->m, id) == MODEL_ROLE_SERVER;
+    proto_watchdog_start_args a = {server ? PROTO_KIND_SERVER : PROTO_KIND_CLIENT, id, sync,
+                                   rejoin};
+    proto_watchdog_start_reply r;
+    if (proto_watchdog_start_call(c->watchdog, &a, &r, err) < 0)
         return -1;
-    int64_t port = 0;
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    char *host = read_string_member(r, "host");
-    int bad = rpcargs_struct_int(&env, r, "port", &port) < 0 || port <= 0 || port > 65535 ||
-              !host || !*host;
-    xmlrpc_env_clean(&env);
-    xmlrpc_DECREF(r);
-    if (!bad)
-        ep_set(c, id, host, (uint16_t)port);
-    free(host);
-    if (bad)
-        return dkv_err_set(err, "watchdog returned a malformed start result");
+    ep_set(c, id, r.host, r.port);
     return 0;
 }
 
@@ -264,29 +225,18 @@ static int join_server(cluster *c, uint64_t id, dkv_err *err)
     /* A rejoin restores every link: peers that had cut this id forget it. */
     for (size_t i = 0; i < n && rc == 0; i++)
         if (model_is_cut(c->m, live[i], id))
-            rc = drop_result(rpc_callf(ep_find(c, live[i])->rpc, err, "uncut", "(I)",
-                                       (xmlrpc_int64)id));
+            rc = proto_server_uncut_call(ep_find(c, live[i])->rpc, &(proto_id){id}, NULL, err);
     model_server_up(c->m, id);
     /* One call hands the new server every peer to dial. */
     if (rc == 0 && n > 0) {
-        xmlrpc_env env;
-        xmlrpc_env_init(&env);
-        xmlrpc_value *list = xmlrpc_array_new(&env);
-        for (size_t i = 0; i < n && !env.fault_occurred; i++) {
+        proto_peer *peers = xcalloc(n, sizeof *peers);
+        for (size_t i = 0; i < n; i++) {
             endpoint *t = ep_find(c, live[i]);
-            xmlrpc_value *item = xmlrpc_build_value(&env, "(Isi)", (xmlrpc_int64)live[i],
-                                                    t->host, (int)t->port);
-            if (!env.fault_occurred) {
-                xmlrpc_array_append_item(&env, list, item);
-                xmlrpc_DECREF(item);
-            }
+            peers[i] = (proto_peer){live[i], t->host, t->port};
         }
-        if (env.fault_occurred)
-            rc = dkv_err_set(err, "cannot build the peer list: %s", env.fault_string);
-        else
-            rc = drop_result(rpc_callf(ep_find(c, id)->rpc, err, "connect_all", "(A)", list));
-        xmlrpc_DECREF(list);
-        xmlrpc_env_clean(&env);
+        rc = proto_server_connect_all_call(ep_find(c, id)->rpc,
+                                           &(proto_server_connect_all_args){peers, n}, NULL, err);
+        free(peers);
     }
     /* Clients attached to this id follow it to its new address. */
     size_t nc = model_clients_of(c->m, id, NULL, 0);
@@ -294,8 +244,8 @@ static int join_server(cluster *c, uint64_t id, dkv_err *err)
     model_clients_of(c->m, id, cl, nc);
     endpoint *me = ep_find(c, id);
     for (size_t i = 0; i < nc && rc == 0; i++)
-        rc = drop_result(rpc_callf(ep_find(c, cl[i])->rpc, err, "attach", "(Isi)",
-                                   (xmlrpc_int64)id, me->host, (int)me->port));
+        rc = proto_client_attach_call(ep_find(c, cl[i])->rpc,
+                                      &(proto_peer){id, me->host, me->port}, NULL, err);
     free(cl);
     free(live);
     return rc;
@@ -307,7 +257,7 @@ static int kill_server(cluster *c, uint64_t id, dkv_err *err)
         return -1;
     if (c->opts.count_frames)
         add_frames(c, id, &c->retired); /* its counters die with it */
-    if (drop_result(rpc_callf(c->watchdog, err, "kill", "(I)", (xmlrpc_int64)id)) < 0)
+    if (proto_watchdog_kill_call(c->watchdog, &(proto_id){id}, NULL, err) < 0)
         return -1;
     model_server_down(c->m, id);
     /* Its old port may be bound by anyone next: the others stop dialling
@@ -317,8 +267,7 @@ static int kill_server(cluster *c, uint64_t id, dkv_err *err)
     model_live_servers(c->m, live, n);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = drop_result(rpc_callf(ep_find(c, live[i])->rpc, err, "forget", "(I)",
-                                   (xmlrpc_int64)id));
+        rc = proto_server_forget_call(ep_find(c, live[i])->rpc, &(proto_id){id}, NULL, err);
     free(live);
     return rc;
 }
@@ -337,8 +286,8 @@ static int join_client(cluster *c, uint64_t cid, uint64_t sid, dkv_err *err)
         model_client_add(c->m, cid);
     }
     endpoint *s = ep_find(c, sid);
-    if (drop_result(rpc_callf(ep_find(c, cid)->rpc, err, "attach", "(Isi)", (xmlrpc_int64)sid,
-                              s->host, (int)s->port)) < 0)
+    if (proto_client_attach_call(ep_find(c, cid)->rpc, &(proto_peer){sid, s->host, s->port},
+                                 NULL, err) < 0)
         return -1;
     model_client_attach(c->m, cid, sid);
     return 0;
@@ -361,7 +310,7 @@ static int change_link(cluster *c, uint64_t a, uint64_t b, bool create, dkv_err 
         uint64_t cur;
         if (!model_client_server(c->m, cid, &cur) || cur != sid)
             return 0; /* no such link: nothing to cut */
-        if (drop_result(rpc_callf(ep_find(c, cid)->rpc, err, "detach", "()")) < 0)
+        if (proto_client_detach_call(ep_find(c, cid)->rpc, NULL, NULL, err) < 0)
             return -1;
         model_client_detach(c->m, cid);
         return 0;
@@ -370,13 +319,13 @@ static int change_link(cluster *c, uint64_t a, uint64_t b, bool create, dkv_err 
         return -1;
     if (!create) {
         model_set_cut(c->m, a, b, true);
-        if (drop_result(rpc_callf(ep_find(c, a)->rpc, err, "cut", "(I)", (xmlrpc_int64)b)) < 0 ||
-            drop_result(rpc_callf(ep_find(c, b)->rpc, err, "cut", "(I)", (xmlrpc_int64)a)) < 0)
+        if (proto_server_cut_call(ep_find(c, a)->rpc, &(proto_id){b}, NULL, err) < 0 ||
+            proto_server_cut_call(ep_find(c, b)->rpc, &(proto_id){a}, NULL, err) < 0)
             return -1;
         return 0;
     }
     model_set_cut(c->m, a, b, false);
-    if (drop_result(rpc_callf(ep_find(c, b)->rpc, err, "uncut", "(I)", (xmlrpc_int64)a)) < 0)
+    if (proto_server_uncut_call(ep_find(c, b)->rpc, &(proto_id){a}, NULL, err) < 0)
         return -1;
     return link_servers(c, a, b, err);
 }
@@ -398,29 +347,20 @@ static void digest_clear(digest *d)
     memset(d, 0, sizeof *d);
 }
 
-static char *dup_string(const rpcflat_val *v)
-{
-    return v->type == RPCFLAT_STRING ? xstrdup((const char *)v->p) : NULL;
-}
-
 static void fetch_digest(cluster *c, uint64_t id, digest *d)
 {
     digest_clear(d);
     dkv_err err;
-    if (rpc_call_flat(ep_find(c, id)->rpc, "digest", NULL, 0, c->reply, &err) < 0) {
+    proto_server_digest_reply r;
+    if (proto_server_digest_call(ep_find(c, id)->rpc, NULL, &r, &err) < 0) {
         snprintf(d->error, sizeof d->error, "%s", err.msg);
         return;
     }
-    const rpcflat_msg *r = c->reply;
-    if (rpcflat_count(r) == 4) {
-        d->vc = dup_string(rpcflat_at(r, 0));
-        d->links = dup_string(rpcflat_at(r, 1));
-        d->group = dup_string(rpcflat_at(r, 2));
-        d->queued = rpcflat_at(r, 3)->type == RPCFLAT_INT ? rpcflat_at(r, 3)->i : -1;
-    }
-    d->ok = d->vc && d->links && d->group;
-    if (!d->ok)
-        snprintf(d->error, sizeof d->error, "malformed digest");
+    d->vc = xstrdup(r.vc);
+    d->links = xstrdup(r.links);
+    d->group = xstrdup(r.group);
+    d->queued = r.queued;
+    d->ok = true;
 }
 
 static void append_id(char **s, size_t *len, size_t *cap, uint64_t id)
@@ -539,12 +479,13 @@ static int cluster_stabilize(cluster *c, cluster_result *res, dkv_err *err)
 
 /* ---- data commands ---- */
 
-/* Appends one dumped entry to res (key and value owned, like the dump's). */
-static void add_entry(cluster_result *res, uint8_t *key, size_t key_len, uint8_t *value,
-                      size_t value_len, dkv_version version)
+/* Appends a copy of one dumped entry to res (the reply's bytes are gone
+ * at the next call). */
+static void add_entry(cluster_result *res, const proto_entry *en)
 {
     *VEC_PUSH(res->entries, res->n_entries, res->cap_entries) =
-        (cluster_entry){key, value, key_len, value_len, version};
+        (cluster_entry){xmemdup(en->key.p, en->key.n), xmemdup(en->value.p, en->value.n),
+                        en->key.n, en->value.n, en->version};
 }
 
 static int print_store(cluster *c, uint64_t id, FILE *out, cluster_result *res, dkv_err *err)
@@ -552,63 +493,22 @@ static int print_store(cluster *c, uint64_t id, FILE *out, cluster_result *res, 
     if (need_live_server(c, id, err) < 0)
         return -1;
     endpoint *e = ep_find(c, id);
-    unsigned char *after = NULL;
-    size_t after_len = 0;
-    bool has_after = false, more = true;
-    int rc = 0;
+    bool more = true;
     /* Collect the whole store first, so a failure prints nothing partial. */
-    while (more && rc == 0) {
-        xmlrpc_value *r = rpc_callf(e->rpc, err, "dump", "(6i)", after ? after : (unsigned char *)"",
-                                    after_len, (int)has_after);
-        if (!r) {
-            rc = -1;
-            break;
+    while (more) {
+        proto_server_dump_reply r;
+        proto_server_dump_args a = {{NULL, 0}, res->n_entries > 0};
+        if (res->n_entries > 0) {
+            /* The next page starts after the last key. */
+            const cluster_entry *last = &res->entries[res->n_entries - 1];
+            a.after = (proto_bytes){last->key, last->key_len};
         }
-        xmlrpc_env env;
-        xmlrpc_env_init(&env);
-        xmlrpc_value *entries = NULL, *morev = NULL;
-        xmlrpc_bool mb = 0;
-        xmlrpc_struct_find_value(&env, r, "entries", &entries);
-        xmlrpc_struct_find_value(&env, r, "more", &morev);
-        if (morev)
-            xmlrpc_read_bool(&env, morev, &mb);
-        more = mb;
-        int ne = entries ? xmlrpc_array_size(&env, entries) : -1;
-        if (env.fault_occurred || ne < 0) {
-            rc = dkv_err_set(err, "malformed dump from server %" PRIu64, id);
-            ne = 0;
-        }
-        for (int i = 0; i < ne && rc == 0; i++) {
-            xmlrpc_value *pair = NULL;
-            xmlrpc_array_read_item(&env, entries, (unsigned)i, &pair);
-            const unsigned char *k = NULL, *v = NULL;
-            size_t kl = 0, vl = 0;
-            xmlrpc_int64 lamport = 0, origin = 0;
-            if (!env.fault_occurred)
-                xmlrpc_decompose_value(&env, pair, "(66II)", &k, &kl, &v, &vl, &lamport, &origin);
-            if (env.fault_occurred) {
-                rc = dkv_err_set(err, "malformed dump entry from server %" PRIu64, id);
-            } else {
-                add_entry(res, (uint8_t *)k, kl, (uint8_t *)v, vl,
-                          (dkv_version){(uint64_t)lamport, (uint64_t)origin});
-                after = (unsigned char *)k; /* the next page starts after it */
-                after_len = kl;
-                has_after = true;
-            }
-            if (pair)
-                xmlrpc_DECREF(pair);
-        }
-        if (ne == 0)
-            more = false;
-        if (entries)
-            xmlrpc_DECREF(entries);
-        if (morev)
-            xmlrpc_DECREF(morev);
-        xmlrpc_env_clean(&env);
-        xmlrpc_DECREF(r);
+        if (proto_server_dump_call(e->rpc, &a, &r, err) < 0)
+            return -1;
+        for (size_t i = 0; i < r.n_entries; i++)
+            add_entry(res, &r.entries[i]);
+        more = r.more && r.n_entries > 0;
     }
-    if (rc < 0)
-        return -1;
     res->has_store = true;
     for (size_t i = 0; i < res->n_entries; i++) {
         const cluster_entry *en = &res->entries[i];
@@ -636,28 +536,16 @@ static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, cluster_resul
     return 0;
 }
 
-/* Reply items i, i+1 as a version; (0, 0) when they are not one. */
-static dkv_version reply_version(const rpcflat_msg *r, size_t i)
-{
-    if (i + 1 >= rpcflat_count(r))
-        return (dkv_version){0, 0};
-    const rpcflat_val *l = rpcflat_at(r, i), *o = rpcflat_at(r, i + 1);
-    if (l->type != RPCFLAT_INT || o->type != RPCFLAT_INT || l->i < 0 || o->i < 0)
-        return (dkv_version){0, 0};
-    return (dkv_version){(uint64_t)l->i, (uint64_t)o->i};
-}
-
-/* The tail every put/get reply ends with (client/main.c): the session's
+/* What every put/get reply ends with (client/main.c): the session's
  * dependency before and after, and the server the client used (the
  * history records what happened, not what the model expected). */
-static void record_session(const rpcflat_msg *r, size_t i, cluster_result *res)
+static void record_session(dkv_version dep_before, dkv_version dep_after, uint64_t server,
+                           cluster_result *res)
 {
     res->has_reply = true;
-    res->dep_before = reply_version(r, i);
-    res->dep_after = reply_version(r, i + 2);
-    const rpcflat_val *sid = rpcflat_at(r, i + 4);
-    if (sid->type == RPCFLAT_INT && sid->i >= 0)
-        res->server = (uint64_t)sid->i;
+    res->dep_before = dep_before;
+    res->dep_after = dep_after;
+    res->server = server;
 }
 
 /* Refused here, with the limit named, rather than by the daemons. */
@@ -677,15 +565,12 @@ static int do_put(cluster *c, const script_cmd *cmd, cluster_result *res, dkv_er
     endpoint *e;
     if (check_sizes(cmd, err) < 0 || client_endpoint(c, cmd->id[0], &e, res, err) < 0)
         return -1;
-    rpcflat_val args[2] = {rpcflat_bytes(cmd->key, cmd->key_len),
-                           rpcflat_bytes(cmd->value, cmd->value_len)};
-    if (rpc_call_flat(e->rpc, "put", args, 2, c->reply, err) < 0)
+    proto_client_put_args a = {{cmd->key, cmd->key_len}, {cmd->value, cmd->value_len}};
+    proto_client_put_reply r;
+    if (proto_client_put_call(e->rpc, &a, &r, err) < 0)
         return -1;
-    dkv_version v = reply_version(c->reply, 0);
-    if (rpcflat_count(c->reply) != 7 || dkv_version_is_none(v))
-        return dkv_err_set(err, "client %" PRIu64 " returned a malformed put result", cmd->id[0]);
-    res->version = v;
-    record_session(c->reply, 2, res);
+    res->version = r.version;
+    record_session(r.dep_before, r.dep_after, r.server, res);
     return 0;
 }
 
@@ -695,32 +580,26 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *
     endpoint *e;
     if (check_sizes(cmd, err) < 0 || client_endpoint(c, cmd->id[0], &e, res, err) < 0)
         return -1;
-    rpcflat_val arg = rpcflat_bytes(cmd->key, cmd->key_len);
-    if (rpc_call_flat(e->rpc, "get", &arg, 1, c->reply, err) < 0)
+    proto_client_get_reply r;
+    if (proto_client_get_call(e->rpc, &(proto_client_get_args){{cmd->key, cmd->key_len}}, &r,
+                              err) < 0)
         return -1;
-    const rpcflat_msg *r = c->reply;
-    const char *status = rpcflat_count(r) == 10 && rpcflat_at(r, 0)->type == RPCFLAT_STRING
-                             ? (const char *)rpcflat_at(r, 0)->p
-                             : "";
-    const rpcflat_val *val = rpcflat_count(r) == 10 ? rpcflat_at(r, 1) : NULL;
-    bool ok = strcmp(status, "ok") == 0;
-    if ((!ok && strcmp(status, "ERR_KEY") != 0 && strcmp(status, "ERR_DEP") != 0) ||
-        val->type != RPCFLAT_BYTES)
-        return dkv_err_set(err, "malformed get result from client %" PRIu64, cmd->id[0]);
-    res->get_status = ok ? "ok" : strcmp(status, "ERR_KEY") == 0 ? "ERR_KEY" : "ERR_DEP";
+    bool ok = r.status == PROTO_READ_OK;
+    const char *status = proto_read_name(r.status);
+    res->get_status = status;
     fwrite(cmd->key, 1, cmd->key_len, out);
     fputc(':', out);
     if (ok)
-        fwrite(val->p, 1, val->n, out);
+        fwrite(r.value.p, 1, r.value.n, out);
     else
         fputs(status, out);
     fputc('\n', out);
     if (ok) {
-        res->value = val->p;
-        res->value_len = val->n;
+        res->value = r.value.p;
+        res->value_len = r.value.n;
     }
-    res->version = reply_version(r, 3);
-    record_session(r, 5, res);
+    res->version = r.version;
+    record_session(r.dep_before, r.dep_after, r.server, res);
     return 0;
 }
 
@@ -762,19 +641,14 @@ static void add_frames(cluster *c, uint64_t id, cluster_frames *out)
 {
     dkv_err err;
     endpoint *e = ep_find(c, id);
-    xmlrpc_value *r = e ? rpc_callf(e->rpc, &err, "stats", "()") : NULL;
-    if (!r)
+    proto_server_stats_reply r;
+    if (!e || proto_server_stats_call(e->rpc, NULL, &r, &err) < 0)
         return;
-    xmlrpc_env env;
-    xmlrpc_env_init(&env);
-    int64_t v;
-    if (rpcargs_struct_int(&env, r, "hello", &v) == 0) out->hello += v;
-    if (rpcargs_struct_int(&env, r, "upd", &v) == 0) out->upd += v;
-    if (rpcargs_struct_int(&env, r, "ack", &v) == 0) out->ack += v;
-    if (rpcargs_struct_int(&env, r, "lsa", &v) == 0) out->lsa += v;
-    if (rpcargs_struct_int(&env, r, "updates_sent", &v) == 0) out->updates_sent += v;
-    xmlrpc_env_clean(&env);
-    xmlrpc_DECREF(r);
+    out->hello += (int64_t)r.hello;
+    out->upd += (int64_t)r.upd;
+    out->ack += (int64_t)r.ack;
+    out->lsa += (int64_t)r.lsa;
+    out->updates_sent += (int64_t)r.updates_sent;
 }
 
 void cluster_frames_total(cluster *c, cluster_frames *out)

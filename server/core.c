@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/vec.h"
 #include "route.h"
 
 /* Bytes a link may have queued before pushes to it pause: keeps memory
@@ -50,7 +51,7 @@ struct core {
     /* Set once a peer proves this server's store lost writes of its own;
      * the server must stop before it numbers a write twice. */
     bool damaged;
-    char damage[DKV_ERR_MAX];
+    dkv_err damage;
     store *st;
     core_ops ops;
     record_meta meta;
@@ -133,7 +134,7 @@ void core_set_run_id(core *c, const char *run)
 
 const char *core_run_id(const core *c) { return c->run; }
 
-const char *core_damage(const core *c) { return c->damaged ? c->damage : NULL; }
+const char *core_damage(const core *c) { return c->damaged ? c->damage.msg : NULL; }
 
 /* A peer holds more writes of our own origin than we do: only this server
  * numbers them, so our store lost some. Numbering new writes from here
@@ -145,12 +146,12 @@ static int check_own_seq(core *c, uint64_t peer, uint64_t peer_has, dkv_err *err
         return 0;
     if (!c->damaged) {
         c->damaged = true;
-        snprintf(c->damage, sizeof c->damage,
-                 "server %" PRIu64 " holds %" PRIu64 " writes of server %" PRIu64
-                 ", whose own store has only %" PRIu64 ": the store lost writes",
-                 peer, peer_has, c->self, mine);
+        dkv_err_set(&c->damage,
+                    "server %" PRIu64 " holds %" PRIu64 " writes of server %" PRIu64
+                    ", whose own store has only %" PRIu64 ": the store lost writes",
+                    peer, peer_has, c->self, mine);
     }
-    return dkv_err_set(err, "%s", c->damage);
+    return dkv_err_set(err, "%s", c->damage.msg);
 }
 uint64_t core_incarnation(const core *c) { return c->meta.incarnation; }
 const vclock *core_vclock(const core *c) { return c->meta.vc; }
@@ -251,12 +252,7 @@ int core_link_up(core *c, uint64_t peer, const peermsg *hello, dkv_err *err)
         return -1;
     neighbour *n = find_nb(c, peer);
     if (!n) {
-        if (c->n_nb == c->cap_nb) {
-            c->cap_nb = c->cap_nb ? c->cap_nb * 2 : 8;
-            c->nb = xrealloc(c->nb, c->cap_nb * sizeof *c->nb);
-        }
-        n = &c->nb[c->n_nb++];
-        memset(n, 0, sizeof *n);
+        n = VEC_PUSH(c->nb, c->n_nb, c->cap_nb);
         n->peer = peer;
         n->known = vclock_new();
         n->resp = vclock_new();
@@ -422,7 +418,7 @@ int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
     /* Move past the client's dependency first, so the write is ordered after
      * what its writer has seen even if this server has not seen it yet. */
     if (c->damaged)
-        return dkv_err_set(err, "%s", c->damage);
+        return dkv_err_set(err, "%s", c->damage.msg);
     if (dep.lamport > c->meta.lamport + DKV_DEP_SLACK || dep.lamport >= DKV_COUNTER_MAX)
         return dkv_err_set(err, "implausible dependency: Lamport counter %" PRIu64
                                 " is far above this server's %" PRIu64,
@@ -445,6 +441,20 @@ int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
     c->dirty = true;
     *out = record_update_version(&u);
     return 0;
+}
+
+/* Reads go through the core, which owns the store while it runs, so that
+ * the core alone decides what a read sees. */
+int core_get(core *c, const uint8_t *key, size_t key_len, bool *found, dkv_version *v,
+             uint8_t **value, size_t *value_len, dkv_err *err)
+{
+    return store_get(c->st, key, key_len, found, v, value, value_len, err);
+}
+
+int core_scan(core *c, const uint8_t *after, size_t after_len, bool has_after, store_scan_fn fn,
+              void *user, dkv_err *err)
+{
+    return store_scan(c->st, after, after_len, has_after, fn, user, err);
 }
 
 /* Does this server send origin's writes to peer? Down the origin's tree
@@ -475,18 +485,20 @@ static bool push_origin(core *c, neighbour *n, buf *out, uint64_t origin, uint64
         uint8_t *owned = NULL;
         bool found = false;
         dkv_err err;
-        if (store_log_get(c->st, origin, k + 1, &u, &owned, &found, &err) < 0 || !found) {
-            /* The log keeps every write the clock counts, so this is a
-             * damaged store: stop the server rather than send a gap. */
+        int rc = store_log_get(c->st, origin, k + 1, &u, &owned, &found, &err);
+        if (rc < 0 || !found) {
+            /* The log keeps every write the clock counts, so a missing or
+             * unreadable entry is a damaged store: the core stops pushing
+             * (a retry would only fail again) and the server stops, saying
+             * why, rather than send a gap. */
             if (!c->damaged) {
                 c->damaged = true;
-                int len = snprintf(c->damage, sizeof c->damage,
-                                   "the write log cannot give update %" PRIu64 ":%" PRIu64
-                                   ": %s",
-                                   origin, k + 1, found ? err.msg : "missing");
-                dkv_err_mark_cut(c->damage, sizeof c->damage, len);
+                if (rc == 0)
+                    dkv_err_set(&err, "missing");
+                c->damage = err;
+                dkv_err_wrap(&c->damage, "the write log cannot give update %" PRIu64 ":%" PRIu64,
+                             origin, k + 1);
             }
-            done = false;
             break;
         }
         peermsg_upd_add(&c->ub, &u);
@@ -561,9 +573,9 @@ bool core_tick_acks(core *c, bool send_acks)
         buf *out = c->ops.link_out(c->ops.ctx, n->peer);
         if (!out)
             continue;
-        if (push) {
+        if (push && !c->damaged) {
             size_t nv = vclock_size(c->meta.vc);
-            for (size_t j = 0; j < nv; j++) {
+            for (size_t j = 0; j < nv && !c->damaged; j++) {
                 vclock_entry e = vclock_at(c->meta.vc, j);
                 if (vclock_get(n->known, e.id) >= e.seq || !responsible(c, e.id, n))
                     continue;

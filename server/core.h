@@ -80,6 +80,16 @@ int core_on_message(core *c, uint64_t peer, const peermsg *m, dkv_err *err);
 int core_put(core *c, const uint8_t *key, size_t key_len, const uint8_t *value,
              size_t value_len, dkv_version dep, dkv_version *out, dkv_err *err);
 
+/* A client's read: *found says whether key is stored; when it is, *v is
+ * its version and, unless value is NULL, *value a malloc'ed copy of its
+ * value (caller frees with free). */
+int core_get(core *c, const uint8_t *key, size_t key_len, bool *found, dkv_version *v,
+             uint8_t **value, size_t *value_len, dkv_err *err);
+/* Calls fn for each stored key in order, starting after `after` when
+ * has_after, until fn returns nonzero (store_scan). */
+int core_scan(core *c, const uint8_t *after, size_t after_len, bool has_after, store_scan_fn fn,
+              void *user, dkv_err *err);
+
 /* Whether core_tick has writes to push (or new forwarding duties, after a
  * change of link-state). */
 bool core_has_work(const core *c);

@@ -1,8 +1,11 @@
 #include "route.h"
-#include "../common/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "../common/hash.h"
+#include "../common/vec.h"
+#include "../common/xalloc.h"
 
 typedef struct lsa_slot {
     uint64_t id, inc, seq;
@@ -102,10 +105,7 @@ static bool keep_lsa(route *r, const route_lsa *lsa, bool force)
         if (force ? same : older)
             return false;
     } else {
-        if (r->n == r->cap) {
-            r->cap = r->cap ? r->cap * 2 : 8;
-            r->lsa = xrealloc(r->lsa, r->cap * sizeof *r->lsa);
-        }
+        r->lsa = vec_reserve(r->lsa, &r->cap, r->n + 1, sizeof *r->lsa);
         memmove(r->lsa + i + 1, r->lsa + i, (r->n - i) * sizeof *r->lsa);
         r->n++;
         memset(&r->lsa[i], 0, sizeof r->lsa[i]);
@@ -179,14 +179,12 @@ static void build_tree(route *r, size_t self)
                 queue[tail++] = r->adj[e];
             }
     }
-    /* FNV-1a over (id, parent id) of every member, in id order. */
-    uint64_t h = 1469598103934665603ULL;
+    /* A hash of (id, parent id) of every member, in id order. */
+    uint64_t h = HASH_SEED;
     for (size_t i = 0; i < n; i++)
         if (seen[i]) {
             uint64_t pair[2] = {r->lsa[i].id, parent[i] < n ? r->lsa[parent[i]].id : UINT64_MAX};
-            const unsigned char *b = (const unsigned char *)pair;
-            for (size_t k = 0; k < sizeof pair; k++)
-                h = (h ^ b[k]) * 1099511628211ULL;
+            h = hash_bytes(h, pair, sizeof pair);
         }
     r->tree_hash = h;
     /* CSR of the undirected tree: each node's parent and children. */

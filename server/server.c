@@ -13,93 +13,30 @@
 #include "../common/logrl.h"
 #include "../common/loop.h"
 #include "../common/net.h"
-#include "../common/rpc.h"
-#include "../common/rpcargs.h"
-#include "../common/token.h"
-#include "core.h"
+#include "../common/proto.h"
+#include "../common/vec.h"
 #include "../common/xalloc.h"
+#include "core.h"
+#include "links.h"
 
-/* First retry of a wanted link that is down, doubling up to the maximum:
- * fast enough for stabilize after a transient failure, cheap when the peer
- * is dead for good. */
-#define RETRY_FIRST_US 5000
-#define RETRY_MAX_US 1000000
-#define MAX_KEY DKV_MAX_KEY
-#define MAX_VALUE DKV_MAX_VALUE
 #define DUMP_PAGE_BYTES (1u << 20)
-/* Pushes to peers (writes and acks) go out at most once per this interval.
- * After a quiet spell the first push leaves at once, so a lone write
- * replicates immediately; under load the writes of one interval share one
- * frame, one wakeup and one LevelDB batch per peer, which is what bounds
- * throughput on a 2-core machine with dozens of servers. A digest request
- * (stabilize) flushes at once, so stabilize does not wait for intervals. */
-#define PUSH_INTERVAL_US 20000
-/* After a digest request, for this long, writes and acks are pushed as soon
- * as they arrive: stabilize polls digests while a backlog crosses the
- * cluster, and a chain of N servers would otherwise wait up to an interval
- * (or a poll) at each of its N-1 hops. */
-#define EAGER_US 200000
-/* LSAs wait this long, so that a burst of link changes (a server joining
- * links to every other at once) leaves as one frame per neighbour. */
-#define LSA_DELAY_US 1000
-/* Acks wait up to this long, then go in bulk (see core_tick_acks). */
-#define ACK_DELAY_US 50000
-/* Retry delay while a link's output is over its budget. */
-#define PUSH_RETRY_US 1000
-/* Keepalive: a link that sent nothing for PING_US gets a ping; a link that
- * received nothing for DEAD_US is closed. TCP alone never notices a peer
- * that is paused or cut off by the network, and a dead link would keep a
- * restarted peer out (the live link wins, see on_hello). */
-#define PING_US 500000
-#define DEAD_US 3000000
-/* An outgoing connection that has not completed its hello by then is
- * dropped and redialled (a connect to a cut-off host can hang). */
-#define DIAL_TIMEOUT_US 2000000
-/* After this server failed to store what a peer sent (a full disk), links
- * are refused and not dialled for this long, doubling up to the maximum:
- * otherwise each peer would redial and resend at once, in a loop. */
-#define STORE_RETRY_FIRST_US 100000
-#define STORE_RETRY_MAX_US 10000000
 
 typedef enum conn_kind { CONN_NEW, CONN_RPC, CONN_PEER } conn_kind;
 
-typedef struct peer_link peer_link;
-
 typedef struct conn_info {
     conn_kind kind;
-    bool outgoing;
-    uint64_t peer;      /* CONN_PEER: who is (or should be) on the other end */
-    uint64_t peer_inc;  /* from the peer's hello */
-    bool hello_seen;
+    links_conn *lc; /* CONN_PEER: the links module's record */
 } conn_info;
-
-struct peer_link {
-    uint64_t peer;
-    bool cut;           /* the master cut it: refuse it until uncut */
-    bool wanted;        /* we should keep an outgoing connection */
-    char host[256];
-    uint16_t port;
-    int64_t retry_at;
-    int64_t backoff;
-    int64_t dial_started;
-    loop_conn *conn;    /* the connection carrying the live link, if up */
-    loop_conn *dialing; /* outgoing connection in progress */
-    uint64_t inc;
-};
 
 typedef struct server {
     uint64_t id;
-    int64_t eager_until; /* until then, push without waiting (see EAGER_US) */
-    int64_t store_retry_at;   /* see STORE_RETRY_FIRST_US */
-    int64_t store_backoff;
     logrl *log;
     char listen_host[256];
     store *st;
     core *core;
+    links *links;
     loop *lp;
     rpc_server *rpc;
-    peer_link *links;
-    size_t n_links, cap_links;
 } server;
 
 static volatile sig_atomic_t stop_requested;
@@ -107,162 +44,63 @@ static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
 static const loop_handlers conn_handlers;
 
-static peer_link *get_link(server *s, uint64_t peer, bool create)
-{
-    for (size_t i = 0; i < s->n_links; i++)
-        if (s->links[i].peer == peer)
-            return &s->links[i];
-    if (!create)
-        return NULL;
-    if (s->n_links == s->cap_links) {
-        s->cap_links = s->cap_links ? s->cap_links * 2 : 8;
-        s->links = xrealloc(s->links, s->cap_links * sizeof *s->links);
-    }
-    peer_link *l = &s->links[s->n_links++];
-    memset(l, 0, sizeof *l);
-    l->peer = peer;
-    l->backoff = RETRY_FIRST_US;
-    return l;
-}
+static server *the_server; /* set once in main; handlers reach it through here */
 
-static buf *link_out(void *ctx, uint64_t peer)
-{
-    peer_link *l = get_link(ctx, peer, false);
-    return l && l->conn ? loop_conn_out(l->conn) : NULL;
-}
+/* ---- links_ops: the links module's connections are the loop's ---- */
 
-static void dial(server *s, peer_link *l)
+static void *peer_dial(void *ctx, links_conn *lc, const char *host, uint16_t port)
 {
+    server *s = ctx;
     dkv_err err;
-    int fd = net_connect_start(l->host, l->port, &err);
-    l->retry_at = net_now_us() + l->backoff;
-    if (l->backoff < RETRY_MAX_US)
-        l->backoff *= 2;
+    int fd = net_connect_start(host, port, &err);
     if (fd < 0)
-        return;
+        return NULL;
     conn_info *ci = xcalloc(1, sizeof *ci);
     ci->kind = CONN_PEER;
-    ci->outgoing = true;
-    ci->peer = l->peer;
-    l->dialing = loop_add(s->lp, fd, true, &conn_handlers, ci);
-    l->dial_started = net_now_us();
+    ci->lc = lc;
+    return loop_add(s->lp, fd, true, &conn_handlers, ci);
 }
 
-static server *the_server; /* set once in main; handlers reach it through here */
+static void peer_close(void *ctx, void *conn, const char *why)
+{
+    (void)ctx;
+    loop_close(conn, why);
+}
+
+static void peer_io(void *ctx, void *conn, links_io *io)
+{
+    (void)ctx;
+    *io = (links_io){loop_conn_out(conn), loop_conn_pending(conn), loop_conn_last_rx(conn),
+                     loop_conn_last_tx(conn)};
+}
+
+static void peer_live(void *ctx, void *conn)
+{
+    (void)ctx;
+    loop_conn_set_evictable(conn, false); /* a peer link is never closed to make room */
+}
+
+/* ---- loop handlers ---- */
 
 static void on_connected(loop_conn *c)
 {
     const conn_info *ci = loop_conn_user(c);
-    core_hello(the_server->core, ci->peer, loop_conn_out(c));
-}
-
-static void on_hello(server *s, loop_conn *c, conn_info *ci, const peermsg *m)
-{
-    int64_t now = net_now_us();
-    if (strcmp(m->run, core_run_id(s->core)) != 0) {
-        /* Another run's server at an address we were given (a port reused
-         * after a kill): never link, never take its writes. */
-        logrl_printf(s->log, now, "server %" PRIu64 ": refused server %" PRIu64
-                     " of another run ('%s')", s->id, m->id, m->run);
-        loop_close(c, "peer belongs to another run");
-        return;
-    }
-    /* A stale address may now belong to another server: both ends check. */
-    if ((ci->outgoing && m->id != ci->peer) || m->to != s->id || m->id == s->id) {
-        loop_close(c, "wrong server at that address");
-        return;
-    }
-    if (now < s->store_retry_at) {
-        loop_close(c, "this server's store is failing; retry later");
-        return;
-    }
-    peer_link *l = get_link(s, m->id, true);
-    if (l->cut) {
-        loop_close(c, "link is cut");
-        return;
-    }
-    if (l->conn) {
-        /* The live link wins over a second connection claiming the same
-         * peer: that is a restarted peer whose old link has not closed here
-         * yet (it retries), or an impostor, which must not lock the real
-         * peer out. A ping makes a dead old link fail fast. */
-        peermsg_encode_ping(loop_conn_out(l->conn));
-        loop_close(c, "link already live");
-        return;
-    }
-    ci->peer = m->id;
-    ci->peer_inc = m->inc;
-    ci->hello_seen = true;
-    if (!ci->outgoing)
-        core_hello(s->core, m->id, loop_conn_out(c));
-    if (l->dialing == c)
-        l->dialing = NULL;
-    /* The link is live before the core hears of it: core_link_up sends the
-     * peer the LSAs it lacks through link_out. */
-    l->conn = c;
-    loop_conn_set_evictable(c, false); /* a peer link is never closed to make room */
-    l->inc = m->inc;
-    l->backoff = RETRY_FIRST_US;
-    dkv_err err;
-    if (core_link_up(s->core, l->peer, m, &err) < 0) {
-        fprintf(stderr, "server %" PRIu64 ": %s\n", s->id, err.msg);
-        l->conn = NULL;
-        loop_close(c, "this server's store lost writes");
-    }
-}
-
-/* This server failed to store what a peer sent: pause links (see
- * STORE_RETRY_FIRST_US). */
-static void store_failed(server *s, int64_t now)
-{
-    s->store_backoff = s->store_backoff ? s->store_backoff * 2 : STORE_RETRY_FIRST_US;
-    if (s->store_backoff > STORE_RETRY_MAX_US)
-        s->store_backoff = STORE_RETRY_MAX_US;
-    s->store_retry_at = now + s->store_backoff;
-}
-
-static void on_peer_frame(server *s, loop_conn *c, conn_info *ci, const wire_frame *f)
-{
-    peermsg m;
-    dkv_err err;
-    if (peermsg_decode(f, &m, &err) < 0) {
-        logrl_printf(s->log, net_now_us(), "server %" PRIu64 ": bad frame from %" PRIu64 ": %s",
-                     s->id, ci->peer, err.msg);
-        loop_close(c, "malformed peer frame");
-        return;
-    }
-    if (!ci->hello_seen) {
-        if (m.type == PEERMSG_HELLO)
-            on_hello(s, c, ci, &m);
-        else
-            loop_close(c, "peer did not start with hello");
-    } else {
-        peer_link *l = get_link(s, ci->peer, false);
-        int rc;
-        if (!l || l->conn != c) {
-            loop_close(c, "stale link");
-        } else if ((rc = core_on_message(s->core, ci->peer, &m, &err)) < 0) {
-            int64_t now = net_now_us();
-            if (rc == CORE_LOCAL_FAILURE)
-                store_failed(s, now);
-            logrl_printf(s->log, now, "server %" PRIu64 ": link to %" PRIu64 " dropped: %s", s->id,
-                         ci->peer, err.msg);
-            loop_close(c, rc == CORE_LOCAL_FAILURE ? "local store failure" : "protocol error");
-        }
-    }
-    peermsg_clear(&m);
+    links_connected(the_server->links, ci->lc);
 }
 
 static void on_frame(loop_conn *c, const wire_frame *f)
 {
     server *s = the_server;
     conn_info *ci = loop_conn_user(c);
-    if (ci->kind == CONN_NEW)
+    if (ci->kind == CONN_NEW) {
         ci->kind = f->kind == WIRE_PEER ? CONN_PEER : CONN_RPC;
+        if (ci->kind == CONN_PEER)
+            ci->lc = links_accept(s->links, c);
+    }
     if (ci->kind == CONN_RPC && f->kind == WIRE_CALL)
         rpc_serve_frame(s->rpc, f, s, loop_conn_out(c));
     else if (ci->kind == CONN_PEER && f->kind == WIRE_PEER)
-        on_peer_frame(s, c, ci, f);
+        links_frame(s->links, ci->lc, f, net_now_us());
     else
         loop_close(c, "unexpected frame kind");
 }
@@ -270,18 +108,9 @@ static void on_frame(loop_conn *c, const wire_frame *f)
 static void on_close(loop_conn *c, const char *why)
 {
     (void)why;
-    server *s = the_server;
     conn_info *ci = loop_conn_user(c);
-    if (ci->kind == CONN_PEER && !stop_requested) {
-        peer_link *l = get_link(s, ci->peer, false);
-        if (l && l->dialing == c)
-            l->dialing = NULL;
-        if (l && l->conn == c) {
-            l->conn = NULL;
-            core_link_down(s->core, l->peer);
-            l->retry_at = net_now_us() + l->backoff;
-        }
-    }
+    if (ci->lc)
+        links_closed(the_server->links, ci->lc, net_now_us());
     free(ci);
 }
 
@@ -294,71 +123,38 @@ static void on_accept(loop *lp, int fd, void *user)
     loop_add(lp, fd, false, &conn_handlers, ci);
 }
 
-/* ---- RPC methods ---- */
+/* ---- RPC methods (their layouts and limits: common/proto.h) ---- */
 
-static xmlrpc_value *fail(xmlrpc_env *env, const dkv_err *err)
+static int m_put(void *ctx, const proto_server_put_args *a, proto_server_put_reply *r,
+                 void **owned, dkv_err *err)
 {
-    xmlrpc_env_set_fault(env, RPCARGS_FAILED, err->msg);
-    return NULL;
+    server *s = ctx;
+    return core_put(s->core, a->key.p, a->key.n, a->value.p, a->value.n, a->dep, &r->version,
+                    err);
 }
 
-/* put(key, value, dep_lamport, dep_origin) -> [lamport, origin] */
-static int m_put_value(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
+static int m_get(void *ctx, const proto_server_get_args *a, proto_server_get_reply *r,
+                 void **owned, dkv_err *err)
 {
-    server *s = ci;
-    if (rpc_flat_args(args, "bbii", reply, err) < 0 ||
-        rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0 ||
-        rpc_flat_range(args, 1, 0, MAX_VALUE, reply, err) < 0 ||
-        rpc_flat_range(args, 2, 0, (int64_t)DKV_COUNTER_MAX, reply, err) < 0 ||
-        rpc_flat_range(args, 3, 0, (int64_t)DKV_ID_MAX, reply, err) < 0)
-        return -1;
-    const rpcflat_val *key = rpcflat_at(args, 0), *val = rpcflat_at(args, 1);
-    if (token_check("key", key->p, key->n, MAX_KEY, err) < 0 ||
-        token_check("value", val->p, val->n, MAX_VALUE, err) < 0) {
-        reply->fault_code = RPCARGS_BAD_REQUEST;
-        return -1;
-    }
-    dkv_version dep = {(uint64_t)rpcflat_at(args, 2)->i, (uint64_t)rpcflat_at(args, 3)->i};
-    dkv_version v;
-    if (core_put(s->core, key->p, key->n, val->p, val->n, dep, &v, err) < 0)
-        return -1;
-    reply->vals[0] = rpcflat_int((int64_t)v.lamport);
-    reply->vals[1] = rpcflat_int((int64_t)v.origin);
-    reply->n = 2;
-    return 0;
-}
-
-/* get(key) -> [found, value, lamport, origin] */
-static int m_get_value(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
-{
-    server *s = ci;
-    if (rpc_flat_args(args, "b", reply, err) < 0 ||
-        rpc_flat_range(args, 0, 0, MAX_KEY, reply, err) < 0)
-        return -1;
-    const rpcflat_val *key = rpcflat_at(args, 0);
-    if (token_check("key", key->p, key->n, MAX_KEY, err) < 0) {
-        reply->fault_code = RPCARGS_BAD_REQUEST;
-        return -1;
-    }
-    bool found;
-    dkv_version v = {0, 0};
+    server *s = ctx;
     uint8_t *val = NULL;
     size_t vl = 0;
-    if (store_get(s->st, key->p, key->n, &found, &v, &val, &vl, err) < 0)
+    if (core_get(s->core, a->key.p, a->key.n, &r->found, &r->version, &val, &vl, err) < 0)
         return -1;
-    reply->owned = val;
-    reply->vals[0] = rpcflat_bool(found);
-    reply->vals[1] = rpcflat_bytes(found ? val : (const uint8_t *)"", found ? vl : 0);
-    reply->vals[2] = rpcflat_int((int64_t)v.lamport);
-    reply->vals[3] = rpcflat_int((int64_t)v.origin);
-    reply->n = 4;
+    *owned = val;
+    r->value = (proto_bytes){val, r->found ? vl : 0};
     return 0;
 }
 
+/* A dump page as it is collected: entries' bytes at offsets into data,
+ * which moves as it grows. */
 typedef struct dump_ctx {
-    xmlrpc_env *env;
-    xmlrpc_value *list;
-    size_t bytes;
+    struct dump_item {
+        size_t key, kl, val, vl;
+        dkv_version v;
+    } *items;
+    size_t n, cap;
+    buf data;
     bool more;
 } dump_ctx;
 
@@ -366,43 +162,44 @@ static int dump_one(void *user, const uint8_t *key, size_t kl, dkv_version v, co
                     size_t vl)
 {
     dump_ctx *d = user;
-    if (d->bytes > 0 && d->bytes + kl + vl > DUMP_PAGE_BYTES) {
+    if (d->data.len > 0 && d->data.len + kl + vl > DUMP_PAGE_BYTES) {
         d->more = true;
         return 1;
     }
-    xmlrpc_value *pair = xmlrpc_build_value(d->env, "(66II)", key, kl, val, vl,
-                                            (xmlrpc_int64)v.lamport, (xmlrpc_int64)v.origin);
-    if (d->env->fault_occurred)
-        return 1;
-    xmlrpc_array_append_item(d->env, d->list, pair);
-    xmlrpc_DECREF(pair);
-    d->bytes += kl + vl;
-    return d->env->fault_occurred;
+    size_t at = d->data.len;
+    *VEC_PUSH(d->items, d->n, d->cap) = (struct dump_item){at, kl, at + kl, vl, v};
+    buf_append(&d->data, key, kl);
+    buf_append(&d->data, val, vl);
+    return 0;
 }
 
 /* One page of the store, in key order, after `after` (when has_after). */
-static xmlrpc_value *m_dump(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_dump(void *ctx, const proto_server_dump_args *a, proto_server_dump_reply *r,
+                  void **owned, dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    unsigned char *after = NULL;
-    size_t al;
-    int64_t has_after;
-    if (rpcargs_count(env, p, 2) < 0 || rpcargs_bytes(env, p, 0, MAX_KEY, &after, &al) < 0 ||
-        rpcargs_int(env, p, 1, 0, 1, &has_after) < 0) {
-        free(after);
-        return NULL;
+    server *s = ctx;
+    dump_ctx d = {0};
+    buf_init(&d.data);
+    int rc = core_scan(s->core, a->after.p, a->after.n, a->has_after, dump_one, &d, err);
+    if (rc == 0) {
+        /* One block owns the entries and their bytes until the reply is
+         * encoded. */
+        proto_entry *e = xmalloc(d.n * sizeof *e + d.data.len);
+        uint8_t *bytes = (uint8_t *)(e + d.n);
+        if (d.data.len)
+            memcpy(bytes, d.data.data, d.data.len);
+        for (size_t i = 0; i < d.n; i++)
+            e[i] = (proto_entry){{bytes + d.items[i].key, d.items[i].kl},
+                                 {bytes + d.items[i].val, d.items[i].vl},
+                                 d.items[i].v};
+        *owned = e;
+        r->entries = e;
+        r->n_entries = d.n;
+        r->more = d.more;
     }
-    dump_ctx d = {env, xmlrpc_array_new(env), 0, false};
-    dkv_err err;
-    if (store_scan(s->st, after, al, has_after, dump_one, &d, &err) < 0)
-        fail(env, &err);
-    free(after);
-    xmlrpc_value *res = NULL;
-    if (!env->fault_occurred)
-        res = xmlrpc_build_value(env, "{s:A,s:b}", "entries", d.list, "more", (xmlrpc_bool)d.more);
-    xmlrpc_DECREF(d.list);
-    return res;
+    free(d.items);
+    buf_free(&d.data);
+    return rc;
 }
 
 static char *format_ids(const uint64_t *ids, size_t n)
@@ -417,250 +214,119 @@ static char *format_ids(const uint64_t *ids, size_t n)
 
 /* What stabilize compares: the clock, the live links, the reachable group
  * as the link-state database sees it, and bytes still queued to peers. */
-/* digest() -> [vc, links, group, queued]. Polled by stabilize, so it is
- * on the fast path too. */
-static int m_digest(void *ci, const rpcflat_msg *args, rpc_flat_reply *reply, dkv_err *err)
+static int m_digest(void *ctx, const proto_none *a, proto_server_digest_reply *r, void **owned,
+                    dkv_err *err)
 {
-    server *s = ci;
-    if (rpc_flat_args(args, "", reply, err) < 0)
-        return -1;
-    s->eager_until = net_now_us() + EAGER_US;
-    uint64_t *ids = xcalloc(s->n_links + 1, sizeof *ids);
-    size_t nn = core_neighbours(s->core, ids, s->n_links + 1);
-    char *links = format_ids(ids, nn < s->n_links + 1 ? nn : s->n_links + 1);
+    server *s = ctx;
+    int64_t queued = links_digest(s->links, net_now_us());
+    size_t nn = core_neighbours(s->core, NULL, 0);
+    uint64_t *ids = xcalloc(nn + 1, sizeof *ids);
+    nn = core_neighbours(s->core, ids, nn);
+    char *neighbours = format_ids(ids, nn);
     free(ids);
     size_t ng = core_component(s->core, NULL, 0);
     ids = xcalloc(ng + 1, sizeof *ids);
     core_component(s->core, ids, ng);
     char *group = format_ids(ids, ng);
     free(ids);
-    int64_t queued = 0;
-    for (size_t i = 0; i < s->n_links; i++)
-        if (s->links[i].conn)
-            queued += (int64_t)loop_conn_pending(s->links[i].conn);
     char *vc = vclock_format(core_vclock(s->core));
     /* One block owns the three strings until the reply is encoded. */
-    size_t lv = strlen(vc) + 1, ll = strlen(links) + 1, lg = strlen(group) + 1;
+    size_t lv = strlen(vc) + 1, ll = strlen(neighbours) + 1, lg = strlen(group) + 1;
     char *block = xmalloc(lv + ll + lg);
     memcpy(block, vc, lv);
-    memcpy(block + lv, links, ll);
+    memcpy(block + lv, neighbours, ll);
     memcpy(block + lv + ll, group, lg);
     free(vc);
-    free(links);
+    free(neighbours);
     free(group);
-    reply->owned = block;
-    reply->vals[0] = rpcflat_string(block);
-    reply->vals[1] = rpcflat_string(block + lv);
-    reply->vals[2] = rpcflat_string(block + lv + ll);
-    reply->vals[3] = rpcflat_int(queued);
-    reply->n = 4;
+    *owned = block;
+    *r = (proto_server_digest_reply){block, block + lv, block + lv + ll, queued};
     return 0;
 }
 
-/* Makes peer a wanted link at host:port (dialled unless already up). */
-static void want_link(server *s, uint64_t peer, const char *host, uint16_t port)
+static int not_self(const server *s, const proto_peer *p, dkv_err *err)
 {
-    peer_link *l = get_link(s, peer, true);
-    l->cut = false;
-    l->wanted = true;
-    snprintf(l->host, sizeof l->host, "%s", host);
-    l->port = port;
-    l->backoff = RETRY_FIRST_US;
-    if (!l->conn && !l->dialing)
-        dial(s, l);
-}
-
-/* Reads one (peer, host, port) link description from params. */
-static int link_args(xmlrpc_env *env, xmlrpc_value *p, server *s, uint64_t *peer, char **host,
-                     int64_t *port)
-{
-    *host = NULL;
-    if (rpcargs_count(env, p, 3) < 0 || rpcargs_id(env, p, 0, peer) < 0 ||
-        rpcargs_string(env, p, 1, 255, host) < 0 || rpcargs_int(env, p, 2, 1, 65535, port) < 0)
-        return -1;
-    if (*peer == s->id) {
-        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, "a server cannot link to itself");
-        return -1;
+    if (p->id == s->id) {
+        dkv_err_set(err, "a server cannot link to itself");
+        return PROTO_REFUSED;
     }
     return 0;
 }
 
-static xmlrpc_value *m_connect(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_connect(void *ctx, const proto_peer *a, proto_none *r, void **owned, dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    uint64_t peer;
-    char *host;
-    int64_t port;
-    if (link_args(env, p, s, &peer, &host, &port) == 0)
-        want_link(s, peer, host, (uint16_t)port);
-    free(host);
-    return env->fault_occurred ? NULL : xmlrpc_bool_new(env, 1);
+    server *s = ctx;
+    int rc = not_self(s, a, err);
+    if (rc == 0)
+        links_want(s->links, a->id, a->host, a->port, net_now_us());
+    return rc;
 }
 
-/* connect for many peers in one call: params is one array of
- * [peer, host, port] arrays. All are checked before any is used. */
-static xmlrpc_value *m_connect_all(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+/* connect for many peers in one call. All are checked before any is used. */
+static int m_connect_all(void *ctx, const proto_server_connect_all_args *a, proto_none *r,
+                         void **owned, dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    xmlrpc_value *list = NULL;
-    if (rpcargs_count(env, p, 1) < 0)
-        return NULL;
-    xmlrpc_array_read_item(env, p, 0, &list);
-    if (env->fault_occurred)
-        return NULL;
-    int n = xmlrpc_value_type(list) == XMLRPC_TYPE_ARRAY ? xmlrpc_array_size(env, list) : -1;
-    if (n < 0)
-        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, "argument 1 is not a list");
-    for (int pass = 0; pass < 2 && !env->fault_occurred; pass++)
-        for (int i = 0; i < n && !env->fault_occurred; i++) {
-            xmlrpc_value *item = NULL;
-            xmlrpc_array_read_item(env, list, (unsigned)i, &item);
-            uint64_t peer;
-            char *host = NULL;
-            int64_t port;
-            if (!env->fault_occurred && link_args(env, item, s, &peer, &host, &port) == 0 &&
-                pass == 1)
-                want_link(s, peer, host, (uint16_t)port);
-            free(host);
-            if (item)
-                xmlrpc_DECREF(item);
-        }
-    xmlrpc_DECREF(list);
-    return env->fault_occurred ? NULL : xmlrpc_bool_new(env, 1);
+    server *s = ctx;
+    for (size_t i = 0; i < a->n_peers; i++)
+        if (not_self(s, &a->peers[i], err) < 0)
+            return PROTO_REFUSED;
+    for (size_t i = 0; i < a->n_peers; i++)
+        links_want(s->links, a->peers[i].id, a->peers[i].host, a->peers[i].port, net_now_us());
+    return 0;
 }
 
-static xmlrpc_value *m_cut(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci, bool cut)
+static int m_cut(void *ctx, const proto_id *a, proto_none *r, void **owned, dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    uint64_t peer;
-    if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &peer) < 0)
-        return NULL;
-    peer_link *l = get_link(s, peer, true);
-    l->cut = cut;
-    if (cut) {
-        l->wanted = false;
-        if (l->conn)
-            loop_close(l->conn, "cut by the master");
-        if (l->dialing)
-            loop_close(l->dialing, "cut by the master");
-    }
-    return xmlrpc_bool_new(env, 1);
+    server *s = ctx;
+    links_cut(s->links, a->id, true);
+    return 0;
 }
 
-static xmlrpc_value *m_cut_link(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_uncut(void *ctx, const proto_id *a, proto_none *r, void **owned, dkv_err *err)
 {
-    return m_cut(env, p, si, ci, true);
-}
-
-static xmlrpc_value *m_uncut_link(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
-{
-    return m_cut(env, p, si, ci, false);
+    server *s = ctx;
+    links_cut(s->links, a->id, false);
+    return 0;
 }
 
 /* forget(peer): the peer was killed; stop dialling its old address, which
  * may soon belong to someone else. A later connect gives the new one. */
-static xmlrpc_value *m_forget(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_forget(void *ctx, const proto_id *a, proto_none *r, void **owned, dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    uint64_t peer;
-    if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &peer) < 0)
-        return NULL;
-    peer_link *l = get_link(s, peer, false);
-    if (l) {
-        l->wanted = false;
-        l->host[0] = '\0';
-        l->port = 0;
-        if (l->dialing)
-            loop_close(l->dialing, "peer forgotten");
-        if (l->conn)
-            loop_close(l->conn, "peer forgotten");
-    }
-    return xmlrpc_bool_new(env, 1);
+    server *s = ctx;
+    links_forget(s->links, a->id);
+    return 0;
 }
 
-static xmlrpc_value *m_stats(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_stats(void *ctx, const proto_none *a, proto_server_stats_reply *r, void **owned,
+                   dkv_err *err)
 {
-    (void)si;
-    server *s = ci;
-    if (rpcargs_count(env, p, 0) < 0)
-        return NULL;
+    server *s = ctx;
     const core_counters *k = core_get_counters(s->core);
-    return xmlrpc_build_value(env, "{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hello",
-                              (xmlrpc_int64)k->hello, "upd", (xmlrpc_int64)k->upd, "ack",
-                              (xmlrpc_int64)k->ack, "lsa", (xmlrpc_int64)k->lsa, "updates_sent",
-                              (xmlrpc_int64)k->updates_sent, "updates_applied",
-                              (xmlrpc_int64)k->updates_applied, "duplicates",
-                              (xmlrpc_int64)k->duplicates);
+    *r = (proto_server_stats_reply){k->hello,        k->upd,
+                                    k->ack,          k->lsa,
+                                    k->updates_sent, k->updates_applied,
+                                    k->duplicates};
+    return 0;
 }
 
-static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
-{
-    (void)si;
-    (void)p;
-    server *s = ci;
-    return xmlrpc_i8_new(env, (xmlrpc_int64)s->id);
-}
-
-static const rpc_method methods[] = {
-    {"dump", m_dump},        {"connect", m_connect},
-    {"connect_all", m_connect_all}, {"cut", m_cut_link},
-    {"uncut", m_uncut_link}, {"stats", m_stats},   {"ping", m_ping},
-    {"forget", m_forget},
+PROTO_SERVE(server_put, m_put)
+PROTO_SERVE(server_get, m_get)
+PROTO_SERVE(server_digest, m_digest)
+PROTO_SERVE(server_dump, m_dump)
+PROTO_SERVE(server_connect, m_connect)
+PROTO_SERVE(server_connect_all, m_connect_all)
+PROTO_SERVE(server_cut, m_cut)
+PROTO_SERVE(server_uncut, m_uncut)
+PROTO_SERVE(server_forget, m_forget)
+PROTO_SERVE(server_stats, m_stats)
+static const proto_binding methods[] = {
+    PROTO_BINDING(server_put),     PROTO_BINDING(server_get),
+    PROTO_BINDING(server_digest),  PROTO_BINDING(server_dump),
+    PROTO_BINDING(server_connect), PROTO_BINDING(server_connect_all),
+    PROTO_BINDING(server_cut),     PROTO_BINDING(server_uncut),
+    PROTO_BINDING(server_forget),  PROTO_BINDING(server_stats),
 };
-/* The put/get path: decoded without xmlrpc-c when the body allows. */
-static const rpc_flat_method flat_methods[] = {
-    {"put", m_put_value, "bbii"}, {"get", m_get_value, "b"}, {"digest", m_digest, ""}};
-
-/* A link we should have, that is down and not being dialled. */
-static bool needs_dial(const peer_link *l)
-{
-    return l->wanted && !l->cut && !l->conn && !l->dialing;
-}
-
-/* Dials links that are due, drops links and dials that went silent, pings
- * idle links. Returns when it next has something to do. */
-static int64_t tend_links(server *s, int64_t now)
-{
-    int64_t t = now + 1000000;
-    for (size_t i = 0; i < s->n_links; i++) {
-        peer_link *l = &s->links[i];
-        if (needs_dial(l) && l->retry_at <= now && now >= s->store_retry_at)
-            dial(s, l);
-        if (needs_dial(l)) {
-            int64_t at = l->retry_at > s->store_retry_at ? l->retry_at : s->store_retry_at;
-            if (at < t)
-                t = at;
-        }
-        if (l->dialing) {
-            if (now - l->dial_started >= DIAL_TIMEOUT_US)
-                loop_close(l->dialing, "no hello in time");
-            else if (l->dial_started + DIAL_TIMEOUT_US < t)
-                t = l->dial_started + DIAL_TIMEOUT_US;
-        }
-        if (!l->conn || loop_conn_closed(l->conn))
-            continue;
-        int64_t rx = loop_conn_last_rx(l->conn), tx = loop_conn_last_tx(l->conn);
-        if (now - rx >= DEAD_US) {
-            logrl_printf(s->log, now, "server %" PRIu64 ": link to %" PRIu64
-                         " dropped: nothing received for %d ms", s->id, l->peer, DEAD_US / 1000);
-            loop_close(l->conn, "peer silent");
-            continue;
-        }
-        if (now - tx >= PING_US && loop_conn_pending(l->conn) == 0) {
-            peermsg_encode_ping(loop_conn_out(l->conn));
-            tx = now;
-        }
-        if (tx + PING_US < t)
-            t = tx + PING_US;
-        if (rx + DEAD_US < t)
-            t = rx + DEAD_US;
-    }
-    return t;
-}
 
 static void usage(void)
 {
@@ -676,6 +342,25 @@ static int start_failed(const server *s, int ready_fd, const dkv_err *err)
         fprintf(stderr, "server %" PRIu64 ": %s\n", s->id, err->msg);
     daemon_report_failure(ready_fd, err->msg);
     return 1;
+}
+
+/* The server's loop: the links' timers, then the sockets, until a signal
+ * or a damaged store stops it. Returns the exit status. */
+static int serve(server *s)
+{
+    while (!stop_requested) {
+        int64_t now = net_now_us();
+        if (core_damage(s->core)) {
+            fprintf(stderr, "server %" PRIu64 ": stopping: %s\n", s->id, core_damage(s->core));
+            return 1;
+        }
+        dkv_err err;
+        if (store_take_warning(s->st, &err))
+            logrl_printf(s->log, now, "server %" PRIu64 ": %s", s->id, err.msg);
+        int64_t wait_us = links_tick(s->links, now) - now;
+        loop_run_once(s->lp, (int)(wait_us > 0 ? (wait_us + 999) / 1000 : 0));
+    }
+    return 0;
 }
 
 /* The command line, beyond what goes into the server itself. */
@@ -736,8 +421,9 @@ static bool parse_args(int argc, char **argv, server *s, server_args *a, int *st
     return true;
 }
 
-/* Opens the store, starts the core and listens; reports the port on
- * a->ready_fd. -1 with err when any of it fails (nothing is left open). */
+/* Opens the store, starts the links (and their core) and listens; reports
+ * the port on a->ready_fd. -1 with err when any of it fails (nothing is
+ * left open). */
 static int start_server(server *s, const server_args *a, dkv_err *err)
 {
     s->st = store_open(a->data,
@@ -745,25 +431,26 @@ static int start_server(server *s, const server_args *a, dkv_err *err)
                        err);
     if (!s->st)
         return -1;
-    core_ops ops = {s, link_out};
-    s->core = core_new(s->id, s->st, &ops, err);
-    if (!s->core) {
+    s->log = logrl_new(stderr, 1000000);
+    links_ops ops = {s, peer_dial, peer_close, peer_io, peer_live};
+    s->links = links_new(&(links_config){s->id, a->run_id, s->st, s->log}, &ops, err);
+    if (!s->links) {
+        logrl_free(s->log);
         store_close(s->st);
         return -1;
     }
-    core_set_run_id(s->core, a->run_id);
+    s->core = links_core(s->links);
     uint16_t port;
     int lfd = net_listen(s->listen_host, 0, &port, err);
     if (lfd < 0) {
-        core_free(s->core);
+        links_free(s->links);
+        logrl_free(s->log);
         store_close(s->st);
         return -1;
     }
-    s->log = logrl_new(stderr, 1000000);
     s->lp = loop_new();
     loop_listen(s->lp, lfd, on_accept, s);
-    s->rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], flat_methods,
-                            sizeof flat_methods / sizeof flat_methods[0]);
+    s->rpc = proto_server_new(PROTO_SERVER, methods, sizeof methods / sizeof methods[0]);
     daemon_report_ready(a->ready_fd, port);
     return 0;
 }
@@ -783,64 +470,12 @@ int main(int argc, char **argv)
     if (start_server(&s, &args, &err) < 0)
         return start_failed(&s, args.ready_fd, &err);
 
-    int64_t push_at = 0;    /* when pending pushes go out; 0: none pending */
-    int64_t last_push = 0;
-    bool over_budget = false; /* the last push stopped at a link's budget */
-    int64_t ack_at = 0;     /* when owed acks go out; 0: none owed */
-    int64_t lsa_at = 0;     /* when pending LSAs go out; 0: none pending */
-    status = 0;
-    while (!stop_requested) {
-        int64_t now = net_now_us();
-        if (core_damage(s.core)) {
-            fprintf(stderr, "server %" PRIu64 ": stopping: %s\n", s.id, core_damage(s.core));
-            status = 1;
-            break;
-        }
-        if (store_take_warning(s.st, &err))
-            logrl_printf(s.log, now, "server %" PRIu64 ": %s", s.id, err.msg);
-        int64_t wake = tend_links(&s, now);
-        /* LSAs first: advertising a link change may give writes to push. */
-        if (lsa_at && now >= lsa_at) {
-            core_send_lsas(s.core);
-            lsa_at = 0;
-        }
-        if (!lsa_at && core_lsas_due(s.core))
-            lsa_at = now + LSA_DELAY_US;
-        if (!push_at && core_has_work(s.core))
-            push_at = last_push + PUSH_INTERVAL_US > now ? last_push + PUSH_INTERVAL_US : now;
-        if (!ack_at && core_acks_due(s.core))
-            ack_at = now + ACK_DELAY_US;
-        if (now < s.eager_until) {
-            if (push_at && !over_budget)
-                push_at = now;
-            if (ack_at)
-                ack_at = now;
-        }
-        bool acks = ack_at && now >= ack_at;
-        if ((push_at && now >= push_at) || acks) {
-            bool more = core_tick_acks(s.core, acks);
-            if (push_at && now >= push_at) {
-                over_budget = more;
-                push_at = more ? now + PUSH_RETRY_US : 0;
-                last_push = now;
-            }
-            if (acks)
-                ack_at = 0;
-        }
-        if (push_at && push_at < wake)
-            wake = push_at;
-        if (ack_at && ack_at < wake)
-            wake = ack_at;
-        if (lsa_at && lsa_at < wake)
-            wake = lsa_at;
-        int64_t wait_us = wake - now;
-        loop_run_once(s.lp, (int)(wait_us > 0 ? (wait_us + 999) / 1000 : 0));
-    }
+    status = serve(&s);
+    /* The loop goes first: closing its connections ends their links. */
     loop_free(s.lp);
-    core_free(s.core);
+    links_free(s.links);
     store_close(s.st);
     rpc_server_free(s.rpc);
     logrl_free(s.log);
-    free(s.links);
     return status;
 }

@@ -1,5 +1,6 @@
-/* store: a server's durable state in LevelDB (records in record.h). Every
- * accepted update is written with the clocks in one atomic WriteBatch, so a
+/* store: a server's durable state, as records (record.h) in a key-value
+ * backend (kv.h): LevelDB in the server (kv_leveldb.h). Every
+ * accepted update is written with the clocks in one atomic batch, so a
  * server killed at any moment restarts with data, Lamport counter, vector
  * clock and write log that agree with each other. */
 #ifndef DKV_STORE_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "../common/err.h"
+#include "kv.h"
 #include "record.h"
 
 typedef struct store store;
@@ -32,9 +34,12 @@ typedef struct store_options {
  * store that fails any of this is refused, with err naming the file.
  * Returns NULL with err on failure; caller frees with store_close. */
 store *store_open(const char *dir, const store_options *o, dkv_err *err);
-/* A store kept in memory, for the in-process protocol fixture: writes are
- * atomic, and it outlives the core using it, as a disk would a crash. */
-store *store_open_memory(void);
+/* A store on a backend the caller opened (tests: the memory backend),
+ * named `name` in messages. Its records are proven whole as above; it has
+ * no seal, which guards a directory's files. Takes db, also on failure.
+ * NULL with err on failure; caller frees with store_close. */
+store *store_open_kv(kv *db, const char *name, uint64_t self, dkv_err *err);
+/* Closes the store and its backend. */
 void store_close(store *s);
 /* A problem that did not fail a write (the seal could not be rewritten):
  * true once per problem, with its message in *out, for the caller to log. */

@@ -1,37 +1,60 @@
 /* fixture: see fixture.h. */
 #include "fixture.h"
-#include "../common/xalloc.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/hash.h"
+#include "../common/hmap.h"
+#include "../common/vec.h"
 #include "../common/wire.h"
+#include "../common/xalloc.h"
 #include "../server/peermsg.h"
+#include "kv_memory.h"
+#include "memconn.h"
 
 #define N_MAX FIXTURE_MAX_NODES
 #define RING 48        /* events kept for fixture_describe */
 #define SPEED_DEFAULT 8
+/* Each step takes up to this much virtual time: about what a frame's trip
+ * through a loopback socket and a server's loop iteration take. */
+#define STEP_US 100
+/* While converging, every node's digest is polled at least this often, as
+ * stabilize polls (every 0.1 to 5 ms): the nodes stay in their eager
+ * window. */
+#define DIGEST_POLL_US 5000
+/* Every node listens on HOST; each start of a node takes the next port. */
+#define HOST "fixture"
+#define PORT_FIRST 1000
 
 /* --- events ---------------------------------------------------------- */
 
 typedef enum ev_type {
-    EV_DELIVER, EV_TICK, EV_CONNECT, EV_BREAK, EV_SLOW, EV_HOLD, EV_RELEASE, EV_PARTITION,
-    EV_HEAL, EV_CRASH, EV_RESTART, EV_PUT, EV_GET, EV_MOVE, EV_LINK_UP, EV_PROTO_ERROR,
-    EV_HALF_OPEN, EV_INJECT,
+    EV_DELIVER, EV_TICK, EV_DIAL, EV_CONNECT, EV_REFUSED, EV_CLOSE, EV_NOTICE, EV_BREAK,
+    EV_HALF_OPEN, EV_SLOW, EV_HOLD, EV_RELEASE, EV_PARTITION, EV_HEAL, EV_CRASH, EV_RESTART,
+    EV_PUT, EV_GET, EV_MOVE, EV_LINK_UP, EV_INJECT, EV_WAIT, EV_DIGEST, EV_WANT, EV_CUT, EV_UNCUT,
+    EV_FORGET,
 } ev_type;
 
 static const char *const ev_names[] = {
-    "deliver", "tick", "connect", "break", "slow", "hold", "release", "partition",
-    "heal", "crash", "restart", "put", "get", "move", "link_up", "protocol_error",
-    "half_open", "inject",
+    "deliver", "tick", "dial", "connect", "refused", "close", "notice", "break",
+    "half_open", "slow", "hold", "release", "partition", "heal", "crash", "restart",
+    "put", "get", "move", "link_up", "inject", "wait", "digest", "want", "cut", "uncut",
+    "forget",
 };
+
+/* Frame types as the trace names them (peermsg_type order, then unknown). */
+static const char *const frame_names[] = {"hello", "upd", "ack", "lsa", "ping", "?"};
+#define FRAME_PING 4
 
 typedef struct fx_event {
     uint64_t step;
+    int64_t now;
     ev_type type;
     uint64_t a, b, c, d, e;
+    char why[64]; /* EV_CLOSE: the reason given */
 } fx_event;
 
 typedef struct fx_node {
@@ -39,8 +62,11 @@ typedef struct fx_node {
     size_t idx;
     uint64_t id;
     store *st;
-    core *c; /* NULL while crashed */
+    links *lk;     /* NULL while crashed */
+    uint16_t port; /* where this life of the node listens */
     int side;
+    int64_t wake;  /* when its links are due; any event makes it due at once */
+    links_counters past; /* of its earlier lives */
 } fx_node;
 
 typedef struct fx_put {
@@ -61,15 +87,16 @@ struct fixture {
     uint64_t seed, rng;
     size_t n;
     fx_node node[N_MAX];
-    bool want[N_MAX][N_MAX];
-    bool conn[N_MAX][N_MAX];   /* a connection exists (symmetric) */
-    bool up[N_MAX][N_MAX];     /* up[i][j]: i called core_link_up(j) on it */
-    size_t dialer[N_MAX][N_MAX];
-    uint64_t hello_inc[N_MAX][N_MAX]; /* incarnation i's hello on it carried */
-    bool gone[N_MAX][N_MAX];   /* i's process on the connection died: half-open */
-    bool held[N_MAX][N_MAX];   /* frames i -> j are held back */
+    bool want[N_MAX][N_MAX];     /* the pair should be linked (symmetric) */
+    bool cut[N_MAX][N_MAX];      /* the master cut the pair (symmetric) */
+    size_t dialer[N_MAX][N_MAX]; /* which of a wanted pair dials */
+    bool held[N_MAX][N_MAX];     /* frames i -> j are held back */
     unsigned speed[N_MAX][N_MAX];
-    buf chan[N_MAX][N_MAX];    /* undelivered frames i -> j */
+    memconn **conns;
+    size_t n_conns, cap_conns;
+    uint64_t conn_serial;
+    uint16_t next_port;
+    int64_t now, next_poll;
 
     size_t n_keys;
     uint8_t key[FIXTURE_MAX_KEYS][8];
@@ -83,8 +110,7 @@ struct fixture {
     size_t n_puts, cap_puts;
     size_t *by_origin[N_MAX]; /* put indexes in seq order */
     size_t n_by_origin[N_MAX], cap_by_origin[N_MAX];
-    size_t *vmap; /* open addressing: version -> put index + 1 */
-    size_t vmap_cap;
+    hmap *by_version; /* version -> put index + 1 */
     /* Highest version each node was seen to hold, per key: it never drops. */
     dkv_version high[N_MAX][FIXTURE_MAX_KEYS];
 
@@ -98,7 +124,6 @@ struct fixture {
     fx_event ring[RING];
     size_t ring_n;
     FILE *trace;
-    buf scratch;
 };
 
 /* --- randomness ------------------------------------------------------ */
@@ -139,25 +164,19 @@ static uint64_t mix(uint64_t h, uint64_t v)
     return h * 0x100000001b3ULL;
 }
 
-static uint64_t hash_bytes(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
+static double ms(int64_t us) { return (double)us / 1000.0; }
 
-static void print_event(FILE *out, const fixture *f, const fx_event *e)
+static void print_event(FILE *out, const fx_event *e)
 {
-    fprintf(out, "  step %-7" PRIu64 " %-14s", e->step, ev_names[e->type]);
+    fprintf(out, "  step %-7" PRIu64 " %9.3f ms %-10s", e->step, ms(e->now), ev_names[e->type]);
     switch (e->type) {
     case EV_DELIVER:
-        fprintf(out, " %" PRIu64 " -> %" PRIu64 " %s, %" PRIu64 " bytes", e->a, e->b,
-                (const char *[]){"hello", "upd", "ack", "lsa"}[(e->c >> 32) & 3],
-                e->c & 0xffffffffu);
+        fprintf(out, " %" PRIu64 " -> %" PRIu64 " %s, %" PRIu64 " bytes (conn %" PRIu64 ")", e->a,
+                e->b, frame_names[e->c >> 32], e->c & 0xffffffffu, e->e);
         break;
     case EV_TICK:
-        fprintf(out, " %" PRIu64 " wrote %" PRIu64 " bytes%s", e->a, e->b, e->c ? ", more" : "");
+        fprintf(out, " %" PRIu64 " wrote %" PRIu64 " bytes, next due at %.3f ms", e->a, e->b,
+                ms((int64_t)e->c));
         break;
     case EV_PUT:
     case EV_GET:
@@ -175,23 +194,47 @@ static void print_event(FILE *out, const fixture *f, const fx_event *e)
     case EV_PARTITION:
         fprintf(out, " sides %#" PRIx64 " (two bits per node)", e->a);
         break;
+    case EV_DIAL:
+    case EV_CONNECT:
+    case EV_REFUSED:
+    case EV_CLOSE:
+    case EV_NOTICE:
+    case EV_BREAK:
+    case EV_HALF_OPEN:
+    case EV_LINK_UP:
+        fprintf(out, " %" PRIu64 " -> %" PRIu64 " (conn %" PRIu64 ")%s%s", e->a, e->b, e->c,
+                e->why[0] ? ": " : "", e->why);
+        break;
+    case EV_WAIT:
+        fprintf(out, " to %.3f ms", ms((int64_t)e->a));
+        break;
     default:
         fprintf(out, " %" PRIu64 " %" PRIu64 " %" PRIu64, e->a, e->b, e->c);
         break;
     }
-    (void)f;
     fputc('\n', out);
 }
 
 /* Node ids appear in events, so traces read like the cluster's logs. */
+static void ev_why(fixture *f, ev_type t, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                   uint64_t x, const char *why)
+{
+    fx_event e = {f->step, f->now, t, a, b, c, d, x, ""};
+    if (why)
+        snprintf(e.why, sizeof e.why, "%s", why);
+    f->digest = mix(mix(mix(mix(mix(mix(mix(mix(f->digest, e.step), (uint64_t)e.now), t), a), b),
+                            c), d), x);
+    if (why)
+        f->digest = mix(f->digest, hash64(why, strlen(why)));
+    f->ring[f->ring_n++ % RING] = e;
+    if (f->trace)
+        print_event(f->trace, &e);
+}
+
 static void ev5(fixture *f, ev_type t, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
                 uint64_t x)
 {
-    fx_event e = {f->step, t, a, b, c, d, x};
-    f->digest = mix(mix(mix(mix(mix(mix(mix(f->digest, e.step), t), a), b), c), d), x);
-    f->ring[f->ring_n++ % RING] = e;
-    if (f->trace)
-        print_event(f->trace, f, &e);
+    ev_why(f, t, a, b, c, d, x, NULL);
 }
 
 static void ev(fixture *f, ev_type t, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
@@ -232,6 +275,7 @@ fixture_config fixture_config_quiet(void)
     c.w_deliver = 4;
     c.w_tick = 3;
     c.w_connect = 2;
+    c.w_wait = 1;
     return c;
 }
 
@@ -249,34 +293,179 @@ fixture_config fixture_config_faulty(void)
     c.p_heal = 0.003;
     c.p_crash = 0.002;
     c.p_restart = 0.006;
+    c.p_digest = 0.004;
+    c.p_cut = 0.001;
+    c.p_uncut = 0.003;
     c.max_down = 2;
     return c;
 }
 
-/* --- nodes and links ------------------------------------------------- */
+/* --- connections: the links_ops of every node ------------------------ */
 
-static buf *link_out(void *ctx, uint64_t peer)
+static fx_node *end_node(fixture *f, const memconn_end *e) { return &f->node[e->conn->node[e->k]]; }
+/* Id of the node at the far end of e (0 when nobody listens there). */
+static uint64_t peer_id(const fixture *f, const memconn_end *e)
+{
+    size_t j = e->conn->node[1 - e->k];
+    return j < f->n ? f->node[j].id : 0;
+}
+
+/* Something happened to node i: its loop runs before time moves on. */
+static void touch(fixture *f, size_t i) { f->node[i].wake = f->now; }
+
+static void *op_dial(void *ctx, links_conn *lc, const char *host, uint16_t port)
 {
     fx_node *nd = ctx;
     fixture *f = nd->f;
-    for (size_t j = 0; j < f->n; j++)
-        if (f->node[j].id == peer)
-            return f->conn[nd->idx][j] && f->up[nd->idx][j] && !f->gone[nd->idx][j]
-                       ? &f->chan[nd->idx][j]
-                       : NULL;
-    return NULL;
+    size_t to = f->n;
+    for (size_t j = 0; j < f->n && strcmp(host, HOST) == 0; j++)
+        if (f->node[j].port == port)
+            to = j;
+    memconn *c = memconn_new(++f->conn_serial, nd->idx, to, port, f->now);
+    c->end[0].lc = lc;
+    *VEC_PUSH(f->conns, f->n_conns, f->cap_conns) = c;
+    f->stats.dials++;
+    ev(f, EV_DIAL, nd->id, peer_id(f, &c->end[0]), c->serial, port);
+    return &c->end[0];
 }
 
-static bool start_core(fixture *f, size_t i)
+static void op_live(void *ctx, void *conn)
 {
-    core_ops ops = {&f->node[i], link_out};
+    fx_node *nd = ctx;
+    memconn_end *e = conn;
+    e->live = true;
+    ev(nd->f, EV_LINK_UP, nd->id, peer_id(nd->f, e), e->conn->serial, 0);
+}
+
+/* Reasons a node may close a connection for when every node keeps the
+ * protocol; any other (a malformed frame, a bad hello, a protocol error)
+ * is a failure. */
+static bool benign_close(const char *reason)
+{
+    static const char *const ok[] = {"cut by the master", "link is cut", "peer forgotten",
+                                     "no hello in time", "peer silent", "link already live"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(reason, ok[i]) == 0)
+            return true;
+    return false;
+}
+
+/* End e is closed: by its node (reason given), or under it (a reset, the
+ * other end's close noticed). Its node hears of it at once. */
+static void close_end(fixture *f, memconn_end *e, ev_type t, const char *reason)
+{
+    fx_node *nd = end_node(f, e);
+    links_conn *lc = memconn_close_end(e->conn, e->k);
+    f->stats.closes++;
+    ev_why(f, t, nd->id, peer_id(f, e), e->conn->serial, 0, 0, reason);
+    if (t == EV_CLOSE && !benign_close(reason))
+        fail(f, "%" PRIu64 " dropped its link to %" PRIu64 ": %s", nd->id, peer_id(f, e), reason);
+    if (lc && nd->lk) {
+        links_closed(nd->lk, lc, f->now);
+        touch(f, nd->idx);
+    }
+}
+
+/* Closes what nodes asked to close during the event just handled, as the
+ * loop does after a dispatch, and notes which ends wrote. */
+static void after_event(fixture *f)
+{
+    for (bool again = true; again;) {
+        again = false;
+        for (size_t ci = 0; ci < f->n_conns; ci++)
+            for (int k = 0; k < 2; k++) {
+                memconn_end *e = &f->conns[ci]->end[k];
+                if (e->closing) {
+                    close_end(f, e, EV_CLOSE, e->why);
+                    again = true;
+                }
+            }
+    }
+    bool live[N_MAX][N_MAX];
+    memset(live, 0, sizeof live);
+    for (size_t ci = 0; ci < f->n_conns; ci++) {
+        memconn *c = f->conns[ci];
+        memconn_note_writes(c, f->now);
+        /* The live link wins: a node never has two live links to a peer. */
+        for (int k = 0; k < 2 && !c->connecting; k++) {
+            size_t i = c->node[k], j = c->node[1 - k];
+            if (!c->end[k].live)
+                continue;
+            if (live[i][j])
+                fail(f, "%" PRIu64 " has two live links to %" PRIu64, f->node[i].id,
+                     f->node[j].id);
+            live[i][j] = true;
+        }
+    }
+}
+
+/* Drops connections neither end holds any more. */
+static void reap(fixture *f)
+{
+    size_t w = 0;
+    for (size_t ci = 0; ci < f->n_conns; ci++) {
+        memconn *c = f->conns[ci];
+        if (c->end[0].open || c->end[1].open) {
+            f->conns[w++] = c;
+            continue;
+        }
+        memconn_free(c);
+    }
+    f->n_conns = w;
+}
+
+/* Both open ends are reset at once; what was in flight is lost. */
+static void reset_conn(fixture *f, memconn *c)
+{
+    for (int k = 0; k < 2; k++)
+        buf_clear(&c->chan[k]);
+    f->stats.breaks++;
+    for (int k = 0; k < 2; k++)
+        if (c->end[k].open)
+            close_end(f, &c->end[k], EV_BREAK, "connection reset");
+}
+
+static bool connects(const memconn *c, size_t a, size_t b)
+{
+    return (c->node[0] == a && c->node[1] == b) || (c->node[0] == b && c->node[1] == a);
+}
+
+static bool node_up(const fixture *f, size_t i) { return f->node[i].lk != NULL; }
+
+bool fixture_established(const fixture *f, size_t a, size_t b)
+{
+    for (size_t ci = 0; ci < f->n_conns; ci++) {
+        const memconn *c = f->conns[ci];
+        if (connects(c, a, b) && memconn_established(c))
+            return true;
+    }
+    return false;
+}
+
+/* --- nodes ----------------------------------------------------------- */
+
+static bool start_node(fixture *f, size_t i)
+{
+    fx_node *nd = &f->node[i];
+    links_ops ops = {nd, op_dial, NULL, NULL, op_live};
+    memconn_ops(&ops);
     dkv_err err;
-    f->node[i].c = core_new(f->node[i].id, f->node[i].st, &ops, &err);
-    if (!f->node[i].c) {
-        fail(f, "core_new(%" PRIu64 ") failed: %s", f->node[i].id, err.msg);
+    nd->port = f->next_port++;
+    nd->lk = links_new(&(links_config){nd->id, "", nd->st, NULL}, &ops, &err);
+    if (!nd->lk) {
+        fail(f, "links_new(%" PRIu64 ") failed: %s", nd->id, err.msg);
         return false;
     }
+    touch(f, i);
     return true;
+}
+
+static void add_counters(links_counters *to, const links_counters *from)
+{
+    uint64_t *t = (uint64_t *)to;
+    const uint64_t *s = (const uint64_t *)from;
+    for (size_t k = 0; k < sizeof *to / sizeof(uint64_t); k++)
+        t[k] += s[k];
 }
 
 fixture *fixture_new(uint64_t seed, size_t n_nodes, const uint64_t *ids, size_t n_keys)
@@ -289,7 +478,8 @@ fixture *fixture_new(uint64_t seed, size_t n_nodes, const uint64_t *ids, size_t 
     f->n = n_nodes;
     f->digest = mix(0x6a09e667f3bcc908ULL, seed);
     f->cfg = fixture_config_quiet();
-    buf_init(&f->scratch);
+    f->next_port = PORT_FIRST;
+    f->by_version = hmap_new();
     for (size_t i = 0; i < n_nodes; i++) {
         fx_node *nd = &f->node[i];
         nd->f = f;
@@ -298,14 +488,12 @@ fixture *fixture_new(uint64_t seed, size_t n_nodes, const uint64_t *ids, size_t 
         for (size_t j = 0; j < i; j++)
             if (f->node[j].id == nd->id)
                 abort();
-        nd->st = store_open_memory();
-        for (size_t j = 0; j < n_nodes; j++) {
-            buf_init(&f->chan[i][j]);
+        nd->st = kv_memory_store(nd->id);
+        for (size_t j = 0; j < n_nodes; j++)
             f->speed[i][j] = SPEED_DEFAULT;
-        }
     }
     for (size_t i = 0; i < n_nodes; i++)
-        start_core(f, i);
+        start_node(f, i);
     /* Keys: short, one with bytes that are not text. */
     f->n_keys = n_keys;
     for (size_t k = 0; k < n_keys; k++) {
@@ -325,18 +513,18 @@ void fixture_free(fixture *f)
     if (!f)
         return;
     for (size_t i = 0; i < f->n; i++) {
-        core_free(f->node[i].c);
+        links_free(f->node[i].lk);
         store_close(f->node[i].st);
-        for (size_t j = 0; j < f->n; j++)
-            buf_free(&f->chan[i][j]);
         free(f->by_origin[i]);
     }
+    for (size_t ci = 0; ci < f->n_conns; ci++)
+        memconn_free(f->conns[ci]);
+    free(f->conns);
     for (size_t p = 0; p < f->n_puts; p++)
         free(f->puts[p].value);
     free(f->puts);
-    free(f->vmap);
+    hmap_free(f->by_version, NULL);
     free(f->clients);
-    buf_free(&f->scratch);
     free(f);
 }
 
@@ -345,126 +533,104 @@ void fixture_set_trace(fixture *f, FILE *out) { f->trace = out; }
 
 void fixture_want(fixture *f, size_t a, size_t b)
 {
-    if (a != b && a < f->n && b < f->n)
-        f->want[a][b] = f->want[b][a] = true;
+    if (a == b || a >= f->n || b >= f->n)
+        return;
+    f->want[a][b] = f->want[b][a] = true;
+    f->dialer[a][b] = f->dialer[b][a] = a;
+}
+
+/* The master's connect: a keeps a link to b at b's current address. */
+static void master_connect(fixture *f, size_t a, size_t b)
+{
+    f->dialer[a][b] = f->dialer[b][a] = a;
+    ev(f, EV_WANT, f->node[a].id, f->node[b].id, f->node[b].port, 0);
+    links_want(f->node[a].lk, f->node[b].id, HOST, f->node[b].port, f->now);
+    touch(f, a);
+}
+
+/* a dials b, or b dials a. */
+static void want_either(fixture *f, size_t a, size_t b)
+{
+    if (rnd_below(f, 2))
+        fixture_want(f, a, b);
+    else
+        fixture_want(f, b, a);
 }
 
 void fixture_topology_set(fixture *f, fixture_topology t)
 {
     size_t n = f->n;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++)
-            f->want[i][j] = false;
+    memset(f->want, 0, sizeof f->want);
     for (size_t i = 1; i < n; i++) {
         switch (t) {
         case FIXTURE_COMPLETE:
             for (size_t j = 0; j < i; j++)
-                fixture_want(f, i, j);
+                want_either(f, i, j);
             break;
         case FIXTURE_CHAIN:
-        case FIXTURE_RING:
-            fixture_want(f, i - 1, i);
-            break;
-        case FIXTURE_STAR:
-            fixture_want(f, 0, i);
-            break;
+        case FIXTURE_RING: want_either(f, i - 1, i); break;
+        case FIXTURE_STAR: want_either(f, 0, i); break;
         case FIXTURE_TREE:
-        case FIXTURE_MESH:
-            fixture_want(f, rnd_below(f, i), i);
-            break;
+        case FIXTURE_MESH: want_either(f, rnd_below(f, i), i); break;
         }
     }
     if (t == FIXTURE_RING && n > 2)
-        fixture_want(f, n - 1, 0);
+        want_either(f, n - 1, 0);
     if (t == FIXTURE_MESH)
-        for (size_t e = 0; e < n; e++)
-            fixture_want(f, rnd_below(f, n), rnd_below(f, n));
-}
-
-static bool node_up(const fixture *f, size_t i) { return f->node[i].c != NULL; }
-
-static bool may_connect(const fixture *f, size_t i, size_t j)
-{
-    return f->want[i][j] && !f->conn[i][j] && node_up(f, i) && node_up(f, j) &&
-           f->node[i].side == f->node[j].side;
-}
-
-static bool established(const fixture *f, size_t i, size_t j)
-{
-    return f->conn[i][j] && f->up[i][j] && f->up[j][i] && !f->gone[i][j] && !f->gone[j][i];
-}
-
-static bool half_open(const fixture *f, size_t i, size_t j)
-{
-    return f->conn[i][j] && (f->gone[i][j] || f->gone[j][i]);
-}
-
-/* Opens a connection; the dialer's hello goes first, as in server.c. */
-static void connect_link(fixture *f, size_t dialer, size_t acceptor)
-{
-    size_t i = dialer, j = acceptor;
-    f->conn[i][j] = f->conn[j][i] = true;
-    f->up[i][j] = f->up[j][i] = false;
-    f->dialer[i][j] = f->dialer[j][i] = i;
-    f->gone[i][j] = f->gone[j][i] = false;
-    buf_clear(&f->chan[i][j]);
-    buf_clear(&f->chan[j][i]);
-    f->hello_inc[i][j] = core_incarnation(f->node[i].c);
-    core_hello(f->node[i].c, f->node[j].id, &f->chan[i][j]);
-    f->stats.connects++;
-    ev(f, EV_CONNECT, f->node[i].id, f->node[j].id, 0, 0);
+        for (size_t e = 0; e < n; e++) {
+            size_t a = rnd_below(f, n);
+            size_t b = rnd_below(f, n);
+            if (a != b && !f->want[a][b])
+                want_either(f, a, b);
+        }
 }
 
 void fixture_connect_all(fixture *f)
 {
     for (size_t i = 0; i < f->n; i++)
-        for (size_t j = i + 1; j < f->n; j++)
-            if (may_connect(f, i, j)) {
-                bool i_dials = rnd_below(f, 2);
-                connect_link(f, i_dials ? i : j, i_dials ? j : i);
-            }
+        for (size_t j = i + 1; j < f->n; j++) {
+            size_t d = f->dialer[i][j], o = d == i ? j : i;
+            if (f->want[i][j] && !f->cut[i][j] && node_up(f, i) && node_up(f, j))
+                master_connect(f, d, o);
+        }
+    after_event(f);
 }
 
-/* Drops the connection: undelivered frames are lost and each side whose
- * link was up hears of it. Both ends are marked down before either core
- * reacts, so neither writes to the dead connection. */
-static void drop_conn(fixture *f, size_t i, size_t j)
-{
-    if (!f->conn[i][j])
-        return;
-    bool ui = f->up[i][j] && !f->gone[i][j], uj = f->up[j][i] && !f->gone[j][i];
-    f->conn[i][j] = f->conn[j][i] = false;
-    f->up[i][j] = f->up[j][i] = false;
-    f->gone[i][j] = f->gone[j][i] = false;
-    buf_clear(&f->chan[i][j]);
-    buf_clear(&f->chan[j][i]);
-    f->stats.breaks++;
-    ev(f, EV_BREAK, f->node[i].id, f->node[j].id, 0, 0);
-    if (ui && f->node[i].c)
-        core_link_down(f->node[i].c, f->node[j].id);
-    if (uj && f->node[j].c)
-        core_link_down(f->node[j].c, f->node[i].id);
-}
-
-/* One end (a) closes the connection and hears of it at once; what it wrote
- * before still reaches b, what b writes is lost, until b notices. */
-static void close_one_end(fixture *f, size_t a, size_t b)
-{
-    if (!f->conn[a][b] || f->gone[a][b] || f->gone[b][a])
-        return;
-    bool was_up = f->up[a][b];
-    f->gone[a][b] = true;
-    buf_clear(&f->chan[b][a]);
-    f->stats.breaks++;
-    ev(f, EV_HALF_OPEN, f->node[a].id, f->node[b].id, 1, 0);
-    if (was_up)
-        core_link_down(f->node[a].c, f->node[b].id);
-}
+/* --- faults and the master's requests -------------------------------- */
 
 void fixture_break(fixture *f, size_t a, size_t b)
 {
-    if (a < f->n && b < f->n && a != b)
-        drop_conn(f, a, b);
+    if (a >= f->n || b >= f->n || a == b)
+        return;
+    for (size_t ci = 0; ci < f->n_conns; ci++) {
+        memconn *c = f->conns[ci];
+        if (!c->connecting && connects(c, a, b) && (c->end[0].open || c->end[1].open))
+            reset_conn(f, c);
+    }
+    after_event(f);
+}
+
+/* End k closes under its node (a reset it hears of at once); what it wrote
+ * before still arrives, what the other end writes is lost, until the
+ * other end notices: soon, or (quiet) only once it writes. */
+static void close_one_end(fixture *f, memconn *c, int k, bool quiet)
+{
+    c->quiet_close = quiet;
+    buf_clear(&c->chan[1 - k]);
+    f->stats.breaks++;
+    close_end(f, &c->end[k], EV_HALF_OPEN, "connection reset");
+    after_event(f);
+}
+
+void fixture_half_close(fixture *f, size_t a, size_t b, bool quiet)
+{
+    for (size_t ci = 0; ci < f->n_conns; ci++) {
+        memconn *c = f->conns[ci];
+        if (!c->connecting && connects(c, a, b) && c->end[0].open && c->end[1].open) {
+            close_one_end(f, c, c->node[0] == a ? 0 : 1, quiet);
+            return;
+        }
+    }
 }
 
 void fixture_hold(fixture *f, size_t from, size_t to)
@@ -494,10 +660,15 @@ void fixture_partition(fixture *f, const int *side)
     }
     f->stats.partitions++;
     ev(f, EV_PARTITION, mask, 0, 0, 0);
-    for (size_t i = 0; i < f->n; i++)
-        for (size_t j = i + 1; j < f->n; j++)
-            if (f->conn[i][j] && side[i] != side[j])
-                drop_conn(f, i, j);
+    /* Across sides, a connection resets (a router's reset) or goes silent
+     * (packets dropped): keepalive ends it unless the partition heals. */
+    for (size_t ci = 0; ci < f->n_conns; ci++) {
+        memconn *c = f->conns[ci];
+        if (!c->connecting && f->node[c->node[0]].side != f->node[c->node[1]].side &&
+            (c->end[0].open || c->end[1].open) && rnd_below(f, 2))
+            reset_conn(f, c);
+    }
+    after_event(f);
 }
 
 void fixture_heal(fixture *f)
@@ -517,38 +688,111 @@ void fixture_crash(fixture *f, size_t i)
 {
     if (i >= f->n || !node_up(f, i))
         return;
+    fx_node *nd = &f->node[i];
     f->stats.crashes++;
-    ev(f, EV_CRASH, f->node[i].id, 0, 0, 0);
-    /* The process dies first. Then each connection either resets at once,
-     * or stays half-open: what the dead process wrote still arrives, what
-     * the peer writes is lost, until the peer notices the close (an
-     * ordinary action, see ordinary_step). */
-    core *c = f->node[i].c;
-    for (size_t j = 0; j < f->n; j++)
-        if (f->conn[i][j])
-            f->gone[i][j] = true;
-    core_free(c);
-    f->node[i].c = NULL;
-    for (size_t j = 0; j < f->n; j++) {
-        if (!f->conn[i][j])
+    ev(f, EV_CRASH, nd->id, 0, 0, 0);
+    /* The process dies first: its ends go with its links and core. Then
+     * each connection either resets at once, or stays half-open: what the
+     * dead process wrote still arrives, what the peer writes is lost,
+     * until the peer notices (an ordinary step). */
+    for (size_t ci = 0; ci < f->n_conns; ci++)
+        for (int k = 0; k < 2; k++) {
+            if (f->conns[ci]->node[k] == i && f->conns[ci]->end[k].open)
+                memconn_close_end(f->conns[ci], k);
+        }
+    add_counters(&nd->past, links_get_counters(nd->lk));
+    links_free(nd->lk);
+    nd->lk = NULL;
+    for (size_t ci = 0; ci < f->n_conns; ci++) {
+        memconn *c = f->conns[ci];
+        int k = c->node[0] == i ? 0 : c->node[1] == i ? 1 : -1;
+        if (k < 0 || c->connecting || !c->end[1 - k].open)
             continue;
-        if (f->gone[j][i] || rnd_below(f, 2)) {
-            drop_conn(f, i, j);
+        if (rnd_below(f, 2)) {
+            reset_conn(f, c);
         } else {
-            buf_clear(&f->chan[j][i]);
-            ev(f, EV_HALF_OPEN, f->node[i].id, f->node[j].id, 0, 0);
+            c->quiet_close = rnd_below(f, 2); /* the machine went, or just the process */
+            buf_clear(&c->chan[1 - k]);
+            ev(f, EV_HALF_OPEN, nd->id, f->node[c->node[1 - k]].id, c->serial, 0);
         }
     }
+    /* The master's kill: the others forget the address, or (a crash it
+     * does not know of) keep dialling it in vain. */
+    if (rnd_below(f, 2))
+        for (size_t j = 0; j < f->n; j++)
+            if (node_up(f, j)) {
+                f->stats.forgets++;
+                ev(f, EV_FORGET, f->node[j].id, nd->id, 0, 0);
+                links_forget(f->node[j].lk, nd->id);
+                touch(f, j);
+            }
+    after_event(f);
 }
 
 void fixture_restart(fixture *f, size_t i)
 {
-    if (i >= f->n || node_up(f, i))
+    if (i >= f->n || node_up(f, i) || !start_node(f, i))
         return;
-    if (start_core(f, i)) {
-        f->stats.restarts++;
-        ev(f, EV_RESTART, f->node[i].id, core_incarnation(f->node[i].c), 0, 0);
+    f->stats.restarts++;
+    ev(f, EV_RESTART, f->node[i].id, core_incarnation(links_core(f->node[i].lk)),
+       f->node[i].port, 0);
+    /* The master's rejoin: peers that cut it take it back, and it dials
+     * every wanted peer that is up. */
+    for (size_t j = 0; j < f->n; j++) {
+        if (!f->want[i][j] || !node_up(f, j))
+            continue;
+        if (f->cut[i][j]) {
+            f->cut[i][j] = f->cut[j][i] = false;
+            links_cut(f->node[j].lk, f->node[i].id, false);
+            touch(f, j);
+        }
+        master_connect(f, i, j);
     }
+    after_event(f);
+}
+
+void fixture_cut(fixture *f, size_t a, size_t b)
+{
+    if (a >= f->n || b >= f->n || a == b || !node_up(f, a) || !node_up(f, b))
+        return;
+    f->cut[a][b] = f->cut[b][a] = true;
+    f->stats.cuts++;
+    ev(f, EV_CUT, f->node[a].id, f->node[b].id, 0, 0);
+    links_cut(f->node[a].lk, f->node[b].id, true);
+    links_cut(f->node[b].lk, f->node[a].id, true);
+    touch(f, a);
+    touch(f, b);
+    after_event(f);
+}
+
+void fixture_uncut(fixture *f, size_t a, size_t b)
+{
+    if (a >= f->n || b >= f->n || a == b || !node_up(f, a) || !node_up(f, b))
+        return;
+    f->cut[a][b] = f->cut[b][a] = false;
+    f->want[a][b] = f->want[b][a] = true;
+    f->stats.uncuts++;
+    ev(f, EV_UNCUT, f->node[a].id, f->node[b].id, 0, 0);
+    links_cut(f->node[b].lk, f->node[a].id, false);
+    touch(f, b);
+    master_connect(f, a, b);
+    after_event(f);
+}
+
+void fixture_digest_request(fixture *f, size_t i)
+{
+    if (i >= f->n || !node_up(f, i))
+        return;
+    f->stats.digests++;
+    ev(f, EV_DIGEST, f->node[i].id, 0, 0, 0);
+    links_digest(f->node[i].lk, f->now);
+    touch(f, i);
+}
+
+void fixture_advance(fixture *f, int64_t us)
+{
+    if (us > 0)
+        f->now += us;
 }
 
 void fixture_stop_faults(fixture *f)
@@ -569,140 +813,223 @@ void fixture_heal_all(fixture *f)
         }
     for (size_t i = 0; i < f->n; i++)
         fixture_restart(f, i);
+    for (size_t i = 0; i < f->n; i++)
+        for (size_t j = i + 1; j < f->n; j++)
+            if (f->cut[i][j])
+                fixture_uncut(f, f->dialer[i][j], f->dialer[i][j] == i ? j : i);
     f->cfg = fixture_config_quiet();
 }
 
-/* --- delivery -------------------------------------------------------- */
+/* --- delivery and the nodes' loops ----------------------------------- */
 
-/* Frames from i to j can arrive: not held, and j's end is alive. Frames
- * from a dead end of a half-open connection still arrive. */
-static bool deliverable(const fixture *f, size_t i, size_t j)
+/* Packets can go from node i to node j. */
+static bool path_open(const fixture *f, size_t i, size_t j)
 {
-    return f->conn[i][j] && !f->held[i][j] && !f->gone[j][i] && buf_unread(&f->chan[i][j]) > 0;
+    return !f->held[i][j] && f->node[i].side == f->node[j].side;
 }
 
-/* The receiving end of a connection gets its first frame: the hello. */
-static void on_hello(fixture *f, size_t i, size_t j, const peermsg *m)
+/* Frames from end k can arrive: the other end is open, the direction is
+ * not held, and no partition lies between. Frames from a dead end of a
+ * half-open connection still arrive. */
+static bool deliverable(const fixture *f, const memconn *c, int k)
 {
-    fx_node *a = &f->node[i], *b = &f->node[j];
-    if (m->type != PEERMSG_HELLO) {
-        fail(f, "%" PRIu64 " -> %" PRIu64 ": first frame of a connection is type %d, not hello",
-             a->id, b->id, (int)m->type);
-        return;
-    }
-    if (m->id != a->id || m->to != b->id || m->inc != f->hello_inc[i][j]) {
-        fail(f,
-             "%" PRIu64 " -> %" PRIu64 ": hello says id %" PRIu64 " to %" PRIu64 " inc %" PRIu64
-             ", expected id %" PRIu64 " to %" PRIu64 " inc %" PRIu64,
-             a->id, b->id, m->id, m->to, m->inc, a->id, b->id, f->hello_inc[i][j]);
-        return;
-    }
-    /* The acceptor answers with its own hello before anything else. */
-    if (f->dialer[i][j] == i) {
-        f->hello_inc[j][i] = core_incarnation(b->c);
-        core_hello(b->c, a->id, &f->chan[j][i]);
-    }
-    f->up[j][i] = true;
-    ev(f, EV_LINK_UP, b->id, a->id, 0, 0);
-    dkv_err err;
-    if (core_link_up(b->c, a->id, m, &err) < 0)
-        fail(f, "%" PRIu64 " refused the link from %" PRIu64 ": %s", b->id, a->id, err.msg);
+    if (c->connecting || !c->end[1 - k].open || buf_unread(&c->chan[k]) == 0)
+        return false;
+    return path_open(f, c->node[k], c->node[1 - k]);
 }
 
-static void deliver(fixture *f, size_t i, size_t j)
+/* A dial can complete (or be refused): nobody listens at the address, or
+ * the listener is on the dialler's side of any partition. */
+static bool completable(const fixture *f, const memconn *c)
 {
-    buf *q = &f->chan[i][j];
+    if (!c->connecting || !c->end[0].open)
+        return false;
+    size_t j = c->node[1];
+    return j == f->n || f->node[j].side == f->node[c->node[0]].side;
+}
+
+static void complete_dial(fixture *f, memconn *c)
+{
+    size_t j = c->node[1];
+    if (j == f->n || !node_up(f, j) || f->node[j].port != c->port) {
+        f->stats.refused++;
+        close_end(f, &c->end[0], EV_REFUSED, "connection refused");
+    } else {
+        memconn_connected(c, f->now);
+        f->stats.connects++;
+        ev(f, EV_CONNECT, f->node[c->node[0]].id, f->node[j].id, c->serial, 0);
+        links_connected(f->node[c->node[0]].lk, c->end[0].lc);
+        touch(f, c->node[0]);
+    }
+    after_event(f);
+}
+
+/* The open end of a half-open connection learns that it is dead. */
+static void notice(fixture *f, memconn *c)
+{
+    f->stats.notices++;
+    close_end(f, &c->end[c->end[0].open ? 0 : 1], EV_NOTICE, "connection closed by peer");
+    after_event(f);
+}
+
+/* The peermsg type in a frame's header ({"t":"...), for the trace. */
+static unsigned frame_type(const wire_frame *fr)
+{
+    static const char *const tags[] = {"{\"t\":\"hello\"", "{\"t\":\"upd\"", "{\"t\":\"ack\"",
+                                       "{\"t\":\"lsa\"", "{\"t\":\"ping\""};
+    for (unsigned t = 0; t < sizeof tags / sizeof tags[0]; t++) {
+        size_t n = strlen(tags[t]);
+        if (fr->hdr_len >= n && memcmp(fr->hdr, tags[t], n) == 0)
+            return t;
+    }
+    return 5;
+}
+
+/* Delivers the head frame end k wrote; returns its type. */
+static unsigned deliver(fixture *f, memconn *c, int k)
+{
+    size_t i = c->node[k], j = c->node[1 - k];
     wire_frame fr;
     size_t used = 0;
     dkv_err err;
-    int rc = wire_decode(buf_head(q), buf_unread(q), &fr, &used, &err);
-    if (rc <= 0) {
+    int rc = memconn_head(c, k, &fr, &used, &err);
+    if (rc <= 0 || fr.kind != WIRE_PEER) {
         fail(f, "%" PRIu64 " -> %" PRIu64 ": %s frame in the stream (%zu bytes queued)",
-             f->node[i].id, f->node[j].id, rc < 0 ? err.msg : "truncated", buf_unread(q));
-        return;
+             f->node[i].id, f->node[j].id, rc < 0 ? err.msg : rc == 0 ? "truncated" : "non-peer",
+             buf_unread(&c->chan[k]));
+        return 5;
     }
-    /* The frame leaves the stream before the receiver reacts. */
-    buf_clear(&f->scratch);
-    buf_append(&f->scratch, buf_head(q), used);
-    buf_consume(q, used);
-    wire_decode(buf_head(&f->scratch), used, &fr, &used, &err);
     f->stats.frames++;
     f->stats.frame_bytes += used;
-    peermsg m;
-    if (peermsg_decode(&fr, &m, &err) < 0) {
-        fail(f, "%" PRIu64 " -> %" PRIu64 ": frame does not decode: %s", f->node[i].id,
-             f->node[j].id, err.msg);
-        return;
-    }
-    ev(f, EV_DELIVER, f->node[i].id, f->node[j].id, (uint64_t)m.type << 32 | used,
-       hash_bytes(buf_head(&f->scratch), used));
-    if (!f->up[j][i]) {
-        on_hello(f, i, j, &m);
-    } else if (core_on_message(f->node[j].c, f->node[i].id, &m, &err) < 0) {
-        ev(f, EV_PROTO_ERROR, f->node[j].id, f->node[i].id, 0, 0);
-        fail(f, "%" PRIu64 " dropped its link to %" PRIu64 ": %s", f->node[j].id, f->node[i].id,
-             err.msg);
-        drop_conn(f, i, j);
-    }
-    peermsg_clear(&m);
+    unsigned type = frame_type(&fr);
+    ev5(f, EV_DELIVER, f->node[i].id, f->node[j].id, (uint64_t)type << 32 | used,
+        hash64(buf_head(&c->chan[k]), used), c->serial);
+    memconn_end *r = &c->end[1 - k];
+    if (!r->lc)
+        r->lc = links_accept(f->node[j].lk, r);
+    /* The receiver writes only to its own stream: the frame stays valid. */
+    links_frame(f->node[j].lk, r->lc, &fr, f->now);
+    memconn_arrived(c, k, used, f->now);
+    touch(f, j);
+    after_event(f);
+    return type;
 }
 
-static size_t queued_from(const fixture *f, size_t i)
+/* Bytes node i has written on every connection so far. */
+static uint64_t written_by(const fixture *f, size_t i)
 {
-    size_t n = 0;
-    for (size_t j = 0; j < f->n; j++)
-        n += buf_unread(&f->chan[i][j]);
+    uint64_t n = 0;
+    for (size_t ci = 0; ci < f->n_conns; ci++)
+        for (int k = 0; k < 2; k++)
+            if (f->conns[ci]->node[k] == i)
+                n += f->conns[ci]->arrived[k] + buf_unread(&f->conns[ci]->chan[k]);
     return n;
 }
 
+/* One iteration of node i's loop: what its links have due. */
 static void tick(fixture *f, size_t i)
 {
-    size_t before = queued_from(f, i);
-    bool more = core_tick(f->node[i].c);
+    uint64_t before = written_by(f, i);
+    f->node[i].wake = links_tick(f->node[i].lk, f->now);
     f->stats.ticks++;
-    f->stats.ticks_busy += more;
-    ev(f, EV_TICK, f->node[i].id, queued_from(f, i) - before, more, 0);
+    /* A wakeup asked for now or before would make the server's loop spin. */
+    if (f->node[i].wake <= f->now)
+        fail(f, "%" PRIu64 " asks to run again at %.3f ms, not after %.3f ms", f->node[i].id,
+             ms(f->node[i].wake), ms(f->now));
+    ev(f, EV_TICK, f->node[i].id, written_by(f, i) - before, (uint64_t)f->node[i].wake, 0);
+    after_event(f);
+}
+
+/* When the first up node is due, or INT64_MAX. */
+static int64_t first_wake(const fixture *f)
+{
+    int64_t t = INT64_MAX;
+    for (size_t i = 0; i < f->n; i++)
+        if (node_up(f, i) && f->node[i].wake < t)
+            t = f->node[i].wake;
+    return t;
+}
+
+/* Time passes with nothing to do until the first node is due. */
+static void wait_until_due(fixture *f)
+{
+    f->now = first_wake(f);
+    f->stats.waits++;
+    ev(f, EV_WAIT, (uint64_t)f->now, 0, 0, 0);
+}
+
+/* How soon the open end of a half-open connection learns it is dead: by
+ * the FIN after what the closed end wrote (none after a quiet close), or,
+ * sooner, by the reset its own writes draw; not at all while the network
+ * between them drops everything (keepalive ends it then). */
+static uint64_t notice_weight(const fixture *f, const memconn *c)
+{
+    if (!memconn_half_open(c))
+        return 0;
+    int k = c->end[0].open ? 1 : 0; /* the closed end */
+    size_t closed = c->node[k], open = c->node[1 - k];
+    if (!c->end[1 - k].lc) /* not a peer's yet: the loop drops it in time */
+        return f->cfg.w_connect;
+    bool fin = !c->quiet_close && buf_unread(&c->chan[k]) == 0 && path_open(f, closed, open);
+    bool reset = c->end[1 - k].wrote_late && path_open(f, open, closed);
+    return reset ? 4 * (uint64_t)f->cfg.w_connect : fin ? f->cfg.w_connect : 0;
+}
+
+/* The weight of action `a` on connection c: 0-1 deliver from end 0-1,
+ * 2 complete the dial, 3 notice a half-open close. */
+static uint64_t conn_weight(const fixture *f, const memconn *c, int a)
+{
+    const fixture_config *cfg = &f->cfg;
+    switch (a) {
+    case 0:
+    case 1:
+        return deliverable(f, c, a) ? (uint64_t)cfg->w_deliver * f->speed[c->node[a]][c->node[1 - a]]
+                                    : 0;
+    case 2: return completable(f, c) ? cfg->w_connect : 0;
+    default:
+        return notice_weight(f, c);
+    }
 }
 
 /* One ordinary action, chosen by weight. False when none is possible. */
 static bool ordinary_step(fixture *f)
 {
-    const fixture_config *c = &f->cfg;
+    const fixture_config *cfg = &f->cfg;
     uint64_t total = 0;
+    /* Time jumps only over idle spells: no node due, nothing on the way. */
+    bool can_wait = first_wake(f) > f->now && first_wake(f) != INT64_MAX;
     for (int pass = 0; pass < 2; pass++) {
         uint64_t pick = pass ? rnd(f) % total : 0, acc = 0;
-        for (size_t i = 0; i < f->n; i++) {
-            for (size_t j = 0; j < f->n; j++) {
-                if (i == j)
-                    continue;
-                uint64_t w = deliverable(f, i, j) ? (uint64_t)c->w_deliver * f->speed[i][j] : 0;
+        for (size_t ci = 0; ci < f->n_conns; ci++)
+            for (int a = 0; a < 4; a++) {
+                uint64_t w = conn_weight(f, f->conns[ci], a);
                 if (pass && w && pick < acc + w) {
-                    deliver(f, i, j);
-                    return true;
-                }
-                acc += w;
-                w = j > i && may_connect(f, i, j) ? c->w_connect : 0;
-                if (pass && w && pick < acc + w) {
-                    bool i_dials = rnd_below(f, 2);
-                    connect_link(f, i_dials ? i : j, i_dials ? j : i);
-                    return true;
-                }
-                acc += w;
-                /* The survivor of a half-open connection notices. */
-                w = j > i && half_open(f, i, j) ? c->w_connect : 0;
-                if (pass && w && pick < acc + w) {
-                    drop_conn(f, i, j);
+                    memconn *c = f->conns[ci];
+                    if (a < 2)
+                        deliver(f, c, a);
+                    else if (a == 2)
+                        complete_dial(f, c);
+                    else
+                        notice(f, c);
                     return true;
                 }
                 acc += w;
             }
-            uint64_t w = node_up(f, i) ? c->w_tick : 0;
+        can_wait = can_wait && acc == 0;
+        for (size_t i = 0; i < f->n; i++) {
+            uint64_t w = node_up(f, i) ? cfg->w_tick : 0;
             if (pass && w && pick < acc + w) {
                 tick(f, i);
                 return true;
             }
             acc += w;
         }
+        uint64_t w = can_wait ? cfg->w_wait : 0;
+        if (pass && w && pick < acc + w) {
+            wait_until_due(f);
+            return true;
+        }
+        acc += w;
         if (!pass) {
             total = acc;
             if (total == 0)
@@ -714,11 +1041,19 @@ static bool ordinary_step(fixture *f)
 
 int fixture_inject(fixture *f, size_t from, size_t to, const void *bytes, size_t len)
 {
-    if (from >= f->n || to >= f->n || !f->conn[from][to] || f->gone[from][to])
+    if (from >= f->n || to >= f->n)
         return -1;
-    buf_append(&f->chan[from][to], bytes, len);
-    ev(f, EV_INJECT, f->node[from].id, f->node[to].id, len, hash_bytes(bytes, len));
-    return 0;
+    for (size_t ci = 0; ci < f->n_conns; ci++) {
+        memconn *c = f->conns[ci];
+        if (c->connecting || !connects(c, from, to) || !c->end[0].open || !c->end[1].open)
+            continue;
+        int k = c->node[0] == from ? 0 : 1;
+        buf_append(&c->chan[k], bytes, len);
+        ev(f, EV_INJECT, f->node[from].id, f->node[to].id, len, hash64(bytes, len));
+        after_event(f);
+        return 0;
+    }
+    return -1;
 }
 
 /* --- random faults and workload -------------------------------------- */
@@ -747,11 +1082,13 @@ static bool pick_pair(fixture *f, int which, size_t *pi, size_t *pj)
     size_t ci[N_MAX * N_MAX], cj[N_MAX * N_MAX], k = 0;
     for (size_t i = 0; i < f->n; i++)
         for (size_t j = 0; j < f->n; j++) {
-            bool ok = false;
+            bool ok = false, up = node_up(f, i) && node_up(f, j);
             switch (which) {
-            case 0: ok = i < j && f->conn[i][j]; break;      /* a connection */
-            case 1: ok = f->want[i][j]; break;               /* a wanted direction */
-            case 2: ok = f->held[i][j]; break;               /* a held direction */
+            case 1: ok = f->want[i][j]; break;                          /* a wanted direction */
+            case 2: ok = f->held[i][j]; break;                          /* a held direction */
+            case 3: ok = i < j && f->want[i][j] && !f->cut[i][j] && up; /* a pair to cut */
+                break;
+            case 4: ok = i < j && f->cut[i][j] && up; break;            /* a pair to link again */
             }
             if (ok) {
                 ci[k] = i;
@@ -764,6 +1101,23 @@ static bool pick_pair(fixture *f, int which, size_t *pi, size_t *pj)
     *pi = ci[r];
     *pj = cj[r];
     return true;
+}
+
+/* A random connection both ends hold open, or NULL. */
+static memconn *pick_conn(fixture *f)
+{
+    size_t k = 0;
+    for (size_t ci = 0; ci < f->n_conns; ci++)
+        k += !f->conns[ci]->connecting && f->conns[ci]->end[0].open && f->conns[ci]->end[1].open;
+    if (!k)
+        return NULL;
+    size_t r = rnd_below(f, k);
+    for (size_t ci = 0; ci < f->n_conns; ci++) {
+        memconn *c = f->conns[ci];
+        if (!c->connecting && c->end[0].open && c->end[1].open && r-- == 0)
+            return c;
+    }
+    return NULL; /* not reached */
 }
 
 /* Two sides, or three when there are enough nodes; no side is empty. */
@@ -782,13 +1136,44 @@ static void random_partition(fixture *f)
     fixture_partition(f, side);
 }
 
+/* The client workload: a put, a get or a move of a random client. */
+static bool client_step(fixture *f, size_t which)
+{
+    if (!f->n_clients || !count_up(f))
+        return false;
+    if (which == 2) {
+        fixture_move_client(f, rnd_below(f, f->n_clients), pick_node(f, true));
+        return true;
+    }
+    size_t i = rnd_below(f, f->n_clients);
+    size_t k = rnd_below(f, f->n_keys);
+    if (!node_up(f, f->clients[i].node))
+        fixture_move_client(f, i, pick_node(f, true));
+    dkv_version v;
+    fixture_read rd;
+    return which == 0 ? fixture_client_put(f, i, k, &v) == 0
+                      : fixture_client_get(f, i, k, &rd, &v) == 0;
+}
+
+/* Applies act to a random pair of the kind (see pick_pair); false when
+ * there is none. */
+static bool pair_step(fixture *f, int which, void (*act)(fixture *, size_t, size_t))
+{
+    size_t i, j;
+    if (!pick_pair(f, which, &i, &j))
+        return false;
+    act(f, i, j);
+    return true;
+}
+
 /* Tries the workload or fault action r falls on; false when r falls on
  * none or the action is not possible now. */
 static bool special_step(fixture *f, double r)
 {
     const fixture_config *c = &f->cfg;
-    const double p[] = {c->p_put,  c->p_get,  c->p_move,      c->p_break, c->p_slow,    c->p_hold,
-                        c->p_release, c->p_partition, c->p_heal, c->p_crash, c->p_restart};
+    const double p[] = {c->p_put,       c->p_get,  c->p_move,  c->p_break,   c->p_slow,
+                        c->p_hold,      c->p_release, c->p_partition, c->p_heal, c->p_crash,
+                        c->p_restart,   c->p_digest, c->p_cut, c->p_uncut};
     size_t which = 0, n = sizeof p / sizeof p[0];
     double acc = 0;
     for (; which < n; which++) {
@@ -797,31 +1182,22 @@ static bool special_step(fixture *f, double r)
             break;
     }
     size_t i, j;
-    dkv_version v;
-    fixture_read rd;
+    memconn *conn;
     switch (which) {
     case 0: /* put */
     case 1: /* get */
-        if (!f->n_clients || !count_up(f))
-            return false;
-        i = rnd_below(f, f->n_clients);
-        j = rnd_below(f, f->n_keys);
-        if (!node_up(f, f->clients[i].node))
-            fixture_move_client(f, i, pick_node(f, true));
-        return which == 0 ? fixture_client_put(f, i, j, &v) == 0
-                          : fixture_client_get(f, i, j, &rd, &v) == 0;
     case 2: /* move */
-        if (!f->n_clients || !count_up(f))
-            return false;
-        fixture_move_client(f, rnd_below(f, f->n_clients), pick_node(f, true));
-        return true;
+        return client_step(f, which);
     case 3: /* break: both ends at once, or one end first */
-        if (!pick_pair(f, 0, &i, &j))
+        if (!(conn = pick_conn(f)))
             return false;
         switch (rnd_below(f, 3)) {
-        case 0: drop_conn(f, i, j); break;
-        case 1: close_one_end(f, i, j); break;
-        case 2: close_one_end(f, j, i); break;
+        case 0:
+            reset_conn(f, conn);
+            after_event(f);
+            break;
+        case 1: close_one_end(f, conn, 0, rnd_below(f, 2)); break;
+        case 2: close_one_end(f, conn, 1, rnd_below(f, 2)); break;
         }
         return true;
     case 4: /* slow */
@@ -840,10 +1216,7 @@ static bool special_step(fixture *f, double r)
         fixture_hold(f, i, j);
         return true;
     case 6: /* release */
-        if (!pick_pair(f, 2, &i, &j))
-            return false;
-        fixture_release(f, i, j);
-        return true;
+        return pair_step(f, 2, fixture_release);
     case 7: /* partition */
         if (f->n < 2)
             return false;
@@ -863,16 +1236,39 @@ static bool special_step(fixture *f, double r)
             return false;
         fixture_restart(f, i);
         return true;
+    case 11: /* digest */
+        if (!count_up(f))
+            return false;
+        fixture_digest_request(f, pick_node(f, true));
+        return true;
+    case 12: /* cut */
+        return pair_step(f, 3, fixture_cut);
+    case 13: /* link a cut pair again, either node dialling */
+        if (!pick_pair(f, 4, &i, &j))
+            return false;
+        if (rnd_below(f, 2))
+            fixture_uncut(f, i, j);
+        else
+            fixture_uncut(f, j, i);
+        return true;
     }
     return false;
+}
+
+/* A step starts: dead connections go, and a little time passes. */
+static void begin_step(fixture *f)
+{
+    reap(f);
+    f->step++;
+    f->stats.steps++;
+    f->now += (int64_t)rnd_below(f, STEP_US + 1);
 }
 
 int fixture_step(fixture *f)
 {
     if (f->failed)
         return -1;
-    f->step++;
-    f->stats.steps++;
+    begin_step(f);
     if (!special_step(f, rnd_unit(f)) && !f->failed)
         ordinary_step(f);
     return f->failed ? -1 : 0;
@@ -885,57 +1281,21 @@ int fixture_run(fixture *f, size_t steps)
             return -1;
     return 0;
 }
-
 /* --- oracle and sessions --------------------------------------------- */
-
-static size_t vmap_slot(const fixture *f, dkv_version v)
-{
-    return (size_t)(mix(v.lamport, v.origin) & (f->vmap_cap - 1));
-}
 
 /* The acknowledged write with version v, or NULL. */
 static const fx_put *put_of(const fixture *f, dkv_version v)
 {
-    if (!f->vmap_cap)
-        return NULL;
-    for (size_t s = vmap_slot(f, v);; s = (s + 1) & (f->vmap_cap - 1)) {
-        size_t p = f->vmap[s];
-        if (!p)
-            return NULL;
-        if (dkv_version_cmp(f->puts[p - 1].v, v) == 0)
-            return &f->puts[p - 1];
-    }
-}
-
-static void vmap_insert(fixture *f, size_t idx)
-{
-    if (2 * (f->n_puts + 1) > f->vmap_cap) {
-        free(f->vmap);
-        f->vmap_cap = f->vmap_cap ? f->vmap_cap * 2 : 256;
-        f->vmap = xcalloc(f->vmap_cap, sizeof *f->vmap);
-        for (size_t p = 0; p < f->n_puts; p++) {
-            size_t s = vmap_slot(f, f->puts[p].v);
-            while (f->vmap[s])
-                s = (s + 1) & (f->vmap_cap - 1);
-            f->vmap[s] = p + 1;
-        }
-    }
-    size_t s = vmap_slot(f, f->puts[idx].v);
-    while (f->vmap[s])
-        s = (s + 1) & (f->vmap_cap - 1);
-    f->vmap[s] = idx + 1;
+    uint64_t key[2] = {v.lamport, v.origin};
+    uintptr_t p = (uintptr_t)hmap_get(f->by_version, key, sizeof key);
+    return p ? &f->puts[p - 1] : NULL;
 }
 
 size_t fixture_add_client(fixture *f, size_t node)
 {
-    if (f->n_clients == f->cap_clients) {
-        f->cap_clients = f->cap_clients ? 2 * f->cap_clients : 8;
-        f->clients = xrealloc(f->clients, f->cap_clients * sizeof *f->clients);
-    }
-    fx_client *cl = &f->clients[f->n_clients];
-    memset(cl, 0, sizeof *cl);
+    fx_client *cl = VEC_PUSH(f->clients, f->n_clients, f->cap_clients);
     cl->node = node < f->n ? node : 0;
-    return f->n_clients++;
+    return f->n_clients - 1;
 }
 
 void fixture_move_client(fixture *f, size_t client, size_t node)
@@ -1010,9 +1370,9 @@ int fixture_client_put_value(fixture *f, size_t client, size_t k, const uint8_t 
         return -1;
     fx_client *cl = &f->clients[client];
     size_t i = cl->node;
-    core *c = f->node[i].c;
-    if (!c)
+    if (!node_up(f, i))
         return -1;
+    core *c = links_core(f->node[i].lk);
     bool found;
     dkv_version cur;
     if (!read_store(f, i, k, &found, &cur))
@@ -1043,28 +1403,20 @@ int fixture_client_put_value(fixture *f, size_t client, size_t k, const uint8_t 
              f->node[i].id, fmt_version(a, sizeof a, v));
     if (f->failed)
         return -1;
-    if (f->n_puts == f->cap_puts) {
-        f->cap_puts = f->cap_puts ? 2 * f->cap_puts : 64;
-        f->puts = xrealloc(f->puts, f->cap_puts * sizeof *f->puts);
-    }
-    fx_put *p = &f->puts[f->n_puts];
+    fx_put *p = VEC_PUSH(f->puts, f->n_puts, f->cap_puts);
     p->origin = i;
     p->seq = seq;
     p->v = v;
     p->key = k;
-    p->value = xrealloc(NULL, vl);
-    memcpy(p->value, value, vl);
+    p->value = xmemdup(value, vl);
     p->value_len = vl;
-    if (f->n_by_origin[i] == f->cap_by_origin[i]) {
-        f->cap_by_origin[i] = f->cap_by_origin[i] ? 2 * f->cap_by_origin[i] : 64;
-        f->by_origin[i] = xrealloc(f->by_origin[i], f->cap_by_origin[i] * sizeof(size_t));
-    }
-    f->by_origin[i][f->n_by_origin[i]++] = f->n_puts;
-    vmap_insert(f, f->n_puts);
-    f->n_puts++;
+    *VEC_PUSH(f->by_origin[i], f->n_by_origin[i], f->cap_by_origin[i]) = f->n_puts - 1;
+    uint64_t vkey[2] = {v.lamport, v.origin};
+    *hmap_slot(f->by_version, vkey, sizeof vkey, NULL) = (void *)(uintptr_t)f->n_puts;
     f->stats.puts++;
     cl->dep[k] = v;
-    f->digest = mix(f->digest, hash_bytes(value, vl));
+    f->digest = mix(f->digest, hash64(value, vl));
+    touch(f, i);
     ev5(f, EV_PUT, client, f->node[i].id, k, v.lamport, v.origin);
     /* Durable and visible at once: the node now holds exactly this write. */
     dkv_version now;
@@ -1125,8 +1477,8 @@ static int scan_hash(void *user, const uint8_t *key, size_t key_len, dkv_version
                      const uint8_t *value, size_t value_len)
 {
     scan_acc *a = user;
-    a->h = mix(mix(mix(mix(a->h, hash_bytes(key, key_len)), v.lamport), v.origin),
-               hash_bytes(value, value_len));
+    a->h = mix(mix(mix(mix(a->h, hash64(key, key_len)), v.lamport), v.origin),
+               hash64(value, value_len));
     a->n++;
     return 0;
 }
@@ -1157,29 +1509,91 @@ static void fmt_ids(char *out, size_t cap, const uint64_t *ids, size_t n)
         k += (size_t)snprintf(out + k, cap - k, "%s%" PRIu64, i ? "," : "", ids[i]);
 }
 
-bool fixture_converged(fixture *f)
+/* No connection is half-open, nothing is in flight, and every wanted,
+ * allowed link is established (est[i][j]). */
+static bool links_quiet(fixture *f, bool est[N_MAX][N_MAX])
 {
-    size_t n = f->n;
-    f->why[0] = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) {
-            if (half_open(f, i, j)) {
-                why(f, "connection %" PRIu64 "-%" PRIu64 " is half-open", f->node[i].id,
-                    f->node[j].id);
+    memset(est, 0, sizeof(bool) * N_MAX * N_MAX);
+    for (size_t ci = 0; ci < f->n_conns; ci++) {
+        const memconn *c = f->conns[ci];
+        if (c->connecting) /* a dial to nowhere, or across a partition */
+            continue;
+        uint64_t a = f->node[c->node[0]].id, b = f->node[c->node[1]].id;
+        if (memconn_half_open(c)) {
+            why(f, "connection %" PRIu64 "-%" PRIu64 " is half-open", a, b);
+            return false;
+        }
+        for (int k = 0; k < 2 && c->end[0].open; k++)
+            if (buf_unread(&c->chan[k])) {
+                why(f, "frames in flight %" PRIu64 " -> %" PRIu64 "%s", k ? b : a, k ? a : b,
+                    f->held[c->node[k]][c->node[1 - k]] ? " (held)" : "");
                 return false;
             }
-            if (f->conn[i][j] && buf_unread(&f->chan[i][j])) {
-                why(f, "frames in flight %" PRIu64 " -> %" PRIu64 "%s", f->node[i].id,
-                    f->node[j].id, f->held[i][j] ? " (held)" : "");
-                return false;
-            }
-            if (j > i && f->want[i][j] && node_up(f, i) && node_up(f, j) &&
-                f->node[i].side == f->node[j].side && !established(f, i, j)) {
+        if (c->end[0].live && c->end[1].live)
+            est[c->node[0]][c->node[1]] = est[c->node[1]][c->node[0]] = true;
+    }
+    for (size_t i = 0; i < f->n; i++)
+        for (size_t j = i + 1; j < f->n; j++)
+            if (f->want[i][j] && !f->cut[i][j] && node_up(f, i) && node_up(f, j) &&
+                f->node[i].side == f->node[j].side && !est[i][j]) {
                 why(f, "link %" PRIu64 "-%" PRIu64 " is not established", f->node[i].id,
                     f->node[j].id);
                 return false;
             }
-        }
+    return true;
+}
+
+/* Node i's neighbours and component are the fixture's, its clock that of
+ * its group's first node r. */
+static bool view_agrees(fixture *f, size_t i, bool est[N_MAX][N_MAX], const size_t *group)
+{
+    core *c = links_core(f->node[i].lk);
+    uint64_t want[N_MAX], got[N_MAX + 1];
+    size_t nw = 0;
+    for (size_t j = 0; j < f->n; j++)
+        if (est[i][j])
+            want[nw++] = f->node[j].id;
+    qsort(want, nw, sizeof *want, cmp_u64);
+    size_t ng = core_neighbours(c, got, N_MAX + 1);
+    char sa[512], sb[512];
+    if (ng != nw || memcmp(want, got, nw * sizeof *want) != 0) {
+        fmt_ids(sa, sizeof sa, got, ng < N_MAX ? ng : N_MAX);
+        fmt_ids(sb, sizeof sb, want, nw);
+        why(f, "%" PRIu64 " has neighbours [%s], the fixture [%s]", f->node[i].id, sa, sb);
+        return false;
+    }
+    nw = 0;
+    for (size_t j = 0; j < f->n; j++)
+        if (group[j] == group[i])
+            want[nw++] = f->node[j].id;
+    qsort(want, nw, sizeof *want, cmp_u64);
+    ng = core_component(c, got, N_MAX + 1);
+    if (ng != nw || memcmp(want, got, nw * sizeof *want) != 0) {
+        fmt_ids(sa, sizeof sa, got, ng < N_MAX ? ng : N_MAX);
+        fmt_ids(sb, sizeof sb, want, nw);
+        why(f, "%" PRIu64 " sees component [%s], the fixture [%s]", f->node[i].id, sa, sb);
+        return false;
+    }
+    size_t r = group[i];
+    const vclock *vr = core_vclock(links_core(f->node[r].lk));
+    if (r != i && !vclock_equal(core_vclock(c), vr)) {
+        char *va = vclock_format(core_vclock(c)), *vb = vclock_format(vr);
+        why(f, "clocks differ: %" PRIu64 " has '%s', %" PRIu64 " has '%s'", f->node[i].id, va,
+            f->node[r].id, vb);
+        free(va);
+        free(vb);
+        return false;
+    }
+    return true;
+}
+
+bool fixture_converged(fixture *f)
+{
+    size_t n = f->n;
+    bool est[N_MAX][N_MAX];
+    f->why[0] = 0;
+    if (!links_quiet(f, est))
+        return false;
     /* Groups over established links. */
     size_t group[N_MAX];
     for (size_t i = 0; i < n; i++)
@@ -1193,55 +1607,16 @@ bool fixture_converged(fixture *f)
         while (head < tail) {
             size_t u = queue[head++];
             for (size_t v = 0; v < n; v++)
-                if (group[v] == SIZE_MAX && established(f, u, v)) {
+                if (group[v] == SIZE_MAX && est[u][v]) {
                     group[v] = s;
                     queue[tail++] = v;
                 }
         }
     }
+    for (size_t i = 0; i < n; i++)
+        if (node_up(f, i) && !view_agrees(f, i, est, group))
+            return false;
     scan_acc dig[N_MAX];
-    for (size_t i = 0; i < n; i++) {
-        if (!node_up(f, i))
-            continue;
-        core *c = f->node[i].c;
-        /* Neighbours and component as the fixture sees them. */
-        uint64_t want[N_MAX], got[N_MAX + 1];
-        size_t nw = 0;
-        for (size_t j = 0; j < n; j++)
-            if (j != i && established(f, i, j))
-                want[nw++] = f->node[j].id;
-        qsort(want, nw, sizeof *want, cmp_u64);
-        size_t ng = core_neighbours(c, got, N_MAX + 1);
-        char sa[512], sb[512];
-        if (ng != nw || memcmp(want, got, nw * sizeof *want) != 0) {
-            fmt_ids(sa, sizeof sa, got, ng < N_MAX ? ng : N_MAX);
-            fmt_ids(sb, sizeof sb, want, nw);
-            why(f, "%" PRIu64 " has neighbours [%s], the fixture [%s]", f->node[i].id, sa, sb);
-            return false;
-        }
-        nw = 0;
-        for (size_t j = 0; j < n; j++)
-            if (group[j] == group[i])
-                want[nw++] = f->node[j].id;
-        qsort(want, nw, sizeof *want, cmp_u64);
-        ng = core_component(c, got, N_MAX + 1);
-        if (ng != nw || memcmp(want, got, nw * sizeof *want) != 0) {
-            fmt_ids(sa, sizeof sa, got, ng < N_MAX ? ng : N_MAX);
-            fmt_ids(sb, sizeof sb, want, nw);
-            why(f, "%" PRIu64 " sees component [%s], the fixture [%s]", f->node[i].id, sa, sb);
-            return false;
-        }
-        size_t r = group[i];
-        if (r != i && !vclock_equal(core_vclock(c), core_vclock(f->node[r].c))) {
-            char *va = vclock_format(core_vclock(c));
-            char *vb = vclock_format(core_vclock(f->node[r].c));
-            why(f, "clocks differ: %" PRIu64 " has '%s', %" PRIu64 " has '%s'", f->node[i].id,
-                va, f->node[r].id, vb);
-            free(va);
-            free(vb);
-            return false;
-        }
-    }
     for (size_t i = 0; i < n; i++) {
         if (!node_up(f, i))
             continue;
@@ -1260,17 +1635,33 @@ bool fixture_converged(fixture *f)
 
 const char *fixture_why(const fixture *f) { return f->why; }
 
+/* Stabilize's polls: every up node's digest, each DIGEST_POLL_US. */
+static void poll_digests(fixture *f)
+{
+    if (f->now < f->next_poll)
+        return;
+    f->next_poll = f->now + DIGEST_POLL_US;
+    f->stats.digests++;
+    ev(f, EV_DIGEST, 0, 0, 0, 0);
+    for (size_t i = 0; i < f->n; i++)
+        if (node_up(f, i)) {
+            links_digest(f->node[i].lk, f->now);
+            touch(f, i);
+        }
+}
+
 long fixture_run_until_converged(fixture *f, size_t max_steps)
 {
     for (size_t s = 0; s <= max_steps; s++) {
         if (f->failed)
             return -1;
+        poll_digests(f);
+        reap(f);
         if (fixture_converged(f))
             return (long)s;
         if (f->failed)
             return -1;
-        f->step++;
-        f->stats.steps++;
+        begin_step(f);
         if (!ordinary_step(f)) {
             char was[sizeof f->why];
             memcpy(was, f->why, sizeof was);
@@ -1285,25 +1676,29 @@ long fixture_settle(fixture *f, size_t max_rounds)
 {
     for (size_t round = 1; round <= max_rounds; round++) {
         bool moved = false;
+        reap(f);
         for (size_t i = 0; i < f->n && !f->failed; i++)
             if (node_up(f, i)) {
-                size_t before = queued_from(f, i);
                 f->step++;
                 tick(f, i);
-                if (queued_from(f, i) != before)
-                    moved = true;
             }
-        for (size_t i = 0; i < f->n && !f->failed; i++)
-            for (size_t j = 0; j < f->n && !f->failed; j++)
-                while (deliverable(f, i, j) && !f->failed) {
+        for (size_t ci = 0; ci < f->n_conns && !f->failed; ci++)
+            for (int k = 0; k < 2; k++)
+                while (deliverable(f, f->conns[ci], k) && !f->failed) {
                     f->step++;
-                    deliver(f, i, j);
-                    moved = true;
+                    moved = deliver(f, f->conns[ci], k) != FRAME_PING || moved;
                 }
         if (f->failed)
             return -1;
-        if (!moved)
+        /* Timers of writes, acks and LSAs ahead: time moves to the first. */
+        int64_t due = INT64_MAX;
+        for (size_t i = 0; i < f->n; i++)
+            if (node_up(f, i) && links_busy(f->node[i].lk) && f->node[i].wake < due)
+                due = f->node[i].wake;
+        if (!moved && due == INT64_MAX)
             return (long)round;
+        if (!moved && due > f->now)
+            f->now = due;
     }
     why(f, "still busy after %zu rounds", max_rounds);
     return -1;
@@ -1355,14 +1750,15 @@ static int check_node(fixture *f, size_t i, bool complete)
         fail(f, "%" PRIu64 ": no meta record (%s)", nd->id, found ? err.msg : "absent");
         goto out;
     }
-    if (nd->c) {
-        if (!vclock_equal(m.vc, core_vclock(nd->c)) || m.lamport != core_lamport(nd->c) ||
-            m.incarnation != core_incarnation(nd->c)) {
-            char *x = vclock_format(m.vc), *y = vclock_format(core_vclock(nd->c));
+    core *c = nd->lk ? links_core(nd->lk) : NULL;
+    if (c) {
+        if (!vclock_equal(m.vc, core_vclock(c)) || m.lamport != core_lamport(c) ||
+            m.incarnation != core_incarnation(c)) {
+            char *x = vclock_format(m.vc), *y = vclock_format(core_vclock(c));
             fail(f, "%" PRIu64 ": persisted meta (vc '%s', lamport %" PRIu64 ", inc %" PRIu64
                     ") differs from the core's (vc '%s', lamport %" PRIu64 ", inc %" PRIu64 ")",
-                 nd->id, x, m.lamport, m.incarnation, y, core_lamport(nd->c),
-                 core_incarnation(nd->c));
+                 nd->id, x, m.lamport, m.incarnation, y, core_lamport(c),
+                 core_incarnation(c));
             free(x);
             free(y);
             goto out;
@@ -1521,47 +1917,77 @@ bool fixture_failed(const fixture *f) { return f->failed; }
 size_t fixture_n_nodes(const fixture *f) { return f->n; }
 uint64_t fixture_node_id(const fixture *f, size_t i) { return f->node[i].id; }
 bool fixture_node_up(const fixture *f, size_t i) { return node_up(f, i); }
-core *fixture_core(fixture *f, size_t i) { return f->node[i].c; }
+core *fixture_core(fixture *f, size_t i) { return f->node[i].lk ? links_core(f->node[i].lk) : NULL; }
+links *fixture_links(fixture *f, size_t i) { return f->node[i].lk; }
 store *fixture_store(fixture *f, size_t i) { return f->node[i].st; }
+int64_t fixture_now(const fixture *f) { return f->now; }
+
+void fixture_links_counters(const fixture *f, links_counters *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < f->n; i++) {
+        add_counters(out, &f->node[i].past);
+        if (f->node[i].lk)
+            add_counters(out, links_get_counters(f->node[i].lk));
+    }
+}
+
+static void describe_conn(const fixture *f, const memconn *c, FILE *out)
+{
+    const char *state = c->connecting                         ? "connecting"
+                        : c->end[0].open && c->end[1].open ? "open"
+                        : memconn_half_open(c)                        ? "half-open"
+                                                              : "closed";
+    fprintf(out, "  conn %" PRIu64 " %" PRIu64 " -> %" PRIu64 " (port %u): %s", c->serial,
+            f->node[c->node[0]].id, c->node[1] < f->n ? f->node[c->node[1]].id : 0,
+            (unsigned)c->port, state);
+    for (int k = 0; k < 2 && !c->connecting; k++) {
+        const memconn_end *e = &c->end[k];
+        size_t i = c->node[k], j = c->node[1 - k];
+        fprintf(out, "; %" PRIu64 "'s end %s%s, %zu bytes to go%s, speed %u", f->node[i].id,
+                e->open ? "open" : "closed", e->live ? " live" : "", buf_unread(&c->chan[k]),
+                f->held[i][j] ? " HELD" : "", f->speed[i][j]);
+    }
+    fputc('\n', out);
+}
 
 void fixture_describe(fixture *f, FILE *out)
 {
-    fprintf(out, "  fixture seed %" PRIu64 ", step %zu, %zu writes\n", f->seed, f->step,
-            f->n_puts);
+    fprintf(out, "  fixture seed %" PRIu64 ", step %zu, %.3f ms, %zu writes\n", f->seed, f->step,
+            ms(f->now), f->n_puts);
     for (size_t i = 0; i < f->n; i++) {
         fx_node *nd = &f->node[i];
-        if (!nd->c) {
+        if (!nd->lk) {
             fprintf(out, "  node %" PRIu64 ": down\n", nd->id);
             continue;
         }
+        core *c = links_core(nd->lk);
         uint64_t ids[N_MAX + 1];
         char nb[512], comp[512];
-        size_t k = core_neighbours(nd->c, ids, N_MAX + 1);
+        size_t k = core_neighbours(c, ids, N_MAX + 1);
         fmt_ids(nb, sizeof nb, ids, k < N_MAX ? k : N_MAX);
-        k = core_component(nd->c, ids, N_MAX + 1);
+        k = core_component(c, ids, N_MAX + 1);
         fmt_ids(comp, sizeof comp, ids, k < N_MAX ? k : N_MAX);
-        char *vc = vclock_format(core_vclock(nd->c));
+        char *vc = vclock_format(core_vclock(c));
         fprintf(out,
-                "  node %" PRIu64 ": inc %" PRIu64 " side %d lamport %" PRIu64
+                "  node %" PRIu64 ": inc %" PRIu64 " port %u side %d due %.3f ms%s lamport %" PRIu64
                 " vc '%s' neighbours [%s] component [%s]\n",
-                nd->id, core_incarnation(nd->c), nd->side, core_lamport(nd->c), vc, nb, comp);
+                nd->id, core_incarnation(c), (unsigned)nd->port, nd->side, ms(nd->wake),
+                links_busy(nd->lk) ? " busy" : "", core_lamport(c), vc, nb, comp);
         free(vc);
     }
     for (size_t i = 0; i < f->n; i++)
-        for (size_t j = 0; j < f->n; j++)
-            if (f->want[i][j] || f->conn[i][j])
-                fprintf(out,
-                        "  link %" PRIu64 " -> %" PRIu64 ": %s%s%s, %zu bytes queued, speed %u\n",
-                        f->node[i].id, f->node[j].id, f->want[i][j] ? "wanted" : "unwanted",
-                        f->conn[i][j] ? (f->gone[i][j] ? ", gone (half-open)"
-                                         : f->up[i][j] ? ", up" : ", connecting")
-                                      : ", down",
-                        f->held[i][j] ? ", HELD" : "", buf_unread(&f->chan[i][j]),
-                        f->speed[i][j]);
+        for (size_t j = i + 1; j < f->n; j++)
+            if (f->want[i][j])
+                fprintf(out, "  wanted %" PRIu64 " -> %" PRIu64 "%s\n",
+                        f->node[f->dialer[i][j]].id,
+                        f->node[f->dialer[i][j] == i ? j : i].id, f->cut[i][j] ? " (cut)" : "");
+    for (size_t ci = 0; ci < f->n_conns; ci++)
+        describe_conn(f, f->conns[ci], out);
     if (f->why[0])
         fprintf(out, "  not converged: %s\n", f->why);
     size_t first = f->ring_n > RING ? f->ring_n - RING : 0;
     fprintf(out, "  last %zu events:\n", f->ring_n - first);
     for (size_t e = first; e < f->ring_n; e++)
-        print_event(out, f, &f->ring[e % RING]);
+        print_event(out, &f->ring[e % RING]);
 }

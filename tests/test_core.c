@@ -7,29 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/xalloc.h"
 #include "../server/core.h"
+#include "testnet.h"
 #include "tests.h"
 
 #define MAX_NODES 4
-#define MAX_ROUNDS 100
 
-typedef struct net net;
-
-typedef struct endpoint {
-    net *net;
-    size_t idx;
-} endpoint;
-
-struct net {
+/* The cores under test, each inside the links module the server runs, on a
+ * testnet: links come up through the module's hello exchange, and pump
+ * moves frames at the cores' own pace (core_tick, no timers). */
+typedef struct net {
     size_t n;
     uint64_t ids[MAX_NODES];
     char dirs[MAX_NODES][4096];
     store *st[MAX_NODES];
     core *c[MAX_NODES];
-    endpoint ep[MAX_NODES];
-    bool up[MAX_NODES][MAX_NODES];
-    buf out[MAX_NODES][MAX_NODES]; /* out[i][j]: frames from i to j, in flight */
-};
+    testnet *tn;
+} net;
 
 static char *suite_dir;
 static int n_dirs;
@@ -47,174 +42,84 @@ static int suite_cleanup(void)
     return 0;
 }
 
-static bool index_of(const net *nt, uint64_t id, size_t *idx)
-{
-    for (size_t i = 0; i < nt->n; i++)
-        if (nt->ids[i] == id) {
-            *idx = i;
-            return true;
-        }
-    return false;
-}
-
-/* core_ops.link_out: the link's buffer while the link is up. */
-static buf *fake_link_out(void *ctx, uint64_t peer)
-{
-    endpoint *ep = ctx;
-    size_t j;
-    if (!index_of(ep->net, peer, &j) || !ep->net->up[ep->idx][j])
-        return NULL;
-    return &ep->net->out[ep->idx][j];
-}
-
-static bool start_core(net *nt, size_t i)
+static bool open_store(net *nt, size_t i)
 {
     dkv_err err;
     nt->st[i] = store_open(nt->dirs[i], &(store_options){.self = nt->ids[i]}, &err);
-    if (!nt->st[i]) {
+    if (!nt->st[i])
         fprintf(stderr, "\n  store_open: %s\n", err.msg);
-        return false;
-    }
-    core_ops ops = {&nt->ep[i], fake_link_out};
-    nt->c[i] = core_new(nt->ids[i], nt->st[i], &ops, &err);
-    if (!nt->c[i])
-        fprintf(stderr, "\n  core_new: %s\n", err.msg);
-    return nt->c[i] != NULL;
-}
-
-static void stop_core(net *nt, size_t i)
-{
-    core_free(nt->c[i]);
-    store_close(nt->st[i]);
-    nt->c[i] = NULL;
-    nt->st[i] = NULL;
+    return nt->st[i] != NULL;
 }
 
 /* n nodes with the given ids, each on its own fresh store, no links. */
 static net *net_new(size_t n, const uint64_t *ids)
 {
-    net *nt = calloc(1, sizeof *nt);
+    net *nt = xcalloc(1, sizeof *nt);
     nt->n = n;
     for (size_t i = 0; i < n; i++) {
         nt->ids[i] = ids[i];
-        nt->ep[i] = (endpoint){nt, i};
         snprintf(nt->dirs[i], sizeof nt->dirs[i], "%s/n%d", suite_dir, n_dirs++);
-        for (size_t j = 0; j < n; j++)
-            buf_init(&nt->out[i][j]);
-        if (!start_core(nt, i))
-            return nt; /* the caller's assertions on c[i] fail */
+        if (!open_store(nt, i))
+            return nt; /* the caller's assertions on c[n - 1] fail */
     }
+    nt->tn = testnet_new(n, ids, nt->st);
+    for (size_t i = 0; i < n; i++)
+        nt->c[i] = testnet_core(nt->tn, i);
     return nt;
 }
 
 static void net_free(net *nt)
 {
-    for (size_t i = 0; i < nt->n; i++) {
-        stop_core(nt, i);
-        for (size_t j = 0; j < nt->n; j++)
-            buf_free(&nt->out[i][j]);
-    }
+    testnet_free(nt->tn);
+    for (size_t i = 0; i < nt->n; i++)
+        store_close(nt->st[i]);
     free(nt);
 }
 
-/* One side's hello, decoded as the other side would, into *m (caller
- * clears it); false when it does not decode as that side's hello. */
-static bool exchange_hello(core *from, peermsg *m)
+/* Node i's process stops and starts again on its store. */
+static bool restart_node(net *nt, size_t i)
+{
+    testnet_stop(nt->tn, i);
+    store_close(nt->st[i]);
+    nt->c[i] = NULL;
+    if (!open_store(nt, i) || !testnet_start(nt->tn, i, nt->st[i], ""))
+        return false;
+    nt->c[i] = testnet_core(nt->tn, i);
+    return true;
+}
+
+/* Brings the link i-j up as the server does: i dials, hellos cross. */
+static void link_up(net *nt, size_t i, size_t j)
+{
+    CU_ASSERT_FATAL(testnet_link(nt->tn, i, j));
+}
+
+/* Cuts the link: frames in flight are lost, as with a closed socket. */
+static void link_down(net *nt, size_t i, size_t j) { testnet_break(nt->tn, i, j); }
+
+/* Ticks and delivers until nothing moves. Returns the rounds used, or -1
+ * on a protocol error or when the rounds run out without quiescence. */
+static int pump(net *nt) { return testnet_pump(nt->tn); }
+
+/* c's hello, decoded, into *m (caller clears it); false when it does not
+ * decode as c's hello. */
+static bool decode_hello(core *c, peermsg *m)
 {
     buf b;
     buf_init(&b);
-    core_hello(from, 0, &b);
+    core_hello(c, 0, &b);
     wire_frame f;
     size_t used;
     bool ok = false;
     if (wire_decode(buf_head(&b), buf_unread(&b), &f, &used, NULL) == 1 &&
         used == buf_unread(&b) && peermsg_decode(&f, m, NULL) == 0) {
-        ok = m->type == PEERMSG_HELLO && m->id == core_self(from) &&
-             m->inc == core_incarnation(from);
+        ok = m->type == PEERMSG_HELLO && m->id == core_self(c) &&
+             m->inc == core_incarnation(c);
         if (!ok)
             peermsg_clear(m);
     }
     buf_free(&b);
     return ok;
-}
-
-/* Brings the link i-j up as server.c would after both hellos. */
-static void link_up(net *nt, size_t i, size_t j)
-{
-    peermsg hi, hj;
-    CU_ASSERT_FATAL(exchange_hello(nt->c[i], &hi));
-    CU_ASSERT_FATAL(exchange_hello(nt->c[j], &hj));
-    nt->up[i][j] = nt->up[j][i] = true;
-    CU_ASSERT_EQUAL(core_link_up(nt->c[i], nt->ids[j], &hj, NULL), 0);
-    CU_ASSERT_EQUAL(core_link_up(nt->c[j], nt->ids[i], &hi, NULL), 0);
-    peermsg_clear(&hi);
-    peermsg_clear(&hj);
-}
-
-/* Cuts the link: frames in flight are lost, as with a closed socket. */
-static void link_down(net *nt, size_t i, size_t j)
-{
-    nt->up[i][j] = nt->up[j][i] = false;
-    buf_clear(&nt->out[i][j]);
-    buf_clear(&nt->out[j][i]);
-    core_link_down(nt->c[i], nt->ids[j]);
-    core_link_down(nt->c[j], nt->ids[i]);
-}
-
-/* Delivers every frame queued from i to j; returns the number delivered,
- * or -1 when a frame does not decode or the core rejects it. */
-static int deliver(net *nt, size_t i, size_t j)
-{
-    buf *b = &nt->out[i][j];
-    int frames = 0;
-    for (;;) {
-        wire_frame f;
-        size_t used;
-        dkv_err err;
-        int rc = wire_decode(buf_head(b), buf_unread(b), &f, &used, &err);
-        if (rc == 0)
-            break;
-        peermsg m;
-        if (rc < 0 || peermsg_decode(&f, &m, &err) < 0) {
-            fprintf(stderr, "\n  bad frame %llu->%llu: %s\n", (unsigned long long)nt->ids[i],
-                    (unsigned long long)nt->ids[j], err.msg);
-            return -1;
-        }
-        rc = core_on_message(nt->c[j], nt->ids[i], &m, &err);
-        peermsg_clear(&m);
-        if (rc < 0) {
-            fprintf(stderr, "\n  %llu rejected a frame from %llu: %s\n",
-                    (unsigned long long)nt->ids[j], (unsigned long long)nt->ids[i], err.msg);
-            return -1;
-        }
-        buf_consume(b, used);
-        frames++;
-    }
-    CU_ASSERT_EQUAL(buf_unread(b), 0); /* no half frames are ever queued */
-    return frames;
-}
-
-/* Ticks and delivers until nothing moves. Returns the rounds used, or -1
- * on a protocol error or when MAX_ROUNDS pass without quiescence. */
-static int pump(net *nt)
-{
-    for (int round = 1; round <= MAX_ROUNDS; round++) {
-        bool busy = false;
-        for (size_t i = 0; i < nt->n; i++)
-            if (core_tick(nt->c[i]))
-                busy = true;
-        for (size_t i = 0; i < nt->n; i++)
-            for (size_t j = 0; j < nt->n; j++) {
-                int d = deliver(nt, i, j);
-                if (d < 0)
-                    return -1;
-                if (d > 0)
-                    busy = true;
-            }
-        if (!busy)
-            return round;
-    }
-    return -1;
 }
 
 static void put(core *c, const char *key, const char *value, dkv_version dep,
@@ -394,12 +299,8 @@ static void test_restart(void)
     vclock *before = vclock_dup(core_vclock(nt->c[1]));
     uint64_t lamport = core_lamport(nt->c[1]);
     /* Kill 2: its link goes down on 1's side. */
-    nt->up[0][1] = nt->up[1][0] = false;
-    buf_clear(&nt->out[0][1]);
-    buf_clear(&nt->out[1][0]);
-    core_link_down(nt->c[0], 2);
-    stop_core(nt, 1);
-    CU_ASSERT_FATAL(start_core(nt, 1));
+    link_down(nt, 0, 1);
+    CU_ASSERT_FATAL(restart_node(nt, 1));
     CU_ASSERT_EQUAL(core_incarnation(nt->c[1]), inc + 1);
     CU_ASSERT(vclock_equal(core_vclock(nt->c[1]), before));
     CU_ASSERT_EQUAL(core_lamport(nt->c[1]), lamport);
@@ -642,7 +543,7 @@ static void test_direct_lsa_replaces(void)
 static uint64_t held_lsa_seq(core *c, uint64_t id)
 {
     peermsg h;
-    CU_ASSERT_FATAL(exchange_hello(c, &h));
+    CU_ASSERT_FATAL(decode_hello(c, &h));
     uint64_t seq = vclock_get(h.lsa_seq, id);
     peermsg_clear(&h);
     return seq;

@@ -119,14 +119,31 @@ static void print_stats(fixture *f, const char *test, long converge_steps)
     if (!getenv("FIXTURE_VERBOSE"))
         return;
     const fixture_stats *s = fixture_get_stats(f);
+    links_counters k;
+    fixture_links_counters(f, &k);
     fprintf(stderr,
-            "\n  %s seed %" PRIu64 ": %zu nodes, %" PRIu64 " steps, %" PRIu64 " frames, %" PRIu64
-            " puts, %" PRIu64 "/%" PRIu64 "/%" PRIu64 " reads ok/ERR_DEP/ERR_KEY, %" PRIu64
-            " breaks, %" PRIu64 " holds, %" PRIu64 " partitions, %" PRIu64 " crashes, %" PRIu64
-            " restarts; converged in %ld steps; digest %016" PRIx64,
-            test, fixture_seed(f), fixture_n_nodes(f), s->steps, s->frames, s->puts, s->reads_ok,
-            s->reads_err_dep, s->reads_err_key, s->breaks, s->holds, s->partitions, s->crashes,
-            s->restarts, converge_steps, fixture_digest(f));
+            "\n  %s seed %" PRIu64 ": %zu nodes, %" PRIu64 " steps, %.0f ms, %" PRIu64
+            " frames, %" PRIu64 " puts, %" PRIu64 "/%" PRIu64 "/%" PRIu64
+            " reads ok/ERR_DEP/ERR_KEY, %" PRIu64 " breaks, %" PRIu64 " holds, %" PRIu64
+            " partitions, %" PRIu64 " crashes, %" PRIu64 " restarts, %" PRIu64 " cuts; links: %"
+            PRIu64 " dials, %" PRIu64 " dial timeouts, %" PRIu64 " refused hellos (%" PRIu64
+            " live link wins), %" PRIu64 " pings, %" PRIu64 " silent drops, %" PRIu64
+            " pushes (%" PRIu64 " retried, %" PRIu64 " eager), %" PRIu64 " ack sends (%" PRIu64
+            " deferred), %" PRIu64 " LSA-only sends; converged in %ld steps; digest %016" PRIx64,
+            test, fixture_seed(f), fixture_n_nodes(f), s->steps, (double)fixture_now(f) / 1000,
+            s->frames, s->puts, s->reads_ok, s->reads_err_dep, s->reads_err_key, s->breaks,
+            s->holds, s->partitions, s->crashes, s->restarts, s->cuts, k.dials, k.dial_timeouts,
+            k.hellos_refused, k.live_link_wins, k.pings, k.silent_drops, k.pushes,
+            k.pushes_retried, k.eager_pushes, k.ack_sends, k.acks_deferred, k.lsa_only_sends,
+            converge_steps, fixture_digest(f));
+}
+
+/* The links counters of every node, over all their lives. */
+static links_counters counters_of(const fixture *f)
+{
+    links_counters k;
+    fixture_links_counters(f, &k);
+    return k;
 }
 
 /* Heals everything, converges, and checks data, sessions and quiescence. */
@@ -342,10 +359,22 @@ static void test_random_faults(void)
     size_t n = seed_list(1, FAULT_SEEDS, &seeds);
     fixture_stats total;
     memset(&total, 0, sizeof total);
+    links_counters lk_total;
+    memset(&lk_total, 0, sizeof lk_total);
     for (size_t i = 0; i < n; i++) {
         bool ok;
         fixture *f = fault_run(seeds[i], FAULT_STEPS, &ok);
         const fixture_stats *st = fixture_get_stats(f);
+        links_counters k;
+        fixture_links_counters(f, &k);
+        lk_total.acks_deferred += k.acks_deferred;
+        lk_total.lsa_only_sends += k.lsa_only_sends;
+        lk_total.eager_pushes += k.eager_pushes;
+        lk_total.pushes_retried += k.pushes_retried;
+        lk_total.live_link_wins += k.live_link_wins;
+        lk_total.dial_timeouts += k.dial_timeouts;
+        lk_total.pings += k.pings;
+        lk_total.silent_drops += k.silent_drops;
         total.puts += st->puts;
         total.crashes += st->crashes;
         total.partitions += st->partitions;
@@ -361,6 +390,15 @@ static void test_random_faults(void)
         CU_ASSERT(total.partitions > n);
         CU_ASSERT(total.holds > n);
         CU_ASSERT(total.breaks > 5 * n);
+        /* and the daemon's own interleavings */
+        CU_ASSERT(lk_total.acks_deferred > n);
+        CU_ASSERT(lk_total.lsa_only_sends > 10 * n);
+        CU_ASSERT(lk_total.eager_pushes > 10 * n);
+        CU_ASSERT(lk_total.pushes_retried > 10 * n);
+        CU_ASSERT(lk_total.live_link_wins > n / 2);
+        CU_ASSERT(lk_total.dial_timeouts > 0);
+        CU_ASSERT(lk_total.pings > n);
+        CU_ASSERT(lk_total.silent_drops > 0);
     }
     free(seeds);
 }
@@ -604,7 +642,7 @@ static void test_large_values(void)
     free(value);
     fixture_restart(f, 1);
     if (finish(f, "large values"))
-        CU_ASSERT(fixture_get_stats(f)->ticks_busy > 0);
+        CU_ASSERT(counters_of(f).pushes_retried > 0);
     scenario_end(f, "large values");
     fixture_free(f);
 }
@@ -633,9 +671,117 @@ static void test_late_joiner(void)
     } else {
         CU_ASSERT_EQUAL(vclock_get(core_vclock(fixture_core(f, 0)), fixture_node_id(f, 4)), 0);
         fixture_want(f, 4, 2);
+        fixture_connect_all(f);
         finish(f, "late joiner");
     }
     scenario_end(f, "late joiner");
+    fixture_free(f);
+}
+
+/* Link-up ordering: a node joining one end of a linked pair learns the
+ * other end's LSA from the database exchange at link-up, which only
+ * reaches it when the link counts as live before the core hears of it. */
+static void test_join_learns_group(void)
+{
+    scenario_begin();
+    fixture *f = new_fixture(86, 3, 2);
+    fixture_want(f, 0, 1);
+    fixture_connect_all(f);
+    if (converge(f, "join learns group") && fixture_settle(f, SETTLE_ROUNDS) > 0) {
+        fixture_want(f, 2, 0);
+        fixture_connect_all(f);
+        if (converge(f, "join learns group")) {
+            uint64_t comp[4];
+            CU_ASSERT_EQUAL(core_component(fixture_core(f, 2), comp, 4), 3);
+        }
+    }
+    scenario_end(f, "join learns group");
+    fixture_free(f);
+}
+
+/* A link cut off both ways carries nothing, not even pings: each end drops
+ * it as silent after DEAD_US (virtual time), it stays down while the
+ * network is cut, and forms again once it is not. */
+static void test_keepalive_drops_silent_link(void)
+{
+    scenario_begin();
+    fixture *f = new_fixture(87, 3, 2);
+    fixture_topology_set(f, FIXTURE_CHAIN);
+    fixture_add_client(f, 0);
+    fixture_connect_all(f);
+    if (!converge(f, "silent link")) {
+        fixture_free(f);
+        return;
+    }
+    int64_t start = fixture_now(f);
+    fixture_hold(f, 0, 1);
+    fixture_hold(f, 1, 0);
+    for (size_t s = 0; s < 20000 && counters_of(f).silent_drops < 2 && !fixture_failed(f); s++)
+        fixture_step(f);
+    CU_ASSERT_EQUAL(counters_of(f).silent_drops, 2);
+    CU_ASSERT(fixture_now(f) - start >= 2500000); /* pings keep rx within 0.5 s */
+    CU_ASSERT_FALSE(fixture_established(f, 0, 1));
+    CU_ASSERT(counters_of(f).pings > 0);
+    finish(f, "silent link");
+    scenario_end(f, "silent link");
+    fixture_free(f);
+}
+
+/* One end of a link goes without a word (no FIN reaches the other): its
+ * redial meets the old link still live at the other end, which refuses it
+ * and pings the old one; the ping finds it dead, and the next redial gets
+ * in. */
+static void test_second_connection_meets_live_link(void)
+{
+    scenario_begin();
+    fixture *f = new_fixture(88, 2, 2);
+    fixture_want(f, 0, 1);
+    size_t c = fixture_add_client(f, 1);
+    fixture_connect_all(f);
+    if (converge(f, "live link wins")) {
+        fixture_half_close(f, 0, 1, true);
+        if (converge(f, "live link wins")) {
+            CU_ASSERT(counters_of(f).live_link_wins >= 1);
+            CU_ASSERT(fixture_established(f, 0, 1));
+            dkv_version v;
+            CU_ASSERT_EQUAL(fixture_client_put(f, c, 0, &v), 0);
+            finish(f, "live link wins");
+        }
+    }
+    scenario_end(f, "live link wins");
+    fixture_free(f);
+}
+
+/* Without digests (no stabilize polling), a cluster under writes and
+ * link changes runs on the timers: pushes per interval, acks after
+ * ACK_DELAY, LSAs on their own between pushes; a digest now and then
+ * opens the eager window. */
+static void test_daemon_timers(void)
+{
+    scenario_begin();
+    fixture *f = new_fixture(89, 5, 6);
+    fixture_topology_set(f, FIXTURE_MESH);
+    for (size_t c = 0; c < 3; c++)
+        fixture_add_client(f, c);
+    fixture_config cfg = fixture_config_quiet();
+    cfg.p_put = 0.03;
+    cfg.p_digest = 0.001;
+    cfg.p_cut = 0.002;
+    cfg.p_uncut = 0.004;
+    fixture_set_config(f, &cfg);
+    fixture_connect_all(f);
+    if (fixture_run(f, 6000) < 0) {
+        REPORT(f, "daemon timers", "writes and link changes");
+    } else {
+        links_counters k = counters_of(f);
+        CU_ASSERT(k.pushes > 20);
+        CU_ASSERT(k.acks_deferred > 0);
+        CU_ASSERT(k.lsa_only_sends > 0);
+        CU_ASSERT(k.eager_pushes > 0);
+        CU_ASSERT(fixture_get_stats(f)->cuts > 0);
+        finish(f, "daemon timers");
+    }
+    scenario_end(f, "daemon timers");
     fixture_free(f);
 }
 
@@ -716,6 +862,10 @@ static const CU_TestInfo fixture_tests[] = {
     {"client moving to a server lacking its write", test_session_moves},
     {"catch-up beyond the per-link output budget", test_large_values},
     {"a server linked late catches up", test_late_joiner},
+    {"a node joining a pair learns the group (link-up ordering)", test_join_learns_group},
+    {"keepalive drops a link cut off both ways", test_keepalive_drops_silent_link},
+    {"a redial meets the old link still live, and gets in next", test_second_connection_meets_live_link},
+    {"writes, acks and LSAs on the daemon's timers", test_daemon_timers},
     {"the fixture's checks catch a misbehaving core or store", test_fixture_catches},
     {"random faults, heal: converges, no acknowledged write lost", test_random_faults},
     {"random sessions with moving clients under faults", test_random_sessions},

@@ -16,13 +16,18 @@ static void register_all(void)
     add_peermsg_tests();
     add_record_tests();
     add_store_tests();
+    add_config_tests();
+    add_auth_tests();
+    add_kv_tests();
     add_seal_tests();
     add_core_tests();
+    add_links_tests();
     add_script_tests();
     add_model_tests();
     add_session_tests();
     add_rpcserve_tests();
     add_rpcflat_tests();
+    add_proto_tests();
     add_screen_tests();
     add_loop_tests();
     add_buf_tests();

@@ -1,7 +1,8 @@
 /* rpcserve: a daemon's handling of one XML-RPC call body (rpc_serve_frame
- * with an rpcargs-checked method), SPEC 3 and 7: a bad request gets an error
- * reply, and no input may crash a daemon. Each call runs in a child process
- * so that a crash fails the test instead of ending the run. */
+ * with a method checked by the contract, proto.h), SPEC 3 and 7: a bad
+ * request gets an error reply, and no input may crash a daemon. Each call
+ * runs in a child process so that a crash fails the test instead of ending
+ * the run. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,18 +11,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../common/rpc.h"
-#include "../common/rpcargs.h"
+#include "../common/proto.h"
 #include "tests.h"
 
-/* put(id): returns the id, checked by rpcargs_id. */
-static xmlrpc_value *m_put(xmlrpc_env *env, xmlrpc_value *params, void *server_info,
-                           void *call_info)
+/* put(id) -> id: a method outside the contract, described as the
+ * contract's are. */
+static const proto_field id_field[] = {
+    {"id", PROTO_U64, offsetof(proto_id, id), 0, (int64_t)DKV_ID_MAX, false, NULL}};
+static const proto_method echo_id = {
+    "put", PROTO_OTHER, {.size = sizeof(proto_id), .fields = id_field, .n_fields = 1},
+    {.size = sizeof(proto_id), .fields = id_field, .n_fields = 1}, RPC_SHAPE_VALUE};
+
+static int m_put(void *ctx, const void *args, void *reply, void **owned, dkv_err *err)
 {
-    uint64_t id;
-    if (rpcargs_count(env, params, 1) < 0 || rpcargs_id(env, params, 0, &id) < 0)
-        return NULL;
-    return xmlrpc_i8_new(env, (xmlrpc_int64)id);
+    *(proto_id *)reply = *(const proto_id *)args;
+    return 0;
 }
 
 /* The outcome of serving one call. */
@@ -47,8 +51,8 @@ static void serve(const char *body, served *r)
         if (devnull >= 0)
             dup2(devnull, 2); /* a crash report is expected noise */
         alarm(10);
-        static const rpc_method methods[] = {{"put", m_put}};
-        rpc_server *srv = rpc_server_new(methods, 1, NULL, 0);
+        static const proto_binding methods[] = {{&echo_id, m_put}};
+        rpc_server *srv = proto_server_new(PROTO_OTHER, methods, 1);
         wire_frame f = {.kind = WIRE_CALL,
                         .body = (const uint8_t *)body,
                         .body_len = strlen(body)};
@@ -142,7 +146,7 @@ static void test_bad_requests_fault(void)
 /* xmlrpc-c 1.33 (Debian 12's libxmlrpc3) dereferences a bad pointer while
  * formatting the fault for an <i8> (or <ex:i8>) element whose content is
  * not a valid 64-bit decimal: rpc_serve_frame, hence any server or
- * watchdog, dies of SIGSEGV on such a request, before rpcargs sees it. */
+ * watchdog, dies of SIGSEGV on such a request, before the contract sees it. */
 static void test_bad_i8_does_not_crash(void)
 {
     static const char *bad[] = {

@@ -65,6 +65,8 @@ static void test_legit_bodies(void)
               "<param><value><i8>-9223372036854775808</i8></value></param></params>"
               "</methodCall>\r\n");
     expect_ok("<methodCall><methodName>ping</methodName><params/></methodCall>");
+    /* UTF-8 of every length is text like any other. */
+    expect_ok("<a>\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf</a>");
     expect_ok("<?xml version='1.0' encoding='utf-8'?><methodCall/>");
     expect_ok(CALL_HEAD "<!-- a comment with <tags> & such --><value><string>"
                         "<![CDATA[<not a tag> & not a reference]]></string></value>" CALL_TAIL);
@@ -185,6 +187,15 @@ static void test_unterminated_and_bytes(void)
     expect_refused(CALL_HEAD "<value", "unterminated tag");
     expect_refused(CALL_HEAD "<value a='<'>", "'<' inside a tag");
     expect_refused("\xef\xbb\xbf<methodCall/>", "byte-order mark");
+    /* Malformed UTF-8: the parser would swallow the bytes after a lead
+     * byte, '<' included, and nest deeper than the screen counted (a fuzz
+     * finding: "\xc3</>" is an end tag to a byte reader, text to expat). */
+    expect_refused("<methodCall><value>\xc3</><a/></value></methodCall>", "not UTF-8");
+    expect_refused("<a>\x80</a>", "not UTF-8");
+    expect_refused("<a>\xc0\xaf</a>", "not UTF-8");         /* overlong '/' */
+    expect_refused("<a>\xed\xa0\x80</a>", "not UTF-8");     /* a surrogate */
+    expect_refused("<a>\xf4\x90\x80\x80</a>", "not UTF-8"); /* above U+10FFFF */
+    expect_refused("<a>\xe2\x82</a>", "not UTF-8");         /* cut short */
     expect_refused("\xff\xfe<\0m", "byte-order mark");
     dkv_err err;
     CU_ASSERT_EQUAL(rpc_body_check("<a>\0</a>", 8, SIZE_MAX, &err), -1);

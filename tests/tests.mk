@@ -13,7 +13,8 @@
 UNIT_SRC := $(filter-out tests/rpccall.c,$(wildcard tests/*.c))
 # The master, client and watchdog modules under test (not their main.c or the
 # RPC glue).
-UNIT_LIB := master/script.c master/model.c master/history.c client/session.c watchdog/procs.c
+UNIT_LIB := master/script.c master/model.c master/config.c master/history.c client/session.c \
+            watchdog/procs.c
 
 $(BIN)/unit-tests: $(call obj,$(UNIT_SRC) $(UNIT_LIB) $(SERVER_LIB) $(COMMON_SRC))
 	@mkdir -p $(BIN)
@@ -34,11 +35,11 @@ $(BIN)/rpccall: $(call obj,tests/rpccall.c $(COMMON_SRC))
 # --- fuzzing --------------------------------------------------------------
 # libFuzzer needs clang, and its own instrumented copies of the modules, so
 # fuzz objects live apart from the gcc ones in $(BUILD)/fuzz/. Only the
-# pure decoding modules are linked: no sockets or LevelDB, and XML-RPC only
-# into fuzz_rpcargs and fuzz_rpcflat.
+# pure decoding modules are linked: no LevelDB, and XML-RPC only into
+# fuzz_proto, fuzz_screen and fuzz_rpcflat.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 5
-FUZZ_NAMES   := wire peermsg record vclock ids script rpcargs rpcflat screen seal
+FUZZ_NAMES   := wire peermsg record vclock ids script proto rpcflat screen seal config auth
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # Not $(CFLAGS): it carries gcc-only warning flags. Warnings stay warnings
 # here, so a new clang diagnostic cannot block fuzzing; the gcc build is
@@ -51,12 +52,13 @@ FUZZ_LIB     := common/buf.c common/err.c common/ids.c common/vclock.c common/ve
 FUZZ_BINS    := $(patsubst %,$(BIN)/fuzz_%,$(FUZZ_NAMES))
 fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))
 # Modules only some targets need: fuzz_script the script parser,
-# fuzz_rpcargs the XML-RPC argument checks and the xmlrpc-c libraries,
+# fuzz_proto the RPC layer, the contract and the xmlrpc-c libraries,
 # fuzz_rpcflat the flat codec (checked against xmlrpc-c) and the test
 # comparisons it shares with the unit tests, fuzz_screen the body screen
 # with both parsers behind it, fuzz_seal the store's seal.
-FUZZ_EXTRA   := master/script.c common/rpcargs.c common/rpcflat.c tests/flateq.c server/seal.c \
-                common/hash.c
+FUZZ_EXTRA   := master/script.c common/proto.c common/rpc.c common/rpcflat.c common/token.c \
+                common/net.c common/loop.c tests/flateq.c server/seal.c common/hash.c \
+                master/config.c common/jsonpos.c common/hmap.c common/auth.c
 FUZZ_OBJS    := $(call fuzz_obj,$(FUZZ_LIB) $(FUZZ_EXTRA) \
                   $(patsubst %,tests/fuzz/fuzz_%.c,$(FUZZ_NAMES)))
 FUZZ_LDLIBS  := -ljansson
@@ -78,14 +80,14 @@ $(BIN)/fuzz_%: $(BUILD)/fuzz/tests/fuzz/fuzz_%.o $(call fuzz_obj,$(FUZZ_LIB))
 # builds these, with the extra objects in $^.
 $(BIN)/fuzz_script: $(call fuzz_obj,master/script.c)
 $(BIN)/fuzz_seal: $(call fuzz_obj,server/seal.c common/hash.c)
-$(BIN)/fuzz_rpcargs: $(call fuzz_obj,common/rpcargs.c common/rpc.c common/rpcflat.c \
-                                common/net.c common/loop.c)
-$(BIN)/fuzz_rpcargs: FUZZ_LDLIBS += -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok \
-                                    -lxmlrpc_util
-$(BIN)/fuzz_screen: $(call fuzz_obj,common/rpcargs.c common/rpc.c common/rpcflat.c \
-                                common/net.c common/loop.c)
-$(BIN)/fuzz_screen: FUZZ_LDLIBS += -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok \
-                                   -lxmlrpc_util
+$(BIN)/fuzz_config: $(call fuzz_obj,master/config.c common/jsonpos.c common/hmap.c common/hash.c)
+$(BIN)/fuzz_auth: $(call fuzz_obj,common/auth.c)
+$(BIN)/fuzz_auth: FUZZ_LDLIBS += -lsodium
+$(BIN)/fuzz_proto: $(call fuzz_obj,common/proto.c common/rpc.c common/rpcflat.c common/token.c \
+                              common/net.c common/loop.c tests/flateq.c)
+$(BIN)/fuzz_proto: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
+$(BIN)/fuzz_screen: $(call fuzz_obj,common/rpc.c common/rpcflat.c common/net.c common/loop.c)
+$(BIN)/fuzz_screen: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
 $(BIN)/fuzz_rpcflat: $(call fuzz_obj,common/rpcflat.c tests/flateq.c)
 $(BIN)/fuzz_rpcflat: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
 

@@ -20,8 +20,7 @@
 #include "../common/loop.h"
 #include "../common/net.h"
 #include "../common/pidfile.h"
-#include "../common/rpc.h"
-#include "../common/rpcargs.h"
+#include "../common/proto.h"
 #include "procs.h"
 
 typedef struct watchdog {
@@ -34,78 +33,43 @@ typedef struct watchdog {
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
-static xmlrpc_value *m_start(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_start(void *ctx, const proto_watchdog_start_args *a, proto_watchdog_start_reply *r,
+                   void **owned, dkv_err *err)
 {
-    (void)si;
-    watchdog *w = ci;
-    char *kind = NULL;
-    uint64_t id;
-    int64_t sync, rejoin;
-    if (rpcargs_count(env, p, 4) < 0 || rpcargs_string(env, p, 0, 16, &kind) < 0 ||
-        rpcargs_id(env, p, 1, &id) < 0 || rpcargs_int(env, p, 2, 0, 1, &sync) < 0 ||
-        rpcargs_int(env, p, 3, 0, 1, &rejoin) < 0) {
-        free(kind);
-        return NULL;
-    }
-    procs_kind k;
-    if (strcmp(kind, "server") == 0)
-        k = PROCS_SERVER;
-    else if (strcmp(kind, "client") == 0)
-        k = PROCS_CLIENT;
-    else {
-        free(kind);
-        xmlrpc_env_set_fault(env, RPCARGS_BAD_REQUEST, "kind must be 'server' or 'client'");
-        return NULL;
-    }
-    free(kind);
-    uint16_t port;
+    watchdog *w = ctx;
+    procs_kind k = a->kind == PROTO_KIND_SERVER ? PROCS_SERVER : PROCS_CLIENT;
+    procs_start_opts so = {a->sync, a->rejoin, w->start_timeout_ms};
     pid_t pid;
-    dkv_err err;
-    procs_start_opts so = {sync != 0, rejoin != 0, w->start_timeout_ms};
-    if (procs_start(w->children, k, id, &so, &port, &pid, &err) < 0) {
-        xmlrpc_env_set_fault(env, RPCARGS_FAILED, err.msg);
-        return NULL;
-    }
-    return xmlrpc_build_value(env, "{s:i,s:i,s:s}", "port", (int)port, "pid", (int)pid, "host",
-                              procs_child_host(w->children));
+    if (procs_start(w->children, k, a->id, &so, &r->port, &pid, err) < 0)
+        return -1;
+    r->pid = pid;
+    r->host = procs_child_host(w->children);
+    return 0;
 }
 
-static xmlrpc_value *m_kill(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_kill(void *ctx, const proto_id *a, proto_none *r, void **owned, dkv_err *err)
 {
-    (void)si;
-    watchdog *w = ci;
-    uint64_t id;
-    if (rpcargs_count(env, p, 1) < 0 || rpcargs_id(env, p, 0, &id) < 0)
-        return NULL;
-    dkv_err err;
-    if (procs_kill(w->children, id, &err) < 0) {
-        xmlrpc_env_set_fault(env, RPCARGS_FAILED, err.msg);
-        return NULL;
-    }
-    return xmlrpc_bool_new(env, 1);
+    watchdog *w = ctx;
+    return procs_kill(w->children, a->id, err);
 }
 
-static xmlrpc_value *m_shutdown(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
+static int m_shutdown(void *ctx, const proto_none *a, proto_none *r, void **owned,
+                      dkv_err *err)
 {
-    (void)si;
-    (void)p;
-    watchdog *w = ci;
+    watchdog *w = ctx;
     procs_kill_all(w->children);
     w->shutdown = true;
-    return xmlrpc_bool_new(env, 1);
+    return 0;
 }
 
-static xmlrpc_value *m_ping(xmlrpc_env *env, xmlrpc_value *p, void *si, void *ci)
-{
-    (void)si;
-    (void)p;
-    (void)ci;
-    return xmlrpc_int_new(env, (int)getpid());
-}
-
-static const rpc_method methods[] = {
-    {"start", m_start}, {"kill", m_kill}, {"shutdown", m_shutdown}, {"ping", m_ping}};
-
+PROTO_SERVE(watchdog_start, m_start)
+PROTO_SERVE(watchdog_kill, m_kill)
+PROTO_SERVE(watchdog_shutdown, m_shutdown)
+static const proto_binding methods[] = {
+    PROTO_BINDING(watchdog_start),
+    PROTO_BINDING(watchdog_kill),
+    PROTO_BINDING(watchdog_shutdown),
+};
 
 static void usage(void)
 {
@@ -215,7 +179,7 @@ int main(int argc, char **argv)
     procs_set_max(w.children, a.max_procs);
     if (a.valgrind)
         w.start_timeout_ms = 60000;
-    w.rpc = rpc_server_new(methods, sizeof methods / sizeof methods[0], NULL, 0);
+    w.rpc = proto_server_new(PROTO_WATCHDOG, methods, sizeof methods / sizeof methods[0]);
     if (pidfile_record(run_dir, "watchdog", getpid(), &err) < 0)
         fprintf(stderr, "watchdog: %s (scripts/cleanup will not find this process)\n", err.msg);
 

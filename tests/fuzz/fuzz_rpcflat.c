@@ -14,7 +14,7 @@
  * Any mismatch aborts, so libFuzzer reports it with the input.
  *
  * xmlrpc-c 1.33 crashes on an <i8> whose text is not a valid 64-bit decimal
- * (see fuzz_rpcargs.c); it only sees bodies rpcflat accepted, whose <i8>
+ * (see test_rpcserve.c); it only sees bodies rpcflat accepted, whose <i8>
  * elements are all valid. */
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,8 +44,9 @@ static void fail(const char *why)
  * ASCII (touching every byte, so that ASan checks the length). */
 static void check_msg(const rpcflat_msg *m)
 {
-    if (rpcflat_count(m) > RPCFLAT_MAX_VALS || strlen(rpcflat_method(m)) > RPCFLAT_MAX_METHOD)
-        fail("too many values or too long a method name");
+    if ((rpcflat_method(m)[0] && rpcflat_count(m) > RPCFLAT_MAX_CALL_VALS) ||
+        strlen(rpcflat_method(m)) > RPCFLAT_MAX_METHOD)
+        fail("too many values in a call or too long a method name");
     for (size_t i = 0; i < rpcflat_count(m); i++) {
         const rpcflat_val *v = rpcflat_at(m, i);
         switch (v->type) {
@@ -73,8 +74,8 @@ static void check_msg(const rpcflat_msg *m)
 /* Encodes m again, parses it, and compares. */
 static void check_reencode(const rpcflat_msg *m, bool call)
 {
-    rpcflat_val vals[RPCFLAT_MAX_VALS];
     size_t n = rpcflat_count(m);
+    rpcflat_val *vals = xcalloc(n + 1, sizeof *vals);
     for (size_t i = 0; i < n; i++)
         vals[i] = *rpcflat_at(m, i);
     buf_clear(&out);
@@ -94,6 +95,7 @@ static void check_reencode(const rpcflat_msg *m, bool call)
     for (size_t i = 0; i < n; i++)
         if (!flateq_val(rpcflat_at(again, i), &vals[i]))
             fail("re-encoded message: other value");
+    free(vals);
 }
 
 static void check_array(xmlrpc_value *arr, const rpcflat_msg *m)

@@ -1,0 +1,81 @@
+/* auth: every connection proves that both ends know the cluster's secret,
+ * without sending it, and then authenticates every byte it carries.
+ *
+ * The secret is a file of at least 16 bytes (mode 0600, owned by the user
+ * reading it); the key is a BLAKE2b hash of its content (trailing white
+ * space dropped, so an editor's newline does not split a cluster).
+ *
+ * Handshake, on a fresh connection, before anything else:
+ *   initiator -> acceptor   "DKA1" 'I' nonce_i[32]
+ *   acceptor  -> initiator  "DKA1" 'A' nonce_a[32] mac_a[32]
+ *   initiator -> acceptor   "DKA1" 'F' mac_i[32]
+ * mac_a = HMAC-SHA512-256(key, "acceptor" nonce_i nonce_a), mac_i likewise
+ * with "initiator": each side proves it knows the key, on nonces the other
+ * side just drew (from the OS), so a recorded handshake cannot be replayed.
+ * Each direction then gets its own key, derived from the key and both
+ * nonces.
+ *
+ * Records, after the handshake, carry the connection's bytes:
+ *   u32 length (big-endian) | payload | tag[16]
+ * tag = ChaCha20-Poly1305 (IETF) over the length and payload as associated
+ * data, with the direction's key and its record counter as the nonce. A
+ * record replayed, dropped, reordered or changed fails its tag, and the
+ * connection is closed. Payloads are authenticated, not encrypted.
+ *
+ * The module is a byte-stream transform with no I/O of its own: callers
+ * feed it what arrived and send what it appends to their output. */
+#ifndef DKV_AUTH_H
+#define DKV_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "err.h"
+
+/* Largest payload of one record; larger plaintexts go in several. */
+#define AUTH_RECORD_MAX (1u << 20)
+/* Bytes a record adds to its payload. */
+#define AUTH_RECORD_OVERHEAD (4 + 16)
+
+typedef struct auth_key auth_key;
+
+/* Reads the secret file: a regular file owned by this user, readable by no
+ * one else, of 16 bytes to 64 KiB. NULL with err otherwise; caller frees
+ * with auth_key_free. */
+auth_key *auth_key_load(const char *path, dkv_err *err);
+/* The key of secret bytes (for tests and for a secret made in memory). */
+auth_key *auth_key_from_bytes(const void *secret, size_t n);
+void auth_key_free(auth_key *k);
+
+/* Writes a fresh random secret (64 hex digits) to path, mode 0600,
+ * refusing to overwrite. */
+int auth_secret_create(const char *path, dkv_err *err);
+
+typedef struct auth_session auth_session;
+
+/* One end of one connection. The initiator is the end that connected.
+ * Caller frees with auth_session_free; k must outlive the session. */
+auth_session *auth_session_new(const auth_key *k, bool initiator);
+void auth_session_free(auth_session *s);
+
+/* The initiator's first message, appended to out. */
+void auth_session_start(auth_session *s, buf *out);
+
+/* Consumes bytes that arrived: handshake messages (replies are appended to
+ * out) and then records, whose payloads are appended to plain. Returns the
+ * number of bytes consumed (the rest waits for more), or -1 with err when
+ * the peer fails to prove the key or a record fails its tag; the
+ * connection must then be closed. */
+ssize_t auth_session_input(auth_session *s, const uint8_t *in, size_t n, buf *plain, buf *out,
+                           dkv_err *err);
+
+/* Whether the handshake completed: payloads may be sealed and received. */
+bool auth_session_ready(const auth_session *s);
+
+/* Appends plain[0..n) to out as one or more records. Only when ready. */
+void auth_session_seal(auth_session *s, const uint8_t *plain, size_t n, buf *out);
+
+#endif
