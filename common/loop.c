@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "net.h"
+#include "vec.h"
 #include "rpcflat.h"
 
 /* Bytes read per recv when no large frame is being received. */
@@ -185,10 +186,7 @@ loop_conn *loop_add(loop *l, int fd, bool connecting, const loop_handlers *h, vo
     buf_set_fallible(&c->out);
     dkv_err err;
     bool usable = net_set_nonblock(fd, &err) == 0 && net_set_nodelay(fd, &err) == 0;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->conns = xrealloc(l->conns, l->cap * sizeof *l->conns);
-    }
+    l->conns = vec_reserve(l->conns, &l->cap, l->n + 1, sizeof *l->conns);
     l->conns[l->n++] = c;
     l->n_open++;
     if (!usable)
@@ -522,9 +520,10 @@ static int64_t check_timeouts(loop *l)
     return wake;
 }
 
-int loop_run_once(loop *l, int timeout_ms)
+/* Before waiting: output flushed, calls that waited for output to drain
+ * and frames that waited for inbound budget given another go. */
+static void catch_up(loop *l)
 {
-    l->now = net_now_us();
     l->reply_out = 0;
     for (size_t i = 0; i < l->n; i++) {
         loop_conn *c = l->conns[i];
@@ -532,8 +531,6 @@ int loop_run_once(loop *l, int timeout_ms)
         if (c->carries_calls && !c->closing)
             l->reply_out += buf_unread(&c->out);
     }
-    /* Calls that waited for output to drain, frames that waited for
-     * inbound budget. */
     for (size_t i = 0; i < l->n; i++) {
         loop_conn *c = l->conns[i];
         if (c->closing)
@@ -543,21 +540,19 @@ int loop_run_once(loop *l, int timeout_ms)
         if (c->starved && buf_unread(&c->in) >= 4)
             reserve_budget(c, 4 + (size_t)dkv_get_u32(buf_head(&c->in)));
     }
-    int64_t wake = check_timeouts(l);
+}
 
-    size_t need = l->n + 1;
-    if (l->pfd_cap < need) {
-        l->pfd_cap = need * 2;
-        l->pfds = xrealloc(l->pfds, l->pfd_cap * sizeof *l->pfds);
-    }
+/* Fills l->pfds (the listener first, when there is one, then every
+ * connection in order) and returns how long poll may wait. */
+static int build_pollset(loop *l, int timeout_ms, int64_t wake, size_t *np_out)
+{
+    l->pfds = vec_reserve(l->pfds, &l->pfd_cap, l->n + 1, sizeof *l->pfds);
     size_t np = 0;
     bool any_closing = false;
-    bool listening = l->listen_fd >= 0;
-    if (listening) {
+    if (l->listen_fd >= 0) {
         bool resting = l->now < l->listen_rest_until;
         l->pfds[np++] = (struct pollfd){.fd = resting ? -1 : l->listen_fd, .events = POLLIN};
     }
-    size_t first_conn = np;
     for (size_t i = 0; i < l->n; i++) {
         loop_conn *c = l->conns[i];
         short ev = reading(c) ? POLLIN : 0;
@@ -567,49 +562,44 @@ int loop_run_once(loop *l, int timeout_ms)
             any_closing = true;
         l->pfds[np++] = (struct pollfd){.fd = c->closing ? -1 : c->fd, .events = ev};
     }
+    *np_out = np;
     int wait_ms = any_closing ? 0 : timeout_ms;
     if (wake != INT64_MAX) {
         int64_t until_ms = (wake - l->now + 999) / 1000;
         if (wait_ms < 0 || until_ms < wait_ms)
             wait_ms = until_ms < 0 ? 0 : (int)until_ms;
     }
-    int rc = poll(l->pfds, np, wait_ms);
-    if (rc < 0 && errno != EINTR)
-        rc = 0;
-    l->now = net_now_us();
-    size_t nconns = l->n; /* handlers may add connections; they wait a round */
-    if (rc > 0) {
-        if (listening && (l->pfds[0].revents & POLLIN))
-            accept_ready(l);
-        for (size_t i = 0; i < nconns; i++) {
-            loop_conn *c = l->conns[i];
-            short re = l->pfds[first_conn + i].revents;
-            if (!re || c->closing)
-                continue;
-            if (c->connecting && (re & (POLLOUT | POLLERR | POLLHUP))) {
-                dkv_err err;
-                if (net_connect_result(c->fd, &err) < 0) {
-                    loop_close(c, err.msg);
-                    continue;
-                }
-                c->connecting = false;
-                c->active_at = l->now;
-                if (c->h->on_connected)
-                    c->h->on_connected(c);
-                continue;
-            }
-            if (re & (POLLIN | POLLHUP | POLLERR)) {
-                if (reading(c))
-                    read_ready(c);
-                else if (re & (POLLHUP | POLLERR))
-                    loop_close(c, "connection reset");
-            }
-            if ((re & POLLOUT) && !c->closing)
-                flush(c);
+    return wait_ms;
+}
+
+/* One connection's poll events. */
+static void dispatch(loop *l, loop_conn *c, short re)
+{
+    if (c->connecting && (re & (POLLOUT | POLLERR | POLLHUP))) {
+        dkv_err err;
+        if (net_connect_result(c->fd, &err) < 0) {
+            loop_close(c, err.msg);
+            return;
         }
+        c->connecting = false;
+        c->active_at = l->now;
+        if (c->h->on_connected)
+            c->h->on_connected(c);
+        return;
     }
-    check_timeouts(l);
-    /* Reap closed connections; on_close may close others, so loop. */
+    if (re & (POLLIN | POLLHUP | POLLERR)) {
+        if (reading(c))
+            read_ready(c);
+        else if (re & (POLLHUP | POLLERR))
+            loop_close(c, "connection reset");
+    }
+    if ((re & POLLOUT) && !c->closing)
+        flush(c);
+}
+
+/* Reports and frees closed connections; on_close may close others. */
+static void reap_closed(loop *l)
+{
     for (bool again = true; again;) {
         again = false;
         for (size_t i = 0; i < l->n; i++) {
@@ -628,5 +618,32 @@ int loop_run_once(loop *l, int timeout_ms)
             l->conns[w++] = l->conns[i];
     }
     l->n = w;
+}
+
+int loop_run_once(loop *l, int timeout_ms)
+{
+    l->now = net_now_us();
+    catch_up(l);
+    int64_t wake = check_timeouts(l);
+    size_t np;
+    int wait_ms = build_pollset(l, timeout_ms, wake, &np);
+    int rc = poll(l->pfds, np, wait_ms);
+    if (rc < 0 && errno != EINTR)
+        rc = 0;
+    l->now = net_now_us();
+    size_t first_conn = l->listen_fd >= 0 ? 1 : 0;
+    size_t nconns = l->n; /* handlers may add connections; they wait a round */
+    if (rc > 0) {
+        if (first_conn && (l->pfds[0].revents & POLLIN))
+            accept_ready(l);
+        for (size_t i = 0; i < nconns; i++) {
+            loop_conn *c = l->conns[i];
+            short re = l->pfds[first_conn + i].revents;
+            if (re && !c->closing)
+                dispatch(l, c, re);
+        }
+    }
+    check_timeouts(l);
+    reap_closed(l);
     return rc < 0 ? -1 : rc;
 }
