@@ -57,7 +57,7 @@ $(PROGRAMS):
 FUZZ_SECONDS ?= 3
 include tests/tests.mk
 # The history checker (bin/check) and the scenario generator (bin/gen).
-include check/check.mk
+include scripts/check/check.mk
 include scripts/gen.mk
 # make bench: the performance suite (bench/run.sh), see README "Performance".
 include bench/bench.mk

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../check/checker.h"
-#include "../check/histline.h"
+#include "../scripts/check/checker.h"
+#include "../scripts/check/histline.h"
 #include "../common/hmap.h"
 #include "tests.h"
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../check/checker.h"
-#include "../../check/histline.h"
+#include "../../scripts/check/checker.h"
+#include "../../scripts/check/histline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "../common/err.h"
+#include "../../common/err.h"
 #include "histline.h"
 
 typedef enum checker_kind {

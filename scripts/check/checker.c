@@ -1,5 +1,5 @@
 #include "checker.h"
-#include "../common/xalloc.h"
+#include "../../common/xalloc.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/hash.h"
-#include "../common/hmap.h"
-#include "../common/vec.h"
+#include "../../common/hash.h"
+#include "../../common/hmap.h"
+#include "../../common/vec.h"
 #include "prose.h"
 #include "state.h"
 

@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../common/err.h"
-#include "../common/version.h"
+#include "../../common/err.h"
+#include "../../common/version.h"
 
 typedef enum histline_cmd {
     HISTLINE_OTHER, /* a command word the checker does not know (see histline_record.cmd) */

@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../common/hmap.h"
-#include "../common/version.h"
+#include "../../common/hmap.h"
+#include "../../common/version.h"
 #include "checker.h"
 #include "histline.h"
 

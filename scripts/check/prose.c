@@ -1,6 +1,6 @@
 #include "prose.h"
-#include "../common/vec.h"
-#include "../common/xalloc.h"
+#include "../../common/vec.h"
+#include "../../common/xalloc.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

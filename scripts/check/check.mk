@@ -6,11 +6,11 @@
 #   make check-fixtures   runs bin/check on tests/check/{valid,invalid}
 #   make fuzz-check       fuzzes the history line parser for FUZZ_SECONDS
 
-CHECK_LIB := check/checker.c check/prose.c check/histline.c common/hmap.c common/hash.c common/vec.c
+CHECK_LIB := scripts/check/checker.c scripts/check/prose.c scripts/check/histline.c common/hmap.c common/hash.c common/vec.c
 
 all: $(BIN)/check
 
-$(BIN)/check: $(call obj,check/main.c $(CHECK_LIB) common/err.c common/xalloc.c)
+$(BIN)/check: $(call obj,scripts/check/main.c $(CHECK_LIB) common/err.c common/xalloc.c)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -1,5 +1,5 @@
 #include "histline.h"
-#include "../common/xalloc.h"
+#include "../../common/xalloc.h"
 
 #include <errno.h>
 #include <jansson.h>
