@@ -7,10 +7,15 @@
  * seal can, because it lives outside the LevelDB directory (DIR.seal for
  * data directory DIR) and so survives a wiped directory.
  *
- * The file is one line of text, padded to SEAL_SIZE bytes and ending in a
- * checksum of the line, so a damaged seal is told apart from a stale one:
- *   DKVSEAL1 id=I inc=N own=N lamport=N total=N sum=HEX
- * It is written in place with one pwrite of SEAL_SIZE bytes. */
+ * The file holds two slots of SEAL_SIZE bytes, each one line of text
+ * padded with spaces and ending in a checksum of the line:
+ *   DKVSEAL2 gen=G id=I inc=N own=N lamport=N total=N sum=HEX
+ * A write goes to the slot of the next generation, through a shared memory
+ * mapping: no system call per write (a put's cost), and the page cache
+ * keeps it when the process is killed. A process killed in the middle of
+ * a write leaves that slot torn, and the other slot, one write older (still
+ * at most what the store holds), is read instead. Both slots unreadable is
+ * damage. */
 #ifndef DKV_SEAL_H
 #define DKV_SEAL_H
 
@@ -39,11 +44,14 @@ seal *seal_open(const char *path, bool *existed, seal_state *st, dkv_err *err);
 void seal_close(seal *s);
 const char *seal_path(const seal *s);
 
-int seal_write(seal *s, const seal_state *st, dkv_err *err);
+/* Records st in the slot of the next generation. Cannot fail: the file
+ * was sized and mapped at open. */
+void seal_write(seal *s, const seal_state *st);
 
-/* Encodes st into out[SEAL_SIZE]; decodes it back. Exposed for tests and
- * the fuzz target: decoding is a parser of bytes from disk. */
-void seal_encode(const seal_state *st, char out[SEAL_SIZE]);
-int seal_decode(const char *in, size_t len, seal_state *st, dkv_err *err);
+/* Encodes st as generation gen into out[SEAL_SIZE]; decodes a slot back.
+ * Exposed for tests and the fuzz target: decoding is a parser of bytes
+ * from disk. */
+void seal_encode(const seal_state *st, uint64_t gen, char out[SEAL_SIZE]);
+int seal_decode(const char *in, size_t len, seal_state *st, uint64_t *gen, dkv_err *err);
 
 #endif

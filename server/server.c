@@ -354,9 +354,6 @@ static int serve(server *s)
             fprintf(stderr, "server %" PRIu64 ": stopping: %s\n", s->id, core_damage(s->core));
             return 1;
         }
-        dkv_err err;
-        if (store_take_warning(s->st, &err))
-            logrl_printf(s->log, now, "server %" PRIu64 ": %s", s->id, err.msg);
         int64_t wait_us = links_tick(s->links, now) - now;
         loop_run_once(s->lp, (int)(wait_us > 0 ? (wait_us + 999) / 1000 : 0));
     }

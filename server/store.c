@@ -27,10 +27,6 @@ struct store {
     /* The seal of a store opened on a directory; a store on a caller's
      * backend (store_open_kv) has none. */
     seal *seal;
-    /* A seal that could not be rewritten: the batch itself is durable, so
-     * this is a warning for the caller to log, not a failed write. */
-    bool warned;
-    dkv_err warning;
     bool write_failed; /* see write_sealed */
     dkv_err write_error;
     kv_batch *batch; /* the batch being built, reused */
@@ -236,23 +232,13 @@ void store_close(store *s)
     free(s);
 }
 
-bool store_take_warning(store *s, dkv_err *out)
-{
-    if (!s->warned)
-        return false;
-    *out = s->warning;
-    s->warned = false;
-    return true;
-}
-
 /* After a durable batch that wrote m: the seal follows. */
 static void reseal(store *s, const record_meta *m)
 {
     if (!s->seal)
         return;
     seal_state st = seal_of(s, m);
-    if (seal_write(s->seal, &st, &s->warning) < 0)
-        s->warned = true;
+    seal_write(s->seal, &st);
 }
 
 int store_load_meta(store *s, record_meta *m, bool *found, dkv_err *err)

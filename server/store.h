@@ -41,9 +41,6 @@ store *store_open(const char *dir, const store_options *o, dkv_err *err);
 store *store_open_kv(kv *db, const char *name, uint64_t self, dkv_err *err);
 /* Closes the store and its backend. */
 void store_close(store *s);
-/* A problem that did not fail a write (the seal could not be rewritten):
- * true once per problem, with its message in *out, for the caller to log. */
-bool store_take_warning(store *s, dkv_err *out);
 
 /* *found is false on a fresh store (m is then left alone). */
 int store_load_meta(store *s, record_meta *m, bool *found, dkv_err *err);

@@ -401,8 +401,6 @@ static void test_store_on_memory(void)
     CU_ASSERT_EQUAL_FATAL(apply(s, older, 2, NULL), 0);
     assert_version(s, "a", 7, 1, "a7");
     assert_version(s, "b", 8, 2, "b8");
-    dkv_err w;
-    CU_ASSERT_FALSE(store_take_warning(s, &w)); /* no seal, nothing to warn of */
     store_close(s);
 }
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../server/seal.h"
 #include "../server/store.h"
 #include "tests.h"
 
@@ -453,19 +454,22 @@ static void test_damage_seal(void)
 {
     char *dir = strdup(fresh_dir());
     make_store(dir, 3);
-    char seal[4200];
-    snprintf(seal, sizeof seal, "%s.seal", dir);
-    /* A flipped byte in the seal. */
-    FILE *f = fopen(seal, "r+b");
+    char seal_file[4200];
+    snprintf(seal_file, sizeof seal_file, "%s.seal", dir);
+    /* A flipped byte in each of the seal's two slots (one alone reads as
+     * a write torn by a kill: the other slot is used). */
+    FILE *f = fopen(seal_file, "r+b");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fseek(f, 20, SEEK_SET);
-    int c = fgetc(f);
-    fseek(f, 20, SEEK_SET);
-    fputc(c == '1' ? '2' : '1', f);
+    for (long at = 20; at < 2 * SEAL_SIZE; at += SEAL_SIZE) {
+        fseek(f, at, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, at, SEEK_SET);
+        fputc(c == '1' ? '2' : '1', f);
+    }
     fclose(f);
     assert_refused(dir, false, "seal", "damaged");
     /* A missing seal: the store cannot be proven whole. */
-    CU_ASSERT_EQUAL_FATAL(unlink(seal), 0);
+    CU_ASSERT_EQUAL_FATAL(unlink(seal_file), 0);
     assert_refused(dir, false, "seal", "missing");
     free(dir);
 }

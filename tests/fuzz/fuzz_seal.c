@@ -9,10 +9,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     seal_state st;
+    uint64_t gen;
     dkv_err err;
-    if (seal_decode((const char *)data, size, &st, &err) == 0) {
+    if (seal_decode((const char *)data, size, &st, &gen, &err) == 0) {
         char again[SEAL_SIZE];
-        seal_encode(&st, again);
+        seal_encode(&st, gen, again);
         if (size != SEAL_SIZE || memcmp(again, data, SEAL_SIZE) != 0)
             abort();
     }
