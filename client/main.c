@@ -20,18 +20,24 @@ typedef struct client {
     session *sess;
     rpc_client *server;   /* NULL when detached */
     uint64_t server_id;
-    int server_timeout_ms;
     rpc_server *rpc;
 } client;
 
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
-static int m_attach(void *ctx, const proto_peer *a, proto_none *r, void **owned, dkv_err *err)
+/* The master says which server to use and how long a call to it may
+ * take: its own --rpc-timeout, so that the client gives up on the server
+ * (and says so) before the master gives up on the client. */
+static int m_attach(void *ctx, const proto_client_attach_args *a, proto_none *r, void **owned,
+                    dkv_err *err)
 {
     client *c = ctx;
     rpc_client_free(c->server);
-    c->server = rpc_client_new(a->host, a->port, c->server_timeout_ms);
+    c->server = rpc_client_new(a->host, a->port, (int)a->timeout_ms);
+    char name[40];
+    snprintf(name, sizeof name, "server %" PRIu64, a->id);
+    rpc_client_set_name(c->server, name);
     c->server_id = a->id;
     return 0;
 }
@@ -44,17 +50,23 @@ static int m_detach(void *ctx, const proto_none *a, proto_none *r, void **owned,
     return 0;
 }
 
-/* A call to the server failed: the fault names the server. */
-static int server_failed(const client *c, dkv_err *err)
+/* A put to the server failed (the message names the server). When the
+ * request reached it and no answer said what became of it, the write may
+ * have been applied: the master's caller must not take it as undone. */
+static int put_failed(const client *c, dkv_err *err)
 {
-    return dkv_err_wrap(err, "server %" PRIu64, c->server_id);
+    if (!rpc_client_outcome_unknown(c->server))
+        return -1;
+    dkv_err why = *err;
+    return dkv_err_set(err, "%s; the write may or may not have happened", why.msg);
 }
 
+/* The master names this client in front of every message it returns. */
 static int need_server(const client *c, dkv_err *err)
 {
     if (c->server)
         return 0;
-    return dkv_err_set(err, "client %" PRIu64 " is not connected to a server", c->id);
+    return dkv_err_set(err, "not connected to a server");
 }
 
 static int m_put(void *ctx, const proto_client_put_args *a, proto_client_put_reply *r,
@@ -66,7 +78,7 @@ static int m_put(void *ctx, const proto_client_put_args *a, proto_client_put_rep
     proto_server_put_args call = {a->key, a->value, session_dep(c->sess, a->key.p, a->key.n)};
     proto_server_put_reply got;
     if (proto_server_put_call(c->server, &call, &got, err) < 0)
-        return server_failed(c, err);
+        return put_failed(c, err);
     session_observe(c->sess, a->key.p, a->key.n, got.version);
     *r = (proto_client_put_reply){got.version, call.dep,
                                   session_dep(c->sess, a->key.p, a->key.n), c->server_id};
@@ -81,7 +93,7 @@ static int m_get(void *ctx, const proto_client_get_args *a, proto_client_get_rep
         return -1;
     proto_server_get_reply got; /* its value lives in c->server until the next call */
     if (proto_server_get_call(c->server, &(proto_server_get_args){a->key}, &got, err) < 0)
-        return server_failed(c, err);
+        return -1;
     dkv_version dep = session_dep(c->sess, a->key.p, a->key.n);
     session_read outcome = session_check_read(c->sess, a->key.p, a->key.n, got.found,
                                               got.version);
@@ -110,8 +122,7 @@ static const proto_binding methods[] = {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: client --id ID [--listen HOST] [--ready-fd FD] "
-                    "[--server-timeout-ms MS]\n");
+    fprintf(stderr, "usage: client --id ID [--listen HOST] [--ready-fd FD]\n");
 }
 
 int main(int argc, char **argv)
@@ -119,12 +130,10 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"id", required_argument, 0, 'i'},
                                          {"listen", required_argument, 0, 'l'},
                                          {"ready-fd", required_argument, 0, 'r'},
-                                         {"server-timeout-ms", required_argument, 0, 't'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     client c;
     memset(&c, 0, sizeof c);
-    c.server_timeout_ms = 5000;
     const char *listen_host = "127.0.0.1", *id_text = NULL;
     int ready_fd = -1;
     dkv_err err;
@@ -134,15 +143,11 @@ int main(int argc, char **argv)
         case 'i': id_text = optarg; break;
         case 'l': listen_host = optarg; break;
         case 'r':
-        case 't':
             if (ids_parse_u64(optarg, 1 << 30, &v, &err) < 0) {
                 fprintf(stderr, "client: %s\n", err.msg);
                 return 2;
             }
-            if (o == 'r')
-                ready_fd = (int)v;
-            else
-                c.server_timeout_ms = (int)v;
+            ready_fd = (int)v;
             break;
         case 'h': usage(); return 0;
         default: usage(); return 2;

@@ -202,8 +202,17 @@ static int check_client_get(const void *s, dkv_err *err)
     return 0;
 }
 
+/* The longest call timeout: the master's --rpc-timeout is at most an hour. */
+#define MAX_TIMEOUT_MS (3600 * 1000)
+static const proto_field client_attach_args[] = {
+    ID(proto_client_attach_args, id, "id"),
+    TEXT(proto_client_attach_args, host, "host", 1, PROTO_MAX_HOST),
+    TYPED(proto_client_attach_args, port, "port", PROTO_U16, 1, 65535),
+    TYPED(proto_client_attach_args, timeout_ms, "timeout_ms", PROTO_I64, 1, MAX_TIMEOUT_MS),
+};
 const proto_method proto_client_attach = {"attach", PROTO_CLIENT,
-                                          LAYOUT(proto_peer, peer_fields), NONE, RPC_SHAPE_ANY};
+                                          LAYOUT(proto_client_attach_args, client_attach_args),
+                                          NONE, RPC_SHAPE_ANY};
 const proto_method proto_client_detach = {"detach", PROTO_CLIENT, NONE, NONE, RPC_SHAPE_ANY};
 const proto_method proto_client_put = {
     "put", PROTO_CLIENT, LAYOUT(proto_client_put_args, client_put_args),

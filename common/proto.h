@@ -138,6 +138,15 @@ typedef struct proto_server_stats_reply {
 
 /* ---- client ---- */
 
+/* attach(id, host, port, timeout_ms): use server id at host:port, each
+ * call to it bounded by timeout_ms (the master's --rpc-timeout). */
+typedef struct proto_client_attach_args {
+    uint64_t id;
+    const char *host;
+    uint16_t port;
+    int64_t timeout_ms;
+} proto_client_attach_args;
+
 /* put(key, value) through the client's server, with its session. */
 typedef struct proto_client_put_args {
     proto_bytes key, value;
@@ -290,7 +299,7 @@ rpc_server *proto_server_new(proto_daemon daemon, const proto_binding *bindings,
     X(server_uncut, proto_id, proto_none)                                                      \
     X(server_forget, proto_id, proto_none)                                                     \
     X(server_stats, proto_none, proto_server_stats_reply)                                      \
-    X(client_attach, proto_peer, proto_none)                                                   \
+    X(client_attach, proto_client_attach_args, proto_none)                                                   \
     X(client_detach, proto_none, proto_none)                                                   \
     X(client_put, proto_client_put_args, proto_client_put_reply)                               \
     X(client_get, proto_client_get_args, proto_client_get_reply)                               \

@@ -18,6 +18,10 @@ struct rpc_client {
     char host[256];
     uint16_t port;
     int timeout_ms;
+    char name[272]; /* what messages call the callee: "server 3", else HOST:PORT */
+    bool named;
+    const volatile sig_atomic_t *cancel; /* see rpc_client_set_cancel */
+    bool outcome_unknown; /* the last call failed after its request was sent */
     int fd;
     buf in, out;
     rpcflat_msg *reply; /* the latest flat reply */
@@ -295,12 +299,25 @@ rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms)
     snprintf(c->host, sizeof c->host, "%s", host);
     c->port = port;
     c->timeout_ms = timeout_ms;
+    snprintf(c->name, sizeof c->name, "%s:%u", c->host, port);
     c->fd = -1;
     buf_init(&c->in);
     buf_init(&c->out);
     c->reply = rpcflat_msg_new();
     return c;
 }
+
+void rpc_client_set_name(rpc_client *c, const char *name)
+{
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->named = true;
+}
+
+void rpc_client_set_cancel(rpc_client *c, const volatile sig_atomic_t *flag) { c->cancel = flag; }
+
+bool rpc_client_outcome_unknown(const rpc_client *c) { return c->outcome_unknown; }
+
+static bool cancelled(const rpc_client *c) { return c->cancel && *c->cancel; }
 
 void *rpc_client_scratch(rpc_client *c, size_t n)
 {
@@ -423,26 +440,43 @@ static void flat_scalar_done(rpcflat_val *v)
 }
 
 /* Sends the body (already framed in c->out) and reads the reply frame.
- * On success *f points into c->in; the caller consumes *used bytes. */
+ * On success *f points into c->in; the caller consumes *used bytes.
+ * Messages name the callee by c->name; whether a failed call may have
+ * been carried out is left in c->outcome_unknown: a request cut short is
+ * dropped by the callee with the connection, a whole one may have run. */
 static int exchange(rpc_client *c, const char *method, wire_frame *f, size_t *used,
                     dkv_err *err)
 {
+    c->outcome_unknown = false;
+    if (cancelled(c))
+        return dkv_err_set(err, "interrupted by a signal before calling %s", c->name);
     int64_t deadline = net_now_us() + (int64_t)c->timeout_ms * 1000;
     drop_if_stale(c);
     if (c->fd < 0) {
         int remaining_ms = (int)((deadline - net_now_us()) / 1000);
         c->fd = net_connect(c->host, c->port, remaining_ms > 0 ? remaining_ms : 1, err);
         if (c->fd < 0)
-            return -1;
+            return c->named ? dkv_err_wrap(err, "%s", c->name) : -1;
     }
-    if (net_write_all(c->fd, buf_head(&c->out), buf_unread(&c->out), deadline, err) < 0 ||
-        net_read_frame(c->fd, &c->in, f, used, deadline, err) < 0) {
+    if (net_write_all(c->fd, buf_head(&c->out), buf_unread(&c->out), deadline, err) < 0) {
         drop_connection(c);
-        return dkv_err_wrap(err, "%s to %s:%u", method, c->host, c->port);
+        if (cancelled(c))
+            return dkv_err_set(err, "interrupted by a signal while calling %s", c->name);
+        return dkv_err_wrap(err, "cannot send %s to %s", method, c->name);
+    }
+    if (net_read_frame(c->fd, &c->in, f, used, deadline, err) < 0) {
+        drop_connection(c);
+        c->outcome_unknown = true;
+        if (cancelled(c))
+            return dkv_err_set(err, "interrupted by a signal before %s answered", c->name);
+        if (net_now_us() >= deadline)
+            return dkv_err_set(err, "no answer from %s within %d ms", c->name, c->timeout_ms);
+        return dkv_err_wrap(err, "lost the connection to %s before it answered", c->name);
     }
     if (f->kind != WIRE_REPLY) {
         drop_connection(c);
-        return dkv_err_set(err, "%s to %s:%u: unexpected frame kind", method, c->host, c->port);
+        c->outcome_unknown = true;
+        return dkv_err_set(err, "%s answered %s with an unexpected frame kind", c->name, method);
     }
     return 0;
 }
@@ -455,8 +489,8 @@ static int parse_with_xmlrpc(rpc_client *c, const char *method, const wire_frame
     dkv_err why;
     if (rpc_body_check((const char *)f->body, f->body_len, SIZE_MAX, &why) < 0) {
         drop_connection(c);
-        return dkv_err_set(err, "%s to %s:%u: malformed reply: %s", method, c->host, c->port,
-                           why.msg);
+        c->outcome_unknown = true;
+        return dkv_err_set(err, "%s sent a malformed reply to %s: %s", c->name, method, why.msg);
     }
     xmlrpc_env env;
     xmlrpc_env_init(&env);
@@ -467,11 +501,17 @@ static int parse_with_xmlrpc(rpc_client *c, const char *method, const wire_frame
     int rc = 0;
     if (env.fault_occurred) {
         /* The connection stays usable only while replies make sense. */
-        dkv_err_set(err, "%s: %s", method, env.fault_string);
+        dkv_err_set(err, "%s sent a malformed reply to %s: %s", c->name, method,
+                    env.fault_string);
         drop_connection(c);
+        c->outcome_unknown = true;
         rc = -1;
     } else if (fault_string) {
-        dkv_err_set(err, "%s", fault_string);
+        /* The callee's own words, said to be its own when it has a name. */
+        if (c->named)
+            dkv_err_set(err, "%s: %s", c->name, fault_string);
+        else
+            dkv_err_set(err, "%s", fault_string);
         free((void *)fault_string);
         rc = -1;
     }
@@ -635,15 +675,17 @@ int rpc_call_flat(rpc_client *c, const char *method, const rpcflat_val *args, si
                  ? rpcflat_parse_response(c->reply, (const char *)f.body, f.body_len)
                  : -1;
     if (rc == RPCFLAT_NO_MEMORY) {
-        rc = dkv_err_set(err, "%s to %s:%u: out of memory for the reply", method, c->host,
-                         c->port);
+        c->outcome_unknown = true;
+        rc = dkv_err_set(err, "out of memory for the reply of %s to %s", c->name, method);
     } else if (rc < 0) {
         xmlrpc_value *result = NULL;
         dkv_err why;
         rc = parse_with_xmlrpc(c, method, &f, &result, err);
-        if (rc == 0 && flat_from_xmlrpc(result, shape, c->reply, &why) < 0)
-            rc = dkv_err_set(err, "%s to %s:%u: unexpected result: %s", method, c->host,
-                             c->port, why.msg);
+        if (rc == 0 && flat_from_xmlrpc(result, shape, c->reply, &why) < 0) {
+            c->outcome_unknown = true;
+            rc = dkv_err_set(err, "%s answered %s with an unexpected result: %s", c->name,
+                             method, why.msg);
+        }
         if (result)
             xmlrpc_DECREF(result);
     }

@@ -7,6 +7,7 @@
 #ifndef DKV_RPC_H
 #define DKV_RPC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,23 @@ typedef struct rpc_client rpc_client;
 /* Caller frees with rpc_client_free. Connects lazily on the first call. */
 rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms);
 void rpc_client_free(rpc_client *c);
+
+/* What messages call the callee ("server 3", "the watchdog"); by default
+ * its HOST:PORT. A named callee's faults are prefixed with its name. */
+void rpc_client_set_name(rpc_client *c, const char *name);
+
+/* Calls give up once *flag is non-zero: a call not yet sent fails at
+ * once, and one under way when the caller's signal handler sets the flag
+ * fails on the EINTR that the signal causes (its handler must be
+ * installed without SA_RESTART). NULL: never. The flag outlives c. */
+void rpc_client_set_cancel(rpc_client *c, const volatile sig_atomic_t *flag);
+
+/* Whether the last call failed after its whole request was sent, without
+ * an answer that says what happened (no answer in time, a lost
+ * connection, an interruption, an unreadable reply): the callee may or
+ * may not have carried it out. False after a success, a fault, or a
+ * request that never reached the callee whole. */
+bool rpc_client_outcome_unknown(const rpc_client *c);
 
 /* Calls method with params (an array; not consumed) encoded by xmlrpc-c,
  * for tools that send any value (rpccall; the benchmark's xmlrpc-c

@@ -45,7 +45,23 @@ static endpoint *ep_find(cluster *c, uint64_t id)
     return NULL;
 }
 
-static endpoint *ep_set(cluster *c, uint64_t id, const char *host, uint16_t port)
+/* The master's call to a client waits this much longer than the client's
+ * call to its server, which the client bounds by --rpc-timeout: the client
+ * gives up first and says which server did not answer. */
+#define CLIENT_RELAY_MARGIN_MS 1000
+
+/* A connection that names its daemon in messages and gives up when the
+ * master is stopped by a signal. */
+static rpc_client *connect_daemon(cluster *c, const char *host, uint16_t port, int timeout_ms,
+                                  const char *name)
+{
+    rpc_client *rpc = rpc_client_new(host, port, timeout_ms);
+    rpc_client_set_name(rpc, name);
+    rpc_client_set_cancel(rpc, c->opts.cancel);
+    return rpc;
+}
+
+static endpoint *ep_set(cluster *c, bool server, uint64_t id, const char *host, uint16_t port)
 {
     endpoint *e = ep_find(c, id);
     if (!e) {
@@ -55,7 +71,10 @@ static endpoint *ep_set(cluster *c, uint64_t id, const char *host, uint16_t port
     rpc_client_free(e->rpc);
     snprintf(e->host, sizeof e->host, "%s", host);
     e->port = port;
-    e->rpc = rpc_client_new(host, port, c->opts.rpc_timeout_ms);
+    char name[40];
+    snprintf(name, sizeof name, "%s %" PRIu64, server ? "server" : "client", id);
+    int timeout_ms = c->opts.rpc_timeout_ms + (server ? 0 : CLIENT_RELAY_MARGIN_MS);
+    e->rpc = connect_daemon(c, host, port, timeout_ms, name);
     return e;
 }
 
@@ -86,7 +105,8 @@ static int start_watchdog(cluster *c, dkv_err *err)
     uint16_t port;
     if (daemon_await_ready(ready_fd, 10000, &port, err) < 0)
         return dkv_err_wrap(err, "watchdog");
-    c->watchdog = rpc_client_new(c->opts.watchdog_host, port, c->opts.rpc_timeout_ms);
+    c->watchdog =
+        connect_daemon(c, c->opts.watchdog_host, port, c->opts.rpc_timeout_ms, "the watchdog");
     return 0;
 }
 
@@ -204,11 +224,21 @@ static int start_process(cluster *c, const char *kind, uint64_t id, bool sync, d
     proto_watchdog_start_reply r;
     if (proto_watchdog_start_call(c->watchdog, &a, &r, err) < 0)
         return -1;
-    ep_set(c, id, r.host, r.port);
+    ep_set(c, server, id, r.host, r.port);
     return 0;
 }
 
-static int join_server(cluster *c, uint64_t id, dkv_err *err)
+/* Tells client cid to use server sid, with the master's call timeout. */
+static int attach_client(cluster *c, uint64_t cid, uint64_t sid, dkv_err *err)
+{
+    endpoint *s = ep_find(c, sid);
+    proto_client_attach_args a = {sid, s->host, s->port, c->opts.rpc_timeout_ms};
+    return proto_client_attach_call(ep_find(c, cid)->rpc, &a, NULL, err);
+}
+
+static int collect_store(cluster *c, uint64_t id, cluster_result *res, dkv_err *err);
+
+static int join_server(cluster *c, uint64_t id, cluster_result *res, dkv_err *err)
 {
     model_role role = model_role_of(c->m, id);
     if (role == MODEL_ROLE_CLIENT)
@@ -227,6 +257,14 @@ static int join_server(cluster *c, uint64_t id, dkv_err *err)
         if (model_is_cut(c->m, live[i], id))
             rc = proto_server_uncut_call(ep_find(c, live[i])->rpc, &(proto_id){id}, NULL, err);
     model_server_up(c->m, id);
+    /* A reused run directory may hold data of earlier runs: the history
+     * records what the store held before anything of this run reached it
+     * (no peer knows its address yet), so a checker knows those writes. */
+    if (rc == 0 && c->opts.record_initial_stores && role == MODEL_ROLE_NONE) {
+        if (collect_store(c, id, res, err) < 0)
+            rc = dkv_err_wrap(err, "cannot read what server %" PRIu64 " held at start", id);
+        res->has_store = rc == 0 && res->n_entries > 0;
+    }
     /* One call hands the new server every peer to dial. */
     if (rc == 0 && n > 0) {
         proto_peer *peers = xcalloc(n, sizeof *peers);
@@ -242,10 +280,8 @@ static int join_server(cluster *c, uint64_t id, dkv_err *err)
     size_t nc = model_clients_of(c->m, id, NULL, 0);
     uint64_t *cl = xcalloc(nc + 1, sizeof *cl);
     model_clients_of(c->m, id, cl, nc);
-    endpoint *me = ep_find(c, id);
     for (size_t i = 0; i < nc && rc == 0; i++)
-        rc = proto_client_attach_call(ep_find(c, cl[i])->rpc,
-                                      &(proto_peer){id, me->host, me->port}, NULL, err);
+        rc = attach_client(c, cl[i], id, err);
     free(cl);
     free(live);
     return rc;
@@ -285,9 +321,7 @@ static int join_client(cluster *c, uint64_t cid, uint64_t sid, dkv_err *err)
             return -1;
         model_client_add(c->m, cid);
     }
-    endpoint *s = ep_find(c, sid);
-    if (proto_client_attach_call(ep_find(c, cid)->rpc, &(proto_peer){sid, s->host, s->port},
-                                 NULL, err) < 0)
+    if (attach_client(c, cid, sid, err) < 0)
         return -1;
     model_client_attach(c->m, cid, sid);
     return 0;
@@ -456,6 +490,10 @@ static int cluster_stabilize(cluster *c, cluster_result *res, dkv_err *err)
             rc = 0;
             break;
         }
+        if (c->opts.cancel && *c->opts.cancel) {
+            dkv_err_set(err, "interrupted by a signal before the servers settled");
+            break;
+        }
         if (net_now_us() + delay > deadline) {
             unsettled_report(ids, n, grp, d, want_links, want_group, c->opts.stabilize_timeout_ms,
                              err);
@@ -488,13 +526,11 @@ static void add_entry(cluster_result *res, const proto_entry *en)
                         en->key.n, en->value.n, en->version};
 }
 
-static int print_store(cluster *c, uint64_t id, FILE *out, cluster_result *res, dkv_err *err)
+/* Reads server id's whole store into res->entries, page by page. */
+static int collect_store(cluster *c, uint64_t id, cluster_result *res, dkv_err *err)
 {
-    if (need_live_server(c, id, err) < 0)
-        return -1;
     endpoint *e = ep_find(c, id);
     bool more = true;
-    /* Collect the whole store first, so a failure prints nothing partial. */
     while (more) {
         proto_server_dump_reply r;
         proto_server_dump_args a = {{NULL, 0}, res->n_entries > 0};
@@ -509,6 +545,16 @@ static int print_store(cluster *c, uint64_t id, FILE *out, cluster_result *res, 
             add_entry(res, &r.entries[i]);
         more = r.more && r.n_entries > 0;
     }
+    return 0;
+}
+
+static int print_store(cluster *c, uint64_t id, FILE *out, cluster_result *res, dkv_err *err)
+{
+    if (need_live_server(c, id, err) < 0)
+        return -1;
+    /* Collect the whole store first, so a failure prints nothing partial. */
+    if (collect_store(c, id, res, err) < 0)
+        return -1;
     res->has_store = true;
     for (size_t i = 0; i < res->n_entries; i++) {
         const cluster_entry *en = &res->entries[i];
@@ -567,8 +613,13 @@ static int do_put(cluster *c, const script_cmd *cmd, cluster_result *res, dkv_er
         return -1;
     proto_client_put_args a = {{cmd->key, cmd->key_len}, {cmd->value, cmd->value_len}};
     proto_client_put_reply r;
-    if (proto_client_put_call(e->rpc, &a, &r, err) < 0)
-        return -1;
+    if (proto_client_put_call(e->rpc, &a, &r, err) < 0) {
+        /* A message from the client says so itself when it applies. */
+        if (!rpc_client_outcome_unknown(e->rpc))
+            return -1;
+        dkv_err why = *err;
+        return dkv_err_set(err, "%s; the write may or may not have happened", why.msg);
+    }
     res->version = r.version;
     record_session(r.dep_before, r.dep_after, r.server, res);
     return 0;
@@ -621,7 +672,7 @@ int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *r
     cluster_result_clear(res);
     switch (cmd->kind) {
     case SCRIPT_CMD_NONE: return 0;
-    case SCRIPT_CMD_JOIN_SERVER: return join_server(c, cmd->id[0], err);
+    case SCRIPT_CMD_JOIN_SERVER: return join_server(c, cmd->id[0], res, err);
     case SCRIPT_CMD_KILL_SERVER: return kill_server(c, cmd->id[0], err);
     case SCRIPT_CMD_JOIN_CLIENT: return join_client(c, cmd->id[0], cmd->id[1], err);
     case SCRIPT_CMD_BREAK_CONNECTION:

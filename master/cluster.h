@@ -5,6 +5,7 @@
 #ifndef DKV_CLUSTER_H
 #define DKV_CLUSTER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,12 @@ typedef struct cluster_opts {
     bool owns_run_dir;       /* the watchdog removes run_dir if the master dies */
     bool valgrind_servers;   /* run servers under valgrind (checking aid) */
     bool count_frames;       /* keep servers' frame counters across kills (--stats) */
+    /* Read a server's store when it first joins in this run (--history:
+     * a reused run directory's data; see cluster_result.has_store). */
+    bool record_initial_stores;
+    /* Set by the master's signal handler: calls and waits give up. NULL:
+     * never. */
+    const volatile sig_atomic_t *cancel;
 } cluster_opts;
 
 typedef struct cluster cluster;
@@ -64,7 +71,9 @@ typedef struct cluster_result {
     uint64_t *servers;
     size_t *group_of;
     size_t n_servers, n_groups;
-    /* printStore, when it succeeded: the store, sorted by key. */
+    /* printStore, when it succeeded: the store, sorted by key. joinServer
+     * with record_initial_stores, the first in this run: what the server
+     * held when it started, when it held anything. */
     bool has_store;
     cluster_entry *entries;
     size_t n_entries, cap_entries;

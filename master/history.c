@@ -165,6 +165,10 @@ static void add_command_fields(json_t *rec, const script_cmd *cmd, const cluster
     switch (cmd->kind) {
     case SCRIPT_CMD_NONE: break;
     case SCRIPT_CMD_JOIN_SERVER:
+        set_id(rec, "server", cmd->id[0]);
+        if (res->has_store)
+            json_object_set_new(rec, "store", store_json(res));
+        break;
     case SCRIPT_CMD_KILL_SERVER: set_id(rec, "server", cmd->id[0]); break;
     case SCRIPT_CMD_JOIN_CLIENT:
         set_id(rec, "client", cmd->id[0]);

@@ -13,7 +13,10 @@
  *   dep_before, dep_after   the client's dependency on key around a put/get
  *   result                  get: "ok", "ERR_KEY" or "ERR_DEP"
  *   groups                  stabilize: connected groups of live servers
- *   store                   printStore: [[key, value, version], ...]
+ *   store                   printStore: [[key, value, version], ...];
+ *                           joinServer: what the server held when it
+ *                           started, from before this run (a reused
+ *                           --run-dir), when it held anything
  *
  * The last record has cmd "end" (with "exit", the master's exit status, and
  * "interrupted"); a history without it was cut short.

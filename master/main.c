@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/daemon.h"
@@ -24,8 +25,60 @@
 #include "stats.h"
 #include "script.h"
 
+/* The signal that stops the run (SIGINT, SIGTERM, SIGHUP), and the flag
+ * the cluster's calls and waits watch: set together, but the flag is
+ * cleared again for the shutdown, which a second signal cuts short. */
 static volatile sig_atomic_t stop_signal;
-static void on_signal(int sig) { stop_signal = sig; }
+static volatile sig_atomic_t cancel_calls;
+/* Once stopping, wakes the master every WAKE_NS: a signal that lands just
+ * before a blocking call starts would otherwise not interrupt it. */
+static timer_t wake_timer;
+static bool have_wake_timer;
+#define WAKE_NS (50 * 1000 * 1000)
+
+static void arm_wake_timer(long ns)
+{
+    struct itimerspec its = {{0, ns}, {0, ns}};
+    if (have_wake_timer)
+        timer_settime(wake_timer, 0, &its, NULL); /* async-signal-safe */
+}
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+    cancel_calls = 1;
+    arm_wake_timer(WAKE_NS);
+}
+
+static void on_wake(int sig) { (void)sig; }
+
+/* SIGINT, SIGTERM and SIGHUP stop the run; without SA_RESTART, so that a
+ * blocking call returns EINTR. SIGPIPE is ignored: a closed stdout is an
+ * output error. */
+static void install_signals(void)
+{
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM};
+    have_wake_timer = timer_create(CLOCK_MONOTONIC, &ev, &wake_timer) == 0;
+    if (!have_wake_timer)
+        fprintf(stderr, "master: timer_create: %s (a signal may wait for a call's timeout)\n",
+                strerror(errno));
+    struct sigaction sa = {.sa_handler = on_wake};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* The script is over: the shutdown's calls must not give up, unless
+ * another signal comes. */
+static void end_cancel(void)
+{
+    arm_wake_timer(0);
+    cancel_calls = 0;
+}
 
 static void usage(FILE *f)
 {
@@ -85,17 +138,73 @@ static int check_usable_dir(const char *what, const char *dir)
     return 0;
 }
 
+/* A default run base is shared ground (/tmp): it must be a real
+ * directory of this user that nobody else can write, or another user could
+ * read the run's data and secret, or plant files in it. Prints why not. */
+static int check_own_dir(const char *what, const char *dir)
+{
+    struct stat st;
+    if (lstat(dir, &st) < 0) {
+        fprintf(stderr, "master: %s %s: %s\n", what, dir, strerror(errno));
+        return -1;
+    }
+    const char *fix = "remove it, or set DAADKVS_RUN_BASE to a directory of yours";
+    if (S_ISLNK(st.st_mode)) {
+        fprintf(stderr, "master: %s %s is a symbolic link; %s\n", what, dir, fix);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        fprintf(stderr, "master: %s %s belongs to uid %u, not to you (uid %u); %s\n", what, dir,
+                (unsigned)st.st_uid, (unsigned)geteuid(), fix);
+        return -1;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        fprintf(stderr,
+                "master: %s %s is writable by other users (mode %04o); chmod go-w it, or set "
+                "DAADKVS_RUN_BASE\n",
+                what, dir, (unsigned)(st.st_mode & 07777));
+        return -1;
+    }
+    return 0;
+}
+
+/* The run base: DAADKVS_RUN_BASE when set; else $XDG_RUNTIME_DIR/daadkvs
+ * when that is an absolute directory of this user (a login's private
+ * runtime directory); else ${TMPDIR:-/tmp}/daadkvs-UID. One per user, so
+ * users never meet in it. Fills base and what (how to name it). */
+static bool run_base(char *base, size_t cap, const char **what)
+{
+    const char *env = getenv("DAADKVS_RUN_BASE");
+    if (env && *env) {
+        snprintf(base, cap, "%s", env);
+        *what = "DAADKVS_RUN_BASE";
+        return false;
+    }
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    struct stat st;
+    if (xdg && xdg[0] == '/' && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode) &&
+        st.st_uid == geteuid()) {
+        snprintf(base, cap, "%s/daadkvs", xdg);
+        *what = "run base (from XDG_RUNTIME_DIR)";
+        return true;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(base, cap, "%s/daadkvs-%u", tmp && *tmp ? tmp : "/tmp", (unsigned)geteuid());
+    *what = tmp && *tmp ? "run base (from TMPDIR)" : "run base";
+    return true;
+}
+
 static int make_run_dir(char *out, size_t cap)
 {
-    const char *base = getenv("DAADKVS_RUN_BASE");
-    const char *what = "DAADKVS_RUN_BASE";
-    char def[PATH_MAX];
-    if (!base || !*base) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(def, sizeof def, "%s/daadkvs", tmp && *tmp ? tmp : "/tmp");
-        base = def;
-        what = tmp && *tmp ? "run base (from TMPDIR)" : "run base";
-    }
+    char base[PATH_MAX];
+    const char *what;
+    bool shared = run_base(base, sizeof base, &what);
+    /* Whose it is comes first: a stranger's directory is refused as such,
+     * and nothing is written into it. A failed mkdir is explained below. */
+    struct stat st;
+    if (shared && (mkdir(base, 0700) == 0 || lstat(base, &st) == 0) &&
+        check_own_dir(what, base) < 0)
+        return -1;
     if (check_usable_dir(what, base) < 0)
         return -1;
     if (snprintf(out, cap, "%s/run-XXXXXX", base) >= (int)cap) {
@@ -213,8 +322,23 @@ typedef struct run {
     stats *st;     /* NULL without --stats */
     cluster_result res;
     long lineno;
-    int status; /* the master's exit status so far */
+    int status;        /* the master's exit status so far */
+    bool output_lost;  /* stdout failed: the run stops */
 } run;
+
+/* Flushes the results of a command. Results that cannot be written (a
+ * full disk, a closed pipe) make the rest of the run pointless: one
+ * message, and the run stops. */
+static void flush_results(run *r)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return;
+    fprintf(stderr, "master: line %ld: cannot write results to stdout: %s; stopping\n",
+            r->lineno, errno ? strerror(errno) : "write error");
+    r->output_lost = true;
+    r->status = 1;
+}
 
 /* Executes one script line (len bytes, no newline, NUL-terminated) and
  * reports it: stdout, an error line, stats, the history. */
@@ -229,7 +353,7 @@ static void run_line(run *r, char *line, size_t len)
     bool parsed = script_parse(line, len, &cmd, &err) == 0;
     bool ok = parsed && cluster_exec(r->c, &cmd, stdout, &r->res, &err) == 0;
     int64_t t1 = net_now_us();
-    fflush(stdout);
+    flush_results(r);
     if (!ok) {
         /* The name is script text when the word is unknown: echoed cut
          * short and escaped. */
@@ -262,16 +386,22 @@ static void run_line(run *r, char *line, size_t len)
     free(text);
 }
 
-/* Runs the script on stdin until its end or a signal. */
+/* Runs the script on stdin until its end, a signal or an output error. */
 static void run_script(run *r)
 {
     char *line = NULL;
     size_t cap = 0;
-    while (!stop_signal) {
+    while (!stop_signal && !r->output_lost) {
         errno = 0;
         ssize_t len = getline(&line, &cap, stdin);
-        if (len < 0)
+        if (len < 0) {
+            if (ferror(stdin) && !stop_signal) {
+                fprintf(stderr, "master: cannot read the script after line %ld: %s\n",
+                        r->lineno, strerror(errno));
+                r->status = 1;
+            }
             break;
+        }
         r->lineno++;
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
@@ -286,26 +416,33 @@ int main(int argc, char **argv)
     int status;
     if (!parse_options(argc, argv, &o, &status))
         return status;
-    char bin_dir[PATH_MAX], run_dir[PATH_MAX];
-    if (find_dirs(&o, bin_dir, run_dir) < 0)
-        return 2;
-    daemon_install_signals(on_signal);
-    rpc_global_init();
     dkv_err err;
+    run r = {0};
+    /* Before the run directory exists, so that a bad path leaves nothing. */
+    if (o.history_path && !(r.hist = history_open(o.history_path, &err))) {
+        fprintf(stderr, "master: %s\n", err.msg);
+        return 2;
+    }
+    char bin_dir[PATH_MAX], run_dir[PATH_MAX];
+    if (find_dirs(&o, bin_dir, run_dir) < 0) {
+        history_close(r.hist);
+        return 2;
+    }
+    /* First: scripts/cleanup takes a run without a live master for an
+     * orphan. */
     if (pidfile_record(run_dir, "master", getpid(), &err) < 0)
         fprintf(stderr, "master: %s (scripts/cleanup will not find this process)\n", err.msg);
+    install_signals();
+    rpc_global_init();
     if (o.keep)
         mark_kept(run_dir);
     o.cluster.run_dir = run_dir;
     o.cluster.bin_dir = bin_dir;
     o.cluster.owns_run_dir = !o.keep;
     o.cluster.count_frames = o.want_stats;
+    o.cluster.record_initial_stores = r.hist != NULL;
+    o.cluster.cancel = &cancel_calls;
 
-    run r = {0};
-    if (o.history_path && !(r.hist = history_open(o.history_path, &err))) {
-        fprintf(stderr, "master: %s\n", err.msg);
-        return 2;
-    }
     r.st = o.want_stats ? stats_new() : NULL;
     int64_t run_start = net_now_us();
     r.c = cluster_new(&o.cluster, &err);
@@ -315,8 +452,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "master: cannot start the cluster: %s\n", err.msg);
         r.status = 1;
     }
+    end_cancel();
     if (stop_signal)
-        fprintf(stderr, "master: stopped by signal %d; shutting down\n", (int)stop_signal);
+        fprintf(stderr, "master: stopped by SIG%s; shutting down\n",
+                stop_signal == SIGINT    ? "INT"
+                : stop_signal == SIGTERM ? "TERM"
+                                         : "HUP");
     int exit_status = stop_signal ? 1 : r.status;
     /* Marks the history complete, so a checker can tell a cut one. */
     if (r.hist && history_write_end(r.hist, r.lineno, exit_status, stop_signal != 0, &err) < 0)

@@ -1,4 +1,4 @@
-# The master leaves no process behind when it gets SIGINT or SIGTERM, nor
+# The master leaves no process behind when it gets SIGINT, SIGTERM or SIGHUP, nor
 # when it is SIGKILLed (its daemons notice and exit). Waits are bounded
 # polls on conditions, never fixed sleeps.
 set -u
@@ -17,7 +17,7 @@ alive_records() { # pids recorded under RUN_BASE that are still running
     echo $n
 }
 fails=0
-for sig in INT TERM KILL; do
+for sig in INT TERM HUP KILL; do
     fifo=$(mktemp -u); mkfifo "$fifo"
     "$MASTER" < "$fifo" > /dev/null 2>&1 &
     master=$!

@@ -265,7 +265,7 @@ target() {
         start_server s 1 || return 1
         start_daemon t client "$BIN/client" --id 100 || return 1
         local out
-        out=$(rpc t attach i:1 "s:$HOST" "i:${PORT[s]}") || { bad "attach failed: $out"; return 1; } ;;
+        out=$(rpc t attach i:1 "s:$HOST" "i:${PORT[s]}" i:10000) || { bad "attach failed: $out"; return 1; } ;;
     watchdog)
         mkdir -p "$tdir/wd"
         start_daemon t watchdog "$BIN/watchdog" --run-dir "$tdir/wd" ;;

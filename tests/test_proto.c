@@ -132,9 +132,13 @@ static void test_ranges(void)
             "connect: argument 3 (port): 0 is out of range [1, 65535]");
     refused(&proto_server_connect, true, (rpcflat_val[]){I(1), S("h"), I(-1)}, 3,
             "argument 3 (port): -1 is out of range");
-    accepted(&proto_client_attach, true, (rpcflat_val[]){I(1), S("h"), I(65535)}, 3);
-    refused(&proto_client_attach, true, (rpcflat_val[]){I(1), S("h"), I(65536)}, 3,
+    accepted(&proto_client_attach, true, (rpcflat_val[]){I(1), S("h"), I(65535), I(1)}, 4);
+    refused(&proto_client_attach, true, (rpcflat_val[]){I(1), S("h"), I(65536), I(1)}, 4,
             "attach: argument 3 (port): 65536 is out of range [1, 65535]");
+    refused(&proto_client_attach, true, (rpcflat_val[]){I(1), S("h"), I(1), I(0)}, 4,
+            "attach: argument 4 (timeout_ms): 0 is out of range [1, 3600000]");
+    refused(&proto_client_attach, true, (rpcflat_val[]){I(1), S("h"), I(1)}, 3,
+            "attach takes 4 arguments, got 3");
     const rpcflat_val flag[] = {S("server"), I(1), I(2), I(0)};
     refused(&proto_watchdog_start, true, flag, 4,
             "start: argument 3 (sync): 2 is out of range [0, 1]");
@@ -291,6 +295,7 @@ static const proto_server_dump_args dump_args = {{(const uint8_t *)"a b", 3}, tr
 static proto_entry dump_entries[3];
 static proto_server_dump_reply dump_reply;
 static const proto_peer peer = {DKV_ID_MAX, "localhost", 65535};
+static const proto_client_attach_args attach_args = {DKV_ID_MAX, "localhost", 65535, 3600000};
 static proto_peer peer_list[3] = {{0, "127.0.0.1", 1}, {5, "::1", 2}, {DKV_ID_MAX, "h", 65535}};
 static const proto_server_connect_all_args connect_all_args = {peer_list, 3};
 static const proto_id some_id = {123456789012};
@@ -369,7 +374,7 @@ HANDLER(server_cut, proto_id, proto_none, &some_id, NULL)
 HANDLER(server_uncut, proto_id, proto_none, &some_id, NULL)
 HANDLER(server_forget, proto_id, proto_none, &some_id, NULL)
 HANDLER(server_stats, proto_none, proto_server_stats_reply, NULL, &stats_reply)
-HANDLER(client_attach, proto_peer, proto_none, &peer, NULL)
+HANDLER(client_attach, proto_client_attach_args, proto_none, &attach_args, NULL)
 HANDLER(client_detach, proto_none, proto_none, NULL, NULL)
 HANDLER(client_put, proto_client_put_args, proto_client_put_reply, &cput_args, &cput_reply)
 HANDLER(client_get, proto_client_get_args, proto_client_get_reply, &cget_args, &cget_reply)
@@ -459,7 +464,7 @@ static void test_round_trips(void)
     round_trip(server, &proto_server_uncut, &some_id, NULL);
     round_trip(server, &proto_server_forget, &some_id, NULL);
     round_trip(server, &proto_server_stats, NULL, &stats_reply);
-    round_trip(client, &proto_client_attach, &peer, NULL);
+    round_trip(client, &proto_client_attach, &attach_args, NULL);
     round_trip(client, &proto_client_detach, NULL, NULL);
     round_trip(client, &proto_client_put, &cput_args, &cput_reply);
     round_trip(client, &proto_client_get, &cget_args, &cget_reply);
