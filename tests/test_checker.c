@@ -582,6 +582,47 @@ static void test_phantom(void)
     expect(&g, CHECKER_PHANTOM, 6, NULL);
 }
 
+/* joinServer of a server whose store held data from before the run (a
+ * reused run directory), with that store. */
+static void join_with(hist *h, int line, unsigned s, const char *entries)
+{
+    add(h,
+        "{\"line\":%d,\"text\":\"joinServer %u\",\"server\":%u,\"store\":%s,"
+        "\"cmd\":\"joinServer\",\"ok\":true}\n",
+        line, s, s, entries);
+}
+
+static void test_initial_store(void)
+{
+    /* Values from an earlier run are writes, held by the server. */
+    hist h = {0};
+    join_with(&h, 1, 1, "[[\"k\",\"old\",[4,2]],[\"q\",\"x\",[5,1]]]");
+    join_with(&h, 2, 2, "[[\"k\",\"old\",[4,2]]]");
+    jclient(&h, 3, 5, 1);
+    jclient(&h, 4, 6, 2);
+    get_ok(&h, 5, 5, "k", 1, "old", 4, 2);
+    get_ok(&h, 6, 6, "k", 2, "old", 4, 2);
+    put(&h, 7, 6, "q", "new", 2, 6, 2);
+    store(&h, 8, 1, "[[\"k\",\"old\",[4,2]],[\"q\",\"x\",[5,1]]]");
+    CU_ASSERT_TRUE(valid(&h));
+    /* Without the record they are phantoms. */
+    hist g = {0};
+    join(&g, 1, 1);
+    jclient(&g, 2, 5, 1);
+    get_ok(&g, 3, 5, "k", 1, "old", 4, 2);
+    expect(&g, CHECKER_PHANTOM, 3, NULL);
+    /* The server holds them: a store without one lacks a held key. */
+    hist f = {0};
+    join_with(&f, 1, 1, "[[\"k\",\"old\",[4,2]]]");
+    store(&f, 2, 1, "[]");
+    expect(&f, CHECKER_STORE_MISSING_KEY, 2, REL(1));
+    /* One version, two values: a phantom. */
+    hist e = {0};
+    join_with(&e, 1, 1, "[[\"k\",\"old\",[4,2]]]");
+    join_with(&e, 2, 2, "[[\"k\",\"other\",[4,2]]]");
+    expect(&e, CHECKER_PHANTOM, 2, REL(1));
+}
+
 static void test_err_dep_while_held(void)
 {
     hist h = {0};
@@ -947,6 +988,7 @@ void add_checker_tests(void)
         {"read older than own write", test_read_older_than_own_write},
         {"monotonic reads", test_monotonic_reads},
         {"phantom values", test_phantom},
+        {"stores held from before the run", test_initial_store},
         {"ERR_DEP while the dependency is held", test_err_dep_while_held},
         {"ERR_KEY with a dependency", test_err_key_with_dep},
         {"ERR_DEP without a dependency", test_err_dep_without_dep},

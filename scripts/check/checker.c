@@ -632,6 +632,33 @@ static void do_failed_put(checker *c, size_t op, const histline_record *r)
     *VEC_PUSH(ki->fp, ki->n_fp, ki->cap_fp) = fp;
 }
 
+/* What a server held when it first joined, from before this run (a reused
+ * run directory): writes no put of this history made, which it holds. */
+static void learn_initial_store(checker *c, size_t op, server *s, const histline_record *r)
+{
+    for (size_t i = 0; i < r->n_store; i++) {
+        const histline_entry *e = &r->store[i];
+        uint32_t k = intern_key(c, &e->key);
+        digest d = digest_of(&e->value);
+        write_info *w = find_write(c, k, e->version);
+        if (w && !digest_eq(&w->val, &d)) {
+            /* Another server held another value under this version. */
+            prose_phantom_mismatch(c, op, k, e->version, &e->value, s->id, "held at start",
+                                   w);
+            continue;
+        }
+        if (!w) {
+            w = add_write(c, k, e->version);
+            w->val = d;
+            w->op = op;
+            w->server = s->id;
+            w->before_run = true;
+        }
+        if (r->ok)
+            raise_held(c, s, k, e->version, H_START, op, NO_OP, s->id, false);
+    }
+}
+
 static void do_join_server(checker *c, size_t op, const histline_record *r)
 {
     if (!r->has_server)
@@ -645,6 +672,8 @@ static void do_join_server(checker *c, size_t op, const histline_record *r)
     } else if (s->state != S_LIVE) {
         s->state = S_UNKNOWN; /* it may have started */
     }
+    if (r->has_store)
+        learn_initial_store(c, op, s, r);
 }
 
 static void do_kill_server(checker *c, size_t op, const histline_record *r)

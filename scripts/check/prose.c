@@ -146,6 +146,14 @@ static void sb_written(sb *b, vb *x, const checker *c, const write_info *w)
         sb_printf(b, "written by no put in the history");
         return;
     }
+    if (w->before_run) {
+        sb_printf(b, "written before this run (server %" PRIu64 " held it when it started at ",
+                  w->server);
+        sb_op(b, c, w->op);
+        sb_printf(b, ")");
+        vb_rel(x, c, w->op);
+        return;
+    }
     sb_printf(b, "written at ");
     sb_op(b, c, w->op);
     if (w->from_failed)
@@ -175,6 +183,11 @@ static void sb_held(sb *b, vb *x, const checker *c, const server *s, uint32_t k,
     case H_STORE:
         sb_written(b, x, c, w);
         sb_printf(b, "; server %" PRIu64 " listed it at ", s->id);
+        sb_op(b, c, h->op);
+        break;
+    case H_START:
+        sb_printf(b, "server %" PRIu64 " held it, from before this run, when it started at ",
+                  s->id);
         sb_op(b, c, h->op);
         break;
     case H_STABILIZE:
@@ -272,9 +285,15 @@ void prose_phantom_mismatch(checker *c, size_t op, uint32_t k, dkv_version v,
     sb_quoted(&x.text, value->p, value->n);
     sb_printf(&x.text, " at version ");
     sb_ver(&x.text, v);
-    sb_printf(&x.text, " on server %" PRIu64 ", but the put given that version (", server_id);
+    if (w->before_run)
+        sb_printf(&x.text, " on server %" PRIu64 ", but server %" PRIu64
+                           " held that version, from before this run, when it started (",
+                  server_id, w->server);
+    else
+        sb_printf(&x.text, " on server %" PRIu64 ", but the put given that version (",
+                  server_id);
     sb_op(&x.text, c, w->op);
-    sb_printf(&x.text, ") wrote ");
+    sb_printf(&x.text, w->before_run ? ") with " : ") wrote ");
     sb_digest(&x.text, &w->val);
     sb_printf(&x.text, ", not that value: a version must always carry the value its put "
                        "wrote (phantom value).");

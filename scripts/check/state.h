@@ -53,9 +53,10 @@ typedef struct write_info {
     size_t op;
     uint64_t server, client;
     bool from_failed; /* learned from a read matching a put that failed */
+    bool before_run;  /* held by a server when it first joined (op): a reused run directory */
 } write_info;
 
-typedef enum held_how { H_PUT, H_GET, H_STORE, H_STABILIZE, H_EPOCH } held_how;
+typedef enum held_how { H_PUT, H_GET, H_STORE, H_STABILIZE, H_EPOCH, H_START } held_how;
 
 /* A lower bound of the version a server holds for a key, and how the
  * checker knows it. */
