@@ -33,7 +33,7 @@ unread() {
     done < <(tail -q -n +2 /proc/net/tcp /proc/net/tcp6 2>/dev/null)
     echo "$n"
 }
-lines() { wc -l < "$tmp/h.jsonl" 2>/dev/null || echo 0; }
+lines() { { wc -l < "$tmp/h.jsonl"; } 2>/dev/null || echo 0; }
 fails=0
 fail() { echo "FAIL $case: $*"; fails=$((fails + 1)); }
 
