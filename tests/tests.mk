@@ -9,7 +9,8 @@
 #   make fuzz                 build them and fuzz each FUZZ_SECONDS (default 600)
 #                             from the corpus kept in tests/fuzz/corpus/NAME,
 #                             then minimise it back there (FUZZ_ONLY="a b": some;
-#                             FUZZ_RUNS=N: stop a target sooner, after N inputs)
+#                             FUZZ_RUNS=N: stop a target sooner, after N inputs;
+#                             FUZZ_FLAGS: more libFuzzer flags)
 #   make fuzz-smoke           each fuzzer FUZZ_SECONDS from the kept corpus,
 #                             which it leaves alone (CI, via make test)
 # unit-tests exits 0 when all pass, 1 when any test fails, 2 on a usage error.
@@ -114,7 +115,8 @@ fuzz-build: $(FUZZ_BINS)
 # stay in $(BUILD)/fuzz-run/NAME/. Run it niced on a shared machine:
 #   nice -n 19 make fuzz FUZZ_SECONDS=3600 FUZZ_ONLY=screen
 fuzz: $(FUZZ_BINS)
-	BIN=$(BIN) BUILD=$(BUILD) tests/fuzz/run.sh --seconds $(FUZZ_LONG_SECONDS) \
+	BIN=$(BIN) BUILD=$(BUILD) FUZZ_FLAGS="$(FUZZ_FLAGS)" tests/fuzz/run.sh \
+	    --seconds $(FUZZ_LONG_SECONDS) \
 	    --runs $(FUZZ_RUNS) $(FUZZ_MAX_LEN_ARGS) $(FUZZ_ONLY)
 
 # The kept corpus is read, not written, so every smoke run starts alike and

@@ -17,7 +17,8 @@
 # running the other targets. Exit 2 on a usage error or a missing binary.
 #
 # Environment: BIN (default bin) holds fuzz_NAME; BUILD (default build)
-# holds the scratch directories. The dictionary is tests/fuzz/NAME.dict or
+# holds the scratch directories; FUZZ_FLAGS, more libFuzzer flags for the
+# run (e.g. "-fork=1 -ignore_crashes=1" to go on past a known finding). The dictionary is tests/fuzz/NAME.dict or
 # tests/check/NAME.dict, when either exists.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -76,6 +77,7 @@ execs_of() {
     echo "${n:-0}"
 }
 
+read -r -a extra <<< "${FUZZ_FLAGS:-}"
 findings=()
 rows=()
 for n in "$@"; do
@@ -95,7 +97,7 @@ for n in "$@"; do
     start=$(date +%s)
     # The first directory gets the new inputs; the kept one is only read.
     "$fuzzer" -max_total_time="$seconds" -runs="$runs" -max_len="$len" -timeout="$timeout" \
-        -print_final_stats=1 -artifact_prefix="$work/" "${dict[@]}" \
+        -print_final_stats=1 -artifact_prefix="$work/" "${dict[@]}" "${extra[@]}" \
         "$work/new" "$kept" > "$work.log" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))
@@ -107,9 +109,9 @@ for n in "$@"; do
     if [ $rc != 0 ] || [ -n "$artifacts" ]; then
         verdict="FINDING (exit $rc)"
         findings+=("fuzz_$n: exit $rc, log $work.log${artifacts:+, artifact }$(echo $artifacts)")
-        # The report, from its first line on, rather than the progress lines.
-        awk '/ERROR: |runtime error|DEADLYSIGNAL|ALARM|out-of-memory|==[0-9]+==/ { on = 1 }
-             on' "$work.log" | head -n 60
+        # The end of the log without libFuzzer's progress lines: the
+        # target's own message, the sanitizer's report, the input.
+        grep -v '^#[0-9]' "$work.log" | tail -n 60
     fi
     if [ $smoke = 0 ]; then
         # Minimise: a fresh directory first, so -merge=1 keeps only inputs
