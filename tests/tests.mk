@@ -5,8 +5,14 @@
 #
 #   make unit                 build and run the CUnit tests (bin/unit-tests)
 #   make unit UNIT_ARGS=store run only the named suites
-#   make fuzz                 build the libFuzzer targets with clang into bin/fuzz_*
-#   make fuzz-smoke           run each fuzzer FUZZ_SECONDS (default 5)
+#   make fuzz-build           build the libFuzzer targets with clang into bin/fuzz_*
+#   make fuzz                 build them and fuzz each FUZZ_SECONDS (default 600)
+#                             from the corpus kept in tests/fuzz/corpus/NAME,
+#                             then minimise it back there (FUZZ_ONLY="a b": some;
+#                             FUZZ_RUNS=N: stop a target sooner, after N inputs;
+#                             FUZZ_FLAGS: more libFuzzer flags)
+#   make fuzz-smoke           each fuzzer FUZZ_SECONDS from the kept corpus,
+#                             which it leaves alone (CI, via make test)
 # unit-tests exits 0 when all pass, 1 when any test fails, 2 on a usage error.
 
 # tests/rpccall.c is a tool with its own main (below), not a unit test.
@@ -40,6 +46,17 @@ $(BIN)/rpccall: $(call obj,tests/rpccall.c $(COMMON_SRC))
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 5
 FUZZ_NAMES   := wire peermsg record vclock ids script proto rpcflat screen seal config auth
+# Every target `make fuzz` runs; check/check.mk adds its own.
+FUZZ_TARGETS := $(FUZZ_NAMES)
+FUZZ_ONLY    ?= $(FUZZ_TARGETS)
+# The top Makefile sets a short FUZZ_SECONDS for make test; a manual long
+# run takes 600 s per target unless the caller names the time.
+FUZZ_LONG_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),600)
+FUZZ_RUNS    ?= -1
+# Inputs are cut to FUZZ_MAX_LEN bytes, which keeps the kept corpus small;
+# history inputs hold several JSON lines each and run slowly when long.
+FUZZ_MAX_LEN ?= 4096 history=1024
+FUZZ_MAX_LEN_ARGS = $(patsubst %,--max-len %,$(FUZZ_MAX_LEN))
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # Not $(CFLAGS): it carries gcc-only warning flags. Warnings stay warnings
 # here, so a new clang diagnostic cannot block fuzzing; the gcc build is
@@ -91,23 +108,24 @@ $(BIN)/fuzz_screen: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -l
 $(BIN)/fuzz_rpcflat: $(call fuzz_obj,common/rpcflat.c tests/flateq.c)
 $(BIN)/fuzz_rpcflat: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
 
-.PHONY: fuzz fuzz-smoke
-fuzz: $(FUZZ_BINS)
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build: $(FUZZ_BINS)
 
-# A fresh, empty corpus per target and run, so every smoke run is alike,
-# with tests/fuzz/NAME.dict when there is one; -max_total_time bounds each run. A crash, leak or
-# sanitizer report makes the fuzzer, and so this target, fail.
+# tests/fuzz/run.sh runs the targets one after the other and prints, per
+# target, executions, seconds, exec/s, corpus size and findings. A crash,
+# leak, timeout or sanitizer report fails the run; the artifact and the log
+# stay in $(BUILD)/fuzz-run/NAME/. Run it niced on a shared machine:
+#   nice -n 19 make fuzz FUZZ_SECONDS=3600 FUZZ_ONLY=screen
+fuzz: $(FUZZ_BINS)
+	BIN=$(BIN) BUILD=$(BUILD) FUZZ_FLAGS="$(FUZZ_FLAGS)" tests/fuzz/run.sh \
+	    --seconds $(FUZZ_LONG_SECONDS) \
+	    --runs $(FUZZ_RUNS) $(FUZZ_MAX_LEN_ARGS) $(FUZZ_ONLY)
+
+# The kept corpus is read, not written, so every smoke run starts alike and
+# the tree stays clean; new inputs go to $(BUILD)/fuzz-corpus/NAME/.
 fuzz-smoke: $(FUZZ_BINS)
-	@set -e; for n in $(FUZZ_NAMES); do \
-	    dir=$(BUILD)/fuzz-corpus/$$n; rm -rf $$dir; mkdir -p $$dir; \
-	    echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
-	    dict=; [ ! -f tests/fuzz/$$n.dict ] || dict=-dict=tests/fuzz/$$n.dict; \
-	    if ! $(BIN)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$$dir- \
-	            $$dict $$dir > $$dir.log 2>&1; then \
-	        tail -n 60 $$dir.log; echo "fuzz_$$n FAILED (log: $$dir.log)"; exit 1; \
-	    fi; \
-	    tail -n 1 $$dir.log; \
-	done
+	@BIN=$(BIN) BUILD=$(BUILD) tests/fuzz/run.sh --smoke --seconds $(FUZZ_SECONDS) \
+	    $(FUZZ_MAX_LEN_ARGS) $(FUZZ_NAMES)
 
 # --- hostile inputs -------------------------------------------------------
 # bin/attack replays attacks on live daemons for tests/hostile.sh. It has its

@@ -5,6 +5,7 @@
 #   make                  also builds $(BIN)/check
 #   make check-fixtures   runs bin/check on tests/check/{valid,invalid}
 #   make fuzz-check       fuzzes the history line parser for FUZZ_SECONDS
+#                         (make fuzz runs it long, with the other targets)
 
 CHECK_LIB := scripts/check/checker.c scripts/check/prose.c scripts/check/histline.c common/hmap.c common/hash.c common/vec.c
 
@@ -23,8 +24,7 @@ check-fixtures: $(BIN)/check
 	BIN=$(BIN) tests/check/run.sh
 
 # libFuzzer target for the parser of history lines (external input); what
-# parses is fed to the checker too. Seeds: the first lines of each valid
-# fixture, so runs start from real records yet stay small and fast.
+# parses is fed to the checker too.
 CHECK_FUZZ_LIB := $(CHECK_LIB) common/err.c common/xalloc.c
 .SECONDARY: $(call fuzz_obj,$(CHECK_FUZZ_LIB) tests/check/fuzz_history.c)
 
@@ -32,12 +32,11 @@ $(BIN)/fuzz_history: $(call fuzz_obj,tests/check/fuzz_history.c $(CHECK_FUZZ_LIB
 	@mkdir -p $(BIN)
 	$(FUZZ_CC) $(FUZZ_SAN) $^ -ljansson -o $@
 
+# make fuzz runs it with the others; its corpus is kept with theirs, in
+# tests/fuzz/corpus/history (first seeded from the valid fixtures' heads).
+FUZZ_TARGETS += history
+fuzz fuzz-build: $(BIN)/fuzz_history
+
 fuzz-check: $(BIN)/fuzz_history
-	@dir=$(BUILD)/fuzz-corpus/history; rm -rf $$dir; mkdir -p $$dir; \
-	for f in tests/check/valid/*.jsonl; do head -n 30 $$f > $$dir/$$(basename $$f); done; \
-	echo "fuzz_history: $(FUZZ_SECONDS) s"; \
-	if ! $(BIN)/fuzz_history -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$$dir- \
-	        -dict=tests/check/history.dict $$dir > $$dir.log 2>&1; then \
-	    tail -n 60 $$dir.log; echo "fuzz_history FAILED (log: $$dir.log)"; exit 1; \
-	fi; \
-	tail -n 1 $$dir.log
+	@BIN=$(BIN) BUILD=$(BUILD) tests/fuzz/run.sh --smoke --seconds $(FUZZ_SECONDS) \
+	    $(FUZZ_MAX_LEN_ARGS) history

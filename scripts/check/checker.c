@@ -627,7 +627,8 @@ static void do_failed_put(checker *c, size_t op, const histline_record *r)
     server *s = find_server(c, r->server);
     if (s && s->state == S_DEAD)
         return;
-    key_info *ki = c->key_by_id[intern_key(c, &r->key)];
+    uint32_t k = intern_key(c, &r->key); /* first: it may grow key_by_id */
+    key_info *ki = c->key_by_id[k];
     failed_put fp = {op, digest_of(&r->value), r->server, r->has_client ? r->client : 0, false};
     *VEC_PUSH(ki->fp, ki->n_fp, ki->cap_fp) = fp;
 }
