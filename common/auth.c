@@ -19,6 +19,9 @@
 #define MSG_I_LEN (4 + 1 + NONCE_BYTES)
 #define MSG_A_LEN (4 + 1 + NONCE_BYTES + MAC_BYTES)
 #define MSG_F_LEN (4 + 1 + MAC_BYTES)
+#define MSG_X_LEN (4 + 1 + 1)
+#define REFUSE_SECRET 1
+#define REFUSE_PROTOCOL 2
 #define SECRET_MIN 16
 #define SECRET_MAX (64u << 10)
 
@@ -35,6 +38,7 @@ struct auth_session {
     uint8_t nonce_i[NONCE_BYTES], nonce_a[NONCE_BYTES];
     uint8_t k_send[KEY_BYTES], k_recv[KEY_BYTES];
     uint64_t n_send, n_recv; /* record counters, one per direction */
+    auth_failure failure;
 };
 
 static void need_sodium(void)
@@ -150,6 +154,7 @@ void auth_session_free(auth_session *s)
 }
 
 bool auth_session_ready(const auth_session *s) { return s->st == READY; }
+auth_failure auth_session_failure(const auth_session *s) { return s->failure; }
 
 /* HMAC of role || nonce_i || nonce_a under the cluster key. */
 static void proof(const auth_session *s, const char *role, uint8_t out[MAC_BYTES])
@@ -201,10 +206,12 @@ static void record_nonce(uint64_t counter, uint8_t nonce[12])
 void auth_session_seal(auth_session *s, const uint8_t *plain, size_t n, buf *out)
 {
     do {
-        size_t chunk = n < AUTH_RECORD_MAX ? n : AUTH_RECORD_MAX;
+        size_t chunk = n < AUTH_SEAL_MAX ? n : AUTH_SEAL_MAX;
         size_t start = buf_unread(out);
         buf_append_u32(out, (uint32_t)chunk);
         buf_append(out, plain, chunk);
+        if (buf_failed(out))
+            return; /* out of memory (a fallible buffer): its owner discards it */
         uint8_t nonce[12], tag[TAG_BYTES], none[1];
         record_nonce(s->n_send++, nonce);
         unsigned long long tag_len;
@@ -219,29 +226,77 @@ void auth_session_seal(auth_session *s, const uint8_t *plain, size_t n, buf *out
     } while (n > 0);
 }
 
-/* One handshake message of len bytes and kind at in; false when it is not. */
-static bool is_msg(const uint8_t *in, char kind)
+/* How the first bytes at in[0..n) compare with "DKA1" and a kind: 1 they
+ * are that message's start (or all of it), 0 they start another message,
+ * -1 they cannot be a handshake message at all. */
+static int msg_prefix(const uint8_t *in, size_t n, char kind)
 {
-    return memcmp(in, MAGIC, 4) == 0 && in[4] == (uint8_t)kind;
+    size_t k = n < 4 ? n : 4;
+    if (memcmp(in, MAGIC, k) != 0)
+        return -1;
+    return n < 5 || in[4] == (uint8_t)kind ? 1 : 0;
 }
 
-static ssize_t fail(auth_session *s, dkv_err *err, const char *why)
+static const char *refusal_text(uint8_t reason)
+{
+    switch (reason) {
+    case REFUSE_SECRET: return "the cluster secret does not match";
+    case REFUSE_PROTOCOL: return "the authentication handshake was not followed";
+    default: return "for a reason this version does not know";
+    }
+}
+
+/* Fails the session; reason (when not 0) is a refusal for the peer, which
+ * the caller sends before it closes. */
+static ssize_t fail(auth_session *s, dkv_err *err, auth_failure why, uint8_t reason, buf *out,
+                    const char *msg)
 {
     s->st = FAILED;
-    dkv_err_set(err, "%s", why);
+    s->failure = why;
+    if (reason) {
+        put_header(out, 'X');
+        buf_append(out, &reason, 1);
+    }
+    dkv_err_set(err, "%s", msg);
     return -1;
+}
+
+/* A refusal at in (MSG_X_LEN bytes): fails with the peer's reason. */
+static ssize_t refused(auth_session *s, const uint8_t *in, dkv_err *err)
+{
+    s->st = FAILED;
+    s->failure = AUTH_FAIL_REFUSED;
+    dkv_err_set(err, "refused by the peer: %s", refusal_text(in[5]));
+    return -1;
+}
+
+/* The message due is kind, of len bytes, unless the peer refuses us; the
+ * bytes at in[0..n) are checked. Returns 1 when that message is whole at
+ * in, 0 when more bytes are needed, -1 (failed) otherwise. */
+static int expect(auth_session *s, const uint8_t *in, size_t n, char kind, size_t len, buf *out,
+                  dkv_err *err)
+{
+    if (msg_prefix(in, n, 'X') == 1 && n >= 5)
+        return n < MSG_X_LEN ? 0 : (int)refused(s, in, err);
+    int p = msg_prefix(in, n, kind);
+    if (p < 0)
+        return (int)fail(s, err, AUTH_FAIL_PROTOCOL, 0, out,
+                         "the peer does not speak the authentication handshake");
+    if (p == 0)
+        return (int)fail(s, err, AUTH_FAIL_PROTOCOL, REFUSE_PROTOCOL, out,
+                         "the peer sent an authentication message out of turn");
+    return n >= len ? 1 : 0;
 }
 
 /* Handles the handshake message due, if whole; returns bytes used. */
 static ssize_t handshake(auth_session *s, const uint8_t *in, size_t n, buf *out, dkv_err *err)
 {
     uint8_t mac[MAC_BYTES];
+    int whole;
     switch (s->st) {
     case WAIT_I:
-        if (n < MSG_I_LEN)
-            return 0;
-        if (!is_msg(in, 'I'))
-            return fail(s, err, "the peer did not start the authentication handshake");
+        if ((whole = expect(s, in, n, 'I', MSG_I_LEN, out, err)) <= 0)
+            return whole;
         memcpy(s->nonce_i, in + 5, NONCE_BYTES);
         put_header(out, 'A');
         buf_append(out, s->nonce_a, NONCE_BYTES);
@@ -250,29 +305,31 @@ static ssize_t handshake(auth_session *s, const uint8_t *in, size_t n, buf *out,
         s->st = WAIT_F;
         return MSG_I_LEN;
     case WAIT_A:
-        if (n < MSG_A_LEN)
-            return 0;
-        if (!is_msg(in, 'A'))
-            return fail(s, err, "the peer did not answer the authentication handshake");
+        if ((whole = expect(s, in, n, 'A', MSG_A_LEN, out, err)) <= 0)
+            return whole;
         memcpy(s->nonce_a, in + 5, NONCE_BYTES);
         proof(s, "acceptor", mac);
         if (sodium_memcmp(mac, in + 5 + NONCE_BYTES, MAC_BYTES) != 0)
-            return fail(s, err, "the peer does not know the cluster's secret");
+            return fail(s, err, AUTH_FAIL_SECRET, REFUSE_SECRET, out,
+                        "the cluster secret does not match: the peer's proof of it fails "
+                        "with ours");
         put_header(out, 'F');
         proof(s, "initiator", mac);
         buf_append(out, mac, MAC_BYTES);
         become_ready(s);
         return MSG_A_LEN;
     case WAIT_F:
-        if (n < MSG_F_LEN)
-            return 0;
+        if ((whole = expect(s, in, n, 'F', MSG_F_LEN, out, err)) <= 0)
+            return whole;
         proof(s, "initiator", mac);
-        if (!is_msg(in, 'F') || sodium_memcmp(mac, in + 5, MAC_BYTES) != 0)
-            return fail(s, err, "the peer does not know the cluster's secret");
+        if (sodium_memcmp(mac, in + 5, MAC_BYTES) != 0)
+            return fail(s, err, AUTH_FAIL_SECRET, REFUSE_SECRET, out,
+                        "the cluster secret does not match: the peer's proof of it fails "
+                        "with ours (or it replays a recorded handshake)");
         become_ready(s);
         return MSG_F_LEN;
     default:
-        return fail(s, err, "authentication failed earlier on this connection");
+        return fail(s, err, s->failure, 0, out, "authentication failed earlier on this connection");
     }
 }
 
@@ -290,11 +347,18 @@ ssize_t auth_session_input(auth_session *s, const uint8_t *in, size_t n, buf *pl
         }
         const uint8_t *r = in + used;
         size_t left = n - used;
+        /* An acceptor that refuses our proof answers our first records with
+         * its refusal; "DKA1" is never the length of a record. */
+        if (s->initiator && s->n_recv == 0 && left >= 5 && msg_prefix(r, left, 'X') == 1) {
+            if (left < MSG_X_LEN)
+                break;
+            return refused(s, r, err);
+        }
         if (left < 4)
             break;
         uint32_t len = dkv_get_u32(r);
         if (len > AUTH_RECORD_MAX)
-            return fail(s, err, "a record is longer than the limit");
+            return fail(s, err, AUTH_FAIL_RECORD, 0, out, "a record is longer than the limit");
         if (left < AUTH_RECORD_OVERHEAD + (size_t)len)
             break;
         uint8_t nonce[12], none[1];
@@ -302,8 +366,8 @@ ssize_t auth_session_input(auth_session *s, const uint8_t *in, size_t n, buf *pl
         if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(none, NULL, none, 0, r + 4 + len,
                                                                r, 4 + (size_t)len, nonce,
                                                                s->k_recv) != 0)
-            return fail(s, err, "a record failed its authentication tag (forged, replayed or "
-                                "damaged)");
+            return fail(s, err, AUTH_FAIL_RECORD, 0, out,
+                        "a record failed its authentication tag (forged, replayed or damaged)");
         s->n_recv++;
         buf_append(plain, r + 4, len);
         used += AUTH_RECORD_OVERHEAD + (size_t)len;
