@@ -22,6 +22,7 @@ typedef struct client {
     uint64_t server_id;
     int server_timeout_ms;
     rpc_server *rpc;
+    auth_key *key; /* the cluster's: proves every connection, both ways */
 } client;
 
 static volatile sig_atomic_t stop_requested;
@@ -31,7 +32,7 @@ static int m_attach(void *ctx, const proto_peer *a, proto_none *r, void **owned,
 {
     client *c = ctx;
     rpc_client_free(c->server);
-    c->server = rpc_client_new(a->host, a->port, c->server_timeout_ms);
+    c->server = rpc_client_new(a->host, a->port, c->server_timeout_ms, c->key);
     c->server_id = a->id;
     return 0;
 }
@@ -110,8 +111,8 @@ static const proto_binding methods[] = {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: client --id ID [--listen HOST] [--ready-fd FD] "
-                    "[--server-timeout-ms MS]\n");
+    fprintf(stderr, "usage: client --id ID --secret-file FILE [--listen HOST] [--ready-fd FD]\n"
+                    "              [--server-timeout-ms MS]\n");
 }
 
 int main(int argc, char **argv)
@@ -120,12 +121,13 @@ int main(int argc, char **argv)
                                          {"listen", required_argument, 0, 'l'},
                                          {"ready-fd", required_argument, 0, 'r'},
                                          {"server-timeout-ms", required_argument, 0, 't'},
+                                         {"secret-file", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     client c;
     memset(&c, 0, sizeof c);
     c.server_timeout_ms = 5000;
-    const char *listen_host = "127.0.0.1", *id_text = NULL;
+    const char *listen_host = "127.0.0.1", *id_text = NULL, *secret_file = NULL;
     int ready_fd = -1;
     dkv_err err;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -144,13 +146,20 @@ int main(int argc, char **argv)
             else
                 c.server_timeout_ms = (int)v;
             break;
+        case 'k': secret_file = optarg; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
     }
-    if (!id_text || optind != argc || ids_parse(id_text, &c.id, &err) < 0) {
+    if (!id_text || !secret_file || optind != argc || ids_parse(id_text, &c.id, &err) < 0) {
         usage();
         return 2;
+    }
+    if (!(c.key = auth_key_load(secret_file, &err))) {
+        if (ready_fd < 0) /* else whoever started us says it */
+            fprintf(stderr, "client %" PRIu64 ": %s\n", c.id, err.msg);
+        daemon_report_failure(ready_fd, err.msg);
+        return 1;
     }
     daemon_install_signals(on_signal);
     rpc_global_init();
@@ -163,6 +172,10 @@ int main(int argc, char **argv)
         return 1;
     }
     loop *lp = loop_new();
+    loop_set_auth(lp, c.key);
+    char name[64];
+    snprintf(name, sizeof name, "client %" PRIu64, c.id);
+    loop_set_name(lp, name);
     rpc_listener *ls = rpc_listen(lp, lfd, c.rpc, &c);
     daemon_report_ready(ready_fd, port);
     while (!stop_requested)
@@ -172,5 +185,6 @@ int main(int argc, char **argv)
     rpc_client_free(c.server);
     session_free(c.sess);
     rpc_server_free(c.rpc);
+    auth_key_free(c.key);
     return 0;
 }

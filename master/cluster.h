@@ -24,6 +24,9 @@ typedef struct cluster_opts {
     bool owns_run_dir;       /* the watchdog removes run_dir if the master dies */
     bool valgrind_servers;   /* run servers under valgrind (checking aid) */
     bool count_frames;       /* keep servers' frame counters across kills (--stats) */
+    /* The cluster secret's file (every daemon proves it); NULL: a fresh
+     * one is made as RUN_DIR/secret, mode 0600, for this run alone. */
+    const char *secret_file;
 } cluster_opts;
 
 typedef struct cluster cluster;

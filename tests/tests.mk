@@ -58,7 +58,7 @@ fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))
 # with both parsers behind it, fuzz_seal the store's seal.
 FUZZ_EXTRA   := master/script.c common/proto.c common/rpc.c common/rpcflat.c common/token.c \
                 common/net.c common/loop.c tests/flateq.c server/seal.c common/hash.c \
-                master/config.c common/jsonpos.c common/hmap.c common/auth.c
+                master/config.c common/jsonpos.c common/hmap.c common/auth.c common/logrl.c
 FUZZ_OBJS    := $(call fuzz_obj,$(FUZZ_LIB) $(FUZZ_EXTRA) \
                   $(patsubst %,tests/fuzz/fuzz_%.c,$(FUZZ_NAMES)))
 FUZZ_LDLIBS  := -ljansson
@@ -83,11 +83,13 @@ $(BIN)/fuzz_seal: $(call fuzz_obj,server/seal.c common/hash.c)
 $(BIN)/fuzz_config: $(call fuzz_obj,master/config.c common/jsonpos.c common/hmap.c common/hash.c)
 $(BIN)/fuzz_auth: $(call fuzz_obj,common/auth.c)
 $(BIN)/fuzz_auth: FUZZ_LDLIBS += -lsodium
-$(BIN)/fuzz_proto: $(call fuzz_obj,common/proto.c common/rpc.c common/rpcflat.c common/token.c \
-                              common/net.c common/loop.c tests/flateq.c)
-$(BIN)/fuzz_proto: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
-$(BIN)/fuzz_screen: $(call fuzz_obj,common/rpc.c common/rpcflat.c common/net.c common/loop.c)
-$(BIN)/fuzz_screen: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
+# rpc.c and loop.c carry the transport's authentication (auth.c, libsodium).
+FUZZ_TRANSPORT := common/rpc.c common/rpcflat.c common/net.c common/loop.c common/auth.c \
+                  common/logrl.c
+$(BIN)/fuzz_proto: $(call fuzz_obj,common/proto.c common/token.c tests/flateq.c $(FUZZ_TRANSPORT))
+$(BIN)/fuzz_proto: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util -lsodium
+$(BIN)/fuzz_screen: $(call fuzz_obj,$(FUZZ_TRANSPORT))
+$(BIN)/fuzz_screen: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util -lsodium
 $(BIN)/fuzz_rpcflat: $(call fuzz_obj,common/rpcflat.c tests/flateq.c)
 $(BIN)/fuzz_rpcflat: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
 
