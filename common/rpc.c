@@ -457,22 +457,20 @@ static int next_reply(rpc_client *c, wire_frame *f, size_t *used, dkv_err *err)
 
 int rpc_client_poll(rpc_client *c, dkv_err *err)
 {
-    if (c->fd < 0)
-        return 0;
-    int got;
     wire_frame f;
     size_t used;
-    while ((got = receive(c, false, 0, err)) > 0) {
+    while (c->fd >= 0) {
+        /* Frames already read first, then whatever has arrived. */
         int rc = next_reply(c, &f, &used, err);
-        if (rc != 0) {
-            /* A reply nobody waits for makes no sense either. */
+        if (rc > 0) {
+            rc = dkv_err_set(err, "a reply without a call");
+        } else if (rc == 0) {
+            rc = receive(c, false, 0, err);
+            if (rc == 0)
+                return 0;
             if (rc > 0)
-                dkv_err_set(err, "a reply without a call");
-            drop_connection(c);
-            return dkv_err_wrap(err, "%s:%u", c->host, c->port);
+                continue;
         }
-    }
-    if (got < 0) {
         drop_connection(c);
         return dkv_err_wrap(err, "%s:%u", c->host, c->port);
     }
