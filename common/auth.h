@@ -25,10 +25,14 @@
  *
  * Records, after the handshake, carry the connection's bytes:
  *   u32 length (big-endian) | payload | tag[16]
- * tag = ChaCha20-Poly1305 (IETF) over the length and payload as associated
- * data, with the direction's key and its record counter as the nonce. A
- * record replayed, dropped, reordered or changed fails its tag, and the
- * connection is closed. Payloads are authenticated, not encrypted.
+ * tag = Poly1305 over the length and payload, laid out as ChaCha20-Poly1305
+ * (RFC 8439) lays out associated data with an empty message, keyed with a
+ * one-time key: ChaCha20 keystream block number n of the direction's key
+ * for the direction's n-th record (drawn eight blocks at a time, which
+ * costs what one does; RFC 8439 takes block 0 of nonce n instead, a block
+ * per record). A record replayed, dropped, reordered or changed fails its
+ * tag, and the connection is closed. Payloads are authenticated, not
+ * encrypted.
  *
  * The module is a byte-stream transform with no I/O of its own: callers
  * feed it what arrived and send what it appends to their output. */
