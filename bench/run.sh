@@ -194,6 +194,9 @@ check_run() {
 # Random base64 text; values are substrings at random offsets, so that no
 # two values share bytes and LevelDB's compression gains nothing.
 RANDOM_TEXT=$TMP/random.txt
+# A cluster secret for the floor's authenticated transport.
+FLOOR_SECRET=$TMP/secret
+(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$FLOOR_SECRET")
 head -c 800000 /dev/urandom | base64 -w0 | tr -d '\n' > "$RANDOM_TEXT"
 
 # gen_puts PUTS CLIENT0 NCLIENTS VALUE_SIZE: rotating puts on KEYS keys;
@@ -292,6 +295,14 @@ run_floor() { # round
         --size 10 --size "$MID" --size "$BIG" > "$f" 2> "$f.err"; then
         NOTES+=("floor round $1: bench-floor failed: $(head -c 300 "$f.err")")
         say "WARNING: bench-floor failed: $(head -c 300 "$f.err")"
+    fi
+    # The flat codec again, authenticated as the daemons' connections are
+    # (a handshake per connection, a record per message): what it adds per
+    # hop.
+    if ! "$BIN/bench-floor" --calls "$FLOOR_CALLS" --warmup "$FLOOR_WARMUP" --size 10 \
+        --transport flat --secret-file "$FLOOR_SECRET" | sed 's/transport=flat/transport=flatauth/' \
+        >> "$f" 2>> "$f.err"; then
+        NOTES+=("floor round $1: bench-floor with authentication failed: $(head -c 300 "$f.err")")
     fi
     local line tr sz us rate cps
     while read -r line; do
@@ -520,6 +531,8 @@ for t in xmlrpc flat tcp; do
         row "floor.$t.$sz.cps" floor "2-hop $t, $sz B: $FLOOR_CALLS sequential calls" calls/s ""
     done
 done
+row floor.flatauth.10.us floor "2-hop flat, 10 B, authenticated: median round trip" us ""
+row floor.flatauth.10.rate floor "2-hop flat, 10 B, authenticated: floor rate" calls/s ""
 row w1.cps W1 "5 servers, $W1_PUTS puts of 10 B, whole script" commands/s ">=6000" rate "${F_X10:-}" "${F_T10:-}"
 row w1.share W1 "throughput / 2-hop xmlrpc floor (10 B)" ratio ">=0.60"
 row w1.share_flat W1 "throughput / 2-hop flat-codec floor (10 B)" ratio ""
