@@ -809,8 +809,10 @@ static void catch_up(loop *l)
             continue;
         if (c->backlog)
             process_input(c);
-        if (c->starved)
-            settle_budget(c);
+        /* Records may have brought a whole frame before it had budget:
+         * it goes as soon as it has, whether or not more bytes come. */
+        if (c->starved && settle_budget(c) && buf_unread(&c->in))
+            process_input(c);
     }
 }
 
