@@ -3,6 +3,9 @@
 #   make SANITIZE=1           AddressSanitizer + UBSan build into bin-asan/ (objects in
 #                             build-asan/, so it never reuses unsanitized ones); what
 #                             `make test` uses
+#   make NOAUTH=1             a build without authentication into bin-noauth/, for
+#                             `make bench` to measure what authentication costs;
+#                             never for use (its daemons obey anyone)
 #   make test                 unit tests, then end-to-end scenarios (sanitized build)
 #   make demo                 install what is missing, build, run scripts/demo.txt
 #   make bench                the benchmark suite (BENCH_RUNS=5, BENCH_QUICK=1)
@@ -13,6 +16,9 @@
 ifeq ($(SANITIZE),1)
 BUILD    ?= build-asan
 BIN      ?= bin-asan
+else ifeq ($(NOAUTH),1)
+BUILD    ?= build-noauth
+BIN      ?= bin-noauth
 else
 BUILD    ?= build
 BIN      ?= bin
@@ -25,6 +31,9 @@ LDLIBS   := -lxmlrpc_server -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
+endif
+ifeq ($(NOAUTH),1)
+CFLAGS   += -DDKV_NO_AUTH
 endif
 
 COMMON_SRC := $(wildcard common/*.c)

@@ -10,6 +10,8 @@
 #
 # $(BIN)/bench-floor measures the 2-hop round-trip floor (XML-RPC over the
 # product's own transport, and raw TCP) that the results are compared with.
+# bin-noauth/ (make NOAUTH=1) is the same build without authentication:
+# W1 runs through both, alternately, for the cost of authentication.
 # See bench/run.sh for the workloads and the figures.
 
 # Wherever this file is included, it does not take over the default goal.
@@ -19,8 +21,11 @@ $(BIN)/bench-floor: $(call obj,bench/floor.c $(COMMON_SRC))
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-.PHONY: bench
-bench: all $(BIN)/bench-floor
-	BIN=$(BIN) BENCH_RUNS=$(or $(BENCH_RUNS),5) BENCH_QUICK=$(BENCH_QUICK) bash bench/run.sh
+.PHONY: bench bench-noauth
+bench-noauth:
+	@$(MAKE) --no-print-directory NOAUTH=1 all
+bench: all $(BIN)/bench-floor bench-noauth
+	BIN=$(BIN) NOAUTH_BIN=bin-noauth BENCH_RUNS=$(or $(BENCH_RUNS),5) BENCH_QUICK=$(BENCH_QUICK) \
+	    bash bench/run.sh
 
 .DEFAULT_GOAL := $(bench_saved_goal)

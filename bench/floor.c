@@ -17,6 +17,10 @@
  *   tcp     raw TCP, TCP_NODELAY, a 4-byte big-endian length prefix and the
  *           payload, sent with one write; the reply is 8 bytes.
  *
+ * With --secret-file FILE, xmlrpc and flat connections authenticate as the
+ * daemons' do (common/auth.h: a handshake per connection, a record per
+ * message); the lines then say auth=1.
+ *
  * For each transport and payload size: a warm-up, then sequential calls.
  * One line per measurement on stdout:
  *
@@ -73,6 +77,8 @@ typedef struct xr_node {
 } xr_node;
 
 static xr_node the_node;
+/* --secret-file: the xmlrpc and flat connections authenticate. */
+static auth_key *the_key;
 
 /* Handler of both B and C: takes the payload out (a copy, like the product's
  * argument checks); B passes it on to C. Returns the payload's length. */
@@ -177,7 +183,8 @@ static void xr_serve(int ready_fd, uint16_t next_port, bool flat)
         }
         xmlrpc_env_clean(&env);
     }
-    the_node.next = next_port ? rpc_client_new("127.0.0.1", next_port, CALL_TIMEOUT_MS) : NULL;
+    the_node.next =
+        next_port ? rpc_client_new("127.0.0.1", next_port, CALL_TIMEOUT_MS, the_key) : NULL;
     dkv_err err;
     uint16_t port;
     int lfd = net_listen("127.0.0.1", 0, &port, &err);
@@ -186,6 +193,8 @@ static void xr_serve(int ready_fd, uint16_t next_port, bool flat)
         _exit(1);
     }
     loop *lp = loop_new();
+    if (the_key)
+        loop_set_auth(lp, the_key);
     loop_listen(lp, lfd, xr_on_accept, NULL);
     daemon_report_ready(ready_fd, port);
     for (;;)
@@ -447,7 +456,7 @@ static int measure(const char *transport, size_t size, size_t warmup, size_t cal
     if (bpid <= 0)
         goto out;
     if (is_xml) {
-        c.rpc = rpc_client_new("127.0.0.1", bport, CALL_TIMEOUT_MS);
+        c.rpc = rpc_client_new("127.0.0.1", bport, CALL_TIMEOUT_MS, the_key);
     } else {
         dkv_err err;
         c.fd = net_connect("127.0.0.1", bport, READY_TIMEOUT_MS, &err);
@@ -473,10 +482,10 @@ static int measure(const char *transport, size_t size, size_t warmup, size_t cal
     qsort(lat, calls, sizeof *lat, cmp_i64);
     double median_ns = pct(lat, calls, 50);
     printf("floor transport=%s size=%zu calls=%zu median_us=%.1f p99_us=%.1f "
-           "median_rate_per_s=%.0f calls_per_s=%.0f\n",
+           "median_rate_per_s=%.0f calls_per_s=%.0f auth=%d\n",
            transport, size, calls, median_ns / 1e3, pct(lat, calls, 99) / 1e3,
            median_ns > 0 ? 1e9 / median_ns : 0.0,
-           elapsed > 0 ? (double)calls * 1e9 / (double)elapsed : 0.0);
+           elapsed > 0 ? (double)calls * 1e9 / (double)elapsed : 0.0, is_xml && the_key);
     fflush(stdout);
     rc = 0;
 out:
@@ -496,6 +505,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bench-floor [--calls N] [--warmup N] [--size BYTES]... "
                "[--transport xmlrpc|flat|tcp]...\n"
+               "                   [--secret-file FILE]\n"
                "  defaults: --calls 2000 --warmup 200, sizes 10, 100 and 10240, all transports\n");
 }
 
@@ -505,6 +515,7 @@ int main(int argc, char **argv)
                                          {"warmup", required_argument, 0, 'w'},
                                          {"size", required_argument, 0, 's'},
                                          {"transport", required_argument, 0, 't'},
+                                         {"secret-file", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     size_t calls = 2000, warmup = 200, sizes[16], n_sizes = 0;
@@ -543,6 +554,13 @@ int main(int argc, char **argv)
                 transports[n_tr++] = known[k];
             break;
         }
+        case 'k':
+            auth_key_free(the_key);
+            if (!(the_key = auth_key_load(optarg, &err))) {
+                fprintf(stderr, "bench-floor: %s\n", err.msg);
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -568,5 +586,6 @@ int main(int argc, char **argv)
         for (size_t s = 0; s < n_sizes; s++)
             if (measure(transports[t], sizes[s], warmup, calls) != 0)
                 status = 1;
+    auth_key_free(the_key);
     return status;
 }

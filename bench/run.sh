@@ -27,10 +27,15 @@
 #                       W7 too); the floor is always measured. Default: all
 #   BENCH_OUT=bench     where results.csv and results.png go
 #   BIN=bin             where master and bench-floor are
+#   NOAUTH_BIN=         a build without authentication (make NOAUTH=1 puts it
+#                       in bin-noauth): W1 also runs through it, alternately
+#                       with BIN, for the cost of authentication
 #
 # Workloads (ids of servers and clients are disjoint):
 #   W1  5 servers, clients 5-9 one per server, 10,000 rotating puts of 10-byte
-#       values on 1,000 keys, one stabilize; commands/s of the whole script
+#       values on 1,000 keys, one stabilize; commands/s of the whole script;
+#       with NOAUTH_BIN, each round also without authentication, right
+#       after: the ratio of the two is what authentication costs
 #   W2  the same with 2,000 puts of 10 KiB values
 #   W3  20 joinServer, 20 joinClient (100 puts, a stabilize), 20 killServer
 #   W4  the one stabilize after W1's and W2's bursts; a chain of 10 servers
@@ -53,6 +58,10 @@ cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 BIN=${BIN:-bin}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+NOAUTH_BIN=${NOAUTH_BIN:-}
+case $NOAUTH_BIN in '' | /*) ;; *) NOAUTH_BIN=$ROOT/$NOAUTH_BIN ;; esac
+[ -z "$NOAUTH_BIN" ] || [ -x "$NOAUTH_BIN/master" ] ||
+    { echo "bench: $NOAUTH_BIN/master is missing (make NOAUTH=1)" >&2; exit 2; }
 RUNS=${BENCH_RUNS:-5}
 QUICK=${BENCH_QUICK:-0}
 TIMEOUT=${BENCH_TIMEOUT:-900}
@@ -185,6 +194,9 @@ check_run() {
 # Random base64 text; values are substrings at random offsets, so that no
 # two values share bytes and LevelDB's compression gains nothing.
 RANDOM_TEXT=$TMP/random.txt
+# A cluster secret for the floor's authenticated transport.
+FLOOR_SECRET=$TMP/secret
+(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$FLOOR_SECRET")
 head -c 800000 /dev/urandom | base64 -w0 | tr -d '\n' > "$RANDOM_TEXT"
 
 # gen_puts PUTS CLIENT0 NCLIENTS VALUE_SIZE: rotating puts on KEYS keys;
@@ -245,13 +257,13 @@ W6_LINES=$(wc -l < "$S/w6.txt")
 
 # ---- runners -------------------------------------------------------------
 
-# run_stats NAME SCRIPT: one `master --stats` run; leaves RC and DIR.
-# Fails when the run had to be stopped.
+# run_stats NAME SCRIPT [BIN_DIR]: one `master --stats` run; leaves RC and
+# DIR. Fails when the run had to be stopped.
 run_stats() {
     DIR=$TMP/runs/$1
     mkdir -p "$DIR/base"
     local t0=$SECONDS
-    DAADKVS_RUN_BASE=$DIR/base "$BIN/master" --stats < "$2" > "$DIR/out" 2> "$DIR/err" &
+    DAADKVS_RUN_BASE=$DIR/base "${3:-$BIN}/master" --stats < "$2" > "$DIR/out" 2> "$DIR/err" &
     CUR_MASTER=$!
     wait_master "$CUR_MASTER"
     check_run "$1" "$DIR"
@@ -283,6 +295,14 @@ run_floor() { # round
         --size 10 --size "$MID" --size "$BIG" > "$f" 2> "$f.err"; then
         NOTES+=("floor round $1: bench-floor failed: $(head -c 300 "$f.err")")
         say "WARNING: bench-floor failed: $(head -c 300 "$f.err")"
+    fi
+    # The flat codec again, authenticated as the daemons' connections are
+    # (a handshake per connection, a record per message): what it adds per
+    # hop.
+    if ! "$BIN/bench-floor" --calls "$FLOOR_CALLS" --warmup "$FLOOR_WARMUP" --size 10 \
+        --transport flat --secret-file "$FLOOR_SECRET" | sed 's/transport=flat/transport=flatauth/' \
+        >> "$f" 2>> "$f.err"; then
+        NOTES+=("floor round $1: bench-floor with authentication failed: $(head -c 300 "$f.err")")
     fi
     local line tr sz us rate cps
     while read -r line; do
@@ -390,6 +410,15 @@ for ((r = 1; r <= RUNS; r++)); do
     say "--- round $r/$RUNS (load average $(load1)) ---"
     run_floor "$r"
     want w1 && run_stats "w1-$r" "$S/w1.txt" && rec_common w1
+    if want w1 && [ -n "$NOAUTH_BIN" ]; then
+        # The same, right after, without authentication: their ratio is
+        # this round's cost of authentication.
+        a=$(stat_cps "$DIR/err")
+        if run_stats "w1-noauth-$r" "$S/w1.txt" "$NOAUTH_BIN"; then
+            v=$(stat_cps "$DIR/err") && [ -n "$v" ] && rec w1.noauth_cps "$v" &&
+                [ -n "$a" ] && rec w1.auth_ratio "$(awk -v a="$a" -v b="$v" 'BEGIN { printf "%.4f\n", a / b }')"
+        fi
+    fi
     want w2 && run_stats "w2-$r" "$S/w2.txt" && rec_common w2
     if want w3 && run_stats "w3-$r" "$S/w3.txt"; then
         for c in joinServer joinClient killServer; do
@@ -502,12 +531,16 @@ for t in xmlrpc flat tcp; do
         row "floor.$t.$sz.cps" floor "2-hop $t, $sz B: $FLOOR_CALLS sequential calls" calls/s ""
     done
 done
+row floor.flatauth.10.us floor "2-hop flat, 10 B, authenticated: median round trip" us ""
+row floor.flatauth.10.rate floor "2-hop flat, 10 B, authenticated: floor rate" calls/s ""
 row w1.cps W1 "5 servers, $W1_PUTS puts of 10 B, whole script" commands/s ">=6000" rate "${F_X10:-}" "${F_T10:-}"
 row w1.share W1 "throughput / 2-hop xmlrpc floor (10 B)" ratio ">=0.60"
 row w1.share_flat W1 "throughput / 2-hop flat-codec floor (10 B)" ratio ""
 row w1.put_p50 W1 "put latency p50" ms "" lat "${F_XUS10:-}" "${F_TUS10:-}"
 row w1.put_p99 W1 "put latency p99" ms ""
 row w1.mpp W1 "messages per put (upd+ack frames / puts)" frames/put "<=8"
+row w1.noauth_cps W1 "the same without authentication (comparison build)" commands/s ""
+row w1.auth_ratio W1 "with / without authentication, per round" ratio ">=0.90"
 row w2.cps W2 "5 servers, $W2_PUTS puts of $BIG B, whole script" commands/s ">=2500" rate "${F_XBIG:-}" "${F_TBIG:-}"
 row w2.put_p50 W2 "put latency p50" ms "" lat "${F_XUSBIG:-}" "${F_TUSBIG:-}"
 row w2.put_p99 W2 "put latency p99" ms ""
@@ -557,6 +590,8 @@ echo "- commands/s counts every command of the script over the master's whole ru
 echo "- messages per put = (upd + ack frames sent between servers) / puts; W5's target is < N-1 (batching under load), which implies the bound 2(N-1); 'all server frames' adds lsa and hello frames."
 echo "- W6 runs with --history (not --stats) so that the master's memory is the product's own; rejoin and stabilize come from that history."
 echo "- W7 reads VmHWM from /proc of the live processes before EOF (/usr/bin/time would report the largest reaped descendant, i.e. a server, for the master)."
+[ -z "$NOAUTH_BIN" ] || echo "- W1 without authentication runs $(basename "$NOAUTH_BIN")/ (make NOAUTH=1: the loop and the RPC client skip the handshake and records), right after the same round's W1, for this comparison only; the ratio is taken per round, its median reported."
+
 for n in "${NOTES[@]}"; do echo "- $n"; done | awk '!seen[$0]++'
 echo "Results written to $CSV"
 

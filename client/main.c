@@ -21,6 +21,7 @@ typedef struct client {
     rpc_client *server;   /* NULL when detached */
     uint64_t server_id;
     rpc_server *rpc;
+    auth_key *key; /* the cluster's: proves every connection, both ways */
 } client;
 
 static volatile sig_atomic_t stop_requested;
@@ -34,7 +35,7 @@ static int m_attach(void *ctx, const proto_client_attach_args *a, proto_none *r,
 {
     client *c = ctx;
     rpc_client_free(c->server);
-    c->server = rpc_client_new(a->host, a->port, (int)a->timeout_ms);
+    c->server = rpc_client_new(a->host, a->port, (int)a->timeout_ms, c->key);
     char name[40];
     snprintf(name, sizeof name, "server %" PRIu64, a->id);
     rpc_client_set_name(c->server, name);
@@ -122,7 +123,7 @@ static const proto_binding methods[] = {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: client --id ID [--listen HOST] [--ready-fd FD]\n");
+    fprintf(stderr, "usage: client --id ID --secret-file FILE [--listen HOST] [--ready-fd FD]\n");
 }
 
 int main(int argc, char **argv)
@@ -130,11 +131,12 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"id", required_argument, 0, 'i'},
                                          {"listen", required_argument, 0, 'l'},
                                          {"ready-fd", required_argument, 0, 'r'},
+                                         {"secret-file", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     client c;
     memset(&c, 0, sizeof c);
-    const char *listen_host = "127.0.0.1", *id_text = NULL;
+    const char *listen_host = "127.0.0.1", *id_text = NULL, *secret_file = NULL;
     int ready_fd = -1;
     dkv_err err;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -149,13 +151,20 @@ int main(int argc, char **argv)
             }
             ready_fd = (int)v;
             break;
+        case 'k': secret_file = optarg; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
     }
-    if (!id_text || optind != argc || ids_parse(id_text, &c.id, &err) < 0) {
+    if (!id_text || !secret_file || optind != argc || ids_parse(id_text, &c.id, &err) < 0) {
         usage();
         return 2;
+    }
+    if (!(c.key = auth_key_load(secret_file, &err))) {
+        if (ready_fd < 0) /* else whoever started us says it */
+            fprintf(stderr, "client %" PRIu64 ": %s\n", c.id, err.msg);
+        daemon_report_failure(ready_fd, err.msg);
+        return 1;
     }
     daemon_install_signals(on_signal);
     rpc_global_init();
@@ -168,6 +177,10 @@ int main(int argc, char **argv)
         return 1;
     }
     loop *lp = loop_new();
+    loop_set_auth(lp, c.key);
+    char name[64];
+    snprintf(name, sizeof name, "client %" PRIu64, c.id);
+    loop_set_name(lp, name);
     rpc_listener *ls = rpc_listen(lp, lfd, c.rpc, &c);
     daemon_report_ready(ready_fd, port);
     while (!stop_requested)
@@ -177,5 +190,6 @@ int main(int argc, char **argv)
     rpc_client_free(c.server);
     session_free(c.sess);
     rpc_server_free(c.rpc);
+    auth_key_free(c.key);
     return 0;
 }

@@ -19,8 +19,16 @@
 #define MSG_I_LEN (4 + 1 + NONCE_BYTES)
 #define MSG_A_LEN (4 + 1 + NONCE_BYTES + MAC_BYTES)
 #define MSG_F_LEN (4 + 1 + MAC_BYTES)
+#define MSG_X_LEN (4 + 1 + 1)
+#define REFUSE_SECRET 1
+#define REFUSE_PROTOCOL 2
 #define SECRET_MIN 16
 #define SECRET_MAX (64u << 10)
+/* One-time Poly1305 keys drawn from the keystream at a time: ChaCha20
+ * makes eight blocks in about the time it makes one, and computing a block
+ * per record cost as much as the MAC itself. */
+#define OTK_BATCH 8
+#define BLOCK_BYTES 64
 
 struct auth_key {
     uint8_t k[KEY_BYTES];
@@ -28,13 +36,22 @@ struct auth_key {
 
 typedef enum state { WAIT_I, WAIT_A, WAIT_F, READY, FAILED } state;
 
+/* One direction of records: its key, its record counter, and the one-time
+ * keys of the next records. */
+typedef struct direction {
+    uint8_t key[KEY_BYTES];
+    uint64_t n;                             /* records so far */
+    uint64_t batch;                         /* the batch in otk, + 1 (0: none) */
+    uint8_t otk[OTK_BATCH * BLOCK_BYTES];
+} direction;
+
 struct auth_session {
     const auth_key *key;
     bool initiator;
     state st;
     uint8_t nonce_i[NONCE_BYTES], nonce_a[NONCE_BYTES];
-    uint8_t k_send[KEY_BYTES], k_recv[KEY_BYTES];
-    uint64_t n_send, n_recv; /* record counters, one per direction */
+    direction send, recv;
+    auth_failure failure;
 };
 
 static void need_sodium(void)
@@ -150,6 +167,7 @@ void auth_session_free(auth_session *s)
 }
 
 bool auth_session_ready(const auth_session *s) { return s->st == READY; }
+auth_failure auth_session_failure(const auth_session *s) { return s->failure; }
 
 /* HMAC of role || nonce_i || nonce_a under the cluster key. */
 static void proof(const auth_session *s, const char *role, uint8_t out[MAC_BYTES])
@@ -174,8 +192,10 @@ static void direction_key(const auth_session *s, const char *dir, uint8_t out[KE
 
 static void become_ready(auth_session *s)
 {
-    direction_key(s, s->initiator ? "initiator to acceptor" : "acceptor to initiator", s->k_send);
-    direction_key(s, s->initiator ? "acceptor to initiator" : "initiator to acceptor", s->k_recv);
+    direction_key(s, s->initiator ? "initiator to acceptor" : "acceptor to initiator",
+                  s->send.key);
+    direction_key(s, s->initiator ? "acceptor to initiator" : "initiator to acceptor",
+                  s->recv.key);
     s->st = READY;
 }
 
@@ -191,57 +211,130 @@ void auth_session_start(auth_session *s, buf *out)
     buf_append(out, s->nonce_i, NONCE_BYTES);
 }
 
-static void record_nonce(uint64_t counter, uint8_t nonce[12])
+/* Record n's one-time Poly1305 key: ChaCha20 keystream block n of the
+ * direction's key (96-bit nonce: n's high 32 bits; block counter: its low
+ * 32), the first 32 bytes. Each block serves one record only, and is
+ * never revealed. */
+static const uint8_t *one_time_key(direction *d, uint64_t n)
 {
-    memset(nonce, 0, 12);
+    uint64_t batch = n / OTK_BATCH;
+    if (d->batch != batch + 1) {
+        static const uint8_t zeros[OTK_BATCH * BLOCK_BYTES];
+        uint8_t nonce[12] = {0};
+        for (int i = 0; i < 4; i++)
+            nonce[8 + i] = (uint8_t)(n >> (32 + 8 * i));
+        crypto_stream_chacha20_ietf_xor_ic(d->otk, zeros, sizeof d->otk, nonce,
+                                           (uint32_t)(batch * OTK_BATCH), d->key);
+        d->batch = batch + 1;
+    }
+    return d->otk + (n % OTK_BATCH) * BLOCK_BYTES;
+}
+
+/* The tag of a record (length and payload at rec[0..len)), laid out as
+ * ChaCha20-Poly1305 lays out associated data with an empty message. */
+static void record_tag(direction *d, const uint8_t *rec, size_t len, uint8_t tag[TAG_BYTES])
+{
+    static const uint8_t pad[16];
+    uint8_t lengths[16] = {0};
     for (int i = 0; i < 8; i++)
-        nonce[i] = (uint8_t)(counter >> (8 * i));
+        lengths[i] = (uint8_t)((uint64_t)len >> (8 * i));
+    crypto_onetimeauth_poly1305_state st;
+    crypto_onetimeauth_poly1305_init(&st, one_time_key(d, d->n));
+    crypto_onetimeauth_poly1305_update(&st, rec, len);
+    crypto_onetimeauth_poly1305_update(&st, pad, (16 - len % 16) % 16);
+    crypto_onetimeauth_poly1305_update(&st, lengths, sizeof lengths);
+    crypto_onetimeauth_poly1305_final(&st, tag);
 }
 
 void auth_session_seal(auth_session *s, const uint8_t *plain, size_t n, buf *out)
 {
     do {
-        size_t chunk = n < AUTH_RECORD_MAX ? n : AUTH_RECORD_MAX;
+        size_t chunk = n < AUTH_SEAL_MAX ? n : AUTH_SEAL_MAX;
         size_t start = buf_unread(out);
         buf_append_u32(out, (uint32_t)chunk);
         buf_append(out, plain, chunk);
-        uint8_t nonce[12], tag[TAG_BYTES], none[1];
-        record_nonce(s->n_send++, nonce);
-        unsigned long long tag_len;
-        /* No plaintext to encrypt: the record rides as associated data,
-         * authenticated only (ChaCha20-Poly1305 with an empty message). */
-        crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-            none, tag, &tag_len, none, 0, buf_head(out) + start, 4 + chunk, NULL, nonce,
-            s->k_send);
+        if (buf_failed(out))
+            return; /* out of memory (a fallible buffer): its owner discards it */
+        uint8_t tag[TAG_BYTES];
+        record_tag(&s->send, buf_head(out) + start, 4 + chunk, tag);
+        s->send.n++;
         buf_append(out, tag, TAG_BYTES);
         plain += chunk;
         n -= chunk;
     } while (n > 0);
 }
 
-/* One handshake message of len bytes and kind at in; false when it is not. */
-static bool is_msg(const uint8_t *in, char kind)
+/* How the first bytes at in[0..n) compare with "DKA1" and a kind: 1 they
+ * are that message's start (or all of it), 0 they start another message,
+ * -1 they cannot be a handshake message at all. */
+static int msg_prefix(const uint8_t *in, size_t n, char kind)
 {
-    return memcmp(in, MAGIC, 4) == 0 && in[4] == (uint8_t)kind;
+    size_t k = n < 4 ? n : 4;
+    if (memcmp(in, MAGIC, k) != 0)
+        return -1;
+    return n < 5 || in[4] == (uint8_t)kind ? 1 : 0;
 }
 
-static ssize_t fail(auth_session *s, dkv_err *err, const char *why)
+static const char *refusal_text(uint8_t reason)
+{
+    switch (reason) {
+    case REFUSE_SECRET: return "the cluster secret does not match";
+    case REFUSE_PROTOCOL: return "the authentication handshake was not followed";
+    default: return "for a reason this version does not know";
+    }
+}
+
+/* Fails the session; reason (when not 0) is a refusal for the peer, which
+ * the caller sends before it closes. */
+static ssize_t fail(auth_session *s, dkv_err *err, auth_failure why, uint8_t reason, buf *out,
+                    const char *msg)
 {
     s->st = FAILED;
-    dkv_err_set(err, "%s", why);
+    s->failure = why;
+    if (reason) {
+        put_header(out, 'X');
+        buf_append(out, &reason, 1);
+    }
+    dkv_err_set(err, "%s", msg);
     return -1;
+}
+
+/* A refusal at in (MSG_X_LEN bytes): fails with the peer's reason. */
+static ssize_t refused(auth_session *s, const uint8_t *in, dkv_err *err)
+{
+    s->st = FAILED;
+    s->failure = AUTH_FAIL_REFUSED;
+    dkv_err_set(err, "refused by the peer: %s", refusal_text(in[5]));
+    return -1;
+}
+
+/* The message due is kind, of len bytes, unless the peer refuses us; the
+ * bytes at in[0..n) are checked. Returns 1 when that message is whole at
+ * in, 0 when more bytes are needed, -1 (failed) otherwise. */
+static int expect(auth_session *s, const uint8_t *in, size_t n, char kind, size_t len, buf *out,
+                  dkv_err *err)
+{
+    if (msg_prefix(in, n, 'X') == 1 && n >= 5)
+        return n < MSG_X_LEN ? 0 : (int)refused(s, in, err);
+    int p = msg_prefix(in, n, kind);
+    if (p < 0)
+        return (int)fail(s, err, AUTH_FAIL_PROTOCOL, 0, out,
+                         "the peer does not speak the authentication handshake");
+    if (p == 0)
+        return (int)fail(s, err, AUTH_FAIL_PROTOCOL, REFUSE_PROTOCOL, out,
+                         "the peer sent an authentication message out of turn");
+    return n >= len ? 1 : 0;
 }
 
 /* Handles the handshake message due, if whole; returns bytes used. */
 static ssize_t handshake(auth_session *s, const uint8_t *in, size_t n, buf *out, dkv_err *err)
 {
     uint8_t mac[MAC_BYTES];
+    int whole;
     switch (s->st) {
     case WAIT_I:
-        if (n < MSG_I_LEN)
-            return 0;
-        if (!is_msg(in, 'I'))
-            return fail(s, err, "the peer did not start the authentication handshake");
+        if ((whole = expect(s, in, n, 'I', MSG_I_LEN, out, err)) <= 0)
+            return whole;
         memcpy(s->nonce_i, in + 5, NONCE_BYTES);
         put_header(out, 'A');
         buf_append(out, s->nonce_a, NONCE_BYTES);
@@ -250,29 +343,31 @@ static ssize_t handshake(auth_session *s, const uint8_t *in, size_t n, buf *out,
         s->st = WAIT_F;
         return MSG_I_LEN;
     case WAIT_A:
-        if (n < MSG_A_LEN)
-            return 0;
-        if (!is_msg(in, 'A'))
-            return fail(s, err, "the peer did not answer the authentication handshake");
+        if ((whole = expect(s, in, n, 'A', MSG_A_LEN, out, err)) <= 0)
+            return whole;
         memcpy(s->nonce_a, in + 5, NONCE_BYTES);
         proof(s, "acceptor", mac);
         if (sodium_memcmp(mac, in + 5 + NONCE_BYTES, MAC_BYTES) != 0)
-            return fail(s, err, "the peer does not know the cluster's secret");
+            return fail(s, err, AUTH_FAIL_SECRET, REFUSE_SECRET, out,
+                        "the cluster secret does not match: the peer's proof of it fails "
+                        "with ours");
         put_header(out, 'F');
         proof(s, "initiator", mac);
         buf_append(out, mac, MAC_BYTES);
         become_ready(s);
         return MSG_A_LEN;
     case WAIT_F:
-        if (n < MSG_F_LEN)
-            return 0;
+        if ((whole = expect(s, in, n, 'F', MSG_F_LEN, out, err)) <= 0)
+            return whole;
         proof(s, "initiator", mac);
-        if (!is_msg(in, 'F') || sodium_memcmp(mac, in + 5, MAC_BYTES) != 0)
-            return fail(s, err, "the peer does not know the cluster's secret");
+        if (sodium_memcmp(mac, in + 5, MAC_BYTES) != 0)
+            return fail(s, err, AUTH_FAIL_SECRET, REFUSE_SECRET, out,
+                        "the cluster secret does not match: the peer's proof of it fails "
+                        "with ours (or it replays a recorded handshake)");
         become_ready(s);
         return MSG_F_LEN;
     default:
-        return fail(s, err, "authentication failed earlier on this connection");
+        return fail(s, err, s->failure, 0, out, "authentication failed earlier on this connection");
     }
 }
 
@@ -290,21 +385,26 @@ ssize_t auth_session_input(auth_session *s, const uint8_t *in, size_t n, buf *pl
         }
         const uint8_t *r = in + used;
         size_t left = n - used;
+        /* An acceptor that refuses our proof answers our first records with
+         * its refusal; "DKA1" is never the length of a record. */
+        if (s->initiator && s->recv.n == 0 && left >= 5 && msg_prefix(r, left, 'X') == 1) {
+            if (left < MSG_X_LEN)
+                break;
+            return refused(s, r, err);
+        }
         if (left < 4)
             break;
         uint32_t len = dkv_get_u32(r);
         if (len > AUTH_RECORD_MAX)
-            return fail(s, err, "a record is longer than the limit");
+            return fail(s, err, AUTH_FAIL_RECORD, 0, out, "a record is longer than the limit");
         if (left < AUTH_RECORD_OVERHEAD + (size_t)len)
             break;
-        uint8_t nonce[12], none[1];
-        record_nonce(s->n_recv, nonce);
-        if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(none, NULL, none, 0, r + 4 + len,
-                                                               r, 4 + (size_t)len, nonce,
-                                                               s->k_recv) != 0)
-            return fail(s, err, "a record failed its authentication tag (forged, replayed or "
-                                "damaged)");
-        s->n_recv++;
+        uint8_t tag[TAG_BYTES];
+        record_tag(&s->recv, r, 4 + (size_t)len, tag);
+        if (crypto_verify_16(tag, r + 4 + len) != 0)
+            return fail(s, err, AUTH_FAIL_RECORD, 0, out,
+                        "a record failed its authentication tag (forged, replayed or damaged)");
+        s->recv.n++;
         buf_append(plain, r + 4, len);
         used += AUTH_RECORD_OVERHEAD + (size_t)len;
     }

@@ -2,7 +2,9 @@
 #include "loop.h"
 #include "xalloc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "logrl.h"
 #include "net.h"
 #include "vec.h"
 #include "rpcflat.h"
@@ -25,6 +28,14 @@
 #define FD_RESERVE 128
 /* More connections than this would only add memory (in_free each). */
 #define MAX_CONNS_CEILING 1024
+/* Plaintext sealed at a time while output drains: whole records, few
+ * enough that the sealed copy of a multi-MiB reply never exists at once
+ * (and small enough that its buffer is kept, see buf.c). */
+#define SEAL_SLICE (3 * (size_t)AUTH_SEAL_MAX)
+/* What a refused connection's input may still be read before it is
+ * closed, so that the close is a FIN behind the refusal rather than a
+ * reset that could discard it. */
+#define REFUSE_DRAIN (256u << 10)
 
 struct loop_conn {
     loop *owner;
@@ -37,11 +48,19 @@ struct loop_conn {
     bool starved;       /* its next frame waits for inbound budget */
     bool backlog;       /* a whole call waits in `in` (dispatch is paused) */
     bool reset;         /* closed for breaking a limit: reset, not shut down */
+    bool authed;        /* frames flow: the handshake completed, or no auth */
+    bool initiator;     /* dialled by this loop (it starts the handshake) */
     char why[DKV_ERR_MAX]; /* the longest reason given is a dkv_err message */
     const loop_handlers *h;
     void *user;
-    buf in, out;
-    size_t reserved;     /* inbound budget held for the frame at the head of in */
+    buf in, out;         /* plaintext frames */
+    auth_session *auth;  /* NULL when the loop does not authenticate */
+    buf raw_in, raw_out; /* with auth: bytes as they travel (handshake, records) */
+    int64_t auth_since;  /* when the handshake began */
+    char peer[72];       /* the peer's address, for log lines */
+    size_t reserved;     /* inbound budget held: the larger of the two needs */
+    size_t frame_need;   /* budget the frame at the head of in needs (0: none) */
+    size_t record_need;  /* budget the record at the head of raw_in needs */
     size_t discard;      /* bytes of an oversized call still to drop */
     size_t discard_len;  /* that call's declared length */
     int64_t frame_since; /* when the incomplete frame at the head of in began; 0: none */
@@ -64,6 +83,9 @@ struct loop {
     size_t reply_out;   /* unsent output of connections that carry calls */
     int64_t now;        /* this iteration's clock: one reading per wakeup */
     int64_t listen_rest_until;
+    const auth_key *key; /* NULL: connections are not authenticated */
+    logrl *log;
+    char name[64];
 };
 
 void loop_limits_default(loop_limits *lim)
@@ -86,6 +108,9 @@ void loop_limits_default(loop_limits *lim)
         .max_conns = 0,
         .idle_evict_us = 1000000,
         .accept_backoff_us = 100000,
+        /* The handshake takes one round trip; a caller that has not
+         * finished it in 5 s is not one of ours. */
+        .handshake_timeout_us = 5 * 1000000LL,
     };
 }
 
@@ -107,9 +132,14 @@ void loop_set_limits(loop *l, const loop_limits *lim)
     l->lim = *lim;
     if (l->lim.max_frame == 0 || l->lim.max_frame > WIRE_MAX_FRAME)
         l->lim.max_frame = WIRE_MAX_FRAME;
-    /* A frame bigger than the whole budget would wait for ever. */
+    /* A frame (or record) bigger than the whole budget would wait for
+     * ever. */
     if (l->lim.in_budget < l->lim.max_frame + 4)
         l->lim.in_budget = l->lim.max_frame + 4;
+    if (l->key && l->lim.in_budget < AUTH_RECORD_MAX + AUTH_RECORD_OVERHEAD)
+        l->lim.in_budget = AUTH_RECORD_MAX + AUTH_RECORD_OVERHEAD;
+    if (l->lim.handshake_timeout_us <= 0)
+        l->lim.handshake_timeout_us = 5 * 1000000LL;
     if (l->lim.in_free < WIRE_PREFIX)
         l->lim.in_free = WIRE_PREFIX;
     if (l->lim.max_conns == 0)
@@ -121,6 +151,7 @@ loop *loop_new(void)
     loop *l = xcalloc(1, sizeof *l);
     l->listen_fd = -1;
     l->now = net_now_us();
+    snprintf(l->name, sizeof l->name, "%s", program_invocation_short_name);
     loop_limits lim;
     loop_limits_default(&lim);
     loop_set_limits(l, &lim);
@@ -140,6 +171,9 @@ static void conn_free(loop_conn *c)
         close(c->fd);
     buf_free(&c->in);
     buf_free(&c->out);
+    buf_free(&c->raw_in);
+    buf_free(&c->raw_out);
+    auth_session_free(c->auth);
     free(c);
 }
 
@@ -159,7 +193,48 @@ void loop_free(loop *l)
         close(l->listen_fd);
     free(l->conns);
     free(l->pfds);
+    logrl_free(l->log);
     free(l);
+}
+
+void loop_set_auth(loop *l, const auth_key *key)
+{
+#ifdef DKV_NO_AUTH
+    (void)l;
+    (void)key;
+#else
+    l->key = key;
+    if (!l->log)
+        l->log = logrl_new(stderr, 1000000);
+    loop_set_limits(l, &l->lim);
+#endif
+}
+
+void loop_set_name(loop *l, const char *name)
+{
+    dkv_err_mark_cut(l->name, sizeof l->name, snprintf(l->name, sizeof l->name, "%s", name));
+}
+
+/* The address at the other end of fd, as HOST:PORT. */
+static void peer_text(int fd, char *out, size_t cap)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    char host[INET6_ADDRSTRLEN] = "?";
+    snprintf(out, cap, "an unknown address");
+    if (getpeername(fd, (struct sockaddr *)&sa, &len) < 0)
+        return;
+    if (sa.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&sa;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+        snprintf(out, cap, "%s:%u", host, ntohs(a->sin_port));
+    } else if (sa.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+        snprintf(out, cap, "[%s]:%u", host, ntohs(a->sin6_port));
+    } else {
+        snprintf(out, cap, "a local socket");
+    }
 }
 
 void loop_listen(loop *l, int listen_fd, loop_accept_fn on_accept, void *user)
@@ -184,6 +259,17 @@ loop_conn *loop_add(loop *l, int fd, bool connecting, const loop_handlers *h, vo
     c->last_rx_us = c->last_tx_us = l->now;
     buf_set_fallible(&c->in);
     buf_set_fallible(&c->out);
+    c->authed = !l->key;
+    if (l->key) {
+        c->initiator = connecting;
+        c->auth = auth_session_new(l->key, connecting);
+        c->auth_since = l->now;
+        buf_init(&c->raw_in);
+        buf_init(&c->raw_out);
+        buf_set_fallible(&c->raw_in);
+        buf_set_fallible(&c->raw_out);
+        peer_text(fd, c->peer, sizeof c->peer);
+    }
     dkv_err err;
     bool usable = net_set_nonblock(fd, &err) == 0 && net_set_nodelay(fd, &err) == 0;
     l->conns = vec_reserve(l->conns, &l->cap, l->n + 1, sizeof *l->conns);
@@ -197,7 +283,15 @@ loop_conn *loop_add(loop *l, int fd, bool connecting, const loop_handlers *h, vo
 void *loop_conn_user(const loop_conn *c) { return c->user; }
 void loop_conn_set_user(loop_conn *c, void *user) { c->user = user; }
 buf *loop_conn_out(loop_conn *c) { return &c->out; }
-size_t loop_conn_pending(const loop_conn *c) { return buf_unread(&c->out); }
+
+/* Output not yet sent: plaintext and the records sealed from it. */
+static size_t out_pending(const loop_conn *c)
+{
+    return buf_unread(&c->out) + buf_unread(&c->raw_out);
+}
+
+size_t loop_conn_pending(const loop_conn *c) { return out_pending(c); }
+bool loop_conn_authenticated(const loop_conn *c) { return c->authed; }
 bool loop_conn_closed(const loop_conn *c) { return c->closing; }
 int64_t loop_conn_last_rx(const loop_conn *c) { return c->last_rx_us; }
 int64_t loop_conn_last_tx(const loop_conn *c) { return c->last_tx_us; }
@@ -208,6 +302,23 @@ static void release_budget(loop_conn *c)
 {
     c->owner->in_reserved -= c->reserved;
     c->reserved = 0;
+    c->frame_need = c->record_need = 0;
+}
+
+/* Holds from the inbound budget what c's input needs now: the larger of
+ * frame_need and record_need (the frame's bytes arrive inside records, so
+ * one reservation covers both). false when the budget cannot give it: c
+ * then holds nothing and is starved (not read) until some is released. */
+static bool settle_budget(loop_conn *c)
+{
+    loop *l = c->owner;
+    size_t need = c->frame_need > c->record_need ? c->frame_need : c->record_need;
+    bool fits = need <= c->reserved || l->in_reserved - c->reserved + need <= l->lim.in_budget;
+    l->in_reserved -= c->reserved;
+    c->reserved = fits ? need : 0;
+    l->in_reserved += c->reserved;
+    c->starved = !fits;
+    return fits;
 }
 
 /* Closes c for breaking a limit. */
@@ -243,16 +354,28 @@ static bool reading(const loop_conn *c)
     return !c->closing && !c->connecting && !c->starved && !c->backlog;
 }
 
+/* With authentication, the plaintext leaves as records: when the sealed
+ * bytes have gone, the next slice of out is sealed (all of it, as one
+ * record, when it is small). */
+static void seal_output(loop_conn *c)
+{
+    size_t n = buf_unread(&c->out);
+    if (n > SEAL_SLICE)
+        n = SEAL_SLICE;
+    auth_session_seal(c->auth, buf_head(&c->out), n, &c->raw_out);
+    buf_consume(&c->out, n);
+}
+
 static void flush(loop_conn *c)
 {
     loop *l = c->owner;
     if (c->closing || c->connecting)
         return;
-    if (buf_failed(&c->out)) {
+    if (buf_failed(&c->out) || buf_failed(&c->raw_out)) {
         reset_conn(c, "out of memory for output");
         return;
     }
-    size_t pending = buf_unread(&c->out);
+    size_t pending = out_pending(c);
     if (pending == 0) {
         c->out_since = 0;
         return;
@@ -266,11 +389,20 @@ static void flush(loop_conn *c)
     }
     if (c->out_since == 0)
         c->out_since = l->now;
-    while (buf_unread(&c->out) > 0) {
-        ssize_t w = send(c->fd, buf_head(&c->out), buf_unread(&c->out),
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+    buf *src = c->auth ? &c->raw_out : &c->out;
+    for (;;) {
+        if (c->auth && c->authed && buf_unread(src) == 0 && buf_unread(&c->out) > 0) {
+            seal_output(c);
+            if (buf_failed(src)) {
+                reset_conn(c, "out of memory for output");
+                return;
+            }
+        }
+        if (buf_unread(src) == 0)
+            break;
+        ssize_t w = send(c->fd, buf_head(src), buf_unread(src), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
-            buf_consume(&c->out, (size_t)w);
+            buf_consume(src, (size_t)w);
             c->out_since = c->active_at = c->last_tx_us = l->now;
             continue;
         }
@@ -279,7 +411,7 @@ static void flush(loop_conn *c)
         loop_close(c, w < 0 ? strerror(errno) : "send returned 0");
         return;
     }
-    if (buf_unread(&c->out) == 0)
+    if (out_pending(c) == 0)
         c->out_since = 0;
     else if (l->now - c->out_since > l->lim.stall_timeout_us)
         reset_conn(c, "output made no progress: the other end does not read");
@@ -289,17 +421,8 @@ static void flush(loop_conn *c)
  * inbound budget before it is read further. false: none is left. */
 static bool reserve_budget(loop_conn *c, size_t total)
 {
-    loop *l = c->owner;
-    if (c->reserved || total <= l->lim.in_free)
-        return true;
-    if (l->in_reserved + total > l->lim.in_budget) {
-        c->starved = true;
-        return false;
-    }
-    l->in_reserved += total;
-    c->reserved = total;
-    c->starved = false;
-    return true;
+    c->frame_need = total > c->owner->lim.in_free ? total : 0;
+    return settle_budget(c);
 }
 
 /* A call over the size limit, its bytes all dropped: answer it. */
@@ -317,7 +440,13 @@ static void refuse_oversized(loop_conn *c)
 static bool calls_paused(const loop_conn *c)
 {
     const loop *l = c->owner;
-    return buf_unread(&c->out) > l->lim.out_pause || l->reply_out > l->lim.out_budget;
+    return out_pending(c) > l->lim.out_pause || l->reply_out > l->lim.out_budget;
+}
+
+/* Whether c holds part of a frame or record still to come. */
+static bool input_incomplete(const loop_conn *c)
+{
+    return buf_unread(&c->in) || c->discard || (c->authed && buf_unread(&c->raw_in));
 }
 
 /* Dispatches the whole frames buffered in c->in, as far as the limits
@@ -379,16 +508,127 @@ static void process_input(loop_conn *c)
         if (c->carries_calls && buf_unread(&c->out) > out_before)
             l->reply_out += buf_unread(&c->out) - out_before;
         buf_consume(&c->in, used);
-        release_budget(c);
+        c->frame_need = 0;
+        settle_budget(c);
         c->frame_since = 0;
         if (buf_failed(&c->out))
             reset_conn(c, "out of memory for output");
     }
     /* A multi-MiB frame was consumed: give its memory back. */
-    if (!c->reserved)
+    if (!c->frame_need)
         buf_shrink(&c->in);
-    if (!c->closing && !c->backlog && (buf_unread(&c->in) || c->discard) && !c->frame_since)
+    if (!c->closing && !c->backlog && input_incomplete(c) && !c->frame_since)
         c->frame_since = l->now;
+}
+
+/* A plaintext caller of an authenticating daemon: a call in our framing
+ * gets a fault that says what is missing, rather than a bare close. */
+static void fault_plain_caller(loop_conn *c)
+{
+    const uint8_t *p = buf_head(&c->raw_in);
+    if (c->initiator || buf_unread(&c->raw_in) < 5 || p[4] != WIRE_CALL)
+        return;
+    size_t start = wire_begin(&c->raw_out, WIRE_REPLY);
+    rpcflat_encode_fault(&c->raw_out, RPCFLAT_FAULT_BAD_REQUEST,
+                         "this daemon serves only callers that prove they know the cluster "
+                         "secret (the authentication handshake of common/auth.h; "
+                         "--secret-file)");
+    wire_finish(&c->raw_out, start);
+}
+
+/* Says what is left to say (a refusal, a fault), reads and drops what the
+ * peer sent (a close with unread input would be a reset, which may
+ * overtake the refusal), and closes, not resetting. */
+static void close_refused(loop_conn *c, const char *why)
+{
+    if (buf_unread(&c->raw_out) && !buf_failed(&c->raw_out) &&
+        send(c->fd, buf_head(&c->raw_out), buf_unread(&c->raw_out),
+             MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+        c->last_tx_us = c->owner->now;
+    char junk[16384];
+    for (size_t drained = 0; drained < REFUSE_DRAIN;) {
+        ssize_t r = recv(c->fd, junk, sizeof junk, MSG_DONTWAIT);
+        if (r <= 0)
+            break;
+        drained += (size_t)r;
+    }
+    loop_close(c, why);
+}
+
+/* The handshake failed, or a record: one log line (rate-limited per kind)
+ * naming the peer, then the connection closes. */
+static void refuse(loop_conn *c, const dkv_err *err)
+{
+    loop *l = c->owner;
+    const char *dir = c->initiator ? "to" : "from";
+    switch (auth_session_failure(c->auth)) {
+    case AUTH_FAIL_PROTOCOL:
+        fault_plain_caller(c);
+        logrl_printf(l->log, l->now, "%s: refused the connection %s %s: %s", l->name, dir,
+                     c->peer, err->msg);
+        break;
+    case AUTH_FAIL_SECRET:
+        logrl_printf(l->log, l->now, "%s: connection %s %s refused: %s", l->name, dir, c->peer,
+                     err->msg);
+        break;
+    case AUTH_FAIL_REFUSED:
+        logrl_printf(l->log, l->now, "%s: connection %s %s: %s", l->name, dir, c->peer,
+                     err->msg);
+        break;
+    default:
+        logrl_printf(l->log, l->now, "%s: closed the connection %s %s: %s", l->name, dir,
+                     c->peer, err->msg);
+        break;
+    }
+    close_refused(c, err->msg);
+}
+
+/* With authentication: the bytes in raw_in go through the session,
+ * handshake messages first (its answers go to raw_out), then records,
+ * whose payloads join the plaintext in c->in. Reserves budget for a large
+ * record at the head of raw_in. false when the connection was closed. */
+static bool take_raw(loop_conn *c)
+{
+    loop *l = c->owner;
+    dkv_err err;
+    ssize_t used = auth_session_input(c->auth, buf_head(&c->raw_in), buf_unread(&c->raw_in),
+                                      &c->in, &c->raw_out, &err);
+    if (used < 0) {
+        refuse(c, &err);
+        return false;
+    }
+    buf_consume(&c->raw_in, (size_t)used);
+    if (buf_failed(&c->in) || buf_failed(&c->raw_out)) {
+        reset_conn(c, "out of memory for input");
+        return false;
+    }
+    if (!c->authed && auth_session_ready(c->auth)) {
+        c->authed = true;
+        c->frame_since = 0;
+        if (c->initiator && c->h->on_connected)
+            c->h->on_connected(c);
+        if (c->closing)
+            return false;
+    }
+    c->record_need = 0;
+    if (c->authed && buf_unread(&c->raw_in) >= 4) {
+        size_t total = AUTH_RECORD_OVERHEAD + (size_t)dkv_get_u32(buf_head(&c->raw_in));
+        if (total > l->lim.in_free)
+            c->record_need = total;
+    }
+    if (!c->record_need)
+        buf_shrink(&c->raw_in);
+    settle_budget(c);
+    return true;
+}
+
+/* How many bytes of raw input to ask for: what completes the record at the
+ * head of raw_in, when it is large, else up to in_free in all. */
+static size_t raw_want(const loop_conn *c)
+{
+    size_t target = c->record_need ? c->record_need : c->owner->lim.in_free;
+    size_t have = buf_unread(&c->raw_in);
+    return have < target ? target - have : 1;
 }
 
 static void read_ready(loop_conn *c)
@@ -397,23 +637,29 @@ static void read_ready(loop_conn *c)
     for (int rounds = 0; rounds < 16 && reading(c); rounds++) {
         /* Never more than the frame being received, or in_free. */
         size_t unread = buf_unread(&c->in);
-        size_t target = c->reserved ? c->reserved : l->lim.in_free;
+        size_t target = c->frame_need ? c->frame_need : l->lim.in_free;
         size_t want = unread < target ? target - unread : 0;
         if (c->discard)
             want = IN_CHUNK;
-        else if (want > IN_CHUNK && !c->reserved)
+        else if (want > IN_CHUNK && !c->frame_need)
             want = IN_CHUNK;
         if (want == 0) {
             process_input(c);
             break;
         }
-        if (buf_reserve(&c->in, want) < 0) {
+        /* With authentication the bytes arrive as records (or handshake
+         * messages), which become plaintext once whole. */
+        buf *into = c->auth ? &c->raw_in : &c->in;
+        if (c->auth)
+            want = raw_want(c);
+        if (buf_reserve(into, want) < 0) {
             reset_conn(c, "out of memory for input");
             break;
         }
-        ssize_t r = recv(c->fd, c->in.data + c->in.len, want, MSG_DONTWAIT);
+        ssize_t r = recv(c->fd, into->data + into->len, want, MSG_DONTWAIT);
         if (r == 0) {
-            loop_close(c, "connection closed by peer");
+            loop_close(c, c->authed ? "connection closed by peer"
+                                    : "connection closed by peer before it authenticated");
             break;
         }
         if (r < 0) {
@@ -421,30 +667,43 @@ static void read_ready(loop_conn *c)
                 loop_close(c, strerror(errno));
             break;
         }
-        c->in.len += (size_t)r;
+        into->len += (size_t)r;
         c->active_at = c->last_rx_us = l->now;
+        if (c->auth && !take_raw(c))
+            break;
         process_input(c);
         if ((size_t)r < want)
             break;
     }
 }
 
-/* Closes the least recently active idle connection, so that a newcomer
- * gets its descriptor. false when none qualifies. */
+/* Closes a connection so that a newcomer gets its descriptor: the oldest
+ * accepted one that has not authenticated, busy or not (a stranger's), else
+ * the least recently active idle one. false when none qualifies. */
 static bool evict_idle(loop *l)
 {
-    loop_conn *victim = NULL;
+    loop_conn *stranger = NULL, *idle = NULL;
     for (size_t i = 0; i < l->n; i++) {
         loop_conn *c = l->conns[i];
-        if (c->closing || !c->evictable || c->connecting || buf_unread(&c->in) ||
-            buf_unread(&c->out) || c->discard || l->now - c->active_at < l->lim.idle_evict_us)
+        if (c->closing || !c->evictable)
             continue;
-        if (!victim || c->active_at < victim->active_at)
-            victim = c;
+        if (!c->authed && !c->initiator) {
+            if (!stranger || c->auth_since < stranger->auth_since)
+                stranger = c;
+            continue;
+        }
+        if (c->connecting || input_incomplete(c) || out_pending(c) ||
+            l->now - c->active_at < l->lim.idle_evict_us)
+            continue;
+        if (!idle || c->active_at < idle->active_at)
+            idle = c;
     }
+    loop_conn *victim = stranger ? stranger : idle;
     if (!victim)
         return false;
-    loop_close(victim, "closed to make room for a new connection");
+    loop_close(victim, victim->authed ? "closed to make room for a new connection"
+                                      : "closed before it authenticated, to make room for a "
+                                        "new connection");
     close(victim->fd); /* now: the newcomer needs the descriptor */
     victim->fd = -1;
     return true;
@@ -489,13 +748,26 @@ static int64_t check_timeouts(loop *l)
         loop_conn *c = l->conns[i];
         if (c->closing)
             continue;
+        if (!c->authed && !c->connecting) {
+            int64_t due = c->auth_since + l->lim.handshake_timeout_us;
+            if (l->now >= due) {
+                logrl_printf(l->log, l->now, "%s: closed the connection %s %s: no proof of "
+                             "the cluster secret within %lld ms", l->name,
+                             c->initiator ? "to" : "from", c->peer,
+                             (long long)(l->lim.handshake_timeout_us / 1000));
+                reset_conn(c, "no proof of the cluster secret in time");
+                continue;
+            }
+            if (due < wake)
+                wake = due;
+        }
         /* The clock runs while the frame waits for inbound budget too: the
          * wait is then bounded by the timeout of the frames ahead of it,
          * where otherwise a crowd of senders that never finish would hold
          * the budget in turns for ever. */
-        if (c->backlog || c->connecting) {
+        if (c->backlog || c->connecting || !c->authed) {
             c->frame_since = 0;
-        } else if (buf_unread(&c->in) || c->discard) {
+        } else if (input_incomplete(c)) {
             if (!c->frame_since)
                 c->frame_since = l->now;
             int64_t due = c->frame_since + l->lim.frame_timeout_us;
@@ -529,7 +801,7 @@ static void catch_up(loop *l)
         loop_conn *c = l->conns[i];
         flush(c);
         if (c->carries_calls && !c->closing)
-            l->reply_out += buf_unread(&c->out);
+            l->reply_out += out_pending(c);
     }
     for (size_t i = 0; i < l->n; i++) {
         loop_conn *c = l->conns[i];
@@ -537,8 +809,10 @@ static void catch_up(loop *l)
             continue;
         if (c->backlog)
             process_input(c);
-        if (c->starved && buf_unread(&c->in) >= 4)
-            reserve_budget(c, 4 + (size_t)dkv_get_u32(buf_head(&c->in)));
+        /* Records may have brought a whole frame before it had budget:
+         * it goes as soon as it has, whether or not more bytes come. */
+        if (c->starved && settle_budget(c) && buf_unread(&c->in))
+            process_input(c);
     }
 }
 
@@ -556,7 +830,8 @@ static int build_pollset(loop *l, int timeout_ms, int64_t wake, size_t *np_out)
     for (size_t i = 0; i < l->n; i++) {
         loop_conn *c = l->conns[i];
         short ev = reading(c) ? POLLIN : 0;
-        if (c->connecting || buf_unread(&c->out) > 0)
+        /* Plaintext waits for the handshake; only what can leave counts. */
+        if (c->connecting || buf_unread(&c->raw_out) > 0 || (c->authed && buf_unread(&c->out) > 0))
             ev |= POLLOUT;
         if (c->closing)
             any_closing = true;
@@ -583,8 +858,16 @@ static void dispatch(loop *l, loop_conn *c, short re)
         }
         c->connecting = false;
         c->active_at = l->now;
-        if (c->h->on_connected)
+        if (c->auth) {
+            /* Connected is not yet usable: it is once the handshake is done
+             * (take_raw calls on_connected then). */
+            peer_text(c->fd, c->peer, sizeof c->peer);
+            c->auth_since = l->now;
+            auth_session_start(c->auth, &c->raw_out);
+            flush(c);
+        } else if (c->h->on_connected) {
             c->h->on_connected(c);
+        }
         return;
     }
     if (re & (POLLIN | POLLHUP | POLLERR)) {

@@ -30,7 +30,25 @@
  *   when none is, the listener rests for accept_backoff.
  * Peer links are not subject to the reply backpressure (it applies to
  * frames of kind WIRE_CALL), which would deadlock two servers writing to
- * each other; server/core.c bounds what it queues per link instead. */
+ * each other; server/core.c bounds what it queues per link instead.
+ *
+ * Authentication (loop_set_auth): every connection then runs the
+ * handshake of common/auth.h before anything else, as the acceptor when
+ * accepted and as the initiator when dialled (loop_add with connecting).
+ * Handlers see frames, and a dialled connection's on_connected, only once
+ * both ends proved they know the cluster's secret. What handlers append to
+ * loop_conn_out is plaintext, sealed into records when it leaves: a whole
+ * flush in one record (up to AUTH_SEAL_MAX bytes each). The limits above
+ * apply to the plaintext; the records add:
+ * - a record longer than in_free reserves its length from the inbound
+ *   budget, like a frame (one reservation covers both: the larger);
+ * - a connection that has not authenticated within handshake_timeout is
+ *   closed, and at the connection cap such connections are closed first,
+ *   busy or not, so strangers cannot crowd out the cluster's own callers;
+ * - a peer that fails the handshake, or a record that fails its tag, closes
+ *   the connection (after a refusal, when the peer speaks the handshake,
+ *   or a fault reply, when it sent a call in plain framing) and is logged
+ *   on stderr in one line naming the peer's address, rate-limited. */
 #ifndef DKV_LOOP_H
 #define DKV_LOOP_H
 
@@ -38,6 +56,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "wire.h"
 
@@ -69,6 +88,7 @@ typedef struct loop_limits {
     size_t max_conns;         /* 0 when derived from RLIMIT_NOFILE */
     int64_t idle_evict_us;
     int64_t accept_backoff_us;
+    int64_t handshake_timeout_us; /* with authentication: until both ends proved the key */
 } loop_limits;
 
 void loop_limits_default(loop_limits *lim);
@@ -82,6 +102,13 @@ void loop_free(loop *l);
  * clamped. max_conns 0 derives it from RLIMIT_NOFILE. */
 void loop_set_limits(loop *l, const loop_limits *lim);
 
+/* Authenticates every connection added from now on with key, which must
+ * outlive the loop (see the top of this file). A build with DKV_NO_AUTH
+ * (a benchmark's comparison build, never the default) ignores it. */
+void loop_set_auth(loop *l, const auth_key *key);
+/* Who logs (e.g. "server 3"), for the lines about refused peers. */
+void loop_set_name(loop *l, const char *name);
+
 /* Watches a listening socket; on_accept gets each accepted fd. */
 void loop_listen(loop *l, int listen_fd, loop_accept_fn on_accept, void *user);
 
@@ -92,7 +119,11 @@ void *loop_conn_user(const loop_conn *c);
 void loop_conn_set_user(loop_conn *c, void *user);
 /* Output buffer: append frames with wire_encode; they leave next iteration. */
 buf *loop_conn_out(loop_conn *c);
+/* Bytes not yet sent: frames in loop_conn_out and records sealed from them. */
 size_t loop_conn_pending(const loop_conn *c);
+/* Whether frames flow: the handshake completed, or the loop does not
+ * authenticate. */
+bool loop_conn_authenticated(const loop_conn *c);
 bool loop_conn_closed(const loop_conn *c);
 /* Monotonic times (net_now_us) when bytes last arrived on c and last left
  * it; both start at the connection's creation. For keepalives. */

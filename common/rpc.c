@@ -2,6 +2,7 @@
 #include "rpc.h"
 #include "xalloc.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <strings.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -23,7 +25,13 @@ struct rpc_client {
     const volatile sig_atomic_t *cancel; /* see rpc_client_set_cancel */
     bool outcome_unknown; /* the last call failed after its request was sent */
     int fd;
-    buf in, out;
+    buf in, out;          /* plaintext frames: replies read, the call to send */
+    const auth_key *key;  /* NULL: plain framing, no authentication */
+    auth_session *auth;   /* the connection's, while connected with key */
+    buf raw;              /* with key: bytes read, before the session took them */
+    buf sealed;           /* with key: what is sent (handshake messages, records) */
+    rpc_frame_fn on_frame; /* other frames than replies (events); NULL: an error */
+    void *frame_user;
     rpcflat_msg *reply; /* the latest flat reply */
     void *scratch;      /* see rpc_client_scratch */
     size_t scratch_cap;
@@ -293,7 +301,7 @@ void rpc_global_init(void)
     xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, WIRE_MAX_FRAME);
 }
 
-rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms)
+rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms, const auth_key *key)
 {
     rpc_client *c = xcalloc(1, sizeof *c);
     snprintf(c->host, sizeof c->host, "%s", host);
@@ -301,8 +309,15 @@ rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms)
     c->timeout_ms = timeout_ms;
     snprintf(c->name, sizeof c->name, "%s:%u", c->host, port);
     c->fd = -1;
+#ifndef DKV_NO_AUTH
+    c->key = key;
+#else
+    (void)key;
+#endif
     buf_init(&c->in);
     buf_init(&c->out);
+    buf_init(&c->raw);
+    buf_init(&c->sealed);
     c->reply = rpcflat_msg_new();
     return c;
 }
@@ -318,6 +333,12 @@ void rpc_client_set_cancel(rpc_client *c, const volatile sig_atomic_t *flag) { c
 bool rpc_client_outcome_unknown(const rpc_client *c) { return c->outcome_unknown; }
 
 static bool cancelled(const rpc_client *c) { return c->cancel && *c->cancel; }
+
+void rpc_client_on_frame(rpc_client *c, rpc_frame_fn fn, void *user)
+{
+    c->on_frame = fn;
+    c->frame_user = user;
+}
 
 void *rpc_client_scratch(rpc_client *c, size_t n)
 {
@@ -337,6 +358,10 @@ static void drop_connection(rpc_client *c)
         close(c->fd);
     c->fd = -1;
     buf_clear(&c->in);
+    buf_clear(&c->raw);
+    buf_clear(&c->sealed);
+    auth_session_free(c->auth);
+    c->auth = NULL;
 }
 
 void rpc_client_free(rpc_client *c)
@@ -346,21 +371,145 @@ void rpc_client_free(rpc_client *c)
     drop_connection(c);
     buf_free(&c->in);
     buf_free(&c->out);
+    buf_free(&c->raw);
+    buf_free(&c->sealed);
     rpcflat_msg_free(c->reply);
     free(c->scratch);
     free(c);
 }
 
+/* The bytes in c->raw go through the session: handshake messages (its
+ * answers join c->sealed), then records, whose payloads join c->in. -1
+ * with err when the peer fails the handshake, refuses us or sends a record
+ * that fails its tag; a refusal of ours is sent first, so that the daemon
+ * can log why. */
+static int take_raw(rpc_client *c, dkv_err *err)
+{
+    ssize_t used = auth_session_input(c->auth, buf_head(&c->raw), buf_unread(&c->raw), &c->in,
+                                      &c->sealed, err);
+    if (used < 0) {
+        if (buf_unread(&c->sealed))
+            (void)!send(c->fd, buf_head(&c->sealed), buf_unread(&c->sealed),
+                        MSG_NOSIGNAL | MSG_DONTWAIT);
+        return -1;
+    }
+    buf_consume(&c->raw, (size_t)used);
+    return 0;
+}
+
+/* Reads what has arrived into c->in (through the session, with a key),
+ * waiting for it until deadline when wait is set. Returns 1 when bytes
+ * came, 0 when none had (without wait), -1 with err when the connection
+ * closed or failed, or the wait ran out. */
+static int receive(rpc_client *c, bool wait, int64_t deadline, dkv_err *err)
+{
+    buf *into = c->auth ? &c->raw : &c->in;
+    for (;;) {
+        buf_reserve(into, 64 * 1024);
+        ssize_t r = recv(c->fd, into->data + into->len, into->cap - into->len, MSG_DONTWAIT);
+        if (r > 0) {
+            into->len += (size_t)r;
+            return c->auth && take_raw(c, err) < 0 ? -1 : 1;
+        }
+        if (r == 0)
+            return dkv_err_set(err, c->auth && !auth_session_ready(c->auth)
+                                        ? "connection closed during the authentication "
+                                          "handshake (by a daemon without authentication?)"
+                                        : "connection closed by peer");
+        if (errno == EINTR)
+            return dkv_err_set(err, "interrupted");
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return dkv_err_set(err, "recv: %s", strerror(errno));
+        if (!wait)
+            return 0;
+        int64_t left = deadline - net_now_us();
+        if (left <= 0)
+            return dkv_err_set(err, "timed out");
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        int rc = poll(&pfd, 1, (int)((left + 999) / 1000));
+        if (rc < 0 && errno == EINTR)
+            return dkv_err_set(err, "interrupted");
+        if (rc < 0)
+            return dkv_err_set(err, "poll: %s", strerror(errno));
+    }
+}
+
+/* Connects and, with a key, proves it (the handshake's last message waits
+ * in c->sealed, to leave with the first call). -1 with err, unconnected. */
+static int connect_to(rpc_client *c, int64_t deadline, dkv_err *err)
+{
+    int remaining_ms = (int)((deadline - net_now_us()) / 1000);
+    c->fd = net_connect(c->host, c->port, remaining_ms > 0 ? remaining_ms : 1, err);
+    if (c->fd < 0 || !c->key)
+        return c->fd < 0 ? -1 : 0;
+    c->auth = auth_session_new(c->key, true);
+    auth_session_start(c->auth, &c->sealed);
+    int rc = net_write_all(c->fd, buf_head(&c->sealed), buf_unread(&c->sealed), deadline, err);
+    buf_clear(&c->sealed);
+    while (rc == 0 && !auth_session_ready(c->auth))
+        rc = receive(c, true, deadline, err) < 0 ? -1 : 0;
+    if (rc < 0)
+        drop_connection(c);
+    return rc;
+}
+
+/* Reads whole frames that are not replies (a watchdog's events) and hands
+ * them to on_frame. Returns 1 when a reply frame waits at the head of c->in
+ * (*f, *used), 0 when no whole frame is left, -1 with err for a malformed
+ * frame or one nobody expects. */
+static int next_reply(rpc_client *c, wire_frame *f, size_t *used, dkv_err *err)
+{
+    for (;;) {
+        int rc = wire_decode(buf_head(&c->in), buf_unread(&c->in), f, used, err);
+        if (rc <= 0)
+            return rc;
+        if (f->kind == WIRE_REPLY)
+            return 1;
+        if (!c->on_frame)
+            return dkv_err_set(err, "unexpected frame kind");
+        c->on_frame(c->frame_user, f);
+        buf_consume(&c->in, *used);
+    }
+}
+
+int rpc_client_poll(rpc_client *c, dkv_err *err)
+{
+    wire_frame f;
+    size_t used;
+    while (c->fd >= 0) {
+        /* Frames already read first, then whatever has arrived. */
+        int rc = next_reply(c, &f, &used, err);
+        if (rc > 0) {
+            rc = dkv_err_set(err, "a reply without a call");
+        } else if (rc == 0) {
+            rc = receive(c, false, 0, err);
+            if (rc == 0)
+                return 0;
+            if (rc > 0)
+                continue;
+        }
+        drop_connection(c);
+        return dkv_err_wrap(err, "%s", c->name);
+    }
+    return 0;
+}
+
 /* A kept-alive connection whose peer went away reads as EOF: find that out
  * before sending, so a request is never sent into a dead socket (and never
- * retried after it may have been executed). */
+ * retried after it may have been executed). With on_frame, what arrived
+ * may be events: they are read, and only an end or a failure drops it. */
 static void drop_if_stale(rpc_client *c)
 {
     if (c->fd < 0)
         return;
     struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-    if (poll(&pfd, 1, 0) > 0)
+    if (poll(&pfd, 1, 0) <= 0)
+        return;
+    dkv_err ignored;
+    if (!c->on_frame)
         drop_connection(c);
+    else
+        rpc_client_poll(c, &ignored);
 }
 
 /* Consumes a reply frame unless the connection was dropped meanwhile
@@ -439,11 +588,12 @@ static void flat_scalar_done(rpcflat_val *v)
     v->p = NULL;
 }
 
-/* Sends the body (already framed in c->out) and reads the reply frame.
- * On success *f points into c->in; the caller consumes *used bytes.
- * Messages name the callee by c->name; whether a failed call may have
- * been carried out is left in c->outcome_unknown: a request cut short is
- * dropped by the callee with the connection, a whole one may have run. */
+/* Sends the body (already framed in c->out; sealed into a record on an
+ * authenticated connection) and reads the reply frame. On success *f
+ * points into c->in; the caller consumes *used bytes. Messages name the
+ * callee by c->name; whether a failed call may have been carried out is
+ * left in c->outcome_unknown: a request cut short is dropped by the callee
+ * with the connection, a whole one may have run. */
 static int exchange(rpc_client *c, const char *method, wire_frame *f, size_t *used,
                     dkv_err *err)
 {
@@ -452,19 +602,34 @@ static int exchange(rpc_client *c, const char *method, wire_frame *f, size_t *us
         return dkv_err_set(err, "interrupted by a signal before calling %s", c->name);
     int64_t deadline = net_now_us() + (int64_t)c->timeout_ms * 1000;
     drop_if_stale(c);
-    if (c->fd < 0) {
-        int remaining_ms = (int)((deadline - net_now_us()) / 1000);
-        c->fd = net_connect(c->host, c->port, remaining_ms > 0 ? remaining_ms : 1, err);
-        if (c->fd < 0)
-            return c->named ? dkv_err_wrap(err, "%s", c->name) : -1;
+    if (c->fd < 0 && connect_to(c, deadline, err) < 0) {
+        /* Nothing of the call was sent: its outcome is known. */
+        if (cancelled(c))
+            return dkv_err_set(err, "interrupted by a signal while calling %s", c->name);
+        if (net_now_us() >= deadline)
+            return dkv_err_set(err, "no answer from %s within %d ms", c->name, c->timeout_ms);
+        return c->named ? dkv_err_wrap(err, "%s", c->name)
+                        : dkv_err_wrap(err, "%s to %s", method, c->name);
     }
-    if (net_write_all(c->fd, buf_head(&c->out), buf_unread(&c->out), deadline, err) < 0) {
+    const buf *req = &c->out;
+    if (c->auth) {
+        auth_session_seal(c->auth, buf_head(&c->out), buf_unread(&c->out), &c->sealed);
+        req = &c->sealed;
+    }
+    int rc = net_write_all(c->fd, buf_head(req), buf_unread(req), deadline, err);
+    buf_clear(&c->sealed);
+    if (rc < 0) {
         drop_connection(c);
         if (cancelled(c))
             return dkv_err_set(err, "interrupted by a signal while calling %s", c->name);
         return dkv_err_wrap(err, "cannot send %s to %s", method, c->name);
     }
-    if (net_read_frame(c->fd, &c->in, f, used, deadline, err) < 0) {
+    while ((rc = next_reply(c, f, used, err)) == 0)
+        if (receive(c, true, deadline, err) < 0) {
+            rc = -1;
+            break;
+        }
+    if (rc < 0) {
         drop_connection(c);
         c->outcome_unknown = true;
         if (cancelled(c))
@@ -472,11 +637,6 @@ static int exchange(rpc_client *c, const char *method, wire_frame *f, size_t *us
         if (net_now_us() >= deadline)
             return dkv_err_set(err, "no answer from %s within %d ms", c->name, c->timeout_ms);
         return dkv_err_wrap(err, "lost the connection to %s before it answered", c->name);
-    }
-    if (f->kind != WIRE_REPLY) {
-        drop_connection(c);
-        c->outcome_unknown = true;
-        return dkv_err_set(err, "%s answered %s with an unexpected frame kind", c->name, method);
     }
     return 0;
 }

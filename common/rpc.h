@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <xmlrpc-c/base.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "err.h"
 #include "limits.h"
@@ -25,8 +26,15 @@ void rpc_global_init(void);
 
 typedef struct rpc_client rpc_client;
 
-/* Caller frees with rpc_client_free. Connects lazily on the first call. */
-rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms);
+/* Caller frees with rpc_client_free. Connects lazily on the first call.
+ * With key (which must outlive the client) every connection authenticates
+ * (common/auth.h): the handshake on connect, within the call's timeout,
+ * then each call sealed into a record and each reply checked. A daemon
+ * that refuses us, one that cannot prove it knows the key, or a reply
+ * that fails its check (forged, replayed, damaged) fails the call with a
+ * message that says so, and drops the connection. NULL: plain framing,
+ * for tests and tools that talk to a loop without authentication. */
+rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms, const auth_key *key);
 void rpc_client_free(rpc_client *c);
 
 /* What messages call the callee ("server 3", "the watchdog"); by default
@@ -45,6 +53,18 @@ void rpc_client_set_cancel(rpc_client *c, const volatile sig_atomic_t *flag);
  * may not have carried it out. False after a success, a fault, or a
  * request that never reached the callee whole. */
 bool rpc_client_outcome_unknown(const rpc_client *c);
+
+/* Frames other than replies that a daemon sends unasked (a watchdog's
+ * events): fn gets each, in order, as they are read, before or between
+ * replies (the frame is valid during the call). Without fn such a frame
+ * fails the call and drops the connection, and so does anything that
+ * arrives between calls. */
+typedef void (*rpc_frame_fn)(void *user, const wire_frame *f);
+void rpc_client_on_frame(rpc_client *c, rpc_frame_fn fn, void *user);
+/* Reads, without waiting, what has arrived on c's connection and hands
+ * its frames to on_frame. 0 (also when not connected), or -1 with err
+ * when the connection ended or failed (it is dropped then). */
+int rpc_client_poll(rpc_client *c, dkv_err *err);
 
 /* Calls method with params (an array; not consumed) encoded by xmlrpc-c,
  * for tools that send any value (rpccall; the benchmark's xmlrpc-c

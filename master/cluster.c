@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/auth.h"
 #include "../common/daemon.h"
 #include "../common/net.h"
 #include "../common/proto.h"
@@ -30,6 +32,8 @@ struct cluster {
     cluster_opts opts;
     char run_id[40]; /* random per run: servers of other runs never link */
     model *m;
+    char secret_file[PATH_MAX];
+    auth_key *key; /* the cluster's: every call proves it */
     pid_t watchdog_pid;
     rpc_client *watchdog;
     endpoint *ep;
@@ -55,7 +59,7 @@ static endpoint *ep_find(cluster *c, uint64_t id)
 static rpc_client *connect_daemon(cluster *c, const char *host, uint16_t port, int timeout_ms,
                                   const char *name)
 {
-    rpc_client *rpc = rpc_client_new(host, port, timeout_ms);
+    rpc_client *rpc = rpc_client_new(host, port, timeout_ms, c->key);
     rpc_client_set_name(rpc, name);
     rpc_client_set_cancel(rpc, c->opts.cancel);
     return rpc;
@@ -92,6 +96,8 @@ static int start_watchdog(cluster *c, dkv_err *err)
     argv[a++] = "--die-with-parent";
     argv[a++] = "--run-id";
     argv[a++] = c->run_id;
+    argv[a++] = "--secret-file";
+    argv[a++] = c->secret_file;
     if (c->opts.owns_run_dir)
         argv[a++] = "--remove-run-dir-if-orphaned";
     if (c->opts.valgrind_servers)
@@ -122,6 +128,26 @@ static int make_run_id(char *out, size_t cap, dkv_err *err)
     return 0;
 }
 
+/* The cluster secret: the one given, or a fresh one for this run (a
+ * reused run directory's old secret is replaced), mode 0600. Only its path
+ * is ever passed on. */
+static int load_secret(cluster *c, dkv_err *err)
+{
+    if (c->opts.secret_file) {
+        snprintf(c->secret_file, sizeof c->secret_file, "%s", c->opts.secret_file);
+    } else {
+        if (snprintf(c->secret_file, sizeof c->secret_file, "%s/secret", c->opts.run_dir) >=
+            (int)sizeof c->secret_file)
+            return dkv_err_set(err, "run directory %s: path too long", c->opts.run_dir);
+        if (unlink(c->secret_file) < 0 && errno != ENOENT)
+            return dkv_err_set(err, "cannot replace %s: %s", c->secret_file, strerror(errno));
+        if (auth_secret_create(c->secret_file, err) < 0)
+            return -1;
+    }
+    c->key = auth_key_load(c->secret_file, err);
+    return c->key ? 0 : -1;
+}
+
 cluster *cluster_new(const cluster_opts *opts, dkv_err *err)
 {
     cluster *c = xcalloc(1, sizeof *c);
@@ -132,7 +158,7 @@ cluster *cluster_new(const cluster_opts *opts, dkv_err *err)
     }
     c->m = model_new();
     c->watchdog_pid = -1;
-    if (start_watchdog(c, err) < 0) {
+    if (load_secret(c, err) < 0 || start_watchdog(c, err) < 0) {
         cluster_free(c);
         return NULL;
     }
@@ -172,6 +198,7 @@ void cluster_free(cluster *c)
         rpc_client_free(c->ep[i].rpc);
     free(c->ep);
     rpc_client_free(c->watchdog);
+    auth_key_free(c->key);
     model_free(c->m);
     free(c);
 }

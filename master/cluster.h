@@ -31,6 +31,9 @@ typedef struct cluster_opts {
     /* Set by the master's signal handler: calls and waits give up. NULL:
      * never. */
     const volatile sig_atomic_t *cancel;
+    /* The cluster secret's file (every daemon proves it); NULL: a fresh
+     * one is made as RUN_DIR/secret, mode 0600, for this run alone. */
+    const char *secret_file;
 } cluster_opts;
 
 typedef struct cluster cluster;

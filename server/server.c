@@ -37,6 +37,7 @@ typedef struct server {
     links *links;
     loop *lp;
     rpc_server *rpc;
+    auth_key *key; /* the cluster's: every connection proves it */
 } server;
 
 static volatile sig_atomic_t stop_requested;
@@ -330,8 +331,8 @@ static const proto_binding methods[] = {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: server --id ID --data DIR [--listen HOST] [--ready-fd FD] [--sync]\n"
-                    "              [--run-id RUN] [--rejoin]\n");
+    fprintf(stderr, "usage: server --id ID --data DIR --secret-file FILE [--listen HOST]\n"
+                    "              [--ready-fd FD] [--sync] [--run-id RUN] [--rejoin]\n");
 }
 
 /* Start-up failed: say why to whoever waits on ready_fd (the watchdog
@@ -362,7 +363,7 @@ static int serve(server *s)
 
 /* The command line, beyond what goes into the server itself. */
 typedef struct server_args {
-    const char *data, *run_id;
+    const char *data, *run_id, *secret_file;
     int ready_fd;
     bool sync, rejoin;
 } server_args;
@@ -376,7 +377,7 @@ static bool parse_args(int argc, char **argv, server *s, server_args *a, int *st
         {"listen", required_argument, 0, 'l'}, {"ready-fd", required_argument, 0, 'r'},
         {"sync", no_argument, 0, 's'},         {"help", no_argument, 0, 'h'},
         {"run-id", required_argument, 0, 'R'}, {"rejoin", no_argument, 0, 'j'},
-        {0, 0, 0, 0}};
+        {"secret-file", required_argument, 0, 'k'}, {0, 0, 0, 0}};
     snprintf(s->listen_host, sizeof s->listen_host, "127.0.0.1");
     *a = (server_args){.run_id = "", .ready_fd = -1};
     *status = 2;
@@ -398,11 +399,12 @@ static bool parse_args(int argc, char **argv, server *s, server_args *a, int *st
         case 's': a->sync = true; break;
         case 'R': a->run_id = optarg; break;
         case 'j': a->rejoin = true; break;
+        case 'k': a->secret_file = optarg; break;
         case 'h': usage(); *status = 0; return false;
         default: usage(); return false;
         }
     }
-    if (!id_text || !a->data || optind != argc) {
+    if (!id_text || !a->data || !a->secret_file || optind != argc) {
         usage();
         return false;
     }
@@ -423,6 +425,9 @@ static bool parse_args(int argc, char **argv, server *s, server_args *a, int *st
  * left open). */
 static int start_server(server *s, const server_args *a, dkv_err *err)
 {
+    s->key = auth_key_load(a->secret_file, err);
+    if (!s->key)
+        return -1;
     s->st = store_open(a->data,
                        &(store_options){.sync = a->sync, .must_exist = a->rejoin, .self = s->id},
                        err);
@@ -446,6 +451,10 @@ static int start_server(server *s, const server_args *a, dkv_err *err)
         return -1;
     }
     s->lp = loop_new();
+    loop_set_auth(s->lp, s->key);
+    char name[64];
+    snprintf(name, sizeof name, "server %" PRIu64, s->id);
+    loop_set_name(s->lp, name);
     loop_listen(s->lp, lfd, on_accept, s);
     s->rpc = proto_server_new(PROTO_SERVER, methods, sizeof methods / sizeof methods[0]);
     daemon_report_ready(a->ready_fd, port);
@@ -464,8 +473,10 @@ int main(int argc, char **argv)
     rpc_global_init();
     the_server = &s;
     dkv_err err;
-    if (start_server(&s, &args, &err) < 0)
+    if (start_server(&s, &args, &err) < 0) {
+        auth_key_free(s.key);
         return start_failed(&s, args.ready_fd, &err);
+    }
 
     status = serve(&s);
     /* The loop goes first: closing its connections ends their links. */
@@ -474,5 +485,6 @@ int main(int argc, char **argv)
     store_close(s.st);
     rpc_server_free(s.rpc);
     logrl_free(s.log);
+    auth_key_free(s.key);
     return status;
 }

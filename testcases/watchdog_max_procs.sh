@@ -19,18 +19,24 @@ wait_for() { # condition, bound in tenths of a second
     return 1
 }
 
+# The cluster secret every connection proves (a path, never the secret,
+# goes on command lines).
+secret=$dir/secret
+(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$secret")
+
 # Bad values of the option are usage errors.
 for bad in 0 -1 x 1048577; do
-    "$bin/watchdog" --run-dir "$dir" --max-procs "$bad" 2>/dev/null
+    "$bin/watchdog" --run-dir "$dir" --secret-file "$secret" --max-procs "$bad" 2>/dev/null
     [ $? -eq 2 ] || fail "--max-procs $bad: want exit 2"
 done
 
 # Without --ready-fd the watchdog prints its port on stdout.
-"$bin/watchdog" --run-dir "$dir" --max-procs 2 > "$dir/port" 2> "$dir/watchdog.err" &
+"$bin/watchdog" --run-dir "$dir" --secret-file "$secret" --max-procs 2 > "$dir/port" \
+    2> "$dir/watchdog.err" &
 wd=$!
 wait_for '[ -n "$(head -n 1 "$dir/port" 2>/dev/null)" ]' 100 || fail "no port reported"
 at=127.0.0.1:$(head -n 1 "$dir/port")
-call() { "$bin/rpccall" "$at" "$@" > "$dir/out" 2> "$dir/errout"; }
+call() { "$bin/rpccall" --secret-file "$secret" "$at" "$@" > "$dir/out" 2> "$dir/errout"; }
 
 call start s:client I:11 i:0 i:0 || fail "start client 11: $(cat "$dir/errout")"
 grep -q '"port":[1-9]' "$dir/out" || fail "start gave $(cat "$dir/out")"

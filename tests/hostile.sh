@@ -5,7 +5,11 @@
 # normal request within a generous bound, that its memory stays bounded
 # where memory is the attack, and that it does not spin afterwards. The
 # protocol attacks (forged peer frames, Lamport overflow, run ids, damaged
-# stores) assert the cluster's guarantees instead. One line per test:
+# stores) assert the cluster's guarantees instead. The daemons here share a
+# cluster secret, and the attacks above are made with it (what an insider
+# can send); strangers' attacks (no secret, a wrong one, a recorded
+# connection replayed, a damaged record, a flood of connections that never
+# authenticate) must be refused and change nothing. One line per test:
 # "PASS NAME" or "FAIL NAME: reason"; exit 1 when any test fails.
 #
 #   BIN=bin-asan tests/hostile.sh [PATTERN...]   only tests whose name
@@ -32,6 +36,13 @@ for prog in server client watchdog master check attack; do
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/daadkvs-hostile.XXXXXX")
 : > "$work/started"
+# The cluster secret of the daemons started here (mode 0600), and another
+# one. bin/attack authenticates with $DAADKVS_SECRET_FILE.
+SECRET=$work/secret WRONG=$work/wrong-secret
+for f in "$SECRET" "$WRONG"; do
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$f")
+done
+export DAADKVS_SECRET_FILE=$SECRET
 suite_start=${EPOCHREALTIME/./}
 
 # ---- processes ----------------------------------------------------------
@@ -194,7 +205,7 @@ REJOIN=(); grep -q -- '--rejoin' <<< "$server_help" && REJOIN=(--rejoin)
 start_server() {
     local name=$1 id=$2 run=${3:-$RUN_ID}
     shift 2; [ $# -gt 0 ] && shift
-    local args=(--id "$id" --data "$tdir/data-$id")
+    local args=(--id "$id" --data "$tdir/data-$id" --secret-file "$SECRET")
     [ "$HAS_RUN_ID" = 1 ] && args+=(--run-id "$run")
     start_daemon "$name" server "$BIN/server" "${args[@]}" "$@"
 }
@@ -263,12 +274,12 @@ target() {
     server) start_server t 1 ;;
     client)
         start_server s 1 || return 1
-        start_daemon t client "$BIN/client" --id 100 || return 1
+        start_daemon t client "$BIN/client" --id 100 --secret-file "$SECRET" || return 1
         local out
         out=$(rpc t attach i:1 "s:$HOST" "i:${PORT[s]}" i:10000) || { bad "attach failed: $out"; return 1; } ;;
     watchdog)
         mkdir -p "$tdir/wd"
-        start_daemon t watchdog "$BIN/watchdog" --run-dir "$tdir/wd" ;;
+        start_daemon t watchdog "$BIN/watchdog" --run-dir "$tdir/wd" --secret-file "$SECRET" ;;
     esac
 }
 
@@ -419,7 +430,7 @@ t_unread_replies() {
 # ---- 5. fd exhaustion -----------------------------------------------------
 t_fd_exhaustion() {
     begin fd-exhaustion || return
-    local args=(--id 1 --data "$tdir/data-1")
+    local args=(--id 1 --data "$tdir/data-1" --secret-file "$SECRET")
     [ "$HAS_RUN_ID" = 1 ] && args+=(--run-id "$RUN_ID")
     if start_daemon t server bash -c 'ulimit -n 64 && exec "$0" "$@"' "$BIN/server" "${args[@]}"; then
         run_bg "$tdir/hog.out" hog -H 60000 "$HOST" "${PORT[t]}" 100
@@ -612,7 +623,10 @@ master_start() {
     mkfifo "$tdir/fifo"
     test_logs+=("$tdir/err")
     # The master's open of the FIFO waits for ours, so spawn cannot wait.
-    ( DAADKVS_RUN_BASE="$tdir/base" exec "$BIN/master" --history "$tdir/h.jsonl" \
+    # MASTER_NOFILE lowers the descriptor limit of the master and its
+    # daemons (and with it their connection cap).
+    ( [ -z "${MASTER_NOFILE:-}" ] || ulimit -n "$MASTER_NOFILE"
+      DAADKVS_RUN_BASE="$tdir/base" exec "$BIN/master" --history "$tdir/h.jsonl" \
           --stabilize-timeout 3000 < "$tdir/fifo" > "$tdir/out" 2> "$tdir/err" ) &
     MASTER=$!
     exec {MFD}> "$tdir/fifo"
@@ -794,6 +808,161 @@ t_key_whitespace() {
     done
 }
 
+# ---- 11. strangers: no secret, another secret, replays, damaged records ------
+stranger() { DAADKVS_SECRET_FILE= attack "$@"; }
+wrong() { DAADKVS_SECRET_FILE=$WRONG attack "$@"; }
+# logged NAME PATTERN: NAME's log has a line matching PATTERN (grep -E).
+logged() {
+    grep -qE "$2" "$tdir/$1.log" ||
+        bad "$1 logged no line like '$2': $(tail -n 3 "$tdir/$1.log" | tr '\n' ' ')"
+}
+
+# A put without the secret, or with another one, is refused plainly and
+# stores nothing; the daemon logs each, naming the caller's address.
+t_stranger_put() {
+    local kind out args
+    for kind in server client; do
+        begin "stranger-put-$kind" || continue
+        if target "$kind"; then
+            args=(b:sk b:stolen)
+            [ "$kind" = server ] && args+=(i:0 i:0)
+            out=$(stranger call "$HOST" "${PORT[t]}" put "${args[@]}")
+            [[ $out == fault*prove*know*cluster*secret* ]] ||
+                bad "a put without the secret was not refused plainly: $out"
+            out=$(wrong call "$HOST" "${PORT[t]}" put "${args[@]}")
+            [[ $out == error*'the cluster secret does not match'* ]] ||
+                bad "a put with another secret was not refused plainly: $out"
+            local store=t
+            [ "$kind" = client ] && store=s
+            out=$(rpc "$store" get b:sk)
+            [[ $out == "ok 0 "* ]] || bad "a refused put was stored: $out"
+            logged t "refused the connection from 127\.0\.0\.1:[0-9]+: the peer does not speak"
+            logged t "connection from 127\.0\.0\.1:[0-9]+: refused by the peer: the cluster secret does not match"
+            probe t
+        fi
+        end_test
+    done
+}
+
+# A stranger can neither kill a watchdog's process nor start one.
+t_stranger_watchdog() {
+    begin stranger-kill-spawn-watchdog || return
+    local out who pid before after
+    if target watchdog; then
+        out=$(rpc t start s:client i:11 i:0 i:0) || bad "start client 11 failed: $out"
+        read -r pid _ < "$tdir/wd/pids/client-11.pid" 2>/dev/null || bad "no pid record of client 11"
+        before=$(cat /proc/"${PID[t]}"/task/*/children 2>/dev/null | wc -w)
+        for who in stranger wrong; do
+            out=$($who call "$HOST" "${PORT[t]}" kill i:11)
+            [[ $out == fault* || $out == error* ]] || bad "a kill by a $who was not refused: $out"
+            out=$($who call "$HOST" "${PORT[t]}" start s:server i:12 i:0 i:0)
+            [[ $out == fault* || $out == error* ]] || bad "a start by a $who was not refused: $out"
+            out=$($who call "$HOST" "${PORT[t]}" shutdown)
+            [[ $out == fault* || $out == error* ]] || bad "a shutdown by a $who was not refused: $out"
+        done
+        [ -n "${pid:-}" ] && alive "$pid" || bad "client 11 was killed by a stranger"
+        [ ! -e "$tdir/wd/pids/server-12.pid" ] && [ ! -e "$tdir/wd/server-12" ] ||
+            bad "a stranger's start left a record or a data directory"
+        after=$(cat /proc/"${PID[t]}"/task/*/children 2>/dev/null | wc -w)
+        [ "$before" = "$after" ] || bad "the watchdog had $before children, now $after"
+        logged t "refused the connection from 127\.0\.0\.1:[0-9]+"
+        logged t "connection from 127\.0\.0\.1:[0-9]+: refused by the peer: the cluster secret does not match"
+        probe t
+    fi
+    end_test
+}
+
+# A recorded connection (handshake and a put), replayed byte for byte on a
+# new connection, is refused and writes nothing.
+t_replay() {
+    begin replayed-connection || return
+    local out
+    if start_server t 1; then
+        out=$(attack record "$tdir/recording" "$HOST" "${PORT[t]}" put b:rk b:v1 i:0 i:0) ||
+            bad "the recorded put failed: $out"
+        out=$(rpc t put b:rk b:v2 i:0 i:0) || bad "the second put failed: $out"
+        out=$(attack replay "$tdir/recording" "$HOST" "${PORT[t]}") ||
+            bad "the replay was not refused: $out"
+        [[ $out == "refused 1"* ]] || bad "the replay got another refusal: $out"
+        out=$(rpc t get b:rk)
+        [[ $out == "ok 1 v2 "* ]] || bad "the replayed put was executed again: get rk = $out"
+        logged t "connection from 127\.0\.0\.1:[0-9]+ refused: the cluster secret does not match"
+        probe t
+    fi
+    end_test
+}
+
+# A record with one byte flipped closes its connection; nothing is written.
+t_flipped_record() {
+    begin flipped-record || return
+    local out
+    if start_server t 1; then
+        out=$(attack flip "$HOST" "${PORT[t]}" put b:fk b:v i:0 i:0) ||
+            bad "a damaged record did not close the connection: $out"
+        out=$(rpc t get b:fk)
+        [[ $out == "ok 0 "* ]] || bad "the damaged put was stored: $out"
+        logged t "closed the connection from 127\.0\.0\.1:[0-9]+: a record failed its authentication tag"
+        probe t
+    fi
+    end_test
+}
+
+# Servers of two secrets never link, and a write never crosses.
+t_two_secrets() {
+    begin two-secrets-never-link || return
+    local out
+    if start_server a 1 && start_server b 2 "$RUN_ID" --secret-file "$WRONG"; then
+        out=$(rpc a connect i:2 "s:$HOST" "i:${PORT[b]}") || bad "connect failed: $out"
+        rpc a put b:cross b:v i:0 i:0 > /dev/null
+        # For 1.5 s, neither side may list the other.
+        local deadline=$(($(now_ms) + 1500))
+        while [ -z "$reason" ] && [ "$(now_ms)" -lt "$deadline" ]; do
+            [ "$(links_of a)" = '""' ] && [ "$(DAADKVS_SECRET_FILE=$WRONG links_of b)" = '""' ] ||
+                bad "servers of two secrets linked: A lists '$(links_of a)'"
+            sleep 0.1
+        done
+        out=$(DAADKVS_SECRET_FILE=$WRONG rpc b get b:cross)
+        [[ $out == "ok 0 "* ]] || bad "a write crossed secrets: $out"
+        logged a "connection to 127\.0\.0\.1:${PORT[b]} refused: the cluster secret does not match"
+        logged b "connection from 127\.0\.0\.1:[0-9]+: refused by the peer: the cluster secret does not match"
+    fi
+    end_test
+}
+
+# A stranger holding 1000 connections that never authenticate (reopened as
+# they are closed) to a server and to the watchdog, each capped at a few
+# hundred connections, does not lock the master out.
+t_stranger_flood() {
+    begin stranger-flood || return
+    local wd s1 pw ps out
+    MASTER_NOFILE=512 master_start
+    if master_do "joinServer 1" "joinClient 10 1" "put 10 a 1"; then
+        read -r wd _ < "$(run_dir)/pids/watchdog.pid"
+        read -r s1 _ < "$(run_dir)/pids/server-1.pid"
+        pw=$(attack port "$wd") && ps=$(attack port "$s1") || bad "cannot find the ports"
+        if [ -z "$reason" ]; then
+            run_bg "$tdir/flood-s.out" flood -H 30000 "$HOST" "$ps" 1000
+            local fs=$BG
+            run_bg "$tdir/flood-w.out" flood -H 30000 "$HOST" "$pw" 1000
+            local fw=$BG
+            # Both daemons are at their cap when they close strangers.
+            wait_until "grep -q '^reopened' '$tdir/flood-s.out' && grep -q '^reopened' '$tdir/flood-w.out'" 10000 ||
+                bad "the floods did not fill the daemons: $(tail -qn 1 "$tdir"/flood-*.out)"
+            [ -z "$reason" ] && master_do "joinServer 2" "joinClient 11 1" "put 11 b 2" \
+                "killServer 2" "joinServer 2" "joinClient 12 2" "put 12 c 3" "stabilize" \
+                "get 11 a" "get 12 b" "get 10 c"
+            stop_pid "$fs" KILL
+            stop_pid "$fw" KILL
+        fi
+    fi
+    master_end
+    out=$(tr '\n' ' ' < "$tdir/out")
+    [ "$out" = "a:1 b:2 c:3 " ] || bad "the run under the flood printed '$out': $(grep -m2 '^master' "$tdir/err")"
+    grep -q '^master: line' "$tdir/err" && bad "a command failed: $(grep -m1 '^master: line' "$tdir/err")"
+    [ "${MASTER_RC:-1}" = 0 ] || bad "the master exited ${MASTER_RC:-?}"
+    end_test
+}
+
 measure_baseline
 t_nesting
 t_entity_bomb
@@ -813,6 +982,12 @@ t_no_redial
 t_damaged_store
 t_full_disk
 t_key_whitespace
+t_stranger_put
+t_stranger_watchdog
+t_replay
+t_flipped_record
+t_two_secrets
+t_stranger_flood
 
 elapsed=$(( (${EPOCHREALTIME/./} - suite_start) / 1000000 ))
 echo "hostile: $pass passed, $fail failed in ${elapsed} s${failed[*]:+ (failed: ${failed[*]})}"

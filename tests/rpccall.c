@@ -2,7 +2,11 @@
  * wire frames (common/wire.h), not HTTP, so stock XML-RPC tools cannot
  * talk to the daemons; this one uses the project's own client.
  *
- *   rpccall [--timeout MS] HOST:PORT METHOD [ARG...]
+ *   rpccall [--timeout MS] [--secret-file FILE] HOST:PORT METHOD [ARG...]
+ *
+ * The daemons serve only callers that prove they know the cluster secret:
+ * the secret file is --secret-file, else $DAADKVS_SECRET_FILE; with
+ * neither the call goes unauthenticated (and a daemon refuses it).
  *
  * Each ARG is TYPE:TEXT: i:N (int), I:N (i8), t:0|1 (boolean), s:TEXT
  * (string), b:TEXT (base64 of TEXT's bytes), x:HEX (base64 of the bytes HEX
@@ -23,8 +27,8 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: rpccall [--timeout MS] HOST:PORT METHOD [i:N|I:N|t:0|1|s:TEXT|"
-                    "b:TEXT|x:HEX]...\n");
+    fprintf(stderr, "usage: rpccall [--timeout MS] [--secret-file FILE] HOST:PORT METHOD\n"
+                    "               [i:N|I:N|t:0|1|s:TEXT|b:TEXT|x:HEX]...\n");
 }
 
 static json_t *bytes_json(const unsigned char *p, size_t n)
@@ -200,9 +204,11 @@ static xmlrpc_value *parse_arg(xmlrpc_env *env, const char *arg, dkv_err *err)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"timeout", required_argument, 0, 't'},
+                                         {"secret-file", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int timeout_ms = 10000;
+    const char *secret_file = getenv("DAADKVS_SECRET_FILE");
     dkv_err err;
     for (int o; (o = getopt_long(argc, argv, "+", opts, NULL)) != -1;) {
         uint64_t v;
@@ -214,6 +220,7 @@ int main(int argc, char **argv)
             }
             timeout_ms = (int)v;
             break;
+        case 'k': secret_file = optarg; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -234,6 +241,11 @@ int main(int argc, char **argv)
     host[colon - target] = '\0';
     const char *method = argv[optind + 1];
 
+    auth_key *key = NULL;
+    if (secret_file && *secret_file && !(key = auth_key_load(secret_file, &err))) {
+        fprintf(stderr, "rpccall: %s\n", err.msg);
+        return 2;
+    }
     rpc_global_init();
     xmlrpc_env env;
     xmlrpc_env_init(&env);
@@ -250,7 +262,7 @@ int main(int argc, char **argv)
         }
     }
     if (status == 0) {
-        rpc_client *c = rpc_client_new(host, (uint16_t)port, timeout_ms);
+        rpc_client *c = rpc_client_new(host, (uint16_t)port, timeout_ms, key);
         xmlrpc_value *result = NULL;
         if (rpc_call(c, method, params, &result, &err) < 0) {
             fprintf(stderr, "rpccall: %s\n", err.msg);
@@ -273,5 +285,6 @@ int main(int argc, char **argv)
     }
     xmlrpc_DECREF(params);
     xmlrpc_env_clean(&env);
+    auth_key_free(key);
     return status;
 }

@@ -107,23 +107,54 @@ static void test_wrong_secret(void)
     /* The initiator refuses the acceptor's proof; the acceptor never
      * becomes ready, and nothing was revealed but nonces and MACs. */
     CU_ASSERT_EQUAL(pump(&p, false, &err), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "does not know the cluster's secret"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "the cluster secret does not match"));
+    CU_ASSERT_EQUAL(auth_session_failure(p.i), AUTH_FAIL_SECRET);
     CU_ASSERT_FALSE(auth_session_ready(p.i));
     CU_ASSERT_FALSE(auth_session_ready(p.a));
+    /* Its refusal, sent before it closes, tells the acceptor why. */
+    CU_ASSERT_EQUAL(buf_unread(&p.i_to_a), 6);
+    CU_ASSERT_EQUAL(auth_session_input(p.a, buf_head(&p.i_to_a), buf_unread(&p.i_to_a),
+                                       &p.a_plain, &p.a_to_i, &err),
+                    -1);
+    CU_ASSERT_EQUAL(auth_session_failure(p.a), AUTH_FAIL_REFUSED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "refused by the peer: the cluster secret does not match"));
     pair_free(&p);
-    /* An initiator that fakes its last message is refused by the acceptor. */
+    /* An initiator that fakes its last message is refused by the acceptor,
+     * which says so; the initiator hears it where records would start. */
     pair_init(&p, k1, k1);
     dkv_err e2 = {{0}};
     auth_session_input(p.a, buf_head(&p.i_to_a), buf_unread(&p.i_to_a), &p.a_plain, &p.a_to_i,
                        &e2);
+    buf_clear(&p.i_to_a);
+    CU_ASSERT_EQUAL(auth_session_input(p.i, buf_head(&p.a_to_i), buf_unread(&p.a_to_i),
+                                       &p.i_plain, &p.i_to_a, &e2),
+                    69);
+    CU_ASSERT(auth_session_ready(p.i));
+    buf_clear(&p.a_to_i);
     uint8_t fake[37] = "DKA1F";
     CU_ASSERT_EQUAL(auth_session_input(p.a, fake, sizeof fake, &p.a_plain, &p.a_to_i, &e2), -1);
     CU_ASSERT_FALSE(auth_session_ready(p.a));
-    /* Garbage instead of a handshake. */
+    CU_ASSERT_EQUAL(auth_session_failure(p.a), AUTH_FAIL_SECRET);
+    CU_ASSERT_EQUAL(buf_unread(&p.a_to_i), 6);
+    CU_ASSERT_EQUAL(auth_session_input(p.i, buf_head(&p.a_to_i), buf_unread(&p.a_to_i),
+                                       &p.i_plain, &p.i_to_a, &e2),
+                    -1);
+    CU_ASSERT_EQUAL(auth_session_failure(p.i), AUTH_FAIL_REFUSED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2.msg, "refused by the peer: the cluster secret does not match"));
+    /* Garbage instead of a handshake: refused at its first byte, and with
+     * no refusal (the peer does not speak the handshake). */
     pair_free(&p);
     pair_init(&p, k1, k1);
     uint8_t junk[64] = "POST / HTTP/1.1\r\n";
-    CU_ASSERT_EQUAL(auth_session_input(p.a, junk, sizeof junk, &p.a_plain, &p.a_to_i, &e2), -1);
+    CU_ASSERT_EQUAL(auth_session_input(p.a, junk, 1, &p.a_plain, &p.a_to_i, &e2), -1);
+    CU_ASSERT_EQUAL(auth_session_failure(p.a), AUTH_FAIL_PROTOCOL);
+    CU_ASSERT_EQUAL(buf_unread(&p.a_to_i), 0);
+    /* A handshake message out of turn is refused, with a refusal. */
+    pair_free(&p);
+    pair_init(&p, k1, k1);
+    CU_ASSERT_EQUAL(auth_session_input(p.a, fake, sizeof fake, &p.a_plain, &p.a_to_i, &e2), -1);
+    CU_ASSERT_EQUAL(auth_session_failure(p.a), AUTH_FAIL_PROTOCOL);
+    CU_ASSERT_EQUAL(buf_unread(&p.a_to_i), 6);
     pair_free(&p);
     auth_key_free(k1);
     auth_key_free(k2);

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/auth.h"
 #include "../common/loop.h"
 #include "../common/net.h"
 #include "tests.h"
@@ -630,6 +631,432 @@ static void test_emfile_does_not_spin(void)
         fprintf(stderr, "\n  accepted %d, %d iterations in 500 ms\n", got, iterations);
 }
 
+
+/* ---- authentication (loop_set_auth) ---- */
+
+/* The test's end of an authenticated connection, driven by hand. */
+typedef struct peer_end {
+    auth_session *s;
+    int fd;
+    buf raw;   /* received, not yet taken by the session */
+    buf plain; /* payloads received */
+    buf sent;  /* every byte sent, for replays */
+    bool failed, closed;
+    dkv_err err;
+} peer_end;
+
+static void pe_init(peer_end *p, int fd, const auth_key *k)
+{
+    memset(p, 0, sizeof *p);
+    p->fd = fd;
+    p->s = auth_session_new(k, true);
+    buf_init(&p->raw);
+    buf_init(&p->plain);
+    buf_init(&p->sent);
+}
+
+static void pe_free(peer_end *p)
+{
+    auth_session_free(p->s);
+    buf_free(&p->raw);
+    buf_free(&p->plain);
+    buf_free(&p->sent);
+    close(p->fd);
+}
+
+/* Sends b's bytes (and keeps a copy in p->sent), running the loop. */
+static bool pe_send_raw(loop *l, peer_end *p, const void *data, size_t n)
+{
+    buf_append(&p->sent, data, n);
+    return pump_write(l, p->fd, data, n, 5000);
+}
+
+/* Reads what the loop sent and feeds the session (answers go out at once)
+ * until cond(p) holds or ms pass, running the loop meanwhile. */
+static bool pe_pump(loop *l, peer_end *p, bool (*cond)(const peer_end *), int ms)
+{
+    int64_t deadline = net_now_us() + (int64_t)ms * 1000;
+    while (!cond(p)) {
+        if (net_now_us() > deadline)
+            return false;
+        loop_run_once(l, 1);
+        buf_reserve(&p->raw, 65536);
+        ssize_t r = recv(p->fd, p->raw.data + p->raw.len, p->raw.cap - p->raw.len, 0);
+        if (r == 0 || (r < 0 && errno != EAGAIN)) {
+            p->closed = true;
+            continue;
+        }
+        if (r < 0 || p->failed)
+            continue;
+        p->raw.len += (size_t)r;
+        buf answers;
+        buf_init(&answers);
+        ssize_t used = auth_session_input(p->s, buf_head(&p->raw), buf_unread(&p->raw), &p->plain,
+                                          &answers, &p->err);
+        if (used < 0)
+            p->failed = true;
+        else
+            buf_consume(&p->raw, (size_t)used);
+        if (buf_unread(&answers))
+            pe_send_raw(l, p, buf_head(&answers), buf_unread(&answers));
+        buf_free(&answers);
+    }
+    return true;
+}
+
+static bool pe_ready(const peer_end *p) { return auth_session_ready(p->s) || p->failed || p->closed; }
+static bool pe_has_frame(const peer_end *p)
+{
+    wire_frame f;
+    size_t used;
+    dkv_err err;
+    return p->failed || p->closed ||
+           wire_decode(buf_head(&p->plain), buf_unread(&p->plain), &f, &used, &err) == 1;
+}
+
+/* Starts the handshake and completes it (or fails). */
+static bool pe_handshake(loop *l, peer_end *p)
+{
+    buf b;
+    buf_init(&b);
+    auth_session_start(p->s, &b);
+    bool ok = pe_send_raw(l, p, buf_head(&b), buf_unread(&b));
+    buf_free(&b);
+    return ok && pe_pump(l, p, pe_ready, 5000) && auth_session_ready(p->s);
+}
+
+/* Seals a call frame of n body bytes (a flipped byte at flip, unless
+ * SIZE_MAX) and sends it. */
+static bool pe_call(loop *l, peer_end *p, size_t n, size_t flip)
+{
+    size_t total;
+    uint8_t *frame = make_frame('C', n, &total);
+    buf rec;
+    buf_init(&rec);
+    auth_session_seal(p->s, frame, total, &rec);
+    if (flip != SIZE_MAX)
+        buf_head(&rec)[flip] ^= 0x20;
+    bool ok = pe_send_raw(l, p, buf_head(&rec), buf_unread(&rec));
+    buf_free(&rec);
+    free(frame);
+    return ok;
+}
+
+static loop *auth_loop(const auth_key *k)
+{
+    loop *l = loop_new();
+    loop_limits lim = test_limits();
+    loop_set_limits(l, &lim);
+    loop_set_auth(l, k);
+    loop_set_name(l, "test loop");
+    return l;
+}
+
+/* Calls reach the handler only after the handshake, and their replies come
+ * back sealed; a large record (over in_free) goes through too. */
+static void test_auth_handshake_then_calls(void)
+{
+    auth_key *k = auth_key_from_bytes("secret of the test cluster", 26);
+    loop *l = auth_loop(k);
+    conn_log lg = {.reply_size = 3000};
+    loop_conn *c;
+    peer_end p;
+    pe_init(&p, pair(l, &lg, &c), k);
+    CU_ASSERT_FALSE(loop_conn_authenticated(c));
+    CU_ASSERT_TRUE_FATAL(pe_handshake(l, &p));
+    CU_ASSERT_TRUE(pe_call(l, &p, 10, SIZE_MAX));
+    CU_ASSERT_TRUE(pe_pump(l, &p, pe_has_frame, 5000));
+    CU_ASSERT_TRUE(loop_conn_authenticated(c));
+    wire_frame f;
+    size_t used;
+    dkv_err err;
+    CU_ASSERT_EQUAL_FATAL(wire_decode(buf_head(&p.plain), buf_unread(&p.plain), &f, &used, &err), 1);
+    CU_ASSERT_EQUAL(f.kind, WIRE_REPLY);
+    CU_ASSERT_EQUAL(f.body_len, 3000);
+    buf_consume(&p.plain, used);
+    CU_ASSERT_TRUE(pe_call(l, &p, 6000, SIZE_MAX)); /* one record of 6029 bytes */
+    CU_ASSERT_TRUE(pe_pump(l, &p, pe_has_frame, 5000));
+    CU_ASSERT_EQUAL(lg.calls, 2);
+    CU_ASSERT_FALSE(lg.closed);
+    pe_free(&p);
+    loop_free(l);
+    auth_key_free(k);
+}
+
+/* A call in plain framing gets a fault naming what is missing, and the
+ * connection closes; the handler never sees it. */
+static void test_auth_plain_call_refused(void)
+{
+    auth_key *k = auth_key_from_bytes("secret of the test cluster", 26);
+    loop *l = auth_loop(k);
+    conn_log lg = {0};
+    int fd = pair(l, &lg, NULL);
+    size_t n;
+    uint8_t *call = make_frame('C', 10, &n);
+    CU_ASSERT_TRUE(pump_write(l, fd, call, n, 5000));
+    free(call);
+    buf in;
+    buf_init(&in);
+    wire_frame f;
+    size_t used;
+    CU_ASSERT_TRUE_FATAL(read_frame(l, fd, &in, &f, &used, 5000));
+    CU_ASSERT_EQUAL(f.kind, WIRE_REPLY);
+    char body[600] = {0};
+    memcpy(body, f.body, f.body_len < sizeof body - 1 ? f.body_len : sizeof body - 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "<fault>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "prove they know the cluster secret"));
+    CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
+    CU_ASSERT_EQUAL(lg.frames, 0);
+    buf_free(&in);
+    close(fd);
+    loop_free(l);
+    auth_key_free(k);
+}
+
+/* Another secret: the caller finds the loop's proof wrong and says so; the
+ * loop closes. A caller whose own proof is wrong gets the loop's refusal.
+ * Neither reaches the handler. */
+static void test_auth_wrong_secret_refused(void)
+{
+    auth_key *k = auth_key_from_bytes("secret of the test cluster", 26);
+    auth_key *other = auth_key_from_bytes("secret of another cluster", 25);
+    loop *l = auth_loop(k);
+    conn_log lg = {0};
+    peer_end p;
+    pe_init(&p, pair(l, &lg, NULL), other);
+    CU_ASSERT_FALSE(pe_handshake(l, &p));
+    CU_ASSERT_TRUE(p.failed);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p.err.msg, "the cluster secret does not match"));
+    CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.why, "refused by the peer: the cluster secret does not match"));
+    CU_ASSERT_EQUAL(lg.frames, 0);
+    pe_free(&p);
+
+    /* Right key, fake last message: the loop's refusal arrives. */
+    conn_log lg2 = {0};
+    int fd = pair(l, &lg2, NULL);
+    auth_session *s = auth_session_new(k, true);
+    buf b;
+    buf_init(&b);
+    auth_session_start(s, &b);
+    CU_ASSERT_TRUE(pump_write(l, fd, buf_head(&b), buf_unread(&b), 5000));
+    uint8_t fake[37] = "DKA1F";
+    CU_ASSERT_TRUE(pump_write(l, fd, fake, sizeof fake, 5000));
+    buf_clear(&b);
+    int64_t deadline = net_now_us() + 5000000;
+    for (ssize_t r = 1; r != 0 && net_now_us() < deadline;) {
+        loop_run_once(l, 1);
+        buf_reserve(&b, 4096);
+        r = recv(fd, b.data + b.len, b.cap - b.len, 0);
+        if (r > 0)
+            b.len += (size_t)r;
+        else if (r < 0 && errno != EAGAIN)
+            break;
+    }
+    /* The acceptor's message (69 bytes), then "DKA1" 'X' and reason 1. */
+    CU_ASSERT_EQUAL(buf_unread(&b), 69 + 6);
+    if (buf_unread(&b) == 75)
+        CU_ASSERT(memcmp(buf_head(&b) + 69, "DKA1X\x01", 6) == 0);
+    CU_ASSERT_TRUE(run_until(l, is_closed, &lg2, 5000));
+    CU_ASSERT_EQUAL(lg2.frames, 0);
+    buf_free(&b);
+    auth_session_free(s);
+    close(fd);
+    loop_free(l);
+    auth_key_free(k);
+    auth_key_free(other);
+}
+
+/* A connection recorded byte for byte (handshake and a call) and replayed
+ * on a new connection is refused: the loop's fresh nonce makes the old
+ * proof wrong. The call runs once. */
+static void test_auth_replay_refused(void)
+{
+    auth_key *k = auth_key_from_bytes("secret of the test cluster", 26);
+    loop *l = auth_loop(k);
+    conn_log lg = {0};
+    peer_end p;
+    pe_init(&p, pair(l, &lg, NULL), k);
+    CU_ASSERT_TRUE_FATAL(pe_handshake(l, &p));
+    CU_ASSERT_TRUE(pe_call(l, &p, 10, SIZE_MAX));
+    CU_ASSERT_TRUE(pe_pump(l, &p, pe_has_frame, 5000));
+    CU_ASSERT_EQUAL(lg.calls, 1);
+    conn_log lg2 = {0};
+    int fd = pair(l, &lg2, NULL);
+    CU_ASSERT_TRUE(pump_write(l, fd, buf_head(&p.sent), buf_unread(&p.sent), 5000));
+    CU_ASSERT_TRUE(run_until(l, is_closed, &lg2, 5000));
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg2.why, "the cluster secret does not match"));
+    CU_ASSERT_EQUAL(lg2.calls, 0);
+    CU_ASSERT_EQUAL(lg.calls, 1);
+    /* Replayed on the same connection, the record fails its counter. */
+    CU_ASSERT_TRUE(pump_write(l, p.fd, buf_head(&p.sent) + 37 + 37,
+                              buf_unread(&p.sent) - 37 - 37, 5000));
+    CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.why, "authentication tag"));
+    CU_ASSERT_EQUAL(lg.calls, 1);
+    close(fd);
+    pe_free(&p);
+    loop_free(l);
+    auth_key_free(k);
+}
+
+/* A record with one byte flipped closes the connection; its call does not
+ * run. */
+static void test_auth_flipped_record_closes(void)
+{
+    auth_key *k = auth_key_from_bytes("secret of the test cluster", 26);
+    loop *l = auth_loop(k);
+    /* Record: length (4 bytes), a 19-byte frame, the tag (16). A changed
+     * length would make the record wait for bytes that never come. */
+    static const size_t flips[] = {4, 12, 22, 30, 38};
+    for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+        size_t flip = flips[i];
+        conn_log lg = {0};
+        peer_end p;
+        pe_init(&p, pair(l, &lg, NULL), k);
+        CU_ASSERT_TRUE_FATAL(pe_handshake(l, &p));
+        CU_ASSERT_TRUE(pe_call(l, &p, 10, flip));
+        CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
+        CU_ASSERT_EQUAL(lg.frames, 0);
+        pe_free(&p);
+    }
+    loop_free(l);
+    auth_key_free(k);
+}
+
+/* A connection that does not authenticate in time is closed. */
+static void test_auth_handshake_timeout(void)
+{
+    auth_key *k = auth_key_from_bytes("secret of the test cluster", 26);
+    loop *l = auth_loop(k);
+    loop_limits lim = test_limits();
+    lim.handshake_timeout_us = 100000;
+    loop_set_limits(l, &lim);
+    conn_log silent = {0}, slow = {0};
+    int fd1 = pair(l, &silent, NULL), fd2 = pair(l, &slow, NULL);
+    CU_ASSERT_TRUE(pump_write(l, fd2, "DKA1I", 5, 5000)); /* and no more */
+    int64_t t0 = net_now_us();
+    CU_ASSERT_TRUE(run_until(l, is_closed, &silent, 5000));
+    CU_ASSERT_TRUE(run_until(l, is_closed, &slow, 5000));
+    CU_ASSERT_TRUE(net_now_us() - t0 >= 90000);
+    CU_ASSERT_PTR_NOT_NULL(strstr(silent.why, "no proof of the cluster secret"));
+    close(fd1);
+    close(fd2);
+    loop_free(l);
+    auth_key_free(k);
+}
+
+/* At the cap, connections that have not authenticated go first, busy or
+ * not and however recent, before an authenticated one that is idle. */
+static void test_auth_strangers_evicted_first(void)
+{
+    auth_key *k = auth_key_from_bytes("secret of the test cluster", 26);
+    loop *l = auth_loop(k);
+    loop_limits lim = test_limits();
+    lim.max_conns = 3;
+    lim.idle_evict_us = 50000;
+    loop_set_limits(l, &lim);
+    uint16_t port;
+    dkv_err err;
+    int lfd = net_listen("127.0.0.1", 0, &port, &err);
+    CU_ASSERT_FATAL(lfd >= 0);
+    accepted a = {0};
+    loop_listen(l, lfd, accept_logged, &a);
+    peer_end member;
+    pe_init(&member, connect_to(port), k);
+    accept_wait w = {&a, 1};
+    CU_ASSERT_FATAL(run_until(l, accepted_n, &w, 5000));
+    CU_ASSERT_TRUE_FATAL(pe_handshake(l, &member));
+    run_for(l, 60); /* the member is idle now */
+    int strangers[3];
+    for (int i = 0; i < 2; i++) {
+        strangers[i] = connect_to(port);
+        w.n = i + 2;
+        CU_ASSERT_FATAL(run_until(l, accepted_n, &w, 5000));
+        CU_ASSERT_TRUE(pump_write(l, strangers[i], "DKA1", 4, 5000)); /* busy */
+    }
+    strangers[2] = connect_to(port);
+    w.n = 4;
+    CU_ASSERT_TRUE(run_until(l, accepted_n, &w, 5000));
+    CU_ASSERT_TRUE(a.logs[1].closed); /* the oldest stranger */
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.logs[1].why, "before it authenticated"));
+    CU_ASSERT_FALSE(a.logs[0].closed);
+    CU_ASSERT_FALSE(a.logs[2].closed);
+    CU_ASSERT_EQUAL(loop_conn_count(l), 3);
+    for (int i = 0; i < 3; i++)
+        close(strangers[i]);
+    pe_free(&member);
+    loop_free(l);
+    auth_key_free(k);
+}
+
+/* What a dialled connection saw. */
+typedef struct dial_log {
+    conn_log lg;
+    int connected;
+} dial_log;
+
+static void on_dial_connected(loop_conn *c)
+{
+    dial_log *d = loop_conn_user(c);
+    d->connected++;
+    /* A call as the first thing: it must go sealed after the handshake. */
+    size_t start = wire_begin(loop_conn_out(c), WIRE_CALL);
+    buf_append(loop_conn_out(c), "hi", 2);
+    wire_finish(loop_conn_out(c), start);
+}
+
+static const loop_handlers dial_handlers = {on_frame, on_close, on_dial_connected};
+
+static bool dial_answered(void *arg)
+{
+    const dial_log *d = arg;
+    return d->lg.frames > 0 || d->lg.closed;
+}
+
+/* Two loops: one dials the other. on_connected comes once both proved the
+ * key, and frames flow; with different keys neither side sees a frame and
+ * on_connected never comes. */
+static void test_auth_dialled(void)
+{
+    auth_key *k = auth_key_from_bytes("secret of the test cluster", 26);
+    auth_key *other = auth_key_from_bytes("secret of another cluster", 25);
+    for (int same = 1; same >= 0; same--) {
+        loop *server = auth_loop(k), *dialer = auth_loop(same ? k : other);
+        uint16_t port;
+        dkv_err err;
+        int lfd = net_listen("127.0.0.1", 0, &port, &err);
+        CU_ASSERT_FATAL(lfd >= 0);
+        accepted a = {0};
+        loop_listen(server, lfd, accept_logged, &a);
+        int fd = net_connect_start("127.0.0.1", port, &err);
+        CU_ASSERT_FATAL(fd >= 0);
+        dial_log d = {0};
+        loop_add(dialer, fd, true, &dial_handlers, &d);
+        int64_t deadline = net_now_us() + 5000000;
+        while (!dial_answered(&d) && net_now_us() < deadline) {
+            loop_run_once(server, 1);
+            loop_run_once(dialer, 1);
+        }
+        if (same) {
+            CU_ASSERT_EQUAL(d.connected, 1);
+            CU_ASSERT_EQUAL(a.logs[0].calls, 1);
+            CU_ASSERT_EQUAL(d.lg.frames, 1); /* the reply */
+        } else {
+            CU_ASSERT_EQUAL(d.connected, 0);
+            CU_ASSERT_TRUE(d.lg.closed);
+            CU_ASSERT_PTR_NOT_NULL(strstr(d.lg.why, "the cluster secret does not match"));
+            while (a.n > 0 && !a.logs[0].closed && net_now_us() < deadline)
+                loop_run_once(server, 1);
+            CU_ASSERT_EQUAL(a.logs[0].frames, 0);
+        }
+        loop_free(dialer);
+        loop_free(server);
+    }
+    auth_key_free(k);
+    auth_key_free(other);
+}
+
 void add_loop_tests(void)
 {
     static const CU_TestInfo tests[] = {
@@ -645,6 +1072,16 @@ void add_loop_tests(void)
          test_allocation_failure_closes},
         {"at the cap the least recently active idle connection goes", test_cap_evicts_idle},
         {"out of descriptors the listener rests instead of spinning", test_emfile_does_not_spin},
+        {"auth: calls flow only after the handshake, sealed both ways",
+         test_auth_handshake_then_calls},
+        {"auth: a plain call gets a fault and the connection closes", test_auth_plain_call_refused},
+        {"auth: another secret is refused, with a refusal message", test_auth_wrong_secret_refused},
+        {"auth: a recorded connection replayed is refused", test_auth_replay_refused},
+        {"auth: a record with a flipped byte closes the connection",
+         test_auth_flipped_record_closes},
+        {"auth: no proof within the handshake timeout closes", test_auth_handshake_timeout},
+        {"auth: strangers are evicted first at the cap", test_auth_strangers_evicted_first},
+        {"auth: dialled connections prove the key before on_connected", test_auth_dialled},
         CU_TEST_INFO_NULL,
     };
     tests_add_suite("loop", NULL, NULL, tests);

@@ -398,8 +398,9 @@ static const proto_binding watchdog_bindings[] = {
     PROTO_BINDING(watchdog_shutdown)};
 
 /* The child: a server, a client and a watchdog of the contract on three
- * listening sockets (a loop has one listener), until the parent kills it. */
-static void serve_three(const int *lfds)
+ * listening sockets (a loop has one listener), until the parent kills it.
+ * Every connection authenticates with key, as the daemons' do. */
+static void serve_three(const int *lfds, const auth_key *key)
 {
     alarm(30);
     rpc_server *s[3] = {
@@ -409,6 +410,7 @@ static void serve_three(const int *lfds)
     loop *lp[3];
     for (int i = 0; i < 3; i++) {
         lp[i] = loop_new();
+        loop_set_auth(lp[i], key);
         rpc_listen(lp[i], lfds[i], s[i], NULL);
     }
     for (;;)
@@ -443,16 +445,17 @@ static void test_round_trips(void)
         lfds[i] = net_listen("127.0.0.1", 0, &ports[i], &err);
         CU_ASSERT_TRUE_FATAL(lfds[i] >= 0);
     }
+    auth_key *key = auth_key_from_bytes("the contract's cluster secret", 29);
     fflush(NULL);
     pid_t pid = fork();
     CU_ASSERT_TRUE_FATAL(pid >= 0);
     if (pid == 0)
-        serve_three(lfds);
+        serve_three(lfds, key);
     for (int i = 0; i < 3; i++)
         close(lfds[i]);
-    rpc_client *server = rpc_client_new("127.0.0.1", ports[0], 10000);
-    rpc_client *client = rpc_client_new("127.0.0.1", ports[1], 10000);
-    rpc_client *watchdog = rpc_client_new("127.0.0.1", ports[2], 10000);
+    rpc_client *server = rpc_client_new("127.0.0.1", ports[0], 10000, key);
+    rpc_client *client = rpc_client_new("127.0.0.1", ports[1], 10000, key);
+    rpc_client *watchdog = rpc_client_new("127.0.0.1", ports[2], 10000, key);
 
     round_trip(server, &proto_server_put, &put_args, &put_reply);
     round_trip(server, &proto_server_get, &get_args, &get_reply);
@@ -496,6 +499,7 @@ static void test_round_trips(void)
 
     for (int i = 0; i < 3; i++)
         rpc_client_free(all[i]);
+    auth_key_free(key);
     kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0)
         ;

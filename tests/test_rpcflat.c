@@ -1298,7 +1298,7 @@ static void test_call_flat(void)
         serve_child(lfd);
     close(lfd);
 
-    rpc_client *c = rpc_client_new("127.0.0.1", port, 10000);
+    rpc_client *c = rpc_client_new("127.0.0.1", port, 10000, NULL);
     const rpcflat_msg *reply = NULL;
     const rpcflat_val vals[] = {rpcflat_int(-3), rpcflat_bool(false), rpcflat_bytes(big, 9000),
                                 rpcflat_string("t\tn\n<&>")};

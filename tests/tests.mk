@@ -75,7 +75,7 @@ fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(1))
 # with both parsers behind it, fuzz_seal the store's seal.
 FUZZ_EXTRA   := master/script.c common/proto.c common/rpc.c common/rpcflat.c common/token.c \
                 common/net.c common/loop.c tests/flateq.c server/seal.c common/hash.c \
-                master/config.c common/jsonpos.c common/hmap.c common/auth.c
+                master/config.c common/jsonpos.c common/hmap.c common/auth.c common/logrl.c
 FUZZ_OBJS    := $(call fuzz_obj,$(FUZZ_LIB) $(FUZZ_EXTRA) \
                   $(patsubst %,tests/fuzz/fuzz_%.c,$(FUZZ_NAMES)))
 FUZZ_LDLIBS  := -ljansson
@@ -100,11 +100,13 @@ $(BIN)/fuzz_seal: $(call fuzz_obj,server/seal.c common/hash.c)
 $(BIN)/fuzz_config: $(call fuzz_obj,master/config.c common/jsonpos.c common/hmap.c common/hash.c)
 $(BIN)/fuzz_auth: $(call fuzz_obj,common/auth.c)
 $(BIN)/fuzz_auth: FUZZ_LDLIBS += -lsodium
-$(BIN)/fuzz_proto: $(call fuzz_obj,common/proto.c common/rpc.c common/rpcflat.c common/token.c \
-                              common/net.c common/loop.c tests/flateq.c)
-$(BIN)/fuzz_proto: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
-$(BIN)/fuzz_screen: $(call fuzz_obj,common/rpc.c common/rpcflat.c common/net.c common/loop.c)
-$(BIN)/fuzz_screen: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
+# rpc.c and loop.c carry the transport's authentication (auth.c, libsodium).
+FUZZ_TRANSPORT := common/rpc.c common/rpcflat.c common/net.c common/loop.c common/auth.c \
+                  common/logrl.c
+$(BIN)/fuzz_proto: $(call fuzz_obj,common/proto.c common/token.c tests/flateq.c $(FUZZ_TRANSPORT))
+$(BIN)/fuzz_proto: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util -lsodium
+$(BIN)/fuzz_screen: $(call fuzz_obj,$(FUZZ_TRANSPORT))
+$(BIN)/fuzz_screen: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util -lsodium
 $(BIN)/fuzz_rpcflat: $(call fuzz_obj,common/rpcflat.c tests/flateq.c)
 $(BIN)/fuzz_rpcflat: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
 
@@ -133,6 +135,6 @@ fuzz-smoke: $(FUZZ_BINS)
 # product's codec cannot hide one of the tests.
 HOSTILE_SRC := $(wildcard tests/hostile/*.c)
 $(BIN)/attack: $(call obj,$(HOSTILE_SRC) common/buf.c common/err.c common/ids.c common/net.c common/xalloc.c \
-                          common/wire.c common/pidfile.c)
+                          common/wire.c common/pidfile.c common/auth.c)
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) $^ -ljansson -o $@
+	$(CC) $(LDFLAGS) $^ -ljansson -lsodium -o $@

@@ -73,7 +73,8 @@ static const proto_binding methods[] = {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: watchdog --run-dir DIR [--listen HOST] [--child-listen HOST]\n"
+    fprintf(stderr, "usage: watchdog --run-dir DIR --secret-file FILE [--listen HOST]\n"
+                    "                [--child-listen HOST]\n"
                     "                [--ready-fd FD] [--die-with-parent] [--remove-run-dir-if-orphaned]\n"
                     "                [--valgrind-servers] [--max-procs N] [--run-id RUN]\n"
                     "  --max-procs N  servers and clients running at once (default %d)\n",
@@ -82,7 +83,7 @@ static void usage(void)
 
 /* The command line. */
 typedef struct watchdog_args {
-    const char *run_dir, *listen_host, *child_host, *run_id;
+    const char *run_dir, *listen_host, *child_host, *run_id, *secret_file;
     int ready_fd;
     size_t max_procs;
     bool die_with_parent, remove_if_orphaned, valgrind;
@@ -101,6 +102,7 @@ static bool parse_args(int argc, char **argv, watchdog_args *a, int *status)
                                          {"valgrind-servers", no_argument, 0, 'v'},
                                          {"run-id", required_argument, 0, 'R'},
                                          {"max-procs", required_argument, 0, 'm'},
+                                         {"secret-file", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     *a = (watchdog_args){.listen_host = "127.0.0.1", .run_id = "", .ready_fd = -1,
@@ -132,11 +134,12 @@ static bool parse_args(int argc, char **argv, watchdog_args *a, int *status)
         case 'o': a->remove_if_orphaned = true; break;
         case 'v': a->valgrind = true; break;
         case 'R': a->run_id = optarg; break;
+        case 'k': a->secret_file = optarg; break;
         case 'h': usage(); *status = 0; return false;
         default: usage(); return false;
         }
     }
-    if (!a->run_dir || optind != argc) {
+    if (!a->run_dir || !a->secret_file || optind != argc) {
         usage();
         return false;
     }
@@ -162,11 +165,20 @@ int main(int argc, char **argv)
     }
     daemon_install_signals(on_signal);
     rpc_global_init();
+    /* Checked now, and handed on to the children by its full path. */
+    char secret_path[PATH_MAX];
+    auth_key *key = auth_key_load(a.secret_file, &err);
+    if (!key || !realpath(a.secret_file, secret_path)) {
+        fprintf(stderr, "watchdog: %s\n", key ? strerror(errno) : err.msg);
+        auth_key_free(key);
+        return 1;
+    }
 
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
         fprintf(stderr, "watchdog: cannot find its own executable\n");
+        auth_key_free(key);
         return 1;
     }
     self[n] = '\0';
@@ -177,6 +189,7 @@ int main(int argc, char **argv)
     procs_set_valgrind(w.children, a.valgrind);
     procs_set_run_id(w.children, a.run_id);
     procs_set_max(w.children, a.max_procs);
+    procs_set_secret_file(w.children, secret_path);
     if (a.valgrind)
         w.start_timeout_ms = 60000;
     w.rpc = proto_server_new(PROTO_WATCHDOG, methods, sizeof methods / sizeof methods[0]);
@@ -187,9 +200,13 @@ int main(int argc, char **argv)
     int lfd = net_listen(a.listen_host, 0, &port, &err);
     if (lfd < 0) {
         fprintf(stderr, "watchdog: %s\n", err.msg);
+        procs_free(w.children);
+        rpc_server_free(w.rpc);
+        auth_key_free(key);
         return 1;
     }
     loop *lp = loop_new();
+    loop_set_auth(lp, key);
     rpc_listener *ls = rpc_listen(lp, lfd, w.rpc, &w);
     daemon_report_ready(a.ready_fd, port);
     while (!stop_requested && !w.shutdown) {
@@ -208,5 +225,6 @@ int main(int argc, char **argv)
     loop_free(lp);
     rpc_listener_free(ls);
     rpc_server_free(w.rpc);
+    auth_key_free(key);
     return 0;
 }

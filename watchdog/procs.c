@@ -24,6 +24,7 @@ typedef struct child {
 struct procs {
     bool valgrind_servers;
     char run_id[80];
+    char secret_file[4096];
     char bin_dir[4096];
     char run_dir[4096];
     char host[256];
@@ -69,6 +70,11 @@ void procs_set_valgrind(procs *p, bool on) { p->valgrind_servers = on; }
 void procs_set_run_id(procs *p, const char *run_id)
 {
     snprintf(p->run_id, sizeof p->run_id, "%s", run_id);
+}
+
+void procs_set_secret_file(procs *p, const char *path)
+{
+    snprintf(p->secret_file, sizeof p->secret_file, "%s", path);
 }
 
 void procs_set_max(procs *p, size_t max) { p->max = max; }
@@ -117,6 +123,8 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *
     argv[a++] = p->host;
     argv[a++] = "--ready-fd";
     argv[a++] = "3";
+    argv[a++] = "--secret-file";
+    argv[a++] = p->secret_file;
     if (kind == PROCS_SERVER) {
         argv[a++] = "--data";
         argv[a++] = data;

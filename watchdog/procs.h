@@ -56,5 +56,8 @@ size_t procs_count(const procs *p);
 void procs_set_valgrind(procs *p, bool on);
 /* The run every server started from now on belongs to (server --run-id). */
 void procs_set_run_id(procs *p, const char *run_id);
+/* The cluster secret's file, which every process started from now on
+ * proves its connections with (--secret-file; a path, never the secret). */
+void procs_set_secret_file(procs *p, const char *path);
 
 #endif

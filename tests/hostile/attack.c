@@ -19,13 +19,31 @@
  *   attack hog [-H MS] HOST PORT N                       N idle connections
  *   attack peer [-t MS] HOST PORT h:HEADER [b:BODY]...   peer frames, then
  *       prints each frame received ("recv HEADER") until closed or -t MS
+ *   attack record FILE [-t MS] HOST PORT METHOD [ARG...]  a call like `call`,
+ *       whose connection (handshake and records, as sent) is saved to FILE
+ *   attack replay [-t MS] FILE HOST PORT  sends FILE's bytes as they are on a
+ *       new connection; prints "refused REASON" (exit 0) when the daemon
+ *       refuses the handshake, else what happened (exit 1)
+ *   attack flip [-t MS] HOST PORT METHOD [ARG...]  a call whose record has a
+ *       flipped byte; "closed" (exit 0) when the daemon closes without an
+ *       answer, else "answered ..." (exit 1)
+ *   attack flood [-H MS] HOST PORT N   keeps N connections that never
+ *       authenticate open for MS, reopening those the daemon closes (at
+ *       most every 100 ms); prints what it opened, then "reopened N" as N
+ *       grows
  *   attack listen PORT MS       exit 1 if anything connects to PORT in MS
  *   attack port PID | rss PID | cpu PID MS
  *   attack settle PID MAX_KB QUIET_MS DEADLINE_MS
  *       waits until PID's CPU use over QUIET_MS falls under 10%: exit 0,
  *       1 as soon as its RSS exceeds MAX_KB, 3 still busy at the deadline
  *   attack history FILE         see histscan.h
- * Every wait is bounded. Usage errors exit 2, like the other programs. */
+ * Every wait is bounded. Usage errors exit 2, like the other programs.
+ *
+ * The daemons serve only callers that prove they know the cluster secret:
+ * with $DAADKVS_SECRET_FILE set, every connection of call, nest, bomb,
+ * frames, pipeline, peer, record and flip authenticates (an insider's
+ * attacks); without it they go plain (a stranger's). hog and flood never
+ * authenticate. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +61,7 @@
 #include "../../common/ids.h"
 #include "../../common/net.h"
 #include "../../common/wire.h"
+#include "aconn.h"
 #include "histscan.h"
 #include "procinfo.h"
 #include "xrpc.h"
@@ -53,6 +72,9 @@
 /* frames: how long no byte may leave before the daemon counts as not
  * reading (it applies back-pressure, which is a fine defence). */
 #define STALL_US 1000000
+
+/* $DAADKVS_SECRET_FILE's key, or NULL: connections go plain. */
+static auth_key *the_key;
 
 static int usage(const char *what)
 {
@@ -123,40 +145,45 @@ static void hold(int64_t hold_ms)
         sleep_ms((left + 999) / 1000);
 }
 
-static int send_call(int fd, const buf *body, int64_t deadline, dkv_err *err)
+static int send_call(aconn *c, const buf *body, int64_t deadline, dkv_err *err)
 {
     buf frame;
     buf_init(&frame);
     wire_encode(&frame, WIRE_CALL, NULL, 0, body->data, body->len);
-    int rc = net_write_all(fd, frame.data, frame.len, deadline, err);
+    int rc = aconn_send(c, frame.data, frame.len, deadline, err);
     buf_free(&frame);
     return rc;
 }
 
 /* ---- call ---- */
 
+/* Whether a failure with this message could go away on a retry: a refused
+ * or dropped connection may, a refused proof or a timeout does not. */
+static bool is_transient(const char *msg)
+{
+    return !strstr(msg, "timed out") && !strstr(msg, "secret") && !strstr(msg, "authentic");
+}
+
 /* One attempt; 0 with the reply printed, or -1 with err (and *transient
- * when a retry could help). */
+ * when a retry could help). With record_to, the connection's bytes as
+ * sent go to that file. */
 static int call_once(const char *host, uint16_t port, const buf *body, int64_t deadline,
-                     bool *transient, int *status, dkv_err *err)
+                     bool *transient, int *status, const char *record_to, dkv_err *err)
 {
     *transient = false;
-    int64_t left_ms = (deadline - net_now_us()) / 1000;
-    if (left_ms <= 0)
+    if (deadline <= net_now_us())
         return dkv_err_set(err, "timed out");
-    int fd = net_connect(host, port, (int)left_ms, err);
-    if (fd < 0) {
-        *transient = true;
+    aconn c;
+    if (aconn_open(&c, host, port, the_key, record_to != NULL, deadline, err) < 0) {
+        *transient = is_transient(err->msg);
         return -1;
     }
-    buf in;
-    buf_init(&in);
     wire_frame f;
     size_t used;
     int rc = -1;
-    if (send_call(fd, body, deadline, err) < 0 ||
-        net_read_frame(fd, &in, &f, &used, deadline, err) < 0) {
-        *transient = strstr(err->msg, "timed out") == NULL;
+    if (send_call(&c, body, deadline, err) < 0 ||
+        aconn_read_frame(&c, &f, &used, deadline, err) < 0) {
+        *transient = is_transient(err->msg);
     } else if (f.kind != WIRE_REPLY) {
         dkv_err_set(err, "answer is a frame of kind 0x%02x, not a reply", f.kind);
     } else {
@@ -169,12 +196,18 @@ static int call_once(const char *host, uint16_t port, const buf *body, int64_t d
         }
         xrpc_reply_free(&r);
     }
-    buf_free(&in);
-    close(fd);
+    if (rc == 0 && record_to) {
+        FILE *out = fopen(record_to, "w");
+        if (!out || fwrite(buf_head(&c.sent), 1, buf_unread(&c.sent), out) != buf_unread(&c.sent) ||
+            fclose(out) != 0)
+            rc = dkv_err_set(err, "cannot write %s", record_to);
+    }
+    aconn_close(&c);
     return rc;
 }
 
-static int cmd_call(int argc, char **argv)
+/* call, or record when record_to names the file for the connection. */
+static int call_or_record(int argc, char **argv, const char *record_to)
 {
     opts o = {.timeout_ms = 2000};
     int i = parse_opts(argc, argv, &o);
@@ -192,7 +225,7 @@ static int cmd_call(int argc, char **argv)
     int status = EXIT_USAGE;
     for (;;) {
         bool transient;
-        if (call_once(argv[i], port, &body, deadline, &transient, &status, &err) == 0)
+        if (call_once(argv[i], port, &body, deadline, &transient, &status, record_to, &err) == 0)
             break;
         bool late = net_now_us() >= deadline || strstr(err.msg, "timed out");
         if (!o.retry || !transient || late) {
@@ -206,6 +239,17 @@ static int cmd_call(int argc, char **argv)
     return status;
 }
 
+static int cmd_call(int argc, char **argv) { return call_or_record(argc, argv, NULL); }
+
+static int cmd_record(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage("record FILE [-t MS] HOST PORT METHOD [ARG...]");
+    const char *file = argv[1];
+    argv[1] = argv[0];
+    return call_or_record(argc - 1, argv + 1, file);
+}
+
 /* ---- payload attacks that wait for one answer ---- */
 
 /* Sends body as one call and reports what came back, within timeout_ms. */
@@ -213,24 +257,22 @@ static void send_and_report(const char *host, uint16_t port, const buf *body, in
 {
     int64_t start = net_now_us(), deadline = start + timeout_ms * 1000;
     dkv_err err;
-    int fd = net_connect(host, port, (int)timeout_ms, &err);
-    if (fd < 0) {
+    aconn c;
+    if (aconn_open(&c, host, port, the_key, false, deadline, &err) < 0) {
         printf("connect failed: %s\n", err.msg);
         return;
     }
-    if (send_call(fd, body, deadline, &err) < 0) {
+    if (send_call(&c, body, deadline, &err) < 0) {
         printf("send failed after %lld ms: %s\n", (long long)(net_now_us() - start) / 1000,
                err.msg);
-        close(fd);
+        aconn_close(&c);
         return;
     }
     printf("sent %zu bytes\n", body->len);
     fflush(stdout);
-    buf in;
-    buf_init(&in);
     wire_frame f;
     size_t used;
-    if (net_read_frame(fd, &in, &f, &used, deadline, &err) < 0) {
+    if (aconn_read_frame(&c, &f, &used, deadline, &err) < 0) {
         printf("no reply after %lld ms: %s\n", (long long)(net_now_us() - start) / 1000,
                err.msg);
     } else {
@@ -243,8 +285,7 @@ static void send_and_report(const char *host, uint16_t port, const buf *body, in
                    r.fault ? "fault" : "ok", (const char *)r.text.data);
         xrpc_reply_free(&r);
     }
-    buf_free(&in);
-    close(fd);
+    aconn_close(&c);
 }
 
 static void append_times(buf *b, const char *s, uint64_t times)
@@ -325,14 +366,17 @@ static int cmd_bomb(int argc, char **argv)
 
 /* ---- attacks that hold connections ---- */
 
-static int connect_nonblocking(const char *host, uint16_t port, int timeout_ms, dkv_err *err)
+/* A connection (authenticated with the_key) made non-blocking. */
+static int open_nonblocking(aconn *c, const char *host, uint16_t port, int timeout_ms,
+                            dkv_err *err)
 {
-    int fd = net_connect(host, port, timeout_ms, err);
-    if (fd >= 0 && net_set_nonblock(fd, err) < 0) {
-        close(fd);
+    if (aconn_open(c, host, port, the_key, false, net_now_us() + timeout_ms * 1000LL, err) < 0)
+        return -1;
+    if (net_set_nonblock(c->fd, err) < 0) {
+        aconn_close(c);
         return -1;
     }
-    return fd;
+    return 0;
 }
 
 static bool send_failed_closed(int e)
@@ -351,13 +395,14 @@ static int cmd_frames(int argc, char **argv)
         parse_uint(argv[i + 3], UINT32_MAX, &declare) < 0 ||
         parse_uint(argv[i + 4], 1u << 30, &total) < 0 || total < WIRE_PREFIX)
         return usage("frames [-t MS] [-w PID] [-c MS] [-H MS] HOST PORT CONNS DECLARE SEND");
-    int *fds = calloc(conns, sizeof *fds);
-    uint64_t *left = calloc(conns, sizeof *left);
+    aconn *cs = calloc(conns, sizeof *cs);
+    buf *pend = calloc(conns, sizeof *pend); /* wire bytes of the chunk being sent */
+    uint64_t *left = calloc(conns, sizeof *left); /* frame bytes not yet in pend */
     bool *closed = calloc(conns, sizeof *closed);
     enum { CHUNK = 256 * 1024 };
     uint8_t *filler = malloc(CHUNK);
     struct pollfd *pfd = calloc(conns, sizeof *pfd);
-    if (!fds || !left || !closed || !filler || !pfd)
+    if (!cs || !pend || !left || !closed || !filler || !pfd)
         abort();
     memset(filler, 'x', CHUNK);
     /* The prefix opens a call frame with no header; the rest is body. */
@@ -367,9 +412,10 @@ static int cmd_frames(int argc, char **argv)
     memcpy(filler + WIRE_PREFIX, "<?xml version=\"1.0\"?><methodCall>", 33);
     dkv_err err;
     for (uint64_t k = 0; k < conns; k++) {
-        fds[k] = connect_nonblocking(argv[i], port, 2000, &err);
+        buf_init(&pend[k]);
         left[k] = total;
-        if (fds[k] < 0) {
+        if (open_nonblocking(&cs[k], argv[i], port, 2000, &err) < 0) {
+            cs[k].fd = -1;
             printf("connect %llu failed: %s\n", (unsigned long long)k, err.msg);
             closed[k] = true;
             left[k] = 0;
@@ -394,15 +440,15 @@ static int cmd_frames(int argc, char **argv)
         }
         nfds_t n = 0;
         for (uint64_t k = 0; k < conns; k++)
-            if (left[k] > 0 && !closed[k])
-                pfd[n++] = (struct pollfd){.fd = fds[k], .events = POLLOUT};
+            if ((left[k] > 0 || buf_unread(&pend[k])) && !closed[k])
+                pfd[n++] = (struct pollfd){.fd = cs[k].fd, .events = POLLOUT};
         if (n == 0 || now >= deadline)
             break;
         if (poll(pfd, n, 10) <= 0)
             continue;
         for (nfds_t p = 0; p < n; p++) {
             uint64_t k = 0;
-            while (fds[k] != pfd[p].fd)
+            while (cs[k].fd != pfd[p].fd)
                 k++;
             if (pfd[p].revents & (POLLERR | POLLHUP)) {
                 closed[k] = true;
@@ -410,13 +456,19 @@ static int cmd_frames(int argc, char **argv)
             }
             if (!(pfd[p].revents & POLLOUT))
                 continue;
-            /* The first chunk of a connection starts with the prefix. */
-            size_t at = (size_t)(total - left[k]);
-            size_t from = at < CHUNK ? at : WIRE_PREFIX + 33;
-            size_t len = CHUNK - from < left[k] ? CHUNK - from : (size_t)left[k];
-            ssize_t w = send(fds[k], filler + from, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (!buf_unread(&pend[k])) {
+                /* The first chunk of a connection starts with the prefix. */
+                size_t at = (size_t)(total - left[k]);
+                size_t from = at < CHUNK ? at : WIRE_PREFIX + 33;
+                size_t len = CHUNK - from < left[k] ? CHUNK - from : (size_t)left[k];
+                buf_clear(&pend[k]);
+                aconn_wrap(&cs[k], filler + from, len, &pend[k]);
+                left[k] -= len;
+            }
+            ssize_t w = send(cs[k].fd, buf_head(&pend[k]), buf_unread(&pend[k]),
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
             if (w > 0) {
-                left[k] -= (uint64_t)w;
+                buf_consume(&pend[k], (size_t)w);
                 sent += (uint64_t)w;
                 last_progress = now;
             } else if (w < 0 && send_failed_closed(errno)) {
@@ -430,7 +482,7 @@ static int cmd_frames(int argc, char **argv)
         nfds_t n = 0;
         for (uint64_t k = 0; k < conns; k++)
             if (!closed[k])
-                pfd[n++] = (struct pollfd){.fd = fds[k], .events = POLLIN};
+                pfd[n++] = (struct pollfd){.fd = cs[k].fd, .events = POLLIN};
         if (n == 0)
             break;
         if (poll(pfd, n, (int)((close_deadline - now) / 1000) + 1) <= 0)
@@ -438,9 +490,9 @@ static int cmd_frames(int argc, char **argv)
         for (nfds_t p = 0; p < n; p++) {
             char junk[4096];
             uint64_t k = 0;
-            while (fds[k] != pfd[p].fd)
+            while (cs[k].fd != pfd[p].fd)
                 k++;
-            if (pfd[p].revents && recv(fds[k], junk, sizeof junk, MSG_DONTWAIT) <= 0)
+            if (pfd[p].revents && recv(cs[k].fd, junk, sizeof junk, MSG_DONTWAIT) <= 0)
                 closed[k] = true;
         }
     }
@@ -456,10 +508,13 @@ static int cmd_frames(int argc, char **argv)
            (unsigned long long)n_closed, (unsigned long long)conns, peak);
     fflush(stdout);
     hold(o.hold_ms);
-    for (uint64_t k = 0; k < conns; k++)
-        if (fds[k] >= 0)
-            close(fds[k]);
-    free(fds);
+    for (uint64_t k = 0; k < conns; k++) {
+        if (cs[k].fd >= 0)
+            aconn_close(&cs[k]);
+        buf_free(&pend[k]);
+    }
+    free(cs);
+    free(pend);
     free(left);
     free(closed);
     free(filler);
@@ -489,9 +544,10 @@ static int cmd_pipeline(int argc, char **argv)
     }
     for (uint64_t k = 0; k < count; k++)
         wire_encode(&frames, WIRE_CALL, NULL, 0, body.data, body.len);
-    int fd = net_connect(argv[i], port, 2000, &err);
-    if (fd < 0 ||
-        net_write_all(fd, frames.data, frames.len, net_now_us() + o.timeout_ms * 1000, &err) < 0)
+    int64_t deadline = net_now_us() + o.timeout_ms * 1000;
+    aconn c;
+    bool open = aconn_open(&c, argv[i], port, the_key, false, deadline, &err) == 0;
+    if (!open || aconn_send(&c, frames.data, frames.len, deadline, &err) < 0)
         printf("not sent: %s\n", err.msg);
     else
         printf("sent %llu gets (%zu bytes), reading none\n", (unsigned long long)count,
@@ -500,8 +556,8 @@ static int cmd_pipeline(int argc, char **argv)
     buf_free(&body);
     buf_free(&frames);
     hold(o.hold_ms);
-    if (fd >= 0)
-        close(fd);
+    if (open)
+        aconn_close(&c);
     return 0;
 }
 
@@ -521,7 +577,11 @@ static int cmd_hog(int argc, char **argv)
     uint64_t refused = 0, open = 0;
     dkv_err err;
     for (uint64_t k = 0; k < count; k++) {
-        fds[k] = connect_nonblocking(argv[i], port, 1000, &err);
+        fds[k] = net_connect(argv[i], port, 1000, &err);
+        if (fds[k] >= 0 && net_set_nonblock(fds[k], &err) < 0) {
+            close(fds[k]);
+            fds[k] = -1;
+        }
         if (fds[k] < 0)
             refused++;
     }
@@ -590,32 +650,210 @@ static int cmd_peer(int argc, char **argv)
         buf_free(&body);
     }
     int64_t deadline = net_now_us() + o.timeout_ms * 1000;
-    int fd = net_connect(argv[i], port, 2000, &err);
-    if (fd < 0 || net_write_all(fd, out.data, out.len, deadline, &err) < 0) {
+    aconn c;
+    bool open = aconn_open(&c, argv[i], port, the_key, false, net_now_us() + 2000000, &err) == 0;
+    if (!open || aconn_send(&c, out.data, out.len, deadline, &err) < 0) {
         printf("not sent: %s\n", err.msg);
         buf_free(&out);
-        if (fd >= 0)
-            close(fd);
+        if (open)
+            aconn_close(&c);
         return 0;
     }
     buf_free(&out);
     printf("sent\n");
     fflush(stdout);
-    buf in;
-    buf_init(&in);
     for (;;) {
         wire_frame f;
         size_t used;
-        if (net_read_frame(fd, &in, &f, &used, deadline, &err) < 0) {
+        if (aconn_read_frame(&c, &f, &used, deadline, &err) < 0) {
             printf("%s\n", strstr(err.msg, "timed out") ? "open" : "closed");
             break;
         }
         printf("recv %.*s\n", (int)(f.hdr_len < 300 ? f.hdr_len : 300), (const char *)f.hdr);
         fflush(stdout);
-        buf_consume(&in, used);
+        buf_consume(&c.in, used);
     }
-    buf_free(&in);
+    aconn_close(&c);
+    return 0;
+}
+
+
+/* ---- authentication ---- */
+
+static int read_file(const char *path, buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char chunk[65536];
+    for (size_t n; (n = fread(chunk, 1, sizeof chunk, f)) > 0;)
+        buf_append(out, chunk, n);
+    int rc = ferror(f) ? -1 : 0;
+    fclose(f);
+    return rc;
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+    opts o = {.timeout_ms = 3000};
+    int i = parse_opts(argc, argv, &o);
+    uint16_t port;
+    if (i < 0 || argc - i != 3 || parse_port(argv[i + 2], &port) < 0)
+        return usage("replay [-t MS] FILE HOST PORT");
+    buf rec, got;
+    buf_init(&rec);
+    buf_init(&got);
+    if (read_file(argv[i], &rec) < 0 || buf_unread(&rec) == 0) {
+        buf_free(&rec);
+        return usage("replay: cannot read the recording");
+    }
+    dkv_err err;
+    int64_t deadline = net_now_us() + o.timeout_ms * 1000;
+    int fd = net_connect(argv[i + 1], port, 2000, &err);
+    if (fd < 0) {
+        printf("connect failed: %s\n", err.msg);
+        buf_free(&rec);
+        return EXIT_FAULT;
+    }
+    /* Byte for byte, as recorded; the daemon may close before the end. */
+    net_write_all(fd, buf_head(&rec), buf_unread(&rec), deadline, &err);
+    bool closed = false;
+    while (!closed && net_now_us() < deadline) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 20) <= 0)
+            continue;
+        buf_reserve(&got, 65536);
+        ssize_t r = recv(fd, got.data + got.len, got.cap - got.len, MSG_DONTWAIT);
+        if (r > 0)
+            got.len += (size_t)r;
+        else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+            closed = true;
+    }
     close(fd);
+    /* The daemon's handshake message (nonce and proof: 69 bytes), then
+     * its refusal, "DKA1" 'X' and a reason. */
+    const uint8_t *p = buf_head(&got);
+    size_t n = buf_unread(&got), off = n >= 69 && memcmp(p, "DKA1A", 5) == 0 ? 69 : 0;
+    int status = EXIT_FAULT;
+    if (n - off >= 6 && memcmp(p + off, "DKA1X", 5) == 0) {
+        printf("refused %u%s\n", p[off + 5], closed ? ", closed" : ", still open");
+        status = 0;
+    } else if (n > off) {
+        printf("answered %zu bytes after the handshake\n", n - off);
+    } else {
+        printf("%s without a refusal\n", closed ? "closed" : "open");
+    }
+    buf_free(&rec);
+    buf_free(&got);
+    return status;
+}
+
+static int cmd_flip(int argc, char **argv)
+{
+    opts o = {.timeout_ms = 3000};
+    int i = parse_opts(argc, argv, &o);
+    uint16_t port;
+    if (i < 0 || argc - i < 3 || parse_port(argv[i + 1], &port) < 0)
+        return usage("flip [-t MS] HOST PORT METHOD [ARG...]");
+    if (!the_key)
+        return usage("flip: needs the secret ($DAADKVS_SECRET_FILE)");
+    buf body, frame, rec;
+    buf_init(&body);
+    buf_init(&frame);
+    buf_init(&rec);
+    dkv_err err;
+    if (xrpc_build_call(&body, argv[i + 2], argv + i + 3, (size_t)(argc - i - 3), &err) < 0) {
+        buf_free(&body);
+        return usage(err.msg);
+    }
+    wire_encode(&frame, WIRE_CALL, NULL, 0, body.data, body.len);
+    int64_t deadline = net_now_us() + o.timeout_ms * 1000;
+    aconn c;
+    int status = EXIT_FAULT;
+    if (aconn_open(&c, argv[i], port, the_key, false, deadline, &err) < 0) {
+        printf("connect failed: %s\n", err.msg);
+    } else {
+        aconn_wrap(&c, buf_head(&frame), buf_unread(&frame), &rec);
+        buf_head(&rec)[4 + WIRE_PREFIX + 20] ^= 0x01; /* inside the XML body */
+        wire_frame f;
+        size_t used;
+        if (aconn_send_raw(&c, buf_head(&rec), buf_unread(&rec), deadline, &err) == 0 &&
+            aconn_read_frame(&c, &f, &used, deadline, &err) == 0) {
+            printf("answered: a frame of %zu bytes\n", used);
+        } else if (strstr(err.msg, "timed out")) {
+            printf("open: no answer and not closed\n");
+        } else {
+            printf("closed (%s)\n", err.msg);
+            status = 0;
+        }
+        aconn_close(&c);
+    }
+    buf_free(&body);
+    buf_free(&frame);
+    buf_free(&rec);
+    return status;
+}
+
+static int cmd_flood(int argc, char **argv)
+{
+    opts o = {0};
+    int i = parse_opts(argc, argv, &o);
+    uint16_t port;
+    uint64_t count;
+    if (i < 0 || argc - i != 3 || parse_port(argv[i + 1], &port) < 0 ||
+        parse_uint(argv[i + 2], 5000, &count) < 0 || count == 0)
+        return usage("flood [-H MS] HOST PORT N");
+    int *fds = malloc(count * sizeof *fds);
+    struct pollfd *pfd = calloc(count, sizeof *pfd);
+    if (!fds || !pfd)
+        abort();
+    dkv_err err;
+    uint64_t opened = 0, failed = 0, reopened = 0;
+    for (uint64_t k = 0; k < count; k++) {
+        fds[k] = net_connect_start(argv[i], port, &err);
+        opened += fds[k] >= 0;
+        failed += fds[k] < 0;
+    }
+    printf("flooding: %llu connections (%llu failed)\n", (unsigned long long)opened,
+           (unsigned long long)failed);
+    fflush(stdout);
+    int64_t until = net_now_us() + o.hold_ms * 1000, next_refill = 0;
+    uint64_t told = 0;
+    for (int64_t now; (now = net_now_us()) < until;) {
+        if (now >= next_refill) {
+            for (uint64_t k = 0; k < count; k++)
+                if (fds[k] < 0 && (fds[k] = net_connect_start(argv[i], port, &err)) >= 0)
+                    reopened++;
+            next_refill = now + 100000;
+            if (reopened != told) /* progress, for the driver to wait on */
+                printf("reopened %llu closed by the daemon\n", (unsigned long long)(told = reopened));
+        }
+        nfds_t n = 0;
+        for (uint64_t k = 0; k < count; k++)
+            if (fds[k] >= 0)
+                pfd[n++] = (struct pollfd){.fd = fds[k], .events = POLLIN};
+        if (poll(pfd, n, 20) <= 0)
+            continue;
+        for (nfds_t p = 0; p < n; p++) {
+            if (!pfd[p].revents)
+                continue;
+            char junk[256];
+            ssize_t r = recv(pfd[p].fd, junk, sizeof junk, MSG_DONTWAIT);
+            if (r > 0 || (r < 0 && errno == EAGAIN))
+                continue;
+            for (uint64_t k = 0; k < count; k++)
+                if (fds[k] == pfd[p].fd) {
+                    close(fds[k]);
+                    fds[k] = -1;
+                }
+        }
+    }
+    printf("reopened %llu closed by the daemon\n", (unsigned long long)reopened);
+    for (uint64_t k = 0; k < count; k++)
+        if (fds[k] >= 0)
+            close(fds[k]);
+    free(fds);
+    free(pfd);
     return 0;
 }
 
@@ -761,15 +999,27 @@ int main(int argc, char **argv)
     } cmds[] = {{"call", cmd_call},       {"nest", cmd_nest},     {"bomb", cmd_bomb},
                 {"frames", cmd_frames},   {"pipeline", cmd_pipeline}, {"hog", cmd_hog},
                 {"peer", cmd_peer},       {"listen", cmd_listen}, {"port", cmd_port},
-                {"rss", cmd_rss},         {"cpu", cmd_cpu},       {"settle", cmd_settle}};
+                {"rss", cmd_rss},         {"cpu", cmd_cpu},       {"settle", cmd_settle},
+                {"record", cmd_record},   {"replay", cmd_replay}, {"flip", cmd_flip},
+                {"flood", cmd_flood}};
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *secret = getenv("DAADKVS_SECRET_FILE");
+    dkv_err err;
+    if (secret && *secret && !(the_key = auth_key_load(secret, &err))) {
+        fprintf(stderr, "attack: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
     if (argc < 2)
         return usage("no subcommand");
     if (strcmp(argv[1], "history") == 0)
         return argc == 3 ? histscan_run(argv[2], stdout) : usage("history FILE");
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
-        if (strcmp(argv[1], cmds[k].name) == 0)
-            return cmds[k].fn(argc - 1, argv + 1);
+        if (strcmp(argv[1], cmds[k].name) == 0) {
+            int status = cmds[k].fn(argc - 1, argv + 1);
+            auth_key_free(the_key);
+            return status;
+        }
+    auth_key_free(the_key);
     return usage("unknown subcommand");
 }
