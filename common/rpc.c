@@ -2,6 +2,7 @@
 #include "rpc.h"
 #include "xalloc.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <strings.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -23,6 +25,11 @@ struct rpc_client {
     rpcflat_msg *reply; /* the latest flat reply */
     void *scratch;      /* see rpc_client_scratch */
     size_t scratch_cap;
+    /* A control connection (rpc_client_set_control): */
+    int ka_idle_s, ka_interval_s, ka_count; /* TCP keepalive; 0: none */
+    bool pinned, connected_once;
+    char lost[DKV_ERR_MAX]; /* why the pinned connection ended */
+    buf events;             /* queued event bodies, each u32 length + bytes */
 };
 
 /* Every body is screened before it reaches xmlrpc-c, which is not safe on
@@ -298,8 +305,17 @@ rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms)
     c->fd = -1;
     buf_init(&c->in);
     buf_init(&c->out);
+    buf_init(&c->events);
     c->reply = rpcflat_msg_new();
     return c;
+}
+
+void rpc_client_set_control(rpc_client *c, int idle_s, int interval_s, int count)
+{
+    c->pinned = true;
+    c->ka_idle_s = idle_s;
+    c->ka_interval_s = interval_s;
+    c->ka_count = count;
 }
 
 void *rpc_client_scratch(rpc_client *c, size_t n)
@@ -322,6 +338,21 @@ static void drop_connection(rpc_client *c)
     buf_clear(&c->in);
 }
 
+/* Drops the connection, remembering why (a pinned one stays lost). */
+static void lose_connection(rpc_client *c, const char *why)
+{
+    if (c->fd >= 0 && !c->lost[0])
+        snprintf(c->lost, sizeof c->lost, "%s", why);
+    drop_connection(c);
+}
+
+/* Queues an event frame's body; events are kept in arrival order. */
+static void queue_event(rpc_client *c, const wire_frame *f)
+{
+    buf_append_u32(&c->events, (uint32_t)f->body_len);
+    buf_append(&c->events, f->body, f->body_len);
+}
+
 void rpc_client_free(rpc_client *c)
 {
     if (!c)
@@ -329,21 +360,69 @@ void rpc_client_free(rpc_client *c)
     drop_connection(c);
     buf_free(&c->in);
     buf_free(&c->out);
+    buf_free(&c->events);
     rpcflat_msg_free(c->reply);
     free(c->scratch);
     free(c);
 }
 
-/* A kept-alive connection whose peer went away reads as EOF: find that out
- * before sending, so a request is never sent into a dead socket (and never
- * retried after it may have been executed). */
-static void drop_if_stale(rpc_client *c)
+/* Reads what arrived while no call was waiting, without blocking: events
+ * are queued; EOF, an error (a keepalive timeout) or any other frame drops
+ * the connection, since no reply can be due. A kept-alive connection whose
+ * peer went away reads as EOF: this finds that out before sending, so a
+ * request is never sent into a dead socket (and never retried after it may
+ * have been executed). */
+static void read_unasked(rpc_client *c)
 {
-    if (c->fd < 0)
-        return;
-    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-    if (poll(&pfd, 1, 0) > 0)
-        drop_connection(c);
+    while (c->fd >= 0) {
+        wire_frame f;
+        size_t used;
+        dkv_err why;
+        int rc = wire_decode(buf_head(&c->in), buf_unread(&c->in), &f, &used, &why);
+        if (rc > 0 && f.kind == WIRE_EVENT) {
+            queue_event(c, &f);
+            buf_consume(&c->in, used);
+            continue;
+        }
+        if (rc != 0) {
+            lose_connection(c, rc < 0 ? why.msg : "a reply that no call asked for");
+            return;
+        }
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 0) <= 0)
+            return;
+        buf_reserve(&c->in, 64 * 1024);
+        ssize_t r = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, MSG_DONTWAIT);
+        if (r > 0)
+            c->in.len += (size_t)r;
+        else if (r == 0)
+            lose_connection(c, "connection closed by peer");
+        else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            lose_connection(c, strerror(errno));
+        else
+            return;
+    }
+}
+
+int rpc_client_poll(rpc_client *c, dkv_err *err)
+{
+    read_unasked(c);
+    if (c->fd < 0 && c->pinned && c->connected_once)
+        return dkv_err_set(err, "%s", c->lost[0] ? c->lost : "connection lost");
+    return 0;
+}
+
+bool rpc_client_connected(const rpc_client *c) { return c->fd >= 0; }
+
+int rpc_client_next_event(rpc_client *c, const uint8_t **body, size_t *len)
+{
+    if (buf_unread(&c->events) < 4)
+        return 0;
+    const uint8_t *head = buf_head(&c->events);
+    *len = dkv_get_u32(head);
+    *body = head + 4;
+    buf_consume(&c->events, 4 + *len);
+    return 1;
 }
 
 /* Consumes a reply frame unless the connection was dropped meanwhile
@@ -428,16 +507,31 @@ static int exchange(rpc_client *c, const char *method, wire_frame *f, size_t *us
                     dkv_err *err)
 {
     int64_t deadline = net_now_us() + (int64_t)c->timeout_ms * 1000;
-    drop_if_stale(c);
+    read_unasked(c);
+    if (c->fd < 0 && c->pinned && c->connected_once)
+        return dkv_err_set(err, "%s to %s:%u: the connection was lost: %s", method, c->host,
+                           c->port, c->lost[0] ? c->lost : "closed");
     if (c->fd < 0) {
         int remaining_ms = (int)((deadline - net_now_us()) / 1000);
         c->fd = net_connect(c->host, c->port, remaining_ms > 0 ? remaining_ms : 1, err);
         if (c->fd < 0)
             return -1;
+        c->connected_once = true;
+        if (c->ka_count > 0 &&
+            net_set_keepalive(c->fd, c->ka_idle_s, c->ka_interval_s, c->ka_count, err) < 0) {
+            lose_connection(c, err->msg);
+            return -1;
+        }
     }
-    if (net_write_all(c->fd, buf_head(&c->out), buf_unread(&c->out), deadline, err) < 0 ||
-        net_read_frame(c->fd, &c->in, f, used, deadline, err) < 0) {
-        drop_connection(c);
+    int rc = net_write_all(c->fd, buf_head(&c->out), buf_unread(&c->out), deadline, err);
+    /* Events the callee sent before its reply are queued on the way. */
+    while (rc == 0 && (rc = net_read_frame(c->fd, &c->in, f, used, deadline, err)) == 0 &&
+           f->kind == WIRE_EVENT) {
+        queue_event(c, f);
+        buf_consume(&c->in, *used);
+    }
+    if (rc < 0) {
+        lose_connection(c, err->msg);
         return dkv_err_wrap(err, "%s to %s:%u", method, c->host, c->port);
     }
     if (f->kind != WIRE_REPLY) {
