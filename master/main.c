@@ -366,13 +366,16 @@ int main(int argc, char **argv)
     o.cluster.keep = o.keep;
     if (o.config_path)
         o.keep = false;
-    char bin_dir[PATH_MAX], run_dir[PATH_MAX];
-    if (find_dirs(&o, bin_dir, run_dir) < 0)
+    /* With a cluster file nothing of the run is on this machine: no run
+     * directory here (each watchdog has its own). */
+    bool local = !o.config_path;
+    char bin_dir[PATH_MAX] = "", run_dir[PATH_MAX] = "";
+    if (local && find_dirs(&o, bin_dir, run_dir) < 0)
         return 2;
     daemon_install_signals(on_signal);
     rpc_global_init();
     dkv_err err;
-    if (pidfile_record(run_dir, "master", getpid(), &err) < 0)
+    if (local && pidfile_record(run_dir, "master", getpid(), &err) < 0)
         fprintf(stderr, "master: %s (scripts/cleanup will not find this process)\n", err.msg);
     if (o.keep)
         mark_kept(run_dir);
@@ -384,6 +387,7 @@ int main(int argc, char **argv)
     run r = {0};
     if (o.history_path && !(r.hist = history_open(o.history_path, &err))) {
         fprintf(stderr, "master: %s\n", err.msg);
+        config_free(o.cluster.cfg);
         return 2;
     }
     r.st = o.want_stats ? stats_new() : NULL;
@@ -413,11 +417,11 @@ int main(int argc, char **argv)
     history_close(r.hist);
     cluster_free(r.c);
     config_free(o.cluster.cfg);
-    if (pidfile_remove(run_dir, "master", &err) < 0)
+    if (local && pidfile_remove(run_dir, "master", &err) < 0)
         fprintf(stderr, "master: %s\n", err.msg);
-    if (!o.keep)
+    if (local && !o.keep)
         daemon_remove_tree(run_dir);
-    else
+    else if (local)
         fprintf(stderr, "master: run directory kept: %s\n", run_dir);
     return exit_status;
 }
