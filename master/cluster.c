@@ -35,7 +35,14 @@ typedef struct machine {
     pid_t pid;       /* local: the watchdog started here; -1 otherwise */
     bool lost;
     char why[DKV_ERR_MAX]; /* why it was lost */
+    int64_t last_try_us;   /* lost: when the master last tried to get it back */
+    bool last_try_slow;    /* and that try waited long (a cut network) */
 } machine;
+
+/* A lost machine is tried again when a command needs it; after a try that
+ * waited for a timeout (a cut network), not again for this long. */
+#define MACHINE_RETRY_US 2000000
+#define MACHINE_SLOW_TRY_US 500000
 
 /* Where a daemon listens, and the one persistent connection to it. */
 typedef struct endpoint {
@@ -47,6 +54,7 @@ typedef struct endpoint {
     int64_t pid;    /* of the process now, to match died events */
     bool running;   /* its process is up (as far as the master knows) */
     bool died;      /* a server that died outside the script, not yet killed or rejoined */
+    bool data_gone; /* a server whose machine came back without the run's directory */
     char cause[128]; /* why it died */
 } endpoint;
 
@@ -113,8 +121,8 @@ static int unreachable(const machine *m, dkv_err *err)
 }
 
 /* Begins the run on machine m (its first call on the control
- * connection). */
-static int begin_run(cluster *c, machine *m, dkv_err *err)
+ * connection); *resumed: the run's directory was there already. */
+static int begin_run(cluster *c, machine *m, bool *resumed, dkv_err *err)
 {
     m->rpc = dial(c, m->host, m->port);
     rpc_client_set_control(m->rpc, CONTROL_KEEPALIVE_IDLE_S, CONTROL_KEEPALIVE_INTERVAL_S,
@@ -124,13 +132,14 @@ static int begin_run(cluster *c, machine *m, dkv_err *err)
                                        c->opts.cfg && c->opts.valgrind_servers};
     proto_watchdog_run_begin_reply r;
     if (proto_watchdog_run_begin_call(m->rpc, &a, &r, err) < 0)
-        return dkv_err_wrap(err, "%s: cannot begin the run", m->label);
+        return -1;
+    *resumed = r.resumed;
     if (c->opts.cfg && keep)
         fprintf(stderr, "master: %s keeps the run's directory %s\n", m->label, r.dir);
     return 0;
 }
 
-static int start_watchdog(cluster *c, machine *m, dkv_err *err)
+static int start_watchdog(cluster *c, machine *m, bool *resumed, dkv_err *err)
 {
     char exe[4200];
     snprintf(exe, sizeof exe, "%s/watchdog", c->opts.bin_dir);
@@ -161,7 +170,7 @@ static int start_watchdog(cluster *c, machine *m, dkv_err *err)
     snprintf(m->name, sizeof m->name, "local");
     snprintf(m->host, sizeof m->host, "%s", c->opts.watchdog_host);
     set_label(m);
-    return begin_run(c, m, err);
+    return begin_run(c, m, resumed, err) < 0 ? dkv_err_wrap(err, "watchdog") : 0;
 }
 
 /* 128 random bits in hex: two runs on one machine (or a port reused after
@@ -190,9 +199,10 @@ static int begin_everywhere(cluster *c, dkv_err *err)
         m->pid = -1;
         set_label(m);
     }
+    bool resumed;
     for (size_t i = 0; i < c->n_mach; i++)
-        if (begin_run(c, &c->mach[i], err) < 0)
-            return -1;
+        if (begin_run(c, &c->mach[i], &resumed, err) < 0)
+            return dkv_err_wrap(err, "%s: cannot begin the run", c->mach[i].label);
     return 0;
 }
 
@@ -212,7 +222,8 @@ cluster *cluster_new(const cluster_opts *opts, dkv_err *err)
         c->n_mach = 1;
         c->mach = xcalloc(1, sizeof *c->mach);
         c->mach[0].pid = -1;
-        rc = start_watchdog(c, &c->mach[0], err);
+        bool resumed;
+        rc = start_watchdog(c, &c->mach[0], &resumed, err);
     }
     if (rc < 0) {
         cluster_free(c);
@@ -438,6 +449,46 @@ static int daemon_failed(cluster *c, const endpoint *e, dkv_err *err)
     return -1;
 }
 
+/* Tries to get lost machine mi back, when a command needs it: its
+ * watchdog may have been restarted (the local one is started again here)
+ * or the network healed. The run is begun again with the same id; when
+ * its directory was still there (the watchdog was killed, not ended) its
+ * servers rejoin with their data, otherwise those servers cannot rejoin. */
+static int reconnect(cluster *c, size_t mi, dkv_err *err)
+{
+    machine *m = &c->mach[mi];
+    int64_t now = net_now_us();
+    if (m->last_try_slow && now - m->last_try_us < MACHINE_RETRY_US)
+        return unreachable(m, err);
+    m->last_try_us = now;
+    rpc_client_free(m->rpc);
+    m->rpc = NULL;
+    bool resumed = false;
+    dkv_err why;
+    int rc;
+    if (m->pid > 0) {
+        kill(m->pid, SIGKILL);
+        wait_exit(m->pid, 5000);
+        m->pid = -1;
+        rc = start_watchdog(c, m, &resumed, &why);
+        resumed = true; /* the run directory is the master's: still there */
+    } else {
+        rc = begin_run(c, m, &resumed, &why);
+    }
+    m->last_try_slow = net_now_us() - now > MACHINE_SLOW_TRY_US;
+    if (rc < 0) {
+        snprintf(m->why, sizeof m->why, "%s", why.msg);
+        return unreachable(m, err);
+    }
+    m->lost = false;
+    cluster_event *ev = new_event(c, CLUSTER_EV_BACK, m);
+    ev->kept = resumed;
+    for (size_t i = 0; i < c->n_ep && !resumed; i++)
+        if (c->ep[i].machine == mi && model_role_of(c->m, c->ep[i].id) == MODEL_ROLE_SERVER)
+            c->ep[i].data_gone = true;
+    return 0;
+}
+
 /* ---- helpers ---- */
 
 /* Why server id, which the model has down, is not live. */
@@ -523,8 +574,14 @@ static int start_process(cluster *c, bool server, uint64_t id, uint64_t sid, dkv
         return -1;
     machine *m = &c->mach[mi];
     poll_machine(c, mi);
-    if (m->lost)
-        return unreachable(m, err);
+    if (m->lost && reconnect(c, mi, err) < 0)
+        return -1;
+    endpoint *known = ep_find(c, id);
+    if (known && known->data_gone)
+        return dkv_err_set(err,
+                           "server %" PRIu64 " cannot rejoin: its data on %s is gone (its "
+                           "watchdog ended the run while the machine was unreachable)",
+                           id, m->label);
     /* A server id seen before in this run held data: its store must be
      * there, or the server refuses to start (a wiped directory). */
     bool rejoin = server && model_role_of(c->m, id) == MODEL_ROLE_SERVER;

@@ -93,8 +93,13 @@ int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *r
  * keepalive (every process placed there is then dead). The model already
  * treats them so: a died server as killed, a died client as gone (the next
  * joinClient starts it again, with a fresh session), the ids of a lost
- * machine likewise, and commands for them fail naming the machine. */
-typedef enum cluster_event_kind { CLUSTER_EV_DIED, CLUSTER_EV_LOST } cluster_event_kind;
+ * machine likewise, and commands for them fail naming the machine. A lost
+ * machine is tried again when a command needs it (back). */
+typedef enum cluster_event_kind {
+    CLUSTER_EV_DIED,
+    CLUSTER_EV_LOST,
+    CLUSTER_EV_BACK, /* a lost machine answered again, and the run was begun there again */
+} cluster_event_kind;
 typedef struct cluster_event {
     cluster_event_kind kind;
     int64_t at_us;            /* monotonic, when the master noticed */
@@ -107,6 +112,9 @@ typedef struct cluster_event {
     char why[DKV_ERR_MAX];
     uint64_t *servers, *clients;
     size_t n_servers, n_clients;
+    /* back: the run's directory was still there (its servers rejoin with
+     * their data; otherwise those servers cannot rejoin) */
+    bool kept;
 } cluster_event;
 
 /* Reads, without waiting, what the watchdogs reported and whether their

@@ -21,6 +21,8 @@
  *   cmd "died"   server or client: the id; cause: "killed by signal 9"
  *   cmd "lost"   machine, why; servers, clients: the ids that were running
  *                there, all dead since
+ *   cmd "back"   machine, kept: a lost machine's watchdog answered again and
+ *                the run was begun there again; kept: with its directory
  *
  * The last record has cmd "end" (with "exit", the master's exit status, and
  * "interrupted"); a history without it was cut short.

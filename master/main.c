@@ -267,11 +267,15 @@ static void report_events(run *r, long line)
                     "master: client %" PRIu64 " died (%s); its session is gone (joinClient "
                     "starts it again)\n",
                     e->id, e->cause);
-        else
+        else if (e->kind == CLUSTER_EV_LOST)
             fprintf(stderr,
                     "master: %s is unreachable: %s; its %zu servers and %zu clients are "
                     "treated as dead\n",
                     e->machine, e->why, e->n_servers, e->n_clients);
+        else
+            fprintf(stderr, "master: %s is back; %s\n", e->machine,
+                    e->kept ? "the run's directory was kept: its servers rejoin with their data"
+                            : "its watchdog had ended the run: its former servers cannot rejoin");
         dkv_err err;
         if (r->hist && history_write_event(r->hist, line, e, &err) < 0) {
             fprintf(stderr, "master: %s\n", err.msg);

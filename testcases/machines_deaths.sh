@@ -5,7 +5,8 @@
 #   succeeds, joinServer brings it back with its data);
 # - a client killed with kill -9: its next joinClient starts it afresh;
 # - a whole watchdog killed with kill -9: commands for its ids fail naming
-#   the machine, the rest of the run goes on;
+#   the machine, the rest of the run goes on; restarted, it takes the run
+#   up again and its servers rejoin with their data;
 # - a master killed with kill -9: every watchdog ends its run (processes
 #   and directory) within a few seconds;
 # - two masters at once on the same watchdogs, each in its own run;
@@ -98,6 +99,12 @@ WD_PID[2]=
 # Servers 6, 7 and 8 are placed on m3, m1 and m2 in turn.
 send "stabilize" "put 20 c 3" "killServer 5" "joinServer 6" "joinServer 7" "joinServer 8" \
      "put 10 d 4" "stabilize" "printStore 3"
+wait_for '[ "$(grep -c . "$dir/lost.out")" -ge 5 ]' 300 || fail "lost: the run stalled"
+# The watchdog comes back on its port (a service restarted): the run is
+# begun there again with its directory, and its servers rejoin with their
+# data; its client starts afresh.
+standing_one "$dir" 2 "${WD_PORT[2]}" 60 || fail "m2 did not restart"
+send "joinServer 2" "joinClient 20 2" "get 20 b" "stabilize" "printStore 2"
 master_end lost
 [ "$rc" = 1 ] || fail "lost: exit status $rc, want 1"
 await_err 'machine m2 \(127\.0\.0\.1:[0-9]+\) is unreachable: .*2 servers and 1 clients' lost
@@ -107,14 +114,14 @@ grep -q 'killServer: server 5 is on machine m2' "$dir/lost.err" || fail "lost: k
 grep -q 'line 17: joinServer: machine m2 (127.0.0.1:[0-9]*) is unreachable' "$dir/lost.err" ||
     fail "lost: joinServer 8 (placed on m2) did not name the machine"
 [ "$(grep -c 'line' "$dir/lost.err")" = 3 ] || fail "lost: other commands failed"
-[ "$(tail -n 3 "$dir/lost.out")" = $'a:1\nb:2\nd:4' ] || fail "lost: printStore 3: $(cat "$dir/lost.out")"
+grep -q 'machine m2 (127.0.0.1:[0-9]*) is back; the run.s directory was kept' "$dir/lost.err" ||
+    fail "lost: m2 did not come back"
+[ "$(sed -n 3,5p "$dir/lost.out")" = $'a:1\nb:2\nd:4' ] || fail "lost: printStore 3: $(cat "$dir/lost.out")"
+[ "$(tail -n 4 "$dir/lost.out")" = $'b:2\na:1\nb:2\nd:4' ] ||
+    fail "lost: after m2 came back: $(cat "$dir/lost.out")"
 grep -Eq '"cmd":"lost".*"servers":\[2,5\],"clients":\[20\]' "$dir/lost.jsonl" || fail "lost: no lost record"
-# The killed watchdog left its run directory; a new one on the same data
-# directory removes it once its grace period (2 s here) is over.
-standing_one "$dir" 2 || fail "m2 did not restart"
-standing_config "$dir" 3
-wait_for "! compgen -G '${WD_DATA[2]}/run-*' > /dev/null" 100 ||
-    fail "the restarted m2 kept the orphan $(ls "${WD_DATA[2]}")"
+grep -Eq '"cmd":"back".*"kept":true' "$dir/lost.jsonl" || fail "lost: no back record"
+wait_for "! compgen -G '${WD_DATA[2]}/run-*' > /dev/null" 50 || fail "m2 kept the run"
 
 # ---- two masters at once, then a master killed with kill -9 -------------
 master_start one

@@ -10,7 +10,9 @@
 #   wait_for COND TENTHS   polls a shell condition, bounded
 #   gone PID               the process has ended
 #
-# The caller's EXIT trap must call standing_stop.
+# The caller's EXIT trap must call standing_stop. Watchdogs get no fd 7 or
+# 8 (tests feed a master's FIFO through them: an inherited writer would
+# keep the master from seeing the end of its input).
 WD_PID=() WD_PORT=() WD_DATA=() WD_LOG=()
 
 wait_for() { # condition, bound in tenths of a second
@@ -19,14 +21,16 @@ wait_for() { # condition, bound in tenths of a second
     return 1
 }
 
-# standing_one DIR I: starts watchdog mI.
+# standing_one DIR I [PORT [GRACE]]: starts watchdog mI (on PORT, default
+# any; orphans wait GRACE seconds, default 2).
 standing_one() {
-    local dir=$1 i=$2
+    local dir=$1 i=$2 port=${3:-0} grace=${4:-2}
     WD_DATA[$i]=$dir/data-m$i
     WD_LOG[$i]=$dir/watchdog-m$i.log
     : > "$dir/port-m$i"
-    "$(dirname "$MASTER")/watchdog" --listen 127.0.0.1:0 --secret-file "$dir/secret" \
-        --data-dir "${WD_DATA[$i]}" --orphan-grace 2 > "$dir/port-m$i" 2>> "${WD_LOG[$i]}" &
+    "$(dirname "$MASTER")/watchdog" --listen "127.0.0.1:$port" --secret-file "$dir/secret" \
+        --data-dir "${WD_DATA[$i]}" --orphan-grace "$grace" > "$dir/port-m$i" \
+        2>> "${WD_LOG[$i]}" 7>&- 8>&- &
     WD_PID[$i]=$!
     wait_for "[ -n \"\$(head -n 1 '$dir/port-m$i')\" ]" 100 || return 1
     WD_PORT[$i]=$(head -n 1 "$dir/port-m$i")

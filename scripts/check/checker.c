@@ -711,6 +711,8 @@ static char *event_text(const histline_record *r)
     if (r->cmd == HISTLINE_LOST)
         snprintf(text, sizeof text, "(a machine lost: %zu servers, %zu clients died)",
                  r->n_lost_servers, r->n_lost_clients);
+    else if (r->cmd == HISTLINE_BACK)
+        snprintf(text, sizeof text, "(a lost machine back)");
     else
         snprintf(text, sizeof text, "(%s %" PRIu64 " died)", r->has_server ? "server" : "client",
                  r->has_server ? r->server : r->client);
@@ -839,6 +841,8 @@ int checker_feed(checker *c, const histline_record *r, dkv_err *err)
         end_epoch(c);
         do_lost(c, op, r);
         break;
+    case HISTLINE_BACK:
+        break; /* its ids stay dead until joined again */
     case HISTLINE_OTHER:
         /* A command this checker does not know: if it did something, assume
          * it may have changed data or topology. */

@@ -178,11 +178,12 @@ static const struct {
     {"printStore", HISTLINE_PRINT_STORE}, {"put", HISTLINE_PUT},
     {"get", HISTLINE_GET},        {"end", HISTLINE_END},
     {"died", HISTLINE_DIED},      {"lost", HISTLINE_LOST},
+    {"back", HISTLINE_BACK},
 };
 
 bool histline_is_event(const histline_record *rec)
 {
-    return rec->cmd == HISTLINE_DIED || rec->cmd == HISTLINE_LOST;
+    return rec->cmd == HISTLINE_DIED || rec->cmd == HISTLINE_LOST || rec->cmd == HISTLINE_BACK;
 }
 
 /* [id, ...] into *ids. */
@@ -222,6 +223,7 @@ static int check_required(const histline_record *r, dkv_err *err)
         return 0;
     switch (r->cmd) {
     case HISTLINE_OTHER:
+    case HISTLINE_BACK:
     case HISTLINE_END: return 0;
     case HISTLINE_JOIN_SERVER:
     case HISTLINE_KILL_SERVER: return need(r->has_server, "server", r, err);

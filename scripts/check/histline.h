@@ -29,6 +29,7 @@ typedef enum histline_cmd {
     /* What happened outside the script (master/history.h): */
     HISTLINE_DIED, /* a server or client died: server or client */
     HISTLINE_LOST, /* a machine was lost: lost_servers, lost_clients died with it */
+    HISTLINE_BACK, /* a lost machine answered again (its ids stay dead until joined) */
 } histline_cmd;
 
 typedef enum histline_result { HISTLINE_RES_NONE, HISTLINE_RES_OK, HISTLINE_RES_ERR_KEY, HISTLINE_RES_ERR_DEP } histline_result;
