@@ -42,6 +42,24 @@ int net_set_nodelay(int fd, dkv_err *err)
     return 0;
 }
 
+int net_set_keepalive(int fd, int idle_s, int interval_s, int count, dkv_err *err)
+{
+    int one = 1;
+    /* Unacknowledged data is bounded too: keepalive probes only start on an
+     * idle connection, and a cut in the middle of a send would otherwise
+     * wait for TCP's retransmissions (many minutes). */
+    unsigned user_timeout_ms = (unsigned)(idle_s + interval_s * count) * 1000u;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms,
+                   sizeof user_timeout_ms) < 0)
+        return dkv_err_set(err, "cannot set TCP keepalive on socket %d: %s", fd,
+                           strerror(errno));
+    return 0;
+}
+
 static int resolve(const char *host, uint16_t port, bool passive, struct addrinfo **res,
                    dkv_err *err)
 {

@@ -31,6 +31,11 @@ int net_connect(const char *host, uint16_t port, int timeout_ms, dkv_err *err);
  * is no delay to turn off). */
 int net_set_nonblock(int fd, dkv_err *err);
 int net_set_nodelay(int fd, dkv_err *err);
+/* TCP keepalive: after idle_s without traffic, a probe every interval_s;
+ * after count unanswered ones (or as long with data unacknowledged) the
+ * connection fails with ETIMEDOUT. For control connections whose far end
+ * may vanish without a FIN (a machine cut off or powered down). */
+int net_set_keepalive(int fd, int idle_s, int interval_s, int count, dkv_err *err);
 
 /* Blocking helpers with an absolute deadline (net_now_us based). */
 int net_write_all(int fd, const void *p, size_t n, int64_t deadline_us, dkv_err *err);

@@ -249,6 +249,48 @@ const proto_method proto_watchdog_kill = {"kill", PROTO_WATCHDOG, LAYOUT(proto_i
 const proto_method proto_watchdog_shutdown = {"shutdown", PROTO_WATCHDOG, NONE, NONE,
                                               RPC_SHAPE_ANY};
 
+static const proto_field watchdog_run_begin_args[] = {
+    TEXT(proto_watchdog_run_begin_args, run_id, "run_id", 1, PROTO_MAX_RUN_ID),
+    TYPED(proto_watchdog_run_begin_args, sync, "sync", PROTO_FLAG, 0, 1),
+    TYPED(proto_watchdog_run_begin_args, keep, "keep", PROTO_FLAG, 0, 1),
+    TYPED(proto_watchdog_run_begin_args, valgrind, "valgrind", PROTO_FLAG, 0, 1),
+};
+/* The run id names a directory: hex digits only. */
+static int check_run_begin(const void *s, dkv_err *err)
+{
+    const char *id = ((const proto_watchdog_run_begin_args *)s)->run_id;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return dkv_err_set(err, "run_id: lowercase hex digits expected");
+    return 0;
+}
+static const proto_field watchdog_run_begin_reply[] = {
+    TEXT(proto_watchdog_run_begin_reply, host, "host", 1, PROTO_MAX_HOST),
+    TYPED(proto_watchdog_run_begin_reply, resumed, "resumed", PROTO_BOOL, 0, 1),
+    TEXT(proto_watchdog_run_begin_reply, dir, "dir", 1, 4096),
+};
+const proto_method proto_watchdog_run_begin = {
+    "run_begin", PROTO_WATCHDOG,
+    {.size = sizeof(proto_watchdog_run_begin_args),
+     .fields = watchdog_run_begin_args,
+     .n_fields = NELEMS(watchdog_run_begin_args),
+     .check = check_run_begin},
+    LAYOUT(proto_watchdog_run_begin_reply, watchdog_run_begin_reply), RPC_SHAPE_STRUCT};
+const proto_method proto_watchdog_run_end = {"run_end", PROTO_WATCHDOG, NONE, NONE,
+                                             RPC_SHAPE_ANY};
+
+static const proto_field event_died_args[] = {
+    ONE_OF(proto_watchdog_died_event, kind, "kind", kind_names),
+    ID(proto_watchdog_died_event, id, "id"),
+    TYPED(proto_watchdog_died_event, pid, "pid", PROTO_I64, 1, INT32_MAX),
+    TYPED(proto_watchdog_died_event, code, "code", PROTO_I64, -1, 255),
+    TYPED(proto_watchdog_died_event, signal, "signal", PROTO_I64, 0, 128),
+};
+/* Not a method anyone serves (daemons 0): the watchdog sends it. */
+const proto_method proto_event_died = {
+    "died", PROTO_OTHER, LAYOUT(proto_watchdog_died_event, event_died_args), NONE,
+    RPC_SHAPE_ANY};
+
 /* ---- every daemon ---- */
 
 static const proto_field ping_reply[] = {
@@ -559,6 +601,44 @@ int proto_call(rpc_client *c, const proto_method *m, const void *args, void *rep
     if (proto_decode(&m->reply, r, false, m->name, reply, client_alloc, c, err) < 0)
         return dkv_err_wrap(err, "malformed reply");
     return 0;
+}
+
+/* ---- events -------------------------------------------------------------------- */
+
+void proto_encode_event(buf *out, const proto_method *m, const void *args)
+{
+    rpcflat_val vals[PROTO_MAX_FIELDS];
+    size_t n = proto_count(&m->args, args);
+    if (n > NELEMS(vals))
+        abort(); /* an event is a few scalars; a wider one is a bug here */
+    proto_flatten(&m->args, args, vals);
+    size_t start = wire_begin(out, WIRE_EVENT);
+    rpcflat_encode_call(out, m->name, vals, n);
+    wire_finish(out, start);
+}
+
+static void *no_alloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    (void)n;
+    return NULL;
+}
+
+int proto_decode_event(const proto_method *m, const uint8_t *body, size_t len, void *args,
+                       dkv_err *err)
+{
+    rpcflat_msg *msg = rpcflat_msg_new();
+    int rc = rpcflat_parse_call(msg, (const char *)body, len);
+    if (rc < 0)
+        rc = dkv_err_set(err, "an event that cannot be read");
+    else if (strcmp(rpcflat_method(msg), m->name) != 0)
+        rc = dkv_err_set(err, "event '%.40s', expected '%s'", rpcflat_method(msg), m->name);
+    else {
+        memset(args, 0, m->args.size);
+        rc = proto_decode(&m->args, msg, true, m->name, args, no_alloc, NULL, err);
+    }
+    rpcflat_msg_free(msg);
+    return rc;
 }
 
 /* ---- the callee's side ------------------------------------------------------- */

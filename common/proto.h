@@ -183,6 +183,36 @@ typedef struct proto_watchdog_start_reply {
     const char *host; /* where it listens */
 } proto_watchdog_start_reply;
 
+/* run_begin(run_id, sync, keep, valgrind): the first call of a master on
+ * its control connection to a watchdog. The run is bound to that
+ * connection: start and kill act within it, and it ends at run_end or
+ * shutdown, or when the connection closes or stops answering keepalive;
+ * then the watchdog ends the run's processes and removes the run's
+ * directory unless keep. sync: every server fsyncs; valgrind: servers run
+ * under valgrind. */
+#define PROTO_MAX_RUN_ID 64 /* hex digits */
+typedef struct proto_watchdog_run_begin_args {
+    const char *run_id; /* 1 to PROTO_MAX_RUN_ID lowercase hex digits */
+    bool sync, keep, valgrind;
+} proto_watchdog_run_begin_args;
+typedef struct proto_watchdog_run_begin_reply {
+    const char *host; /* where the run's processes listen (--advertise) */
+    bool resumed;     /* the run's directory was there already (a watchdog
+                       * restarted after a crash): servers find their data */
+    const char *dir;  /* the run's directory on that machine, for messages */
+} proto_watchdog_run_begin_reply;
+
+/* ---- events: sent unasked, as frames of kind WIRE_EVENT ---- */
+
+/* died(kind, id, pid, code, signal): a process of the run bound to the
+ * connection ended other than by kill: exit code (-1 when a signal ended
+ * it) or the signal (0 when it exited). */
+typedef struct proto_watchdog_died_event {
+    proto_kind kind;
+    uint64_t id;
+    int64_t pid, code, signal;
+} proto_watchdog_died_event;
+
 /* ---- every daemon ---- */
 
 /* ping(): the process id of the daemon that answers. */
@@ -285,6 +315,20 @@ typedef struct proto_binding {
  * rpc_server_free; the bindings must outlive the server. */
 rpc_server *proto_server_new(proto_daemon daemon, const proto_binding *bindings, size_t n);
 
+/* ---- events ---- */
+
+/* The watchdog's died (proto_watchdog_died_event): no daemon serves it. */
+extern const proto_method proto_event_died;
+
+/* Appends a WIRE_EVENT frame of event m with the values of args (events
+ * hold scalars only). */
+void proto_encode_event(buf *out, const proto_method *m, const void *args);
+/* Decodes an event body (rpc_client_next_event) of event m into args
+ * (checked against every limit): 0, or -1 with err when the body is not
+ * that event. */
+int proto_decode_event(const proto_method *m, const uint8_t *body, size_t len, void *args,
+                       dkv_err *err);
+
 /* ---- typed helpers, one set per method --------------------------------------- */
 
 /* X(name, args type, reply type) for every method of the contract. */
@@ -306,6 +350,8 @@ rpc_server *proto_server_new(proto_daemon daemon, const proto_binding *bindings,
     X(watchdog_start, proto_watchdog_start_args, proto_watchdog_start_reply)                   \
     X(watchdog_kill, proto_id, proto_none)                                                     \
     X(watchdog_shutdown, proto_none, proto_none)                                               \
+    X(watchdog_run_begin, proto_watchdog_run_begin_args, proto_watchdog_run_begin_reply)       \
+    X(watchdog_run_end, proto_none, proto_none)                                                \
     X(ping, proto_none, proto_ping_reply)
 
 /* For each method NAME: its descriptor proto_NAME, the type of its handler

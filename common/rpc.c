@@ -30,8 +30,11 @@ struct rpc_client {
     auth_session *auth;   /* the connection's, while connected with key */
     buf raw;              /* with key: bytes read, before the session took them */
     buf sealed;           /* with key: what is sent (handshake messages, records) */
-    rpc_frame_fn on_frame; /* other frames than replies (events); NULL: an error */
-    void *frame_user;
+    /* A control connection (rpc_client_set_control): */
+    int ka_idle_s, ka_interval_s, ka_count; /* TCP keepalive; 0: none */
+    bool pinned, connected_once;
+    char lost[DKV_ERR_MAX]; /* why the connection was lost, once it was */
+    buf events;             /* queued event bodies, each u32 length + bytes */
     rpcflat_msg *reply; /* the latest flat reply */
     void *scratch;      /* see rpc_client_scratch */
     size_t scratch_cap;
@@ -318,6 +321,7 @@ rpc_client *rpc_client_new(const char *host, uint16_t port, int timeout_ms, cons
     buf_init(&c->out);
     buf_init(&c->raw);
     buf_init(&c->sealed);
+    buf_init(&c->events);
     c->reply = rpcflat_msg_new();
     return c;
 }
@@ -334,10 +338,12 @@ bool rpc_client_outcome_unknown(const rpc_client *c) { return c->outcome_unknown
 
 static bool cancelled(const rpc_client *c) { return c->cancel && *c->cancel; }
 
-void rpc_client_on_frame(rpc_client *c, rpc_frame_fn fn, void *user)
+void rpc_client_set_control(rpc_client *c, int idle_s, int interval_s, int count)
 {
-    c->on_frame = fn;
-    c->frame_user = user;
+    c->pinned = true;
+    c->ka_idle_s = idle_s;
+    c->ka_interval_s = interval_s;
+    c->ka_count = count;
 }
 
 void *rpc_client_scratch(rpc_client *c, size_t n)
@@ -364,6 +370,21 @@ static void drop_connection(rpc_client *c)
     c->auth = NULL;
 }
 
+/* Drops the connection, remembering why (a control connection stays lost). */
+static void lose_connection(rpc_client *c, const char *why)
+{
+    if (c->fd >= 0 && !c->lost[0])
+        snprintf(c->lost, sizeof c->lost, "%s", why);
+    drop_connection(c);
+}
+
+/* Queues an event frame's body; events are kept in arrival order. */
+static void queue_event(rpc_client *c, const wire_frame *f)
+{
+    buf_append_u32(&c->events, (uint32_t)f->body_len);
+    buf_append(&c->events, f->body, f->body_len);
+}
+
 void rpc_client_free(rpc_client *c)
 {
     if (!c)
@@ -373,6 +394,7 @@ void rpc_client_free(rpc_client *c)
     buf_free(&c->out);
     buf_free(&c->raw);
     buf_free(&c->sealed);
+    buf_free(&c->events);
     rpcflat_msg_free(c->reply);
     free(c->scratch);
     free(c);
@@ -440,8 +462,16 @@ static int connect_to(rpc_client *c, int64_t deadline, dkv_err *err)
 {
     int remaining_ms = (int)((deadline - net_now_us()) / 1000);
     c->fd = net_connect(c->host, c->port, remaining_ms > 0 ? remaining_ms : 1, err);
-    if (c->fd < 0 || !c->key)
-        return c->fd < 0 ? -1 : 0;
+    if (c->fd < 0)
+        return -1;
+    c->connected_once = true;
+    if (c->ka_count > 0 &&
+        net_set_keepalive(c->fd, c->ka_idle_s, c->ka_interval_s, c->ka_count, err) < 0) {
+        lose_connection(c, err->msg);
+        return -1;
+    }
+    if (!c->key)
+        return 0;
     c->auth = auth_session_new(c->key, true);
     auth_session_start(c->auth, &c->sealed);
     int rc = net_write_all(c->fd, buf_head(&c->sealed), buf_unread(&c->sealed), deadline, err);
@@ -453,10 +483,9 @@ static int connect_to(rpc_client *c, int64_t deadline, dkv_err *err)
     return rc;
 }
 
-/* Reads whole frames that are not replies (a watchdog's events) and hands
- * them to on_frame. Returns 1 when a reply frame waits at the head of c->in
- * (*f, *used), 0 when no whole frame is left, -1 with err for a malformed
- * frame or one nobody expects. */
+/* Reads whole frames: events (a watchdog's) are queued. Returns 1 when a
+ * reply frame waits at the head of c->in (*f, *used), 0 when no whole frame
+ * is left, -1 with err for a malformed frame or one of another kind. */
 static int next_reply(rpc_client *c, wire_frame *f, size_t *used, dkv_err *err)
 {
     for (;;) {
@@ -465,51 +494,54 @@ static int next_reply(rpc_client *c, wire_frame *f, size_t *used, dkv_err *err)
             return rc;
         if (f->kind == WIRE_REPLY)
             return 1;
-        if (!c->on_frame)
+        if (f->kind != WIRE_EVENT)
             return dkv_err_set(err, "unexpected frame kind");
-        c->on_frame(c->frame_user, f);
+        queue_event(c, f);
         buf_consume(&c->in, *used);
+    }
+}
+
+/* Reads, without waiting, what arrived while no call was waiting: events
+ * are queued; EOF, an error (a keepalive timeout) or a reply no call asked
+ * for drops the connection, remembering why. A kept-alive connection whose
+ * peer went away reads as EOF: this finds that out before sending, so a
+ * request is never sent into a dead socket (and never retried after it may
+ * have been executed). */
+static void read_unasked(rpc_client *c)
+{
+    wire_frame f;
+    size_t used;
+    dkv_err why;
+    while (c->fd >= 0) {
+        int rc = next_reply(c, &f, &used, &why);
+        if (rc > 0)
+            rc = dkv_err_set(&why, "a reply that no call asked for");
+        else if (rc == 0 && (rc = receive(c, false, 0, &why)) == 0)
+            return;
+        if (rc < 0)
+            lose_connection(c, why.msg);
     }
 }
 
 int rpc_client_poll(rpc_client *c, dkv_err *err)
 {
-    wire_frame f;
-    size_t used;
-    while (c->fd >= 0) {
-        /* Frames already read first, then whatever has arrived. */
-        int rc = next_reply(c, &f, &used, err);
-        if (rc > 0) {
-            rc = dkv_err_set(err, "a reply without a call");
-        } else if (rc == 0) {
-            rc = receive(c, false, 0, err);
-            if (rc == 0)
-                return 0;
-            if (rc > 0)
-                continue;
-        }
-        drop_connection(c);
-        return dkv_err_wrap(err, "%s", c->name);
-    }
+    read_unasked(c);
+    if (c->fd < 0 && c->pinned && c->connected_once)
+        return dkv_err_set(err, "%s", c->lost[0] ? c->lost : "connection lost");
     return 0;
 }
 
-/* A kept-alive connection whose peer went away reads as EOF: find that out
- * before sending, so a request is never sent into a dead socket (and never
- * retried after it may have been executed). With on_frame, what arrived
- * may be events: they are read, and only an end or a failure drops it. */
-static void drop_if_stale(rpc_client *c)
+bool rpc_client_connected(const rpc_client *c) { return c->fd >= 0; }
+
+int rpc_client_next_event(rpc_client *c, const uint8_t **body, size_t *len)
 {
-    if (c->fd < 0)
-        return;
-    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-    if (poll(&pfd, 1, 0) <= 0)
-        return;
-    dkv_err ignored;
-    if (!c->on_frame)
-        drop_connection(c);
-    else
-        rpc_client_poll(c, &ignored);
+    if (buf_unread(&c->events) < 4)
+        return 0;
+    const uint8_t *head = buf_head(&c->events);
+    *len = dkv_get_u32(head);
+    *body = head + 4;
+    buf_consume(&c->events, 4 + *len);
+    return 1;
 }
 
 /* Consumes a reply frame unless the connection was dropped meanwhile
@@ -601,7 +633,10 @@ static int exchange(rpc_client *c, const char *method, wire_frame *f, size_t *us
     if (cancelled(c))
         return dkv_err_set(err, "interrupted by a signal before calling %s", c->name);
     int64_t deadline = net_now_us() + (int64_t)c->timeout_ms * 1000;
-    drop_if_stale(c);
+    read_unasked(c);
+    if (c->fd < 0 && c->pinned && c->connected_once)
+        return dkv_err_set(err, "%s to %s: the connection was lost: %s", method, c->name,
+                           c->lost[0] ? c->lost : "closed");
     if (c->fd < 0 && connect_to(c, deadline, err) < 0) {
         /* Nothing of the call was sent: its outcome is known. */
         if (cancelled(c))
@@ -619,7 +654,7 @@ static int exchange(rpc_client *c, const char *method, wire_frame *f, size_t *us
     int rc = net_write_all(c->fd, buf_head(req), buf_unread(req), deadline, err);
     buf_clear(&c->sealed);
     if (rc < 0) {
-        drop_connection(c);
+        lose_connection(c, err->msg);
         if (cancelled(c))
             return dkv_err_set(err, "interrupted by a signal while calling %s", c->name);
         return dkv_err_wrap(err, "cannot send %s to %s", method, c->name);
@@ -630,7 +665,7 @@ static int exchange(rpc_client *c, const char *method, wire_frame *f, size_t *us
             break;
         }
     if (rc < 0) {
-        drop_connection(c);
+        lose_connection(c, err->msg);
         c->outcome_unknown = true;
         if (cancelled(c))
             return dkv_err_set(err, "interrupted by a signal before %s answered", c->name);

@@ -54,17 +54,22 @@ void rpc_client_set_cancel(rpc_client *c, const volatile sig_atomic_t *flag);
  * request that never reached the callee whole. */
 bool rpc_client_outcome_unknown(const rpc_client *c);
 
-/* Frames other than replies that a daemon sends unasked (a watchdog's
- * events): fn gets each, in order, as they are read, before or between
- * replies (the frame is valid during the call). Without fn such a frame
- * fails the call and drops the connection, and so does anything that
- * arrives between calls. */
-typedef void (*rpc_frame_fn)(void *user, const wire_frame *f);
-void rpc_client_on_frame(rpc_client *c, rpc_frame_fn fn, void *user);
-/* Reads, without waiting, what has arrived on c's connection and hands
- * its frames to on_frame. 0 (also when not connected), or -1 with err
- * when the connection ended or failed (it is dropped then). */
+/* Makes c a control connection, to which the callee binds state (the
+ * master's to a watchdog, which binds the run to it): TCP keepalive
+ * (net_set_keepalive) so that a vanished callee is noticed within
+ * idle + interval * count seconds, and one connection for life: once it
+ * breaks, c never dials again and every call fails saying why. */
+void rpc_client_set_control(rpc_client *c, int idle_s, int interval_s, int count);
+/* Reads, without blocking, what the callee sent unasked: events (frames of
+ * kind WIRE_EVENT) are queued; they are also queued whenever they arrive
+ * before a reply. 0, or -1 with err when a control connection is gone
+ * (closed, reset, keepalive timed out). */
 int rpc_client_poll(rpc_client *c, dkv_err *err);
+/* Whether c holds a connection now. */
+bool rpc_client_connected(const rpc_client *c);
+/* The oldest queued event's body (XML-RPC, see proto_decode_event): 1 and
+ * *body, *len set, valid until the next call on c; 0 when none. */
+int rpc_client_next_event(rpc_client *c, const uint8_t **body, size_t *len);
 
 /* Calls method with params (an array; not consumed) encoded by xmlrpc-c,
  * for tools that send any value (rpccall; the benchmark's xmlrpc-c

@@ -43,7 +43,8 @@ int wire_decode(const uint8_t *data, size_t len, wire_frame *frame, size_t *cons
         return dkv_err_set(err, "frame length %u exceeds the limit of %u", flen,
                            WIRE_MAX_FRAME);
     uint8_t kind = len > 4 ? data[4] : 0;
-    if (len > 4 && kind != WIRE_CALL && kind != WIRE_REPLY && kind != WIRE_PEER)
+    if (len > 4 && kind != WIRE_CALL && kind != WIRE_REPLY && kind != WIRE_EVENT &&
+                    kind != WIRE_PEER)
         return dkv_err_set(err, "unknown frame kind 0x%02x", kind);
     if (len < 4 + (size_t)flen)
         return 0;

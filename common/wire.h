@@ -1,7 +1,9 @@
 /* wire: the one frame format used on every TCP connection of the project.
  *
  *   u32 length   big-endian, bytes that follow (kind + hdr_len + hdr + body)
- *   u8  kind     WIRE_CALL / WIRE_REPLY (XML-RPC), WIRE_PEER (server link)
+ *   u8  kind     WIRE_CALL / WIRE_REPLY (XML-RPC), WIRE_EVENT (XML-RPC sent
+ *                unasked by the callee, e.g. a watchdog's "died"), WIRE_PEER
+ *                (server link)
  *   u32 hdr_len  big-endian
  *   hdr          hdr_len bytes (a small JSON object for peer frames)
  *   body         the rest: raw bytes (XML for RPC, keys/values for peers)
@@ -20,6 +22,7 @@
 enum wire_kind {
     WIRE_CALL = 'C',
     WIRE_REPLY = 'R',
+    WIRE_EVENT = 'E',
     WIRE_PEER = 'P',
 };
 

@@ -20,12 +20,44 @@
 #include "../common/proto.h"
 #include "model.h"
 
+/* Control connections notice a vanished watchdog within
+ * idle + interval * count seconds (net_set_keepalive). */
+#define CONTROL_KEEPALIVE_IDLE_S 1
+#define CONTROL_KEEPALIVE_INTERVAL_S 1
+#define CONTROL_KEEPALIVE_COUNT 3
+
+/* A machine: its watchdog, and the control connection the run is bound
+ * to. Local mode has one, "local", whose watchdog the master started. */
+typedef struct machine {
+    char name[64];
+    char host[256];
+    uint16_t port;
+    char label[320]; /* "machine m2 (10.0.0.2:7401)", for messages */
+    rpc_client *rpc;
+    pid_t pid;       /* local: the watchdog started here; -1 otherwise */
+    bool lost;
+    char why[DKV_ERR_MAX]; /* why it was lost */
+    int64_t last_try_us;   /* lost: when the master last tried to get it back */
+    bool last_try_slow;    /* and that try waited long (a cut network) */
+} machine;
+
+/* A lost machine is tried again when a command needs it; after a try that
+ * waited for a timeout (a cut network), not again for this long. */
+#define MACHINE_RETRY_US 2000000
+#define MACHINE_SLOW_TRY_US 500000
+
 /* Where a daemon listens, and the one persistent connection to it. */
 typedef struct endpoint {
     uint64_t id;
     char host[256];
     uint16_t port;
     rpc_client *rpc;
+    size_t machine; /* where it runs */
+    int64_t pid;    /* of the process now, to match died events */
+    bool running;   /* its process is up (as far as the master knows) */
+    bool died;      /* a server that died outside the script, not yet killed or rejoined */
+    bool data_gone; /* a server whose machine came back without the run's directory */
+    char cause[128]; /* why it died */
 } endpoint;
 
 struct cluster {
@@ -34,11 +66,14 @@ struct cluster {
     model *m;
     char secret_file[PATH_MAX];
     auth_key *key; /* the cluster's: every call proves it */
-    pid_t watchdog_pid;
-    rpc_client *watchdog;
+    machine *mach;
+    size_t n_mach;
     endpoint *ep;
     size_t n_ep, cap_ep;
     cluster_frames retired; /* counters of servers as they were killed */
+    cluster_event *ev;
+    size_t n_ev, cap_ev;
+    uint64_t changes; /* deaths and losses applied: stabilize recomputes */
 };
 
 static endpoint *ep_find(cluster *c, uint64_t id)
@@ -54,10 +89,11 @@ static endpoint *ep_find(cluster *c, uint64_t id)
  * gives up first and says which server did not answer. */
 #define CLIENT_RELAY_MARGIN_MS 1000
 
-/* A connection that names its daemon in messages and gives up when the
- * master is stopped by a signal. */
-static rpc_client *connect_daemon(cluster *c, const char *host, uint16_t port, int timeout_ms,
-                                  const char *name)
+/* One RPC connection to a daemon or a watchdog: it proves the cluster's
+ * key, names its callee in messages and gives up when the master is
+ * stopped by a signal. */
+static rpc_client *dial(cluster *c, const char *host, uint16_t port, int timeout_ms,
+                        const char *name)
 {
     rpc_client *rpc = rpc_client_new(host, port, timeout_ms, c->key);
     rpc_client_set_name(rpc, name);
@@ -65,32 +101,72 @@ static rpc_client *connect_daemon(cluster *c, const char *host, uint16_t port, i
     return rpc;
 }
 
-static endpoint *ep_set(cluster *c, bool server, uint64_t id, const char *host, uint16_t port)
+static endpoint *ep_set(cluster *c, bool server, uint64_t id, size_t mi, const char *host,
+                        uint16_t port, int64_t pid)
 {
     endpoint *e = ep_find(c, id);
     if (!e) {
         e = VEC_PUSH(c->ep, c->n_ep, c->cap_ep);
+        memset(e, 0, sizeof *e);
         e->id = id;
     }
     rpc_client_free(e->rpc);
     snprintf(e->host, sizeof e->host, "%s", host);
     e->port = port;
+    e->machine = mi;
+    e->pid = pid;
+    e->running = true;
+    e->died = false;
     char name[40];
     snprintf(name, sizeof name, "%s %" PRIu64, server ? "server" : "client", id);
     int timeout_ms = c->opts.rpc_timeout_ms + (server ? 0 : CLIENT_RELAY_MARGIN_MS);
-    e->rpc = connect_daemon(c, host, port, timeout_ms, name);
+    e->rpc = dial(c, host, port, timeout_ms, name);
     return e;
 }
 
-static int start_watchdog(cluster *c, dkv_err *err)
+static void set_label(machine *m)
+{
+    bool v6 = strchr(m->host, ':') != NULL;
+    snprintf(m->label, sizeof m->label, v6 ? "machine %s ([%s]:%u)" : "machine %s (%s:%u)",
+             m->name, m->host, m->port);
+}
+
+/* "machine m2 (10.0.0.2:7401) is unreachable: why" into err. */
+static int unreachable(const machine *m, dkv_err *err)
+{
+    return dkv_err_set(err, "%s is unreachable: %s", m->label, m->why);
+}
+
+/* Begins the run on machine m (its first call on the control
+ * connection); *resumed: the run's directory was there already. */
+static int begin_run(cluster *c, machine *m, bool *resumed, dkv_err *err)
+{
+    m->rpc = dial(c, m->host, m->port, c->opts.rpc_timeout_ms, m->label);
+    rpc_client_set_control(m->rpc, CONTROL_KEEPALIVE_IDLE_S, CONTROL_KEEPALIVE_INTERVAL_S,
+                           CONTROL_KEEPALIVE_COUNT);
+    bool keep = c->opts.cfg ? c->opts.keep : false;
+    proto_watchdog_run_begin_args a = {c->run_id, c->opts.sync, keep,
+                                       c->opts.cfg && c->opts.valgrind_servers};
+    proto_watchdog_run_begin_reply r;
+    if (proto_watchdog_run_begin_call(m->rpc, &a, &r, err) < 0)
+        return -1;
+    *resumed = r.resumed;
+    if (c->opts.cfg && keep)
+        fprintf(stderr, "master: %s keeps the run's directory %s\n", m->label, r.dir);
+    return 0;
+}
+
+static int start_watchdog(cluster *c, machine *m, bool *resumed, dkv_err *err)
 {
     char exe[4200];
     snprintf(exe, sizeof exe, "%s/watchdog", c->opts.bin_dir);
-    const char *argv[16];
+    const char *argv[20];
     int a = 0;
     argv[a++] = exe;
     argv[a++] = "--run-dir";
     argv[a++] = c->opts.run_dir;
+    argv[a++] = "--listen";
+    argv[a++] = c->opts.watchdog_host;
     argv[a++] = "--ready-fd";
     argv[a++] = "3";
     argv[a++] = "--die-with-parent";
@@ -107,13 +183,13 @@ static int start_watchdog(cluster *c, dkv_err *err)
     pid_t pid = daemon_spawn(argv, 0, true, &ready_fd, err);
     if (pid < 0)
         return -1;
-    c->watchdog_pid = pid;
-    uint16_t port;
-    if (daemon_await_ready(ready_fd, 10000, &port, err) < 0)
+    m->pid = pid;
+    if (daemon_await_ready(ready_fd, 10000, &m->port, err) < 0)
         return dkv_err_wrap(err, "watchdog");
-    c->watchdog =
-        connect_daemon(c, c->opts.watchdog_host, port, c->opts.rpc_timeout_ms, "the watchdog");
-    return 0;
+    snprintf(m->name, sizeof m->name, "local");
+    snprintf(m->host, sizeof m->host, "%s", c->opts.watchdog_host);
+    set_label(m);
+    return begin_run(c, m, resumed, err) < 0 ? dkv_err_wrap(err, "watchdog") : 0;
 }
 
 /* 128 random bits in hex: two runs on one machine (or a port reused after
@@ -128,9 +204,9 @@ static int make_run_id(char *out, size_t cap, dkv_err *err)
     return 0;
 }
 
-/* The cluster secret: the one given, or a fresh one for this run (a
- * reused run directory's old secret is replaced), mode 0600. Only its path
- * is ever passed on. */
+/* The cluster secret: the one given (--config: every machine's watchdog
+ * has it), or a fresh one for this run (a reused run directory's old
+ * secret is replaced), mode 0600. Only its path is ever passed on. */
 static int load_secret(cluster *c, dkv_err *err)
 {
     if (c->opts.secret_file) {
@@ -148,6 +224,27 @@ static int load_secret(cluster *c, dkv_err *err)
     return c->key ? 0 : -1;
 }
 
+/* Connects to every machine of the config and begins the run there. */
+static int begin_everywhere(cluster *c, dkv_err *err)
+{
+    c->n_mach = config_machines(c->opts.cfg);
+    c->mach = xcalloc(c->n_mach, sizeof *c->mach);
+    for (size_t i = 0; i < c->n_mach; i++) {
+        const config_machine *cm = config_machine_at(c->opts.cfg, i);
+        machine *m = &c->mach[i];
+        snprintf(m->name, sizeof m->name, "%s", cm->name);
+        snprintf(m->host, sizeof m->host, "%s", cm->host);
+        m->port = cm->port;
+        m->pid = -1;
+        set_label(m);
+    }
+    bool resumed;
+    for (size_t i = 0; i < c->n_mach; i++)
+        if (begin_run(c, &c->mach[i], &resumed, err) < 0)
+            return dkv_err_wrap(err, "%s: cannot begin the run", c->mach[i].label);
+    return 0;
+}
+
 cluster *cluster_new(const cluster_opts *opts, dkv_err *err)
 {
     cluster *c = xcalloc(1, sizeof *c);
@@ -157,8 +254,18 @@ cluster *cluster_new(const cluster_opts *opts, dkv_err *err)
         return NULL;
     }
     c->m = model_new();
-    c->watchdog_pid = -1;
-    if (load_secret(c, err) < 0 || start_watchdog(c, err) < 0) {
+    int rc = load_secret(c, err);
+    if (rc < 0) {
+    } else if (opts->cfg) {
+        rc = begin_everywhere(c, err);
+    } else {
+        c->n_mach = 1;
+        c->mach = xcalloc(1, sizeof *c->mach);
+        c->mach[0].pid = -1;
+        bool resumed;
+        rc = start_watchdog(c, &c->mach[0], &resumed, err);
+    }
+    if (rc < 0) {
         cluster_free(c);
         return NULL;
     }
@@ -179,25 +286,54 @@ static bool wait_exit(pid_t pid, int timeout_ms)
     return false;
 }
 
+/* Ends the run on m: its watchdog kills the run's processes before it
+ * answers. The local watchdog then exits; if it cannot be reached, SIGKILL
+ * it and its children die with it. */
+static void end_run(machine *m)
+{
+    dkv_err err;
+    bool done = m->rpc && !m->lost &&
+                (m->pid > 0 ? proto_watchdog_shutdown_call(m->rpc, NULL, NULL, &err)
+                            : proto_watchdog_run_end_call(m->rpc, NULL, NULL, &err)) == 0;
+    if (m->pid > 0 && (!done || !wait_exit(m->pid, 5000))) {
+        kill(m->pid, SIGKILL);
+        wait_exit(m->pid, 5000);
+    }
+    rpc_client_free(m->rpc);
+    m->rpc = NULL;
+}
+
+static void clear_event(cluster_event *e)
+{
+    free(e->servers);
+    free(e->clients);
+}
+
+void cluster_events_clear(cluster *c)
+{
+    for (size_t i = 0; i < c->n_ev; i++)
+        clear_event(&c->ev[i]);
+    c->n_ev = 0;
+}
+
+size_t cluster_events(const cluster *c, const cluster_event **events)
+{
+    *events = c->ev;
+    return c->n_ev;
+}
+
 void cluster_free(cluster *c)
 {
     if (!c)
         return;
-    if (c->watchdog_pid > 0) {
-        dkv_err err;
-        bool done =
-            c->watchdog && proto_watchdog_shutdown_call(c->watchdog, NULL, NULL, &err) == 0;
-        /* The watchdog kills its children before it answers; if it cannot be
-         * reached, SIGKILL it and its children die with it. */
-        if (!done || !wait_exit(c->watchdog_pid, 5000)) {
-            kill(c->watchdog_pid, SIGKILL);
-            wait_exit(c->watchdog_pid, 5000);
-        }
-    }
+    for (size_t i = 0; i < c->n_mach; i++)
+        end_run(&c->mach[i]);
     for (size_t i = 0; i < c->n_ep; i++)
         rpc_client_free(c->ep[i].rpc);
     free(c->ep);
-    rpc_client_free(c->watchdog);
+    free(c->mach);
+    cluster_events_clear(c);
+    free(c->ev);
     auth_key_free(c->key);
     model_free(c->m);
     free(c);
@@ -205,8 +341,208 @@ void cluster_free(cluster *c)
 
 static void add_frames(cluster *c, uint64_t id, cluster_frames *out);
 
+/* ---- what happens outside the script ---- */
+
+static cluster_event *new_event(cluster *c, cluster_event_kind kind, const machine *m)
+{
+    cluster_event *e = VEC_PUSH(c->ev, c->n_ev, c->cap_ev);
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->at_us = net_now_us();
+    snprintf(e->machine, sizeof e->machine, "%s", m->label);
+    return e;
+}
+
+/* Live servers stop dialling a server that is gone (its port may be
+ * anyone's next), as after killServer. */
+static void forget_everywhere(cluster *c, uint64_t id)
+{
+    size_t n = model_live_servers(c->m, NULL, 0);
+    uint64_t *live = xcalloc(n + 1, sizeof *live);
+    model_live_servers(c->m, live, n);
+    for (size_t i = 0; i < n; i++) {
+        endpoint *e = ep_find(c, live[i]);
+        dkv_err err;
+        if (e && !c->mach[e->machine].lost)
+            proto_server_forget_call(e->rpc, &(proto_id){id}, NULL, &err);
+    }
+    free(live);
+}
+
+/* The process of e is gone: a server is down (treated as killed), a
+ * client gone (its session with it). */
+static void process_gone(cluster *c, endpoint *e)
+{
+    e->running = false;
+    c->changes++;
+    if (model_role_of(c->m, e->id) == MODEL_ROLE_SERVER) {
+        model_server_down(c->m, e->id);
+        forget_everywhere(c, e->id);
+    } else {
+        model_client_gone(c->m, e->id);
+    }
+}
+
+static void apply_died(cluster *c, size_t mi, const proto_watchdog_died_event *d)
+{
+    endpoint *e = ep_find(c, d->id);
+    /* An older incarnation's death, reported after a restart: nothing. */
+    if (!e || e->machine != mi || e->pid != d->pid || !e->running)
+        return;
+    cluster_event *ev = new_event(c, CLUSTER_EV_DIED, &c->mach[mi]);
+    ev->server = d->kind == PROTO_KIND_SERVER;
+    ev->id = d->id;
+    if (d->signal)
+        snprintf(ev->cause, sizeof ev->cause, "killed by signal %d", (int)d->signal);
+    else
+        snprintf(ev->cause, sizeof ev->cause, "exited with status %d", (int)d->code);
+    snprintf(e->cause, sizeof e->cause, "%s", ev->cause);
+    e->died = ev->server;
+    process_gone(c, e);
+}
+
+/* The watchdog of machine mi is gone: so is every process placed there. */
+static void lose_machine(cluster *c, size_t mi, const char *why)
+{
+    machine *m = &c->mach[mi];
+    if (m->lost)
+        return;
+    m->lost = true;
+    snprintf(m->why, sizeof m->why, "%s", why);
+    cluster_event *ev = new_event(c, CLUSTER_EV_LOST, m);
+    snprintf(ev->why, sizeof ev->why, "%s", why);
+    size_t cap_s = 0, cap_c = 0;
+    for (size_t i = 0; i < c->n_ep; i++) {
+        endpoint *e = &c->ep[i];
+        if (e->machine != mi || !e->running)
+            continue;
+        if (model_role_of(c->m, e->id) == MODEL_ROLE_SERVER)
+            *VEC_PUSH(ev->servers, ev->n_servers, cap_s) = e->id;
+        else
+            *VEC_PUSH(ev->clients, ev->n_clients, cap_c) = e->id;
+        e->running = false;
+        if (model_role_of(c->m, e->id) == MODEL_ROLE_SERVER)
+            model_server_down(c->m, e->id);
+        else
+            model_client_gone(c->m, e->id);
+    }
+    c->changes++;
+    for (size_t i = 0; i < ev->n_servers; i++)
+        forget_everywhere(c, ev->servers[i]);
+}
+
+/* Applies the events queued on machine mi's control connection. */
+static void drain_events(cluster *c, size_t mi)
+{
+    const uint8_t *body;
+    size_t len;
+    while (c->mach[mi].rpc && rpc_client_next_event(c->mach[mi].rpc, &body, &len) == 1) {
+        proto_watchdog_died_event d;
+        dkv_err err;
+        if (proto_decode_event(&proto_event_died, body, len, &d, &err) == 0)
+            apply_died(c, mi, &d);
+        else
+            fprintf(stderr, "master: %s sent an event the master cannot read: %s\n",
+                    c->mach[mi].label, err.msg);
+    }
+}
+
+/* Polls machine mi: its events, and whether its watchdog is still there. */
+static void poll_machine(cluster *c, size_t mi)
+{
+    machine *m = &c->mach[mi];
+    if (m->lost || !m->rpc)
+        return;
+    dkv_err err;
+    int rc = rpc_client_poll(m->rpc, &err);
+    drain_events(c, mi);
+    if (rc < 0)
+        lose_machine(c, mi, err.msg);
+}
+
+void cluster_poll(cluster *c)
+{
+    for (size_t i = 0; i < c->n_mach; i++)
+        poll_machine(c, i);
+}
+
+/* After a failed call to the watchdog of mi: events that came with it are
+ * applied, and a connection gone means the machine is lost; err then names
+ * the machine. */
+static int watchdog_failed(cluster *c, size_t mi, dkv_err *err)
+{
+    machine *m = &c->mach[mi];
+    drain_events(c, mi);
+    if (!rpc_client_connected(m->rpc)) {
+        lose_machine(c, mi, err->msg);
+        return unreachable(m, err);
+    }
+    return -1;
+}
+
+/* After a failed call to daemon e: if its machine turns out to be lost,
+ * err says so. */
+static int daemon_failed(cluster *c, const endpoint *e, dkv_err *err)
+{
+    poll_machine(c, e->machine);
+    if (c->mach[e->machine].lost)
+        return unreachable(&c->mach[e->machine], err);
+    return -1;
+}
+
+/* Tries to get lost machine mi back, when a command needs it: its
+ * watchdog may have been restarted (the local one is started again here)
+ * or the network healed. The run is begun again with the same id; when
+ * its directory was still there (the watchdog was killed, not ended) its
+ * servers rejoin with their data, otherwise those servers cannot rejoin. */
+static int reconnect(cluster *c, size_t mi, dkv_err *err)
+{
+    machine *m = &c->mach[mi];
+    int64_t now = net_now_us();
+    if (m->last_try_slow && now - m->last_try_us < MACHINE_RETRY_US)
+        return unreachable(m, err);
+    m->last_try_us = now;
+    rpc_client_free(m->rpc);
+    m->rpc = NULL;
+    bool resumed = false;
+    dkv_err why;
+    int rc;
+    if (m->pid > 0) {
+        kill(m->pid, SIGKILL);
+        wait_exit(m->pid, 5000);
+        m->pid = -1;
+        rc = start_watchdog(c, m, &resumed, &why);
+        resumed = true; /* the run directory is the master's: still there */
+    } else {
+        rc = begin_run(c, m, &resumed, &why);
+    }
+    m->last_try_slow = net_now_us() - now > MACHINE_SLOW_TRY_US;
+    if (rc < 0) {
+        snprintf(m->why, sizeof m->why, "%s", why.msg);
+        return unreachable(m, err);
+    }
+    m->lost = false;
+    cluster_event *ev = new_event(c, CLUSTER_EV_BACK, m);
+    ev->kept = resumed;
+    for (size_t i = 0; i < c->n_ep && !resumed; i++)
+        if (c->ep[i].machine == mi && model_role_of(c->m, c->ep[i].id) == MODEL_ROLE_SERVER)
+            c->ep[i].data_gone = true;
+    return 0;
+}
 
 /* ---- helpers ---- */
+
+/* Why server id, which the model has down, is not live. */
+static int server_not_live(cluster *c, uint64_t id, dkv_err *err)
+{
+    endpoint *e = ep_find(c, id);
+    if (e && c->mach[e->machine].lost)
+        return dkv_err_set(err, "server %" PRIu64 " is on %s, which is unreachable: %s", id,
+                           c->mach[e->machine].label, c->mach[e->machine].why);
+    if (e && e->died)
+        return dkv_err_set(err, "server %" PRIu64 " is not live (it died: %s)", id, e->cause);
+    return dkv_err_set(err, "server %" PRIu64 " is not live (it was killed)", id);
+}
 
 static int need_live_server(cluster *c, uint64_t id, dkv_err *err)
 {
@@ -216,7 +552,7 @@ static int need_live_server(cluster *c, uint64_t id, dkv_err *err)
     if (role == MODEL_ROLE_NONE)
         return dkv_err_set(err, "server %" PRIu64 " does not exist (use joinServer first)", id);
     if (!model_server_live(c->m, id))
-        return dkv_err_set(err, "server %" PRIu64 " is not live (it was killed)", id);
+        return server_not_live(c, id, err);
     return 0;
 }
 
@@ -227,31 +563,76 @@ static int need_client(cluster *c, uint64_t id, dkv_err *err)
         return dkv_err_set(err, "%" PRIu64 " is a server, not a client", id);
     if (role == MODEL_ROLE_NONE)
         return dkv_err_set(err, "client %" PRIu64 " does not exist (use joinClient first)", id);
+    if (!model_client_running(c->m, id)) {
+        endpoint *e = ep_find(c, id);
+        if (e && c->mach[e->machine].lost)
+            return dkv_err_set(err, "client %" PRIu64 " is on %s, which is unreachable: %s", id,
+                               c->mach[e->machine].label, c->mach[e->machine].why);
+        return dkv_err_set(err,
+                           "client %" PRIu64 " is not running (it died: %s); joinClient starts "
+                           "it again",
+                           id, e ? e->cause : "?");
+    }
     return 0;
 }
 
 /* ---- commands ---- */
 
+/* Calls on a server; a failure names the machine when it is lost. */
+#define SERVER_CALL(c, e, call) ((call) < 0 ? daemon_failed(c, e, err) : 0)
+
 static int link_servers(cluster *c, uint64_t dialer, uint64_t target, dkv_err *err)
 {
     endpoint *d = ep_find(c, dialer), *t = ep_find(c, target);
-    return proto_server_connect_call(d->rpc, &(proto_peer){target, t->host, t->port}, NULL, err);
+    return SERVER_CALL(c, d,
+                       proto_server_connect_call(d->rpc, &(proto_peer){target, t->host, t->port},
+                                                 NULL, err));
 }
 
-/* Asks the watchdog to start a server or client and records where it
- * listens: the watchdog says which host and port. */
-static int start_process(cluster *c, const char *kind, uint64_t id, bool sync, dkv_err *err)
+/* Where id runs: the config's placement (a client beside the server it
+ * first joins, unless placed), or the one local machine. */
+static int place(cluster *c, uint64_t id, bool server, uint64_t sid, size_t *mi, dkv_err *err)
 {
+    endpoint *known = ep_find(c, id);
+    if (known) {
+        *mi = known->machine;
+        return 0;
+    }
+    if (!c->opts.cfg) {
+        *mi = 0;
+        return 0;
+    }
+    endpoint *s = server ? NULL : ep_find(c, sid);
+    return config_place(c->opts.cfg, id, server, s ? s->machine : 0, mi, err);
+}
+
+/* Asks the watchdog of id's machine to start a server or client and
+ * records where it listens: the watchdog says which host and port. */
+static int start_process(cluster *c, bool server, uint64_t id, uint64_t sid, dkv_err *err)
+{
+    size_t mi;
+    if (place(c, id, server, sid, &mi, err) < 0)
+        return -1;
+    machine *m = &c->mach[mi];
+    poll_machine(c, mi);
+    if (m->lost && reconnect(c, mi, err) < 0)
+        return -1;
+    endpoint *known = ep_find(c, id);
+    if (known && known->data_gone)
+        return dkv_err_set(err,
+                           "server %" PRIu64 " cannot rejoin: its data on %s is gone (its "
+                           "watchdog ended the run while the machine was unreachable)",
+                           id, m->label);
     /* A server id seen before in this run held data: its store must be
      * there, or the server refuses to start (a wiped directory). */
-    bool server = strcmp(kind, "server") == 0;
     bool rejoin = server && model_role_of(c->m, id) == MODEL_ROLE_SERVER;
-    proto_watchdog_start_args a = {server ? PROTO_KIND_SERVER : PROTO_KIND_CLIENT, id, sync,
-                                   rejoin};
+    proto_watchdog_start_args a = {server ? PROTO_KIND_SERVER : PROTO_KIND_CLIENT, id,
+                                   c->opts.sync, rejoin};
     proto_watchdog_start_reply r;
-    if (proto_watchdog_start_call(c->watchdog, &a, &r, err) < 0)
-        return -1;
-    ep_set(c, server, id, r.host, r.port);
+    if (proto_watchdog_start_call(m->rpc, &a, &r, err) < 0)
+        return watchdog_failed(c, mi, err);
+    drain_events(c, mi);
+    ep_set(c, server, id, mi, r.host, r.port, r.pid);
     return 0;
 }
 
@@ -259,8 +640,9 @@ static int start_process(cluster *c, const char *kind, uint64_t id, bool sync, d
 static int attach_client(cluster *c, uint64_t cid, uint64_t sid, dkv_err *err)
 {
     endpoint *s = ep_find(c, sid);
+    endpoint *ce = ep_find(c, cid);
     proto_client_attach_args a = {sid, s->host, s->port, c->opts.rpc_timeout_ms};
-    return proto_client_attach_call(ep_find(c, cid)->rpc, &a, NULL, err);
+    return SERVER_CALL(c, ce, proto_client_attach_call(ce->rpc, &a, NULL, err));
 }
 
 static int collect_store(cluster *c, uint64_t id, cluster_result *res, dkv_err *err);
@@ -272,7 +654,7 @@ static int join_server(cluster *c, uint64_t id, cluster_result *res, dkv_err *er
         return dkv_err_set(err, "%" PRIu64 " is a client; an id cannot be both", id);
     if (model_server_live(c->m, id))
         return dkv_err_set(err, "server %" PRIu64 " is already live", id);
-    if (start_process(c, "server", id, c->opts.sync, err) < 0)
+    if (start_process(c, true, id, 0, err) < 0)
         return -1;
 
     size_t n = model_live_servers(c->m, NULL, 0);
@@ -281,8 +663,10 @@ static int join_server(cluster *c, uint64_t id, cluster_result *res, dkv_err *er
     int rc = 0;
     /* A rejoin restores every link: peers that had cut this id forget it. */
     for (size_t i = 0; i < n && rc == 0; i++)
-        if (model_is_cut(c->m, live[i], id))
-            rc = proto_server_uncut_call(ep_find(c, live[i])->rpc, &(proto_id){id}, NULL, err);
+        if (model_is_cut(c->m, live[i], id)) {
+            endpoint *e = ep_find(c, live[i]);
+            rc = SERVER_CALL(c, e, proto_server_uncut_call(e->rpc, &(proto_id){id}, NULL, err));
+        }
     model_server_up(c->m, id);
     /* A reused run directory may hold data of earlier runs: the history
      * records what the store held before anything of this run reached it
@@ -292,6 +676,7 @@ static int join_server(cluster *c, uint64_t id, cluster_result *res, dkv_err *er
             rc = dkv_err_wrap(err, "cannot read what server %" PRIu64 " held at start", id);
         res->has_store = rc == 0 && res->n_entries > 0;
     }
+    endpoint *me = ep_find(c, id);
     /* One call hands the new server every peer to dial. */
     if (rc == 0 && n > 0) {
         proto_peer *peers = xcalloc(n, sizeof *peers);
@@ -299,16 +684,18 @@ static int join_server(cluster *c, uint64_t id, cluster_result *res, dkv_err *er
             endpoint *t = ep_find(c, live[i]);
             peers[i] = (proto_peer){live[i], t->host, t->port};
         }
-        rc = proto_server_connect_all_call(ep_find(c, id)->rpc,
-                                           &(proto_server_connect_all_args){peers, n}, NULL, err);
+        rc = SERVER_CALL(c, me,
+                         proto_server_connect_all_call(
+                             me->rpc, &(proto_server_connect_all_args){peers, n}, NULL, err));
         free(peers);
     }
-    /* Clients attached to this id follow it to its new address. */
+    /* Running clients attached to this id follow it to its new address. */
     size_t nc = model_clients_of(c->m, id, NULL, 0);
     uint64_t *cl = xcalloc(nc + 1, sizeof *cl);
     model_clients_of(c->m, id, cl, nc);
     for (size_t i = 0; i < nc && rc == 0; i++)
-        rc = attach_client(c, cl[i], id, err);
+        if (ep_find(c, cl[i])->running)
+            rc = attach_client(c, cl[i], id, err);
     free(cl);
     free(live);
     return rc;
@@ -316,12 +703,28 @@ static int join_server(cluster *c, uint64_t id, cluster_result *res, dkv_err *er
 
 static int kill_server(cluster *c, uint64_t id, dkv_err *err)
 {
+    endpoint *e = ep_find(c, id);
+    /* It died already (the master said so): the script's wish holds. */
+    if (e && e->died && !model_server_live(c->m, id) && !c->mach[e->machine].lost) {
+        e->died = false;
+        return 0;
+    }
     if (need_live_server(c, id, err) < 0)
         return -1;
     if (c->opts.count_frames)
         add_frames(c, id, &c->retired); /* its counters die with it */
-    if (proto_watchdog_kill_call(c->watchdog, &(proto_id){id}, NULL, err) < 0)
+    machine *m = &c->mach[e->machine];
+    if (proto_watchdog_kill_call(m->rpc, &(proto_id){id}, NULL, err) < 0) {
+        watchdog_failed(c, e->machine, err);
+        /* It died before the kill came: the master heard of it now. */
+        if (!model_server_live(c->m, id) && !m->lost && e->died) {
+            e->died = false;
+            return 0;
+        }
         return -1;
+    }
+    drain_events(c, e->machine);
+    e->running = false;
     model_server_down(c->m, id);
     /* Its old port may be bound by anyone next: the others stop dialling
      * it (a rejoin hands them the new address). */
@@ -329,8 +732,10 @@ static int kill_server(cluster *c, uint64_t id, dkv_err *err)
     uint64_t *live = xcalloc(n + 1, sizeof *live);
     model_live_servers(c->m, live, n);
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = proto_server_forget_call(ep_find(c, live[i])->rpc, &(proto_id){id}, NULL, err);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        endpoint *o = ep_find(c, live[i]);
+        rc = SERVER_CALL(c, o, proto_server_forget_call(o->rpc, &(proto_id){id}, NULL, err));
+    }
     free(live);
     return rc;
 }
@@ -343,8 +748,9 @@ static int join_client(cluster *c, uint64_t cid, uint64_t sid, dkv_err *err)
         return dkv_err_set(err, "a client cannot join itself");
     if (need_live_server(c, sid, err) < 0)
         return -1;
-    if (model_role_of(c->m, cid) == MODEL_ROLE_NONE) {
-        if (start_process(c, "client", cid, false, err) < 0)
+    if (!model_client_running(c->m, cid)) {
+        /* New, or gone (died, machine lost): a fresh process, a fresh session. */
+        if (start_process(c, false, cid, sid, err) < 0)
             return -1;
         model_client_add(c->m, cid);
     }
@@ -371,22 +777,24 @@ static int change_link(cluster *c, uint64_t a, uint64_t b, bool create, dkv_err 
         uint64_t cur;
         if (!model_client_server(c->m, cid, &cur) || cur != sid)
             return 0; /* no such link: nothing to cut */
-        if (proto_client_detach_call(ep_find(c, cid)->rpc, NULL, NULL, err) < 0)
+        endpoint *ce = ep_find(c, cid);
+        if (SERVER_CALL(c, ce, proto_client_detach_call(ce->rpc, NULL, NULL, err)) < 0)
             return -1;
         model_client_detach(c->m, cid);
         return 0;
     }
     if (need_live_server(c, a, err) < 0 || need_live_server(c, b, err) < 0)
         return -1;
+    endpoint *ea = ep_find(c, a), *eb = ep_find(c, b);
     if (!create) {
         model_set_cut(c->m, a, b, true);
-        if (proto_server_cut_call(ep_find(c, a)->rpc, &(proto_id){b}, NULL, err) < 0 ||
-            proto_server_cut_call(ep_find(c, b)->rpc, &(proto_id){a}, NULL, err) < 0)
+        if (SERVER_CALL(c, ea, proto_server_cut_call(ea->rpc, &(proto_id){b}, NULL, err)) < 0 ||
+            SERVER_CALL(c, eb, proto_server_cut_call(eb->rpc, &(proto_id){a}, NULL, err)) < 0)
             return -1;
         return 0;
     }
     model_set_cut(c->m, a, b, false);
-    if (proto_server_uncut_call(ep_find(c, b)->rpc, &(proto_id){a}, NULL, err) < 0)
+    if (SERVER_CALL(c, eb, proto_server_uncut_call(eb->rpc, &(proto_id){a}, NULL, err)) < 0)
         return -1;
     return link_servers(c, a, b, err);
 }
@@ -413,7 +821,9 @@ static void fetch_digest(cluster *c, uint64_t id, digest *d)
     digest_clear(d);
     dkv_err err;
     proto_server_digest_reply r;
-    if (proto_server_digest_call(ep_find(c, id)->rpc, NULL, &r, &err) < 0) {
+    endpoint *e = ep_find(c, id);
+    if (proto_server_digest_call(e->rpc, NULL, &r, &err) < 0) {
+        daemon_failed(c, e, &err);
         snprintf(d->error, sizeof d->error, "%s", err.msg);
         return;
     }
@@ -430,90 +840,171 @@ static void append_id(char **s, size_t *len, size_t *cap, uint64_t id)
     *len += (size_t)sprintf(*s + *len, "%s%" PRIu64, *len ? "," : "", id);
 }
 
-/* Why stabilize gave up, by server id: who did not answer, whose links or
- * view of the group are not what the topology says, who still has bytes
- * queued, and which servers of a group hold a different clock than its
- * lowest id. Short items first, so the message is useful when cut. */
-static void unsettled_report(const uint64_t *ids, size_t n, const size_t *grp, const digest *d,
-                             char *const *want_links, char *const *want_group, int timeout_ms,
-                             dkv_err *err)
+/* What stabilize waits for: the live servers, their groups, and what each
+ * should report once settled. Rebuilt when a server dies or a machine is
+ * lost meanwhile. */
+typedef struct target {
+    uint64_t *ids;
+    size_t *grp;
+    size_t n, n_groups;
+    char **want_links, **want_group;
+    digest *d;
+} target;
+
+static void target_clear(target *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        digest_clear(&t->d[i]);
+        free(t->want_links[i]);
+        free(t->want_group[i]);
+    }
+    free(t->ids);
+    free(t->grp);
+    free(t->want_links);
+    free(t->want_group);
+    free(t->d);
+    memset(t, 0, sizeof *t);
+}
+
+static void target_build(cluster *c, target *t)
+{
+    size_t n = model_live_servers(c->m, NULL, 0);
+    t->n = n;
+    t->ids = xcalloc(n + 1, sizeof *t->ids);
+    t->grp = xcalloc(n + 1, sizeof *t->grp);
+    model_live_servers(c->m, t->ids, n);
+    t->n_groups = model_groups(c->m, t->grp, n);
+    t->want_links = xcalloc(n + 1, sizeof *t->want_links);
+    t->want_group = xcalloc(n + 1, sizeof *t->want_group);
+    t->d = xcalloc(n + 1, sizeof *t->d);
+    for (size_t i = 0; i < n; i++) {
+        size_t ll = 0, lc = 0, gl = 0, gc = 0;
+        t->want_links[i] = xcalloc(1, 1);
+        t->want_group[i] = xcalloc(1, 1);
+        for (size_t j = 0; j < n; j++) {
+            if (j != i && !model_is_cut(c->m, t->ids[i], t->ids[j]))
+                append_id(&t->want_links[i], &ll, &lc, t->ids[j]);
+            if (t->grp[j] == t->grp[i])
+                append_id(&t->want_group[i], &gl, &gc, t->ids[j]);
+        }
+    }
+}
+
+/* ids as "3", "3 and 5", "3, 5 and 8". */
+static void print_ids(FILE *m, const uint64_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(m, "%s%" PRIu64, i == 0 ? "" : i + 1 == n ? " and " : ", ", ids[i]);
+}
+
+/* Why stabilize gave up, by server id: the servers it cannot reach (and
+ * the first reason), then, per group, the servers whose data differs from
+ * the group's lowest id that answered, then links or group views that are
+ * not what the topology says, and bytes still queued. Clocks are left
+ * out: with many servers they made one unreadable line. */
+static void unsettled_report(const target *t, int timeout_ms, dkv_err *err)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&text, &len);
+    uint64_t *list = xcalloc(t->n + 1, sizeof *list);
+    size_t k = 0;
+    const char *first_error = NULL;
+    uint64_t first_id = 0;
     fprintf(m, "not stable after %d ms:", timeout_ms);
-    for (size_t i = 0; i < n; i++)
-        if (!d[i].ok)
-            fprintf(m, " server %" PRIu64 " did not answer (%s);", ids[i], d[i].error);
-    for (size_t i = 0; i < n; i++) {
-        if (!d[i].ok)
-            continue;
-        if (strcmp(d[i].links, want_links[i]) != 0)
-            fprintf(m, " server %" PRIu64 " links [%s], want [%s];", ids[i], d[i].links,
-                    want_links[i]);
-        if (strcmp(d[i].group, want_group[i]) != 0)
-            fprintf(m, " server %" PRIu64 " sees group [%s], want [%s];", ids[i], d[i].group,
-                    want_group[i]);
-        if (d[i].queued != 0)
-            fprintf(m, " server %" PRIu64 " has %" PRId64 " bytes queued;", ids[i], d[i].queued);
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t first = i; /* the group's lowest id that answered */
-        for (size_t j = 0; j < i; j++)
-            if (grp[j] == grp[i] && d[j].ok) {
-                first = j;
-                break;
+    for (size_t i = 0; i < t->n; i++)
+        if (!t->d[i].ok) {
+            if (!first_error) {
+                first_error = t->d[i].error;
+                first_id = t->ids[i];
             }
-        if (first != i && d[i].ok && strcmp(d[i].vc, d[first].vc) != 0)
-            fprintf(m, " server %" PRIu64 " clock [%s] differs from server %" PRIu64 "'s [%s];",
-                    ids[i], d[i].vc, ids[first], d[first].vc);
+            list[k++] = t->ids[i];
+        }
+    if (k > 0) {
+        fprintf(m, " cannot reach server%s ", k > 1 ? "s" : "");
+        print_ids(m, list, k);
+        fprintf(m, " (server %" PRIu64 ": %s);", first_id, first_error);
+    }
+    for (size_t g = 0; g < t->n_groups; g++) {
+        size_t first = t->n; /* the group's lowest id that answered */
+        k = 0;
+        for (size_t i = 0; i < t->n; i++) {
+            if (t->grp[i] != g || !t->d[i].ok)
+                continue;
+            if (first == t->n)
+                first = i;
+            else if (strcmp(t->d[i].vc, t->d[first].vc) != 0)
+                list[k++] = t->ids[i];
+        }
+        if (k > 0) {
+            fprintf(m, " server%s ", k > 1 ? "s" : "");
+            print_ids(m, list, k);
+            fprintf(m, " %s other data than server %" PRIu64 ";", k > 1 ? "hold" : "holds",
+                    t->ids[first]);
+        }
+    }
+    k = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const digest *d = &t->d[i];
+        if (!d->ok)
+            continue;
+        if (strcmp(d->links, t->want_links[i]) != 0)
+            fprintf(m, " server %" PRIu64 " links [%s], want [%s];", t->ids[i], d->links,
+                    t->want_links[i]);
+        if (strcmp(d->group, t->want_group[i]) != 0)
+            fprintf(m, " server %" PRIu64 " sees group [%s], want [%s];", t->ids[i], d->group,
+                    t->want_group[i]);
+        if (d->queued != 0)
+            list[k++] = t->ids[i];
+    }
+    if (k > 0) {
+        fprintf(m, " server%s ", k > 1 ? "s" : "");
+        print_ids(m, list, k);
+        fprintf(m, " still %s bytes queued;", k > 1 ? "have" : "has");
     }
     fclose(m);
+    /* Without the last ';'. */
+    if (len > 0 && text[len - 1] == ';')
+        text[len - 1] = '\0';
     dkv_err_set(err, "%s", text);
     free(text);
+    free(list);
+}
+
+static bool settled(const target *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (!t->d[i].ok || strcmp(t->d[i].links, t->want_links[i]) != 0 ||
+            strcmp(t->d[i].group, t->want_group[i]) != 0 || t->d[i].queued != 0)
+            return false;
+    for (size_t i = 0; i < t->n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (t->grp[j] == t->grp[i] && strcmp(t->d[i].vc, t->d[j].vc) != 0)
+                return false;
+    return true;
 }
 
 static int cluster_stabilize(cluster *c, cluster_result *res, dkv_err *err)
 {
-    size_t n = model_live_servers(c->m, NULL, 0);
-    uint64_t *ids = xcalloc(n + 1, sizeof *ids);
-    size_t *grp = xcalloc(n + 1, sizeof *grp);
-    model_live_servers(c->m, ids, n);
-    res->servers = ids;
-    res->group_of = grp;
-    res->n_servers = n;
-    res->n_groups = model_groups(c->m, grp, n);
-    /* What each server should report once settled. */
-    char **want_links = xcalloc(n + 1, sizeof *want_links);
-    char **want_group = xcalloc(n + 1, sizeof *want_group);
-    digest *d = xcalloc(n + 1, sizeof *d);
-    for (size_t i = 0; i < n; i++) {
-        size_t ll = 0, lc = 0, gl = 0, gc = 0;
-        want_links[i] = xcalloc(1, 1);
-        want_group[i] = xcalloc(1, 1);
-        for (size_t j = 0; j < n; j++) {
-            if (j != i && !model_is_cut(c->m, ids[i], ids[j]))
-                append_id(&want_links[i], &ll, &lc, ids[j]);
-            if (grp[j] == grp[i])
-                append_id(&want_group[i], &gl, &gc, ids[j]);
-        }
-    }
+    target t = {0};
+    uint64_t built_at = c->changes;
+    target_build(c, &t);
     int64_t deadline = net_now_us() + (int64_t)c->opts.stabilize_timeout_ms * 1000;
     int64_t delay = 100;
     int rc = -1;
     for (;;) {
-        bool settled = true;
-        for (size_t i = 0; i < n; i++) {
-            fetch_digest(c, ids[i], &d[i]);
-            if (!d[i].ok || strcmp(d[i].links, want_links[i]) != 0 ||
-                strcmp(d[i].group, want_group[i]) != 0 || d[i].queued != 0)
-                settled = false;
+        /* A server that died meanwhile is not waited for. */
+        cluster_poll(c);
+        if (c->changes != built_at) {
+            target_clear(&t);
+            built_at = c->changes;
+            target_build(c, &t);
         }
-        for (size_t i = 0; i < n && settled; i++)
-            for (size_t j = 0; j < i && settled; j++)
-                if (grp[j] == grp[i] && strcmp(d[i].vc, d[j].vc) != 0)
-                    settled = false;
-        if (settled) {
+        for (size_t i = 0; i < t.n; i++)
+            fetch_digest(c, t.ids[i], &t.d[i]);
+        if (c->changes != built_at)
+            continue;
+        if (settled(&t)) {
             rc = 0;
             break;
         }
@@ -522,8 +1013,7 @@ static int cluster_stabilize(cluster *c, cluster_result *res, dkv_err *err)
             break;
         }
         if (net_now_us() + delay > deadline) {
-            unsettled_report(ids, n, grp, d, want_links, want_group, c->opts.stabilize_timeout_ms,
-                             err);
+            unsettled_report(&t, c->opts.stabilize_timeout_ms, err);
             break;
         }
         struct timespec ts = {0, delay * 1000};
@@ -531,14 +1021,14 @@ static int cluster_stabilize(cluster *c, cluster_result *res, dkv_err *err)
         if (delay < 5000)
             delay *= 2;
     }
-    for (size_t i = 0; i < n; i++) {
-        digest_clear(&d[i]);
-        free(want_links[i]);
-        free(want_group[i]);
-    }
-    free(d);
-    free(want_links);
-    free(want_group);
+    /* The groups it waited for (the history records them). */
+    res->servers = t.ids;
+    res->group_of = t.grp;
+    res->n_servers = t.n;
+    res->n_groups = t.n_groups;
+    t.ids = NULL;
+    t.grp = NULL;
+    target_clear(&t);
     return rc;
 }
 
@@ -567,7 +1057,7 @@ static int collect_store(cluster *c, uint64_t id, cluster_result *res, dkv_err *
             a.after = (proto_bytes){last->key, last->key_len};
         }
         if (proto_server_dump_call(e->rpc, &a, &r, err) < 0)
-            return -1;
+            return daemon_failed(c, e, err);
         for (size_t i = 0; i < r.n_entries; i++)
             add_entry(res, &r.entries[i]);
         more = r.more && r.n_entries > 0;
@@ -603,8 +1093,14 @@ static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, cluster_resul
         return dkv_err_set(err, "client %" PRIu64 " is not connected to a server", cid);
     res->has_server = true;
     res->server = sid;
-    if (!model_server_live(c->m, sid))
+    if (!model_server_live(c->m, sid)) {
+        endpoint *s = ep_find(c, sid);
+        if (s && c->mach[s->machine].lost)
+            return dkv_err_set(err, "client %" PRIu64 "'s server %" PRIu64
+                                    " is on %s, which is unreachable: %s",
+                               cid, sid, c->mach[s->machine].label, c->mach[s->machine].why);
         return dkv_err_set(err, "client %" PRIu64 "'s server %" PRIu64 " is not live", cid, sid);
+    }
     *e = ep_find(c, cid);
     return 0;
 }
@@ -641,8 +1137,10 @@ static int do_put(cluster *c, const script_cmd *cmd, cluster_result *res, dkv_er
     proto_client_put_args a = {{cmd->key, cmd->key_len}, {cmd->value, cmd->value_len}};
     proto_client_put_reply r;
     if (proto_client_put_call(e->rpc, &a, &r, err) < 0) {
+        bool unknown = rpc_client_outcome_unknown(e->rpc);
+        daemon_failed(c, e, err);
         /* A message from the client says so itself when it applies. */
-        if (!rpc_client_outcome_unknown(e->rpc))
+        if (!unknown)
             return -1;
         dkv_err why = *err;
         return dkv_err_set(err, "%s; the write may or may not have happened", why.msg);
@@ -661,7 +1159,7 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *
     proto_client_get_reply r;
     if (proto_client_get_call(e->rpc, &(proto_client_get_args){{cmd->key, cmd->key_len}}, &r,
                               err) < 0)
-        return -1;
+        return daemon_failed(c, e, err);
     bool ok = r.status == PROTO_READ_OK;
     const char *status = proto_read_name(r.status);
     res->get_status = status;
@@ -720,7 +1218,7 @@ static void add_frames(cluster *c, uint64_t id, cluster_frames *out)
     dkv_err err;
     endpoint *e = ep_find(c, id);
     proto_server_stats_reply r;
-    if (!e || proto_server_stats_call(e->rpc, NULL, &r, &err) < 0)
+    if (!e || !e->running || proto_server_stats_call(e->rpc, NULL, &r, &err) < 0)
         return;
     out->hello += (int64_t)r.hello;
     out->upd += (int64_t)r.upd;

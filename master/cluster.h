@@ -13,12 +13,17 @@
 
 #include "../common/err.h"
 #include "../common/version.h"
+#include "config.h"
 #include "script.h"
 
 typedef struct cluster_opts {
-    const char *run_dir;     /* where servers keep their data */
-    const char *bin_dir;     /* where the project's binaries are */
-    const char *watchdog_host; /* where the local watchdog listens */
+    const char *run_dir;     /* local: where servers keep their data */
+    const char *bin_dir;     /* local: where the project's binaries are */
+    const char *watchdog_host; /* local: where the local watchdog listens */
+    /* --config: the machines, each with a standing watchdog, and where ids
+     * run (config_place); NULL: one local watchdog, started here. */
+    config *cfg;
+    bool keep;               /* --config: every watchdog keeps the run's directory */
     int rpc_timeout_ms;      /* per call to a daemon */
     int stabilize_timeout_ms;
     bool sync;               /* fsync every write */
@@ -38,8 +43,11 @@ typedef struct cluster_opts {
 
 typedef struct cluster cluster;
 
-/* Starts the local watchdog (which dies with this process). NULL with err on
- * failure; caller frees with cluster_free, which ends every process. */
+/* Starts the local watchdog (which dies with this process), or, with a
+ * config, connects to every machine's watchdog; either way begins the run
+ * on each (run_begin), so that an unreachable watchdog or a refused run is
+ * reported before any command runs. NULL with err (naming the machine) on
+ * failure; caller frees with cluster_free, which ends the run everywhere. */
 cluster *cluster_new(const cluster_opts *opts, dkv_err *err);
 void cluster_free(cluster *c);
 
@@ -90,6 +98,45 @@ void cluster_result_clear(cluster_result *res);
  * cannot be carried out; res then says how far it got. */
 int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *res,
                  dkv_err *err);
+
+/* What happened outside the script, noticed by the master: a process that
+ * died other than by killServer (its watchdog reaped it), or a machine
+ * whose watchdog's control connection closed or stopped answering
+ * keepalive (every process placed there is then dead). The model already
+ * treats them so: a died server as killed, a died client as gone (the next
+ * joinClient starts it again, with a fresh session), the ids of a lost
+ * machine likewise, and commands for them fail naming the machine. A lost
+ * machine is tried again when a command needs it (back). */
+typedef enum cluster_event_kind {
+    CLUSTER_EV_DIED,
+    CLUSTER_EV_LOST,
+    CLUSTER_EV_BACK, /* a lost machine answered again, and the run was begun there again */
+} cluster_event_kind;
+typedef struct cluster_event {
+    cluster_event_kind kind;
+    int64_t at_us;            /* monotonic, when the master noticed */
+    char machine[320];        /* "machine m2 (10.0.0.2:7401)" */
+    /* died: */
+    bool server;              /* a server, else a client */
+    uint64_t id;
+    char cause[128];          /* "killed by signal 9 (Killed)", "exited with status 1" */
+    /* lost: why, and the servers and clients that were running there */
+    char why[DKV_ERR_MAX];
+    uint64_t *servers, *clients;
+    size_t n_servers, n_clients;
+    /* back: the run's directory was still there (its servers rejoin with
+     * their data; otherwise those servers cannot rejoin) */
+    bool kept;
+} cluster_event;
+
+/* Reads, without waiting, what the watchdogs reported and whether their
+ * connections are alive, and applies it (the master calls it before each
+ * command; commands call it too, so stabilize stops waiting for a server
+ * that died meanwhile). */
+void cluster_poll(cluster *c);
+/* The events noticed since cluster_events_clear, oldest first. */
+size_t cluster_events(const cluster *c, const cluster_event **events);
+void cluster_events_clear(cluster *c);
 
 /* Frames sent by type, summed over every server of the run (killed ones
  * included, as of their last stats call). */

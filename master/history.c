@@ -209,6 +209,37 @@ int history_write_line(history *h, const history_line *l, dkv_err *err)
     return rc;
 }
 
+static json_t *ids_json(const uint64_t *ids, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_integer((json_int_t)ids[i]));
+    return a;
+}
+
+int history_write_event(history *h, long line, const cluster_event *e, dkv_err *err)
+{
+    bool died = e->kind == CLUSTER_EV_DIED;
+    const char *word = died ? "died" : e->kind == CLUSTER_EV_LOST ? "lost" : "back";
+    json_t *rec = json_pack("{s:I,s:s,s:s,s:I,s:I,s:b}", "line", (json_int_t)line, "text", "",
+                            "cmd", word, "start_us", (json_int_t)e->at_us,
+                            "end_us", (json_int_t)e->at_us, "ok", 1);
+    json_object_set_new(rec, "machine", bytes_json((const uint8_t *)e->machine, strlen(e->machine)));
+    if (died) {
+        set_id(rec, e->server ? "server" : "client", e->id);
+        json_object_set_new(rec, "cause", bytes_json((const uint8_t *)e->cause, strlen(e->cause)));
+    } else if (e->kind == CLUSTER_EV_BACK) {
+        json_object_set_new(rec, "kept", json_boolean(e->kept));
+    } else {
+        json_object_set_new(rec, "why", bytes_json((const uint8_t *)e->why, strlen(e->why)));
+        json_object_set_new(rec, "servers", ids_json(e->servers, e->n_servers));
+        json_object_set_new(rec, "clients", ids_json(e->clients, e->n_clients));
+    }
+    int rc = write_record(h, rec, err);
+    json_decref(rec);
+    return rc;
+}
+
 int history_write_end(history *h, long last_line, int exit_status, bool interrupted,
                       dkv_err *err)
 {

@@ -18,6 +18,15 @@
  *                           started, from before this run (a reused
  *                           --run-dir), when it held anything
  *
+ * What happened outside the script (cluster_event) gets a record of its
+ * own, with the line of the command before which, or during which, the
+ * master noticed it (written after that command's record), empty text:
+ *   cmd "died"   server or client: the id; cause: "killed by signal 9"
+ *   cmd "lost"   machine, why; servers, clients: the ids that were running
+ *                there, all dead since
+ *   cmd "back"   machine, kept: a lost machine's watchdog answered again and
+ *                the run was begun there again; kept: with its directory
+ *
  * The last record has cmd "end" (with "exit", the master's exit status, and
  * "interrupted"); a history without it was cut short.
  *
@@ -57,6 +66,8 @@ void history_close(history *h);
 
 /* Appends the record of one line, flushed, so a crash leaves whole lines. */
 int history_write_line(history *h, const history_line *l, dkv_err *err);
+/* Appends the record of an event noticed at script line `line`. */
+int history_write_event(history *h, long line, const cluster_event *e, dkv_err *err);
 /* Appends the closing record: the line after the last (last_line + 1), the
  * master's exit status, and whether a signal stopped it. */
 int history_write_end(history *h, long last_line, int exit_status, bool interrupted,

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/auth.h"
 #include "../common/daemon.h"
 #include "../common/ids.h"
 #include "../common/pidfile.h"
@@ -21,6 +23,7 @@
 #include "../common/xalloc.h"
 #include "../common/net.h"
 #include "cluster.h"
+#include "config.h"
 #include "history.h"
 #include "stats.h"
 #include "script.h"
@@ -94,6 +97,8 @@ static void usage(FILE *f)
             "  --history FILE          write one JSON line per executed command to FILE\n"
             "  --stats                 print throughput, latencies, frames per put on stderr\n"
             "  --valgrind-servers      run every server under valgrind's memcheck\n"
+            "  --config FILE           run on the machines of this cluster file (JSON; see\n"
+            "                          README \"Several machines\"), through their watchdogs\n"
             "  --help                  this text\n");
 }
 
@@ -224,6 +229,7 @@ typedef struct master_opts {
     cluster_opts cluster;
     const char *user_run_dir; /* --run-dir, or NULL for a fresh one */
     const char *history_path;
+    const char *config_path; /* --config, or NULL: everything local */
     bool keep, want_stats;
 } master_opts;
 
@@ -239,6 +245,7 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
                                          {"valgrind-servers", no_argument, 0, 'v'},
                                          {"history", required_argument, 0, 'H'},
                                          {"stats", no_argument, 0, 'S'},
+                                         {"config", required_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     *o = (master_opts){.cluster = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000,
@@ -266,6 +273,7 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
         case 'v': o->cluster.valgrind_servers = true; break;
         case 'H': o->history_path = optarg; break;
         case 'S': o->want_stats = true; break;
+        case 'C': o->config_path = optarg; break;
         case 'h': usage(stdout); *status = 0; return false;
         default: usage(stderr); return false;
         }
@@ -276,7 +284,34 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
         usage(stderr);
         return false;
     }
+    if (o->config_path && o->user_run_dir) {
+        fprintf(stderr, "master: --run-dir does not apply with --config: each watchdog keeps "
+                        "the run under its own --data-dir (--keep keeps it there)\n");
+        return false;
+    }
     return true;
+}
+
+/* --config: the cluster file and its secret, checked before anything
+ * starts. NULL after printing why. */
+static config *load_config(const char *path)
+{
+    dkv_err err;
+    config *cfg = config_load(path, &err);
+    if (!cfg) {
+        fprintf(stderr, "master: %s\n", err.msg);
+        return NULL;
+    }
+    /* Loaded here too so a bad secret stops the start with the cluster
+     * file's name; the cluster loads it again to prove it on each call. */
+    auth_key *key = auth_key_load(config_secret_file(cfg), &err);
+    if (!key) {
+        fprintf(stderr, "master: %s: secret_file: %s\n", path, err.msg);
+        config_free(cfg);
+        return NULL;
+    }
+    auth_key_free(key);
+    return cfg;
 }
 
 /* Finds the directory of the master's own binary (where the other
@@ -340,6 +375,40 @@ static void flush_results(run *r)
     r->status = 1;
 }
 
+/* Reports what happened outside the script, noticed at script line `line`:
+ * one line on stderr each, and a history record. */
+static void report_events(run *r, long line)
+{
+    const cluster_event *ev;
+    size_t n = cluster_events(r->c, &ev);
+    for (size_t i = 0; i < n; i++) {
+        const cluster_event *e = &ev[i];
+        if (e->kind == CLUSTER_EV_DIED && e->server)
+            fprintf(stderr, "master: server %" PRIu64 " died (%s); treated as killed\n", e->id,
+                    e->cause);
+        else if (e->kind == CLUSTER_EV_DIED)
+            fprintf(stderr,
+                    "master: client %" PRIu64 " died (%s); its session is gone (joinClient "
+                    "starts it again)\n",
+                    e->id, e->cause);
+        else if (e->kind == CLUSTER_EV_LOST)
+            fprintf(stderr,
+                    "master: %s is unreachable: %s; its %zu servers and %zu clients are "
+                    "treated as dead\n",
+                    e->machine, e->why, e->n_servers, e->n_clients);
+        else
+            fprintf(stderr, "master: %s is back; %s\n", e->machine,
+                    e->kept ? "the run's directory was kept: its servers rejoin with their data"
+                            : "its watchdog had ended the run: its former servers cannot rejoin");
+        dkv_err err;
+        if (r->hist && history_write_event(r->hist, line, e, &err) < 0) {
+            fprintf(stderr, "master: %s\n", err.msg);
+            r->status = 1;
+        }
+    }
+    cluster_events_clear(r->c);
+}
+
 /* Executes one script line (len bytes, no newline, NUL-terminated) and
  * reports it: stdout, an error line, stats, the history. */
 static void run_line(run *r, char *line, size_t len)
@@ -351,6 +420,11 @@ static void run_line(run *r, char *line, size_t len)
     uint8_t *text = r->hist ? xmemdup(line, len) : NULL;
     int64_t t0 = net_now_us();
     bool parsed = script_parse(line, len, &cmd, &err) == 0;
+    if (parsed && cmd.kind != SCRIPT_CMD_NONE) {
+        /* Deaths and lost machines first, so the command sees them. */
+        cluster_poll(r->c);
+        report_events(r, r->lineno);
+    }
     bool ok = parsed && cluster_exec(r->c, &cmd, stdout, &r->res, &err) == 0;
     int64_t t1 = net_now_us();
     flush_results(r);
@@ -368,8 +442,10 @@ static void run_line(run *r, char *line, size_t len)
     }
     if (r->st)
         stats_add(r->st, cmd.kind, t1 - t0, ok, parsed ? r->res.get_status : NULL);
-    if (!r->hist)
+    if (!r->hist) {
+        report_events(r, r->lineno);
         return;
+    }
     history_line hl = {.number = r->lineno,
                        .text = text,
                        .len = len,
@@ -384,6 +460,7 @@ static void run_line(run *r, char *line, size_t len)
         r->status = 1;
     }
     free(text);
+    report_events(r, r->lineno); /* noticed during the command */
 }
 
 /* Runs the script on stdin until its end, a signal or an output error. */
@@ -416,21 +493,34 @@ int main(int argc, char **argv)
     int status;
     if (!parse_options(argc, argv, &o, &status))
         return status;
+    if (o.config_path && !(o.cluster.cfg = load_config(o.config_path)))
+        return 2;
+    /* With a cluster file --keep keeps the run on the machines; the local
+     * directory holds only the master's pid record. */
+    o.cluster.keep = o.keep;
+    if (o.cluster.cfg)
+        o.cluster.secret_file = config_secret_file(o.cluster.cfg);
+    if (o.config_path)
+        o.keep = false;
     dkv_err err;
     run r = {0};
     /* Before the run directory exists, so that a bad path leaves nothing. */
     if (o.history_path && !(r.hist = history_open(o.history_path, &err))) {
         fprintf(stderr, "master: %s\n", err.msg);
+        config_free(o.cluster.cfg);
         return 2;
     }
-    char bin_dir[PATH_MAX], run_dir[PATH_MAX];
-    if (find_dirs(&o, bin_dir, run_dir) < 0) {
+    /* With a cluster file nothing of the run is on this machine: no run
+     * directory here (each watchdog has its own). */
+    bool local = !o.config_path;
+    char bin_dir[PATH_MAX] = "", run_dir[PATH_MAX] = "";
+    if (local && find_dirs(&o, bin_dir, run_dir) < 0) {
         history_close(r.hist);
         return 2;
     }
     /* First: scripts/cleanup takes a run without a live master for an
      * orphan. */
-    if (pidfile_record(run_dir, "master", getpid(), &err) < 0)
+    if (local && pidfile_record(run_dir, "master", getpid(), &err) < 0)
         fprintf(stderr, "master: %s (scripts/cleanup will not find this process)\n", err.msg);
     install_signals();
     rpc_global_init();
@@ -450,7 +540,8 @@ int main(int argc, char **argv)
         run_script(&r);
     else {
         fprintf(stderr, "master: cannot start the cluster: %s\n", err.msg);
-        r.status = 1;
+        /* With a cluster file: a watchdog unreachable or refusing, at start. */
+        r.status = o.cluster.cfg ? 2 : 1;
     }
     end_cancel();
     if (stop_signal)
@@ -472,11 +563,12 @@ int main(int argc, char **argv)
     cluster_result_clear(&r.res);
     history_close(r.hist);
     cluster_free(r.c);
-    if (pidfile_remove(run_dir, "master", &err) < 0)
+    config_free(o.cluster.cfg);
+    if (local && pidfile_remove(run_dir, "master", &err) < 0)
         fprintf(stderr, "master: %s\n", err.msg);
-    if (!o.keep)
+    if (local && !o.keep)
         daemon_remove_tree(run_dir);
-    else
+    else if (local)
         fprintf(stderr, "master: run directory kept: %s\n", run_dir);
     return exit_status;
 }

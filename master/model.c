@@ -10,6 +10,7 @@ typedef struct entry {
     model_role role;
     bool live;          /* servers */
     bool attached;      /* clients */
+    bool running;       /* clients */
     uint64_t server;    /* clients */
 } entry;
 
@@ -126,7 +127,24 @@ void model_set_cut(model *m, uint64_t a, uint64_t b, bool is_cut)
 
 void model_client_add(model *m, uint64_t id)
 {
-    find(m, id, true, m)->role = MODEL_ROLE_CLIENT;
+    entry *e = find(m, id, true, m);
+    e->role = MODEL_ROLE_CLIENT;
+    e->running = true;
+}
+
+void model_client_gone(model *m, uint64_t id)
+{
+    entry *e = find(m, id, false, NULL);
+    if (e && e->role == MODEL_ROLE_CLIENT) {
+        e->running = false;
+        e->attached = false;
+    }
+}
+
+bool model_client_running(const model *m, uint64_t id)
+{
+    entry *e = find(m, id, false, NULL);
+    return e && e->role == MODEL_ROLE_CLIENT && e->running;
 }
 
 bool model_client_server(const model *m, uint64_t id, uint64_t *sid)

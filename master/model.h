@@ -28,6 +28,10 @@ void model_set_cut(model *m, uint64_t a, uint64_t b, bool cut);
 
 /* Marks id a client (running). */
 void model_client_add(model *m, uint64_t id);
+/* The client's process is gone (it died, or its machine was lost): it is
+ * detached, and stays a client that joinClient starts again. */
+void model_client_gone(model *m, uint64_t id);
+bool model_client_running(const model *m, uint64_t id);
 /* sid of the server the client is attached to; false when detached. */
 bool model_client_server(const model *m, uint64_t id, uint64_t *sid);
 void model_client_attach(model *m, uint64_t id, uint64_t sid);

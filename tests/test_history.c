@@ -118,11 +118,53 @@ static void test_topology_and_store(void)
                            END_FAILED);
 }
 
+/* Events: a died record (server or client) and a lost record, with the
+ * ids that died with the machine. */
+static void test_events(void)
+{
+    char *dir = tests_mkdtemp();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    char path[512];
+    snprintf(path, sizeof path, "%s/h.jsonl", dir);
+    dkv_err err;
+    history *h = history_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    cluster_event died = {.kind = CLUSTER_EV_DIED, .at_us = 5, .machine = "machine local (x:1)",
+                          .server = true, .id = 3, .cause = "killed by signal 9"};
+    uint64_t servers[] = {2, 5}, clients[] = {20};
+    cluster_event lost = {.kind = CLUSTER_EV_LOST, .at_us = 6, .machine = "machine m2 (h:7)",
+                          .why = "connection closed by peer", .servers = servers,
+                          .clients = clients, .n_servers = 2, .n_clients = 1};
+    CU_ASSERT_EQUAL(history_write_event(h, 4, &died, &err), 0);
+    died.server = false;
+    died.id = 7;
+    CU_ASSERT_EQUAL(history_write_event(h, 4, &died, &err), 0);
+    CU_ASSERT_EQUAL(history_write_event(h, 5, &lost, &err), 0);
+    history_close(h);
+    FILE *f = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char out[2048];
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    CU_ASSERT_STRING_EQUAL(
+        out,
+        "{\"line\":4,\"text\":\"\",\"cmd\":\"died\",\"start_us\":5,\"end_us\":5,\"ok\":true,"
+        "\"machine\":\"machine local (x:1)\",\"server\":3,\"cause\":\"killed by signal 9\"}\n"
+        "{\"line\":4,\"text\":\"\",\"cmd\":\"died\",\"start_us\":5,\"end_us\":5,\"ok\":true,"
+        "\"machine\":\"machine local (x:1)\",\"client\":7,\"cause\":\"killed by signal 9\"}\n"
+        "{\"line\":5,\"text\":\"\",\"cmd\":\"lost\",\"start_us\":6,\"end_us\":6,\"ok\":true,"
+        "\"machine\":\"machine m2 (h:7)\",\"why\":\"connection closed by peer\","
+        "\"servers\":[2,5],\"clients\":[20]}\n");
+    tests_rmtree(dir);
+}
+
 void add_history_tests(void)
 {
     static const CU_TestInfo tests[] = {
         {"put and get records", test_put_and_get},
         {"topology and store records", test_topology_and_store},
+        {"died and lost records", test_events},
         CU_TEST_INFO_NULL,
     };
     tests_add_suite("history", NULL, NULL, tests);

@@ -396,10 +396,34 @@ static void test_many_entries(void)
     model_free(m);
 }
 
+/* A client whose process is gone stays a client, detached and not running,
+ * until it is added (started) again. */
+static void test_client_gone(void)
+{
+    model *m = model_new();
+    model_server_up(m, 1);
+    model_client_add(m, 10);
+    model_client_attach(m, 10, 1);
+    CU_ASSERT_TRUE(model_client_running(m, 10));
+    model_client_gone(m, 10);
+    uint64_t sid;
+    CU_ASSERT_FALSE(model_client_running(m, 10));
+    CU_ASSERT_FALSE(model_client_server(m, 10, &sid));
+    CU_ASSERT_EQUAL(model_role_of(m, 10), MODEL_ROLE_CLIENT);
+    CU_ASSERT_EQUAL(model_clients_of(m, 1, NULL, 0), 0);
+    model_client_gone(m, 1); /* a server: nothing */
+    CU_ASSERT_TRUE(model_server_live(m, 1));
+    CU_ASSERT_FALSE(model_client_running(m, 1));
+    model_client_add(m, 10);
+    CU_ASSERT_TRUE(model_client_running(m, 10));
+    model_free(m);
+}
+
 void add_model_tests(void)
 {
     static const CU_TestInfo tests[] = {
         {"roles", test_roles},
+        {"a client gone stays a client, detached, until started again", test_client_gone},
         {"server up and down", test_up_down},
         {"live servers ascending, count beyond cap", test_live_listing},
         {"cuts are symmetric", test_cuts_symmetric},

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -306,6 +307,10 @@ static proto_client_get_args cget_args;
 static proto_client_get_reply cget_reply;
 static const proto_watchdog_start_args start_args = {PROTO_KIND_CLIENT, DKV_ID_MAX, true, false};
 static const proto_watchdog_start_reply start_reply = {65535, INT32_MAX, "127.0.0.1"};
+static const proto_watchdog_run_begin_args run_begin_args = {"0123456789abcdef", true, false,
+                                                             true};
+static const proto_watchdog_run_begin_reply run_begin_reply = {"10.0.0.2", true,
+                                                               "/var/lib/daadkvs/run-01"};
 
 static void init_values(void)
 {
@@ -382,6 +387,9 @@ HANDLER(watchdog_start, proto_watchdog_start_args, proto_watchdog_start_reply, &
         &start_reply)
 HANDLER(watchdog_kill, proto_id, proto_none, &some_id, NULL)
 HANDLER(watchdog_shutdown, proto_none, proto_none, NULL, NULL)
+HANDLER(watchdog_run_begin, proto_watchdog_run_begin_args, proto_watchdog_run_begin_reply,
+        &run_begin_args, &run_begin_reply)
+HANDLER(watchdog_run_end, proto_none, proto_none, NULL, NULL)
 
 static const proto_binding server_bindings[] = {
     PROTO_BINDING(server_put),     PROTO_BINDING(server_get),
@@ -395,7 +403,8 @@ static const proto_binding client_bindings[] = {
     PROTO_BINDING(client_get)};
 static const proto_binding watchdog_bindings[] = {
     PROTO_BINDING(watchdog_start), PROTO_BINDING(watchdog_kill),
-    PROTO_BINDING(watchdog_shutdown)};
+    PROTO_BINDING(watchdog_shutdown), PROTO_BINDING(watchdog_run_begin),
+    PROTO_BINDING(watchdog_run_end)};
 
 /* The child: a server, a client and a watchdog of the contract on three
  * listening sockets (a loop has one listener), until the parent kills it.
@@ -474,6 +483,8 @@ static void test_round_trips(void)
     round_trip(watchdog, &proto_watchdog_start, &start_args, &start_reply);
     round_trip(watchdog, &proto_watchdog_kill, &some_id, NULL);
     round_trip(watchdog, &proto_watchdog_shutdown, NULL, NULL);
+    round_trip(watchdog, &proto_watchdog_run_begin, &run_begin_args, &run_begin_reply);
+    round_trip(watchdog, &proto_watchdog_run_end, NULL, NULL);
 
     /* The typed helpers are the same calls. */
     proto_server_put_reply pr;
@@ -504,6 +515,105 @@ static void test_round_trips(void)
     while (waitpid(pid, NULL, 0) < 0)
         ;
     free(big_value);
+}
+
+/* ---- events ------------------------------------------------------------------------ */
+
+static const proto_watchdog_died_event died_one = {PROTO_KIND_SERVER, DKV_ID_MAX, 4242, -1, 9};
+static const proto_watchdog_died_event died_two = {PROTO_KIND_CLIENT, 7, 1, 3, 0};
+
+/* The child: a callee that sends an event before its reply to one call,
+ * another unasked, then closes when told (a byte on go). */
+static void serve_events(int lfd, int go)
+{
+    alarm(30);
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+    int fd = poll(&p, 1, 10000) == 1 ? accept(lfd, NULL, NULL) : -1;
+    rpc_server *s = proto_server_new(PROTO_OTHER, NULL, 0);
+    buf in, out;
+    buf_init(&in);
+    buf_init(&out);
+    wire_frame f;
+    size_t used;
+    dkv_err err;
+    if (fd < 0 || net_read_frame(fd, &in, &f, &used, net_now_us() + 10000000, &err) < 0)
+        _exit(1);
+    proto_encode_event(&out, &proto_event_died, &died_one);
+    rpc_serve_frame(s, &f, NULL, &out);
+    proto_encode_event(&out, &proto_event_died, &died_two);
+    if (net_write_all(fd, buf_head(&out), buf_unread(&out), net_now_us() + 10000000, &err) < 0)
+        _exit(1);
+    char byte;
+    if (read(go, &byte, 1) != 1)
+        _exit(1);
+    _exit(0);
+}
+
+static bool same_died(const proto_watchdog_died_event *a, const proto_watchdog_died_event *b)
+{
+    return a->kind == b->kind && a->id == b->id && a->pid == b->pid && a->code == b->code &&
+           a->signal == b->signal;
+}
+
+/* Events are queued by the caller, before a reply and unasked; a control
+ * connection, once broken, says so and is never dialled again. */
+static void test_events(void)
+{
+    dkv_err err;
+    uint16_t port;
+    int lfd = net_listen("127.0.0.1", 0, &port, &err);
+    int go[2];
+    CU_ASSERT_TRUE_FATAL(lfd >= 0 && pipe(go) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_TRUE_FATAL(pid >= 0);
+    if (pid == 0)
+        serve_events(lfd, go[0]);
+    rpc_client *c = rpc_client_new("127.0.0.1", port, 10000);
+    rpc_client_set_control(c, 1, 1, 3);
+    const uint8_t *body;
+    size_t len;
+    CU_ASSERT_EQUAL(rpc_client_next_event(c, &body, &len), 0);
+    proto_ping_reply ping;
+    CU_ASSERT_EQUAL_FATAL(proto_ping_call(c, NULL, &ping, &err), 0);
+    CU_ASSERT_EQUAL(ping.pid, (uint64_t)pid);
+    proto_watchdog_died_event d;
+    CU_ASSERT_EQUAL_FATAL(rpc_client_next_event(c, &body, &len), 1);
+    CU_ASSERT_EQUAL(proto_decode_event(&proto_event_died, body, len, &d, &err), 0);
+    CU_ASSERT_TRUE(same_died(&d, &died_one));
+    /* The second came unasked, after the reply. */
+    int64_t deadline = net_now_us() + 10000000;
+    int got = 0;
+    while (got == 0 && net_now_us() < deadline) {
+        CU_ASSERT_EQUAL(rpc_client_poll(c, &err), 0);
+        got = rpc_client_next_event(c, &body, &len);
+    }
+    CU_ASSERT_EQUAL_FATAL(got, 1);
+    CU_ASSERT_EQUAL(proto_decode_event(&proto_event_died, body, len, &d, &err), 0);
+    CU_ASSERT_TRUE(same_died(&d, &died_two));
+    /* Not that event. */
+    CU_ASSERT_EQUAL(proto_decode_event(&proto_watchdog_kill, body, len, &d, &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "expected 'kill'"));
+    CU_ASSERT_EQUAL(proto_decode_event(&proto_event_died, (const uint8_t *)"<x", 2, &d, &err),
+                    -1);
+    /* The callee goes: poll says so, and no call dials again (the
+     * listener is still there). */
+    CU_ASSERT_EQUAL(write(go[1], "x", 1), 1);
+    deadline = net_now_us() + 10000000;
+    int rc = 0;
+    while (rc == 0 && net_now_us() < deadline)
+        rc = rpc_client_poll(c, &err);
+    CU_ASSERT_EQUAL(rc, -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "closed by peer"));
+    CU_ASSERT_FALSE(rpc_client_connected(c));
+    CU_ASSERT_EQUAL(proto_ping_call(c, NULL, &ping, &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "the connection was lost"));
+    rpc_client_free(c);
+    close(go[0]);
+    close(go[1]);
+    close(lfd);
+    while (waitpid(pid, NULL, 0) < 0)
+        ;
 }
 
 /* ---- fault codes ----------------------------------------------------------------- */
@@ -612,6 +722,8 @@ void add_proto_tests(void)
         {"every method's arguments and reply survive a served call", test_round_trips},
         {"fault codes: 400 refused, 500 failed", test_fault_codes},
         {"a daemon binds exactly its methods, ping built in", test_registration},
+        {"events before a reply and unasked; a control connection lost stays lost",
+         test_events},
         CU_TEST_INFO_NULL,
     };
     tests_add_suite("proto", NULL, NULL, tests);

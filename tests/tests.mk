@@ -20,7 +20,7 @@ UNIT_SRC := $(filter-out tests/rpccall.c,$(wildcard tests/*.c))
 # The master, client and watchdog modules under test (not their main.c or the
 # RPC glue).
 UNIT_LIB := master/script.c master/model.c master/config.c master/history.c client/session.c \
-            watchdog/procs.c
+            watchdog/procs.c watchdog/runs.c
 
 $(BIN)/unit-tests: $(call obj,$(UNIT_SRC) $(UNIT_LIB) $(SERVER_LIB) $(COMMON_SRC))
 	@mkdir -p $(BIN)

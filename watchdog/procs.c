@@ -152,7 +152,13 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *
     /* The child runs all the same; only the safety net is missing. */
     if (pidfile_record(p->run_dir, name, pid, &rec_err) < 0)
         fprintf(stderr, "watchdog: %s (scripts/cleanup will not find it)\n", rec_err.msg);
-    if (daemon_await_ready(ready_fd, o->timeout_ms, port, err) < 0) {
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    int ready = daemon_await_ready(ready_fd, o->timeout_ms, port, err);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (ready < 0) {
         dkv_err_wrap(err, "%s %" PRIu64, kind == PROCS_SERVER ? "server" : "client", id);
         procs_kill(p, id, NULL);
         return -1;
@@ -173,25 +179,25 @@ int procs_kill(procs *p, uint64_t id, dkv_err *err)
     return 0;
 }
 
-int procs_reap(procs *p)
+bool procs_reaped(procs *p, pid_t pid, int status, procs_death *d)
 {
-    int n = 0;
-    for (;;) {
-        int status;
-        pid_t pid = waitpid(-1, &status, WNOHANG);
-        if (pid <= 0)
-            break;
-        for (size_t i = 0; i < p->n; i++)
-            if (p->c[i].pid == pid) {
-                char name[64];
-                child_name(&p->c[i], name, sizeof name);
-                fprintf(stderr, "watchdog: %s exited unexpectedly (status %d)\n", name, status);
-                forget(p, &p->c[i]);
-                n++;
-                break;
-            }
-    }
-    return n;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->c[i].pid == pid) {
+            *d = (procs_death){p->c[i].kind, p->c[i].id, pid,
+                               WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                               WIFSIGNALED(status) ? WTERMSIG(status) : 0};
+            forget(p, &p->c[i]);
+            return true;
+        }
+    return false;
+}
+
+void procs_death_text(const procs_death *d, char *out, size_t cap)
+{
+    if (d->signal)
+        snprintf(out, cap, "killed by signal %d (%s)", d->signal, strsignal(d->signal));
+    else
+        snprintf(out, cap, "exited with status %d", d->code);
 }
 
 void procs_kill_all(procs *p)

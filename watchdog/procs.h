@@ -35,6 +35,8 @@ typedef struct procs_start_opts {
 } procs_start_opts;
 
 /* Starts server or client id and waits until it listens; *port is its port.
+ * SIGCHLD is blocked meanwhile, so that another child's death cannot cut
+ * the wait short.
  * Fails if that id is already running, with the server's own reason when
  * it refuses to start, or when the cap (procs_set_max) of processes
  * running at once is reached: then nothing is started. */
@@ -42,8 +44,20 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *
                 uint16_t *port, pid_t *pid, dkv_err *err);
 /* SIGKILLs id and waits until it is gone. */
 int procs_kill(procs *p, uint64_t id, dkv_err *err);
-/* Reaps children that exited on their own; returns how many. */
-int procs_reap(procs *p);
+/* A process of p that ended other than by procs_kill. */
+typedef struct procs_death {
+    procs_kind kind;
+    uint64_t id;
+    pid_t pid;
+    int code;   /* exit code, -1 when a signal ended it */
+    int signal; /* 0 when it exited */
+} procs_death;
+/* The watchdog reaped pid (waitpid status): true, with *d filled and the
+ * process forgotten, when it was one of p's; false otherwise. The watchdog
+ * reaps with waitpid(-1) and asks each run in turn. */
+bool procs_reaped(procs *p, pid_t pid, int status, procs_death *d);
+/* "killed by signal 9 (Killed)", "exited with status 1" */
+void procs_death_text(const procs_death *d, char *out, size_t cap);
 void procs_kill_all(procs *p);
 /* The address children listen on, for whoever must reach them. */
 const char *procs_child_host(const procs *p);

@@ -683,7 +683,9 @@ static void do_kill_server(checker *c, size_t op, const histline_record *r)
         return;
     server *s = get_server(c, r->server);
     server_reserve(s, s->inc + 1);
-    if (r->ok) {
+    if (r->ok && s->state == S_DEAD && s->life[s->inc].kill != NO_OP) {
+        return; /* it had died already (a died record): the kill changed nothing */
+    } else if (r->ok) {
         s->life[s->inc].kill = op;
         s->state = S_DEAD;
     } else if (s->state != S_DEAD) {
@@ -693,6 +695,58 @@ static void do_kill_server(checker *c, size_t op, const histline_record *r)
             s->life[s->inc].kill = op;
         s->state = S_UNKNOWN;
     }
+}
+
+/* A server that died outside the script (or with its machine) is killed
+ * at this point: its data survives on disk as across a killServer. */
+static void server_died(checker *c, size_t op, uint64_t id)
+{
+    server *s = get_server(c, id);
+    server_reserve(s, s->inc + 1);
+    if (s->state == S_DEAD)
+        return;
+    s->life[s->inc].kill = op;
+    s->state = S_DEAD;
+}
+
+/* A client that died lost its session: the next process starts afresh,
+ * with no dependency on any key. */
+static void client_died(checker *c, uint64_t id)
+{
+    client *cl = get_client(c, id);
+    hmap_free(cl->deps, free);
+    cl->deps = hmap_new();
+}
+
+static void do_died(checker *c, size_t op, const histline_record *r)
+{
+    if (r->has_server)
+        server_died(c, op, r->server);
+    if (r->has_client)
+        client_died(c, r->client);
+}
+
+static void do_lost(checker *c, size_t op, const histline_record *r)
+{
+    for (size_t i = 0; i < r->n_lost_servers; i++)
+        server_died(c, op, r->lost_servers[i]);
+    for (size_t i = 0; i < r->n_lost_clients; i++)
+        client_died(c, r->lost_clients[i]);
+}
+
+/* An event record's text, for the paragraphs that name it. */
+static char *event_text(const histline_record *r)
+{
+    char text[96];
+    if (r->cmd == HISTLINE_LOST)
+        snprintf(text, sizeof text, "(a machine lost: %zu servers, %zu clients died)",
+                 r->n_lost_servers, r->n_lost_clients);
+    else if (r->cmd == HISTLINE_BACK)
+        snprintf(text, sizeof text, "(a lost machine back)");
+    else
+        snprintf(text, sizeof text, "(%s %" PRIu64 " died)", r->has_server ? "server" : "client",
+                 r->has_server ? r->server : r->client);
+    return xstrdup(text);
 }
 
 /* ---- public ---- */
@@ -753,13 +807,18 @@ void checker_free(checker *c)
 
 int checker_feed(checker *c, const histline_record *r, dkv_err *err)
 {
-    if (c->n_ops > 0 && r->line <= c->last_line)
+    /* An event shares its line with the command it was noticed before or
+     * during; commands come in strictly increasing line order. */
+    bool event = histline_is_event(r);
+    if (c->n_ops > 0 && (r->line < c->last_line || (!event && r->line <= c->last_cmd_line)))
         return dkv_err_set(err,
                            "script line %ld comes after line %ld: the records are not one "
                            "history in order",
-                           r->line, c->last_line);
+                           r->line, event ? c->last_line : c->last_cmd_line);
     c->last_line = r->line;
-    op_info oi = {r->line, prose_op_text(&r->text)};
+    if (!event)
+        c->last_cmd_line = r->line;
+    op_info oi = {r->line, event ? event_text(r) : prose_op_text(&r->text)};
     *VEC_PUSH(c->ops, c->n_ops, c->cap_ops) = oi;
     size_t op = c->n_ops - 1;
     size_t violations_before = c->n_viol;
@@ -804,6 +863,16 @@ int checker_feed(checker *c, const histline_record *r, dkv_err *err)
         break;
     case HISTLINE_END:
         break; /* bin/check's main handles the end record */
+    case HISTLINE_DIED:
+        end_epoch(c);
+        do_died(c, op, r);
+        break;
+    case HISTLINE_LOST:
+        end_epoch(c);
+        do_lost(c, op, r);
+        break;
+    case HISTLINE_BACK:
+        break; /* its ids stay dead until joined again */
     case HISTLINE_OTHER:
         /* A command this checker does not know: if it did something, assume
          * it may have changed data or topology. */

@@ -177,7 +177,28 @@ static const struct {
     {"createConnection", HISTLINE_CREATE}, {"stabilize", HISTLINE_STABILIZE},
     {"printStore", HISTLINE_PRINT_STORE}, {"put", HISTLINE_PUT},
     {"get", HISTLINE_GET},        {"end", HISTLINE_END},
+    {"died", HISTLINE_DIED},      {"lost", HISTLINE_LOST},
+    {"back", HISTLINE_BACK},
 };
+
+bool histline_is_event(const histline_record *rec)
+{
+    return rec->cmd == HISTLINE_DIED || rec->cmd == HISTLINE_LOST || rec->cmd == HISTLINE_BACK;
+}
+
+/* [id, ...] into *ids. */
+static int parse_ids(json_t *v, const char *what, uint64_t **ids, size_t *n, dkv_err *err)
+{
+    if (!json_is_array(v))
+        return dkv_err_set(err, "field %s is not an array", what);
+    *ids = xcalloc(json_array_size(v) + 1, sizeof **ids);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        if (parse_uint(json_array_get(v, i), &(*ids)[i], "an id", err) < 0)
+            return dkv_err_wrap(err, "field %s: item %zu", what, i + 1);
+        (*n)++;
+    }
+    return 0;
+}
 
 static histline_cmd cmd_of(const histline_bytes *w)
 {
@@ -202,6 +223,7 @@ static int check_required(const histline_record *r, dkv_err *err)
         return 0;
     switch (r->cmd) {
     case HISTLINE_OTHER:
+    case HISTLINE_BACK:
     case HISTLINE_END: return 0;
     case HISTLINE_JOIN_SERVER:
     case HISTLINE_KILL_SERVER: return need(r->has_server, "server", r, err);
@@ -212,6 +234,11 @@ static int check_required(const histline_record *r, dkv_err *err)
     case HISTLINE_CREATE:
         return need(r->has_a, "a", r, err) < 0 ? -1 : need(r->has_b, "b", r, err);
     case HISTLINE_STABILIZE: return need(r->has_groups, "groups", r, err);
+    case HISTLINE_DIED:
+        if (r->has_server == r->has_client)
+            return dkv_err_set(err, "a died record names one server or one client");
+        return 0;
+    case HISTLINE_LOST: return need(r->has_lost, "servers and clients", r, err);
     case HISTLINE_PRINT_STORE:
         return need(r->has_server, "server", r, err) < 0 ? -1
                                                           : need(r->has_store, "store", r, err);
@@ -306,6 +333,13 @@ static int parse_fields(json_t *root, histline_record *rec, dkv_err *err)
         if (parse_store(v, rec, err) < 0)
             return -1;
     }
+    json_t *ls = json_object_get(root, "servers"), *lc = json_object_get(root, "clients");
+    if (ls || lc) {
+        rec->has_lost = ls && lc;
+        if ((ls && parse_ids(ls, "servers", &rec->lost_servers, &rec->n_lost_servers, err) < 0) ||
+            (lc && parse_ids(lc, "clients", &rec->lost_clients, &rec->n_lost_clients, err) < 0))
+            return -1;
+    }
     return check_required(rec, err);
 }
 
@@ -344,6 +378,8 @@ void histline_record_clear(histline_record *rec)
     bytes_free(&rec->error);
     bytes_free(&rec->key);
     bytes_free(&rec->value);
+    free(rec->lost_servers);
+    free(rec->lost_clients);
     for (size_t g = 0; g < rec->n_groups; g++)
         free(rec->groups[g].ids);
     free(rec->groups);

@@ -26,6 +26,10 @@ typedef enum histline_cmd {
     HISTLINE_PUT,
     HISTLINE_GET,
     HISTLINE_END, /* the master's last record: the history is complete */
+    /* What happened outside the script (master/history.h): */
+    HISTLINE_DIED, /* a server or client died: server or client */
+    HISTLINE_LOST, /* a machine was lost: lost_servers, lost_clients died with it */
+    HISTLINE_BACK, /* a lost machine answered again (its ids stay dead until joined) */
 } histline_cmd;
 
 typedef enum histline_result { HISTLINE_RES_NONE, HISTLINE_RES_OK, HISTLINE_RES_ERR_KEY, HISTLINE_RES_ERR_DEP } histline_result;
@@ -67,7 +71,14 @@ typedef struct histline_record {
     bool has_store;
     histline_entry *store;
     size_t n_store;
+    bool has_lost;
+    uint64_t *lost_servers, *lost_clients;
+    size_t n_lost_servers, n_lost_clients;
 } histline_record;
+
+/* Whether rec tells of something outside the script (died, lost): such a
+ * record may share its line number with the command before or after it. */
+bool histline_is_event(const histline_record *rec);
 
 /* Parses buf[0..len) (one line, without its newline) into *rec, which the
  * caller frees with histline_record_clear, on success only. Returns 0, or -1

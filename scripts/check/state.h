@@ -128,7 +128,8 @@ struct checker {
     FILE *msgs;
     op_info *ops;
     size_t n_ops, cap_ops;
-    long last_line;
+    long last_line;     /* of the last record */
+    long last_cmd_line; /* of the last command (not an event) */
     hmap *keys; /* key bytes -> key_info */
     key_info **key_by_id;
     size_t n_keys, cap_keys;

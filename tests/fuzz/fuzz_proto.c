@@ -9,6 +9,8 @@
  *   equal;
  * - the reply is a well-formed response or fault: rpcflat reads it, or
  *   xmlrpc-c does without an error of its own;
+ * - the body read as a watchdog's died event (the master's side), when it
+ *   is one, encodes and reads back the same;
  * - nothing crashes, reads out of bounds or leaks.
  *
  * xmlrpc-c is not instrumented, so libFuzzer gets no coverage from inside
@@ -157,6 +159,28 @@ static void check_reply(const buf *out)
     xmlrpc_env_clean(&env);
 }
 
+/* The same body read as a watchdog's event (master side): when it is
+ * one, encoding it again gives an event that reads back the same. */
+static void check_event(const uint8_t *body, size_t len)
+{
+    proto_watchdog_died_event d, d2;
+    dkv_err err;
+    if (proto_decode_event(&proto_event_died, body, len, &d, &err) < 0)
+        return;
+    buf out;
+    buf_init(&out);
+    proto_encode_event(&out, &proto_event_died, &d);
+    wire_frame f;
+    size_t used;
+    if (wire_decode(buf_head(&out), buf_unread(&out), &f, &used, &err) != 1 ||
+        f.kind != WIRE_EVENT ||
+        proto_decode_event(&proto_event_died, f.body, f.body_len, &d2, &err) < 0 ||
+        d.kind != d2.kind || d.id != d2.id || d.pid != d2.pid || d.code != d2.code ||
+        d.signal != d2.signal)
+        fail("an event does not survive encoding");
+    buf_free(&out);
+}
+
 /* The element around each kind of parameter: open, then close. */
 static const char *const wraps[][2] = {
     {"<value><i4>", "</i4></value>"},
@@ -181,7 +205,9 @@ static void put_str(buf *b, const char *s) { buf_append(b, s, strlen(s)); }
 static void describe(buf *b, const uint8_t *data, size_t size)
 {
     put_str(b, "<?xml version=\"1.0\"?><methodCall><methodName>");
-    put_str(b, every[size ? data[0] % N_EVERY : 0].method->name);
+    /* One more than the methods: the watchdog's died event. */
+    size_t pick = size ? data[0] % (N_EVERY + 1) : 0;
+    put_str(b, pick < N_EVERY ? every[pick].method->name : proto_event_died.name);
     put_str(b, "</methodName><params>");
     size_t i = size ? 1 : 0;
     while (i + 1 < size) {
@@ -221,6 +247,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wire_frame call = {.kind = WIRE_CALL, .body = exact, .body_len = len};
     rpc_serve_frame(s, &call, NULL, &out);
     check_reply(&out);
+    check_event(exact, len);
     free(exact);
     buf_free(&body);
     buf_free(&out);

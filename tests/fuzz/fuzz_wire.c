@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint8_t *end = data + off + used;
         if (used < WIRE_PREFIX || used > size - off || f.hdr < data + off ||
             f.hdr + f.hdr_len > end || f.body != f.hdr + f.hdr_len || f.body + f.body_len != end ||
-            (f.kind != WIRE_CALL && f.kind != WIRE_REPLY && f.kind != WIRE_PEER))
+            (f.kind != WIRE_CALL && f.kind != WIRE_REPLY && f.kind != WIRE_EVENT &&
+             f.kind != WIRE_PEER))
             abort();
         /* Re-encoding gives back the same bytes. */
         buf b;
