@@ -90,7 +90,7 @@ demo:
 # (their objects live in different directories).
 test-build: test-build-release test-build-asan
 test-build-release:
-	@$(MAKE) --no-print-directory all fuzz $(BIN)/fuzz_history
+	@$(MAKE) --no-print-directory all fuzz-build $(BIN)/fuzz_history
 test-build-asan:
 	@$(ASAN_MAKE) all bin-asan/unit-tests bin-asan/attack
 

@@ -107,6 +107,7 @@ static run *new_run(runs *rs, const char *id, const char *dir, bool local)
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     r->local = local;
     r->procs = procs_new(rs->bin_dir, dir, rs->child_host);
+    procs_set_secret_file(r->procs, rs->cfg.secret_file ? rs->cfg.secret_file : "");
     procs_set_run_id(r->procs, id);
     procs_set_max(r->procs, rs->cfg.max_procs);
     procs_set_valgrind(r->procs, rs->cfg.valgrind);

@@ -28,6 +28,7 @@ typedef struct runs_config {
     const char *data_dir;   /* standing: runs in DATA/run-ID (NULL: local) */
     const char *run_dir;    /* local: the one run's directory */
     const char *run_id;     /* local: its id ("" when none was given) */
+    const char *secret_file; /* the cluster's, handed to every child by path */
     const char *child_host; /* where children listen */
     size_t max_procs;
     bool valgrind;          /* every run's servers under valgrind */
