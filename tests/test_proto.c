@@ -569,7 +569,7 @@ static void test_events(void)
     CU_ASSERT_TRUE_FATAL(pid >= 0);
     if (pid == 0)
         serve_events(lfd, go[0]);
-    rpc_client *c = rpc_client_new("127.0.0.1", port, 10000);
+    rpc_client *c = rpc_client_new("127.0.0.1", port, 10000, NULL);
     rpc_client_set_control(c, 1, 1, 3);
     const uint8_t *body;
     size_t len;
