@@ -280,7 +280,7 @@ static void usage(void)
             "usage: watchdog --listen HOST:PORT --secret-file FILE [--advertise HOST]\n"
             "                [--data-dir DIR] [--max-procs N] [--orphan-grace S]\n"
             "       watchdog --run-dir DIR --secret-file FILE [--listen HOST[:PORT]] [--run-id RUN]\n"
-            "                [--ready-fd FD]"
+            "                [--ready-fd FD]\n"
             "                [--die-with-parent] [--remove-run-dir-if-orphaned]\n"
             "                [--valgrind-servers] [--max-procs N]\n"
             "  --listen HOST:PORT  where masters connect (port 0: any free one, printed on\n"
@@ -420,6 +420,7 @@ static bool parse_args(int argc, char **argv, watchdog_args *a, int *status)
     }
     if (!a->secret_file) {
         fprintf(stderr, "watchdog: --secret-file is required (the cluster's secret)\n");
+        usage();
         return false;
     }
     if (!a->advertise[0]) {
@@ -492,7 +493,7 @@ int main(int argc, char **argv)
     if (!key || !realpath(a.secret_file, secret_path)) {
         fprintf(stderr, "watchdog: %s\n", key ? strerror(errno) : err.msg);
         auth_key_free(key);
-        return 2;
+        return 1; /* as server and client: the file is wrong, not the usage */
     }
     daemon_install_signals(on_signal);
     install_child_handler();
