@@ -41,7 +41,6 @@ for p in master watchdog server client check gen rpccall; do
 done
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/daadkvs-netns.XXXXXX")
-chmod 755 "$dir"
 mpid=
 cleanup() {
     exec 7>&- 2> /dev/null
@@ -68,7 +67,14 @@ wd_cluster "$dir" 3
 mkdir -m 700 "$dir/base"
 export DAADKVS_RUN_BASE=$dir/base
 master() { ns_exec 0 "$BIN/master" "$@"; }
+# Sanitizer reports fail the test (BIN=bin-asan), whatever the output.
+sanitizer_free() { # FILE WHAT
+    local r
+    r=$(grep -Em3 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1") && fail "$2: sanitizer report: $r"
+    return 0
+}
 check_history() { # NAME
+    sanitizer_free "$dir/$1.err" "$1 (the master)"
     "$BIN/check" "$dir/$1.jsonl" > "$dir/$1.check" 2>&1 ||
         fail "$1: bin/check rejects the history: $(head -c 800 "$dir/$1.check")"
 }
@@ -279,4 +285,5 @@ for i in 1 2 3; do
     wait "${WD_PID[$i]}" 2> /dev/null
 done
 compgen -G "$dir/base/*" > /dev/null && fail "the master left something in its run base: $(ls "$dir/base")"
+for i in 1 2 3; do sanitizer_free "$dir/watchdog-m$i.log" "machine m$i (watchdog, servers, clients)"; done
 step "ok: all passed"

@@ -84,8 +84,11 @@ ns_kill_in() {
     local pids
     pids=$(ip netns pids "$1" 2> /dev/null)
     [ -n "$pids" ] || return 0
-    kill -9 $pids 2> /dev/null
-    wait_for "[ -z \"\$(ip netns pids '$1' 2> /dev/null)\" ]" 50
+    # (stderr: bash's "Killed" notices for the caller's own jobs)
+    {
+        kill -9 $pids
+        wait_for "[ -z \"\$(ip netns pids '$1' 2> /dev/null)\" ]" 50
+    } 2> /dev/null
 }
 
 ns_crash() { ns_kill_in "$(ns_name "$1")"; }
