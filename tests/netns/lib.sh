@@ -84,11 +84,8 @@ ns_kill_in() {
     local pids
     pids=$(ip netns pids "$1" 2> /dev/null)
     [ -n "$pids" ] || return 0
-    # (stderr: bash's "Killed" notices for the caller's own jobs)
-    {
-        kill -9 $pids
-        wait_for "[ -z \"\$(ip netns pids '$1' 2> /dev/null)\" ]" 50
-    } 2> /dev/null
+    kill -9 $pids 2> /dev/null
+    wait_for "[ -z \"\$(ip netns pids '$1' 2> /dev/null)\" ]" 50
 }
 
 ns_crash() { ns_kill_in "$(ns_name "$1")"; }
@@ -106,10 +103,15 @@ ns_heal() { ip -n "$NS_TAG-sw" link set "v$1" up; }
 wd_start() {
     local dir=$1 i=$2 port=${3:-0}
     : > "$dir/port-m$i"
-    # Not through ns_exec, so that $! is the watchdog itself.
-    ip netns exec "$(ns_name "$i")" "$WD_BIN/watchdog" --listen "$(ns_addr "$i"):$port" --secret-file "$dir/secret" \
-        --data-dir "$dir/data-m$i" > "$dir/port-m$i" 2>> "$dir/watchdog-m$i.log" 7>&- 8>&- &
-    WD_PID[$i]=$!
+    # Started from a subshell, so it is not the caller's job (no "Killed"
+    # notices when it is killed on purpose); $! is the watchdog itself.
+    (
+        ip netns exec "$(ns_name "$i")" "$WD_BIN/watchdog" --listen "$(ns_addr "$i"):$port" \
+            --secret-file "$dir/secret" --data-dir "$dir/data-m$i" > "$dir/port-m$i" \
+            2>> "$dir/watchdog-m$i.log" 7>&- 8>&- &
+        echo $! > "$dir/pid-m$i"
+    )
+    WD_PID[$i]=$(cat "$dir/pid-m$i")
     wait_for "[ -n \"\$(head -n 1 '$dir/port-m$i')\" ]" 100 || return 1
     WD_PORT[$i]=$(head -n 1 "$dir/port-m$i")
 }
