@@ -16,7 +16,9 @@
 # - a stranger's put, kill and spawn (no secret, another secret): refused,
 #   nothing changes;
 # - a master killed with SIGKILL: no process and no run directory left on
-#   any machine within a few seconds.
+#   any machine within a few seconds; the same when the master's machine
+#   vanishes (its port down first: no connection closes, the watchdogs
+#   notice the silence).
 # Needs root and iproute2; otherwise it prints one "netns: skipped (...)"
 # line and succeeds. Whatever happens, the EXIT trap kills every process
 # in its namespaces (all started here) and deletes them.
@@ -275,6 +277,27 @@ for i in 1 2 3; do
 done
 no_runs_left killed
 step "ok: a master killed with SIGKILL left no process and no run directory on any machine"
+
+# ---- the master's machine vanishes: no FIN, only silence ------------------
+# Its port goes down, then the master is SIGKILLed: each watchdog must
+# notice by itself (TCP keepalive, about 4 s) and end the run.
+master_start vanished
+send "joinServer 1" "joinServer 2" "joinServer 3" "joinClient 10 1" "put 10 a 1" "get 10 a"
+await_out vanished 1
+ns_cut 0
+kill -9 "$mpid"
+{ wait "$mpid"; } 2> /dev/null
+exec 7>&-
+mpid=
+for i in 1 2 3; do
+    wait_for "[ \"\$(ns_pids $i)\" = '${WD_PID[$i]}' ]" 100 ||
+        fail "vanished: m$i still runs $(ns_pids "$i" | tr '\n' ' ')10 s after its master's machine vanished"
+done
+no_runs_left vanished
+grep -q 'ended (its master.s connection from 10.77.0.1:[0-9]* closed: Connection timed out)' \
+    "$dir/watchdog-m1.log" || fail "vanished: m1 did not log why the run ended"
+ns_heal 0
+step "ok: the master's machine vanished (cut, then SIGKILL): every machine ended the run by itself"
 
 # The watchdogs stop on SIGTERM, having nothing left to end.
 for i in 1 2 3; do kill "${WD_PID[$i]}"; done
