@@ -48,7 +48,8 @@ ns_usable() {
     command -v ip > /dev/null 2>&1 || { echo "no ip command (Debian package iproute2)"; return 1; }
     local p=$NS_TAG-probe why
     if ! why=$({ ip netns add "$p" && ip -n "$p" link add br0 type bridge &&
-                 ip -n "$p" link add v0 type veth peer name v1 && ip -n "$p" link set lo up; } 2>&1); then
+                 ip -n "$p" link add v0 type veth peer name v1 && ip -n "$p" link set lo up &&
+                 ip netns exec "$p" true; } 2>&1); then
         ip netns del "$p" 2> /dev/null
         echo "network namespaces, bridges or veths do not work here: $(echo "$why" | head -n 1)"
         return 1
