@@ -112,6 +112,7 @@ test:
 	@$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target test-fuzz test-units
 	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/e2e.sh
 	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/hostile.sh
+	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/netns.sh
 
 # Many more generated scenarios (gen -> master --history -> check) and
 # protocol-fixture seeds; reports every failing seed.

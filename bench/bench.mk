@@ -12,6 +12,8 @@
 # product's own transport, and raw TCP) that the results are compared with.
 # bin-noauth/ (make NOAUTH=1) is the same build without authentication:
 # W1 runs through both, alternately, for the cost of authentication.
+# W1ns runs W1 on three machines made of network namespaces (as root, with
+# iproute2; tests/netns/lib.sh), beside W1.
 # See bench/run.sh for the workloads and the figures.
 
 # Wherever this file is included, it does not take over the default goal.

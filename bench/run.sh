@@ -23,8 +23,8 @@
 #   BENCH_RUNS=5        runs per workload (the median is reported)
 #   BENCH_QUICK=1       one run of smaller workloads, to try things out
 #   BENCH_TIMEOUT=900   seconds one master run may take before it is stopped
-#   BENCH_ONLY="w1 w6"  run only these workloads (w1 w2 w3 w4 w5 w6; w6 gives
-#                       W7 too); the floor is always measured. Default: all
+#   BENCH_ONLY="w1 w6"  run only these workloads (w1 w1ns w2 w3 w4 w5 w6; w6
+#                       gives W7 too); the floor is always measured. Default: all
 #   BENCH_OUT=bench     where results.csv and results.png go
 #   BIN=bin             where master and bench-floor are
 #   NOAUTH_BIN=         a build without authentication (make NOAUTH=1 puts it
@@ -36,6 +36,12 @@
 #       values on 1,000 keys, one stabilize; commands/s of the whole script;
 #       with NOAUTH_BIN, each round also without authentication, right
 #       after: the ratio of the two is what authentication costs
+#   W1ns  W1's script on three machines made of network namespaces
+#       (tests/netns/lib.sh: a bridge, veths, a standing watchdog on each,
+#       the master on a fourth) through --config, W1's servers and clients
+#       spread over them by the cluster file's rule; right after W1 in each
+#       round: its commands/s and its ratio to that round's W1. Needs root
+#       and iproute2, else it is skipped with a note
 #   W2  the same with 2,000 puts of 10 KiB values
 #   W3  20 joinServer, 20 joinClient (100 puts, a stabilize), 20 killServer
 #   W4  the one stabilize after W1's and W2's bursts; a chain of 10 servers
@@ -68,9 +74,9 @@ TIMEOUT=${BENCH_TIMEOUT:-900}
 OUT=${BENCH_OUT:-$ROOT/bench}
 case $RUNS in '' | *[!0-9]* | 0) echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 2 ;; esac
 [ "$QUICK" = 1 ] && RUNS=1
-ONLY=${BENCH_ONLY:-w1 w2 w3 w4 w5 w6}
+ONLY=${BENCH_ONLY:-w1 w1ns w2 w3 w4 w5 w6}
 for w in $ONLY; do
-    case $w in w[1-6]) ;; *) echo "bench: BENCH_ONLY: unknown workload '$w' (w1 ... w6)" >&2; exit 2 ;; esac
+    case $w in w[1-6] | w1ns) ;; *) echo "bench: BENCH_ONLY: unknown workload '$w' (w1 w1ns w2 ... w6)" >&2; exit 2 ;; esac
 done
 want() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
@@ -134,6 +140,7 @@ cleanup() {
     stop_pid "$CUR_CAT"
     stop_pid "$CUR_MASTER"
     kill_recorded
+    ns_teardown # W1ns: every process in its namespaces, and the namespaces
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -394,6 +401,43 @@ run_w6() { # round
     rm -f "$DIR/hist"
 }
 
+# W1ns: three machines in network namespaces, each with a standing
+# watchdog, the master on a fourth; NS_DIR/cluster.json names them.
+NS_TAG=dkvbench$$
+. tests/netns/lib.sh
+WD_BIN=$BIN
+NS_DIR=$TMP/ns
+if want w1ns; then
+    if ! why=$(ns_usable); then
+        NOTES+=("W1ns skipped: $why")
+        say "W1ns skipped: $why"
+        ONLY=${ONLY//w1ns/}
+    else
+        mkdir -p "$NS_DIR"
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$NS_DIR/secret")
+        ns_setup 3 || { say "cannot build the namespaces for W1ns"; exit 1; }
+        for i in 1 2 3; do
+            wd_start "$NS_DIR" "$i" || { say "W1ns: watchdog m$i reported no port"; exit 1; }
+        done
+        wd_cluster "$NS_DIR" 3
+        say "W1ns: watchdogs on $(ns_addr 1), $(ns_addr 2), $(ns_addr 3); master on $(ns_addr 0)"
+    fi
+fi
+
+# run_ns NAME SCRIPT: run_stats on the namespace machines, through --config.
+run_ns() {
+    DIR=$TMP/runs/$1
+    mkdir -p "$DIR/base"
+    local t0=$SECONDS
+    DAADKVS_RUN_BASE=$DIR/base ip netns exec "$(ns_name 0)" "$BIN/master" --stats \
+        --config "$NS_DIR/cluster.json" < "$2" > "$DIR/out" 2> "$DIR/err" &
+    CUR_MASTER=$!
+    wait_master "$CUR_MASTER"
+    check_run "$1" "$DIR"
+    say "$1: $(grep -m1 'commands in' "$DIR/err" | sed 's/^stats: //') (exit $RC, $((SECONDS - t0)) s)"
+    [ "$STOPPED" = 0 ]
+}
+
 # ---- the rounds ----------------------------------------------------------
 
 T_START=$SECONDS
@@ -409,15 +453,25 @@ for ((r = 1; r <= RUNS; r++)); do
     note_load
     say "--- round $r/$RUNS (load average $(load1)) ---"
     run_floor "$r"
-    want w1 && run_stats "w1-$r" "$S/w1.txt" && rec_common w1
+    w1=
+    if want w1 && run_stats "w1-$r" "$S/w1.txt"; then
+        rec_common w1
+        w1=$(stat_cps "$DIR/err")
+    fi
     if want w1 && [ -n "$NOAUTH_BIN" ]; then
         # The same, right after, without authentication: their ratio is
         # this round's cost of authentication.
-        a=$(stat_cps "$DIR/err")
+        a=$w1
         if run_stats "w1-noauth-$r" "$S/w1.txt" "$NOAUTH_BIN"; then
             v=$(stat_cps "$DIR/err") && [ -n "$v" ] && rec w1.noauth_cps "$v" &&
                 [ -n "$a" ] && rec w1.auth_ratio "$(awk -v a="$a" -v b="$v" 'BEGIN { printf "%.4f\n", a / b }')"
         fi
+    fi
+    if want w1ns && run_ns "w1ns-$r" "$S/w1.txt"; then
+        # In the same round as W1: their ratio is what three machines cost.
+        v=$(stat_cps "$DIR/err") && [ -n "$v" ] && rec w1ns.cps "$v" && [ -n "$w1" ] &&
+            rec w1ns.ratio "$(awk -v a="$v" -v b="$w1" 'BEGIN { printf "%.4f\n", a / b }')"
+        v=$(stat_col "$DIR/err" put 5) && [ -n "$v" ] && rec w1ns.put_p50 "$v"
     fi
     want w2 && run_stats "w2-$r" "$S/w2.txt" && rec_common w2
     if want w3 && run_stats "w3-$r" "$S/w3.txt"; then
@@ -541,6 +595,9 @@ row w1.put_p99 W1 "put latency p99" ms ""
 row w1.mpp W1 "messages per put (upd+ack frames / puts)" frames/put "<=8"
 row w1.noauth_cps W1 "the same without authentication (comparison build)" commands/s ""
 row w1.auth_ratio W1 "with / without authentication, per round" ratio ">=0.90"
+row w1ns.cps W1ns "W1 over 3 namespace machines (--config)" commands/s "" rate "${F_X10:-}" "${F_T10:-}"
+row w1ns.ratio W1ns "W1ns / W1 on one machine, per round" ratio ">=0.70"
+row w1ns.put_p50 W1ns "put latency p50" ms ""
 row w2.cps W2 "5 servers, $W2_PUTS puts of $BIG B, whole script" commands/s ">=2500" rate "${F_XBIG:-}" "${F_TBIG:-}"
 row w2.put_p50 W2 "put latency p50" ms "" lat "${F_XUSBIG:-}" "${F_TUSBIG:-}"
 row w2.put_p99 W2 "put latency p99" ms ""
@@ -592,6 +649,7 @@ echo "- W6 runs with --history (not --stats) so that the master's memory is the 
 echo "- W7 reads VmHWM from /proc of the live processes before EOF (/usr/bin/time would report the largest reaped descendant, i.e. a server, for the master)."
 [ -z "$NOAUTH_BIN" ] || echo "- W1 without authentication runs $(basename "$NOAUTH_BIN")/ (make NOAUTH=1: the loop and the RPC client skip the handshake and records), right after the same round's W1, for this comparison only; the ratio is taken per round, its median reported."
 
+want w1ns && echo "- W1ns runs W1's script through --config on three machines made of network namespaces (a bridge, a veth each, standing watchdogs; servers 0, 3 / 1, 4 / 2 and each client beside its server), the master on a fourth, in the same round as W1 (after W1's run without authentication); the ratio is taken per round."
 for n in "${NOTES[@]}"; do echo "- $n"; done | awk '!seen[$0]++'
 echo "Results written to $CSV"
 
