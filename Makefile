@@ -38,7 +38,8 @@ endif
 
 COMMON_SRC := $(wildcard common/*.c)
 SERVER_LIB := server/record.c server/seal.c server/kv.c server/kv_leveldb.c server/store.c \
-              server/route.c server/peermsg.c server/core.c server/links.c
+              server/route.c server/peermsg.c server/core.c server/links.c \
+              server/trace.c
 MASTER_LIB := $(filter-out master/main.c,$(wildcard master/*.c))
 CLIENT_LIB := $(filter-out client/main.c,$(wildcard client/*.c))
 WATCHDOG_LIB := $(filter-out watchdog/main.c,$(wildcard watchdog/*.c))
