@@ -195,6 +195,8 @@ int proto_id_list_check(const char *text, dkv_err *err)
         char tok[24];
         if (digits == 0 || digits >= sizeof tok || (text[digits] && text[digits] != ','))
             return dkv_err_set(err, "id %zu: a decimal id expected", i + 1);
+        if (digits > 1 && text[0] == '0')
+            return dkv_err_set(err, "id %zu: a leading zero", i + 1);
         memcpy(tok, text, digits);
         tok[digits] = '\0';
         uint64_t id;

@@ -166,8 +166,8 @@ typedef struct proto_server_show_reply {
 } proto_server_show_reply;
 /* Most nodes a view may hold. */
 #define PROTO_MAX_NODES 100000
-/* Whether text is a list of ids, ascending, comma-separated ("" is
- * none): 0, or -1 with err. */
+/* Whether text is a list of ids (decimal, no leading zero), ascending,
+ * comma-separated ("" is none): 0, or -1 with err. */
 int proto_id_list_check(const char *text, dkv_err *err);
 
 /* ---- client ---- */

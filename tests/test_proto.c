@@ -348,6 +348,8 @@ static void test_show(void)
     CU_ASSERT_EQUAL(proto_id_list_check("0,5,999999999999", &e), 0);
     CU_ASSERT_EQUAL(proto_id_list_check(",", &e), -1);
     CU_ASSERT_EQUAL(proto_id_list_check("5,,6", &e), -1);
+    CU_ASSERT_EQUAL(proto_id_list_check("5,06", &e), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "id 2: a leading zero"));
 }
 
 /* ---- round trips through a served child ---------------------------------------- */
