@@ -305,12 +305,16 @@ static char *format_ids(const uint64_t *ids, size_t n)
 }
 
 /* What stabilize compares: the clock, the live links, the reachable group
- * as the link-state database sees it, and bytes still queued to peers. */
+ * as the link-state database sees it, and bytes still queued to peers. An
+ * LSA about to leave (within LINKS_LSA_DELAY_US) counts as a queued byte:
+ * a link change that leaves the group as it was must still reach every
+ * link-state database before stabilize returns, or showServer right after
+ * it would show an LSA that is about to change. */
 static int m_digest(void *ctx, const proto_none *a, proto_server_digest_reply *r, void **owned,
                     dkv_err *err)
 {
     server *s = ctx;
-    int64_t queued = links_digest(s->links, net_now_us());
+    int64_t queued = links_digest(s->links, net_now_us()) + core_lsas_due(s->core);
     size_t nn = core_neighbours(s->core, NULL, 0);
     uint64_t *ids = xcalloc(nn + 1, sizeof *ids);
     nn = core_neighbours(s->core, ids, nn);
