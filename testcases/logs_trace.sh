@@ -43,8 +43,8 @@ for want in 'server 3: trace sent upd to 42: [12] writes? 3:1' \
     'server 3: trace received lsa from 42: lsa 42 inc 1 seq [0-9]+ nb 3$'; do
     cat "$dir"/server-*.log | grep -Eq "$want" || fail "no log line like /$want/"
 done
-grep -q 'trace' "$tmp/err" && fail "trace lines reached the master's stderr"
-grep -q 'started' "$tmp/err" && fail "server lines reached the master's stderr"
+grep -q ': trace ' "$tmp/err" && fail "trace lines reached the master's stderr"
+grep -q 'server [0-9]*: started' "$tmp/err" && fail "server lines reached the master's stderr"
 
 run
 grep -q 'started' "$dir/server-3.log" || fail "without --trace, server 3 logged no start"
