@@ -540,6 +540,11 @@ static int server_not_live(cluster *c, uint64_t id, dkv_err *err)
     if (e && c->mach[e->machine].lost)
         return dkv_err_set(err, "server %" PRIu64 " is on %s, which is unreachable: %s", id,
                            c->mach[e->machine].label, c->mach[e->machine].why);
+    /* Why it died is in its log: on this machine, in the run directory. */
+    if (e && e->died && !c->opts.cfg)
+        return dkv_err_set(err, "server %" PRIu64 " is not live (it died: %s; its log: %s/server-%" PRIu64
+                                ".log)",
+                           id, e->cause, c->opts.run_dir, id);
     if (e && e->died)
         return dkv_err_set(err, "server %" PRIu64 " is not live (it died: %s)", id, e->cause);
     return dkv_err_set(err, "server %" PRIu64 " is not live (it was killed)", id);

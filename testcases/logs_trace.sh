@@ -52,6 +52,8 @@ grep -q ': trace ' "$dir"/server-*.log && fail "trace lines without --trace"
 # A sanitizer's or valgrind's report in a log reaches the master's stderr
 # when the process ends (the e2e runner looks for reports there). A fake
 # one, appended while the server runs; kept out of this test's own output.
+# The server is then killed from outside: the master's error for it names
+# its log.
 source "$ROOT/tests/standing.sh"
 mkfifo "$tmp/m.fifo"
 "$MASTER" --keep < "$tmp/m.fifo" > /dev/null 2> "$tmp/m.err" &
@@ -62,14 +64,20 @@ wait_for "grep -qs 'server 1: started' '$RUN_BASE'/run-*/server-1.log" 300 || fa
 for log in "$RUN_BASE"/run-*/server-1.log; do
     printf '%s\n' 'before' '==4242==FAKE: a report for the relay test' '    #0 0x1 in frame' >> "$log"
 done
-printf '%s\n' 'killServer 1' >&7
+read -r spid _ < "$(ls "$RUN_BASE"/run-*/pids/server-1.pid | head -n 1)"
+kill -9 "$spid"
+wait_for "grep -q 'reported errors' '$tmp/m.err'" 300 || fail "no report passed on after server 1 died"
+printf '%s\n' 'printStore 1' >&7
 exec 7>&-
-wait "$mpid" || fail "the run with a fake report failed"
+wait "$mpid"
+[ $? = 1 ] || fail "the run with a fake report: exit status, want 1 (printStore of a dead server)"
 mpid=
 dir=$(sed -n 's/^master: run directory kept: //p' "$tmp/m.err")
 kept+=("$dir")
 grep -q "^watchdog: server 1 (pid [0-9]*) reported errors; its log: $dir/server-1.log" "$tmp/m.err" &&
     grep -q '^==4242==FAKE: a report' "$tmp/m.err" && grep -q '^    #0 0x1 in frame' "$tmp/m.err" &&
     ! grep -q '^before' "$tmp/m.err" || fail "the report was not passed on: $(head -c 400 "$tmp/m.err" | tr '=' '-')"
+grep -q "line 2: printStore: server 1 is not live (it died: killed by signal 9; its log: $dir/server-1.log)" "$tmp/m.err" ||
+    fail "the error does not name the log: $(grep "line 2" "$tmp/m.err")"
 [ $fails -eq 0 ] && echo ok
 exit $fails
