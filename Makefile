@@ -38,14 +38,15 @@ endif
 
 COMMON_SRC := $(wildcard common/*.c)
 SERVER_LIB := server/record.c server/seal.c server/kv.c server/kv_leveldb.c server/store.c \
-              server/route.c server/peermsg.c server/core.c server/links.c
+              server/route.c server/peermsg.c server/core.c server/links.c \
+              server/trace.c server/dump.c
 MASTER_LIB := $(filter-out master/main.c,$(wildcard master/*.c))
 CLIENT_LIB := $(filter-out client/main.c,$(wildcard client/*.c))
 WATCHDOG_LIB := $(filter-out watchdog/main.c,$(wildcard watchdog/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
-PROGRAMS := $(BIN)/master $(BIN)/server $(BIN)/client $(BIN)/watchdog
+PROGRAMS := $(BIN)/master $(BIN)/server $(BIN)/client $(BIN)/watchdog $(BIN)/dump
 
 all: $(PROGRAMS)
 
@@ -57,6 +58,7 @@ $(BIN)/server: $(call obj,server/server.c $(SERVER_LIB) $(COMMON_SRC))
 $(BIN)/master: $(call obj,master/main.c $(MASTER_LIB) $(COMMON_SRC))
 $(BIN)/client: $(call obj,client/main.c $(CLIENT_LIB) $(COMMON_SRC))
 $(BIN)/watchdog: $(call obj,watchdog/main.c $(WATCHDOG_LIB) $(COMMON_SRC))
+$(BIN)/dump: $(call obj,server/dump_main.c $(SERVER_LIB) $(COMMON_SRC))
 $(PROGRAMS):
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

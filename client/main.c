@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/daemon.h"
 #include "../common/ids.h"
 #include "../common/loop.h"
 #include "../common/net.h"
 #include "../common/proto.h"
+#include "../common/stamp.h"
 #include "session.h"
 
 typedef struct client {
@@ -160,6 +162,11 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    /* stderr is this client's log (RUN_DIR/client-ID.log, see the
+     * watchdog): every line gets a timestamp. */
+    FILE *plain_stderr = stderr, *log = stamp_open(STDERR_FILENO);
+    if (log)
+        stderr = log;
     if (!(c.key = auth_key_load(secret_file, &err))) {
         if (ready_fd < 0) /* else whoever started us says it */
             fprintf(stderr, "client %" PRIu64 ": %s\n", c.id, err.msg);
@@ -182,14 +189,21 @@ int main(int argc, char **argv)
     snprintf(name, sizeof name, "client %" PRIu64, c.id);
     loop_set_name(lp, name);
     rpc_listener *ls = rpc_listen(lp, lfd, c.rpc, &c);
+    fprintf(stderr, "client %" PRIu64 ": started (pid %d), listening on %s:%u\n", c.id,
+            (int)getpid(), listen_host, port);
     daemon_report_ready(ready_fd, port);
     while (!stop_requested)
         loop_run_once(lp, 1000);
+    fprintf(stderr, "client %" PRIu64 ": stopping\n", c.id);
     loop_free(lp);
     rpc_listener_free(ls);
     rpc_client_free(c.server);
     session_free(c.sess);
     rpc_server_free(c.rpc);
     auth_key_free(c.key);
+    if (log) {
+        stderr = plain_stderr;
+        fclose(log);
+    }
     return 0;
 }

@@ -114,6 +114,12 @@ int daemon_await_ready(int fd, int timeout_ms, uint16_t *port, dkv_err *err)
 pid_t daemon_spawn(const char *const argv[], int death_signal, bool ignore_sigint,
                    int *ready_fd, dkv_err *err)
 {
+    return daemon_spawn_logged(argv, death_signal, ignore_sigint, -1, ready_fd, err);
+}
+
+pid_t daemon_spawn_logged(const char *const argv[], int death_signal, bool ignore_sigint,
+                          int log_fd, int *ready_fd, dkv_err *err)
+{
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0)
         return dkv_err_set(err, "pipe: %s", strerror(errno));
@@ -133,7 +139,8 @@ pid_t daemon_spawn(const char *const argv[], int death_signal, bool ignore_sigin
                 _exit(1);
         }
         /* dup2 clears close-on-exec on fd 3. */
-        if ((fds[1] == 3 ? fcntl(3, F_SETFD, 0) : dup2(fds[1], 3)) < 0 || dup2(2, 1) < 0) {
+        if ((log_fd >= 0 && log_fd != 2 && dup2(log_fd, 2) < 0) ||
+            (fds[1] == 3 ? fcntl(3, F_SETFD, 0) : dup2(fds[1], 3)) < 0 || dup2(2, 1) < 0) {
             fprintf(stderr, "cannot set up the descriptors of %s: %s\n", argv[0],
                     strerror(errno));
             _exit(127);

@@ -31,6 +31,11 @@ void daemon_report_failure(int fd, const char *why);
 pid_t daemon_spawn(const char *const argv[], int death_signal, bool ignore_sigint,
                    int *ready_fd, dkv_err *err);
 
+/* daemon_spawn, but the child's stderr (and stdout) go to log_fd (its log
+ * file) when log_fd >= 0. */
+pid_t daemon_spawn_logged(const char *const argv[], int death_signal, bool ignore_sigint,
+                          int log_fd, int *ready_fd, dkv_err *err);
+
 /* Removes path and everything below it, as far as possible; what cannot
  * be removed is named on stderr. */
 void daemon_remove_tree(const char *path);

@@ -32,11 +32,13 @@
 #define NONE {.size = sizeof(proto_none)}
 
 /* An enum field is read and written as the int it is. */
-_Static_assert(sizeof(proto_kind) == sizeof(int) && sizeof(proto_read) == sizeof(int),
+_Static_assert(sizeof(proto_kind) == sizeof(int) && sizeof(proto_read) == sizeof(int) &&
+                   sizeof(proto_link) == sizeof(int),
                "enums are ints");
 
 static const char *const kind_names[] = {"server", "client", NULL};
 static const char *const read_names[] = {"ok", "ERR_KEY", "ERR_DEP", NULL};
+static const char *const link_names[] = {"none", "down", "dialling", "up", "held", NULL};
 
 static const proto_field peer_fields[] = {
     ID(proto_peer, id, "id"),
@@ -165,6 +167,102 @@ const proto_method proto_server_stats = {"stats", PROTO_SERVER, NONE,
                                          LAYOUT(proto_server_stats_reply, server_stats_reply),
                                          RPC_SHAPE_STRUCT};
 
+static const proto_field server_show_reply[] = {
+    ID(proto_server_show_reply, id, "id"),
+    COUNTER(proto_server_show_reply, incarnation, "incarnation", 1),
+    COUNTER(proto_server_show_reply, lamport, "lamport", 0),
+    TYPED(proto_server_show_reply, queued, "queued", PROTO_I64, 0, INT64_MAX),
+};
+static const proto_field show_node_fields[] = {
+    ID(proto_show_node, id, "id"),
+    ONE_OF(proto_show_node, link, "link", link_names),
+    TYPED(proto_show_node, heard_ms, "heard_ms", PROTO_I64, -1, INT64_MAX),
+    TYPED(proto_show_node, has_lsa, "has_lsa", PROTO_BOOL, 0, 1),
+    COUNTER(proto_show_node, lsa_inc, "lsa_inc", 0),
+    COUNTER(proto_show_node, lsa_seq, "lsa_seq", 0),
+    TEXT(proto_show_node, lsa_nb, "lsa_nb", 0, PROTO_MAX_TEXT),
+    TYPED(proto_show_node, in_group, "in_group", PROTO_BOOL, 0, 1),
+    TYPED(proto_show_node, has_parent, "has_parent", PROTO_BOOL, 0, 1),
+    ID(proto_show_node, parent, "parent"),
+    COUNTER(proto_show_node, applied, "applied", 0),
+};
+
+int proto_id_list_check(const char *text, dkv_err *err)
+{
+    uint64_t prev = 0;
+    for (size_t i = 0; text[0]; i++) {
+        size_t digits = strspn(text, "0123456789");
+        char tok[24];
+        if (digits == 0 || digits >= sizeof tok || (text[digits] && text[digits] != ','))
+            return dkv_err_set(err, "id %zu: a decimal id expected", i + 1);
+        if (digits > 1 && text[0] == '0')
+            return dkv_err_set(err, "id %zu: a leading zero", i + 1);
+        memcpy(tok, text, digits);
+        tok[digits] = '\0';
+        uint64_t id;
+        if (ids_parse(tok, &id, err) < 0)
+            return dkv_err_wrap(err, "id %zu", i + 1);
+        if (i > 0 && id <= prev)
+            return dkv_err_set(err, "id %zu: %" PRIu64 " after %" PRIu64 ": not ascending",
+                               i + 1, id, prev);
+        prev = id;
+        text += digits;
+        if (text[0] == ',' && !*++text)
+            return dkv_err_set(err, "a trailing comma");
+    }
+    return 0;
+}
+
+/* The view holds together: nodes ascending, the server itself among them,
+ * fields that apply only with another set only then. */
+static int check_server_show(const void *s, dkv_err *err)
+{
+    const proto_server_show_reply *r = s;
+    bool self = false;
+    for (size_t i = 0; i < r->n_nodes; i++) {
+        const proto_show_node *n = &r->nodes[i];
+        if (i > 0 && n->id <= r->nodes[i - 1].id)
+            return dkv_err_set(err, "node %zu (%" PRIu64 "): ids not ascending", i, n->id);
+        if ((n->link == PROTO_LINK_UP) != (n->heard_ms >= 0))
+            return dkv_err_set(err, "node %zu (%" PRIu64 "): heard_ms %" PRId64 " with link %s",
+                               i, n->id, n->heard_ms, link_names[n->link]);
+        if (!n->has_lsa && (n->lsa_inc || n->lsa_seq || n->lsa_nb[0]))
+            return dkv_err_set(err, "node %zu (%" PRIu64 "): an LSA's fields without an LSA", i,
+                               n->id);
+        if (n->has_parent ? !n->in_group : n->parent != 0)
+            return dkv_err_set(err, "node %zu (%" PRIu64 "): a parent %s", i, n->id,
+                               n->has_parent ? "outside the group" : "without has_parent");
+        dkv_err why;
+        if (proto_id_list_check(n->lsa_nb, &why) < 0)
+            return dkv_err_set(err, "node %zu (%" PRIu64 "): lsa_nb: %s", i, n->id, why.msg);
+        if (n->id == r->id) {
+            self = true;
+            if (n->link != PROTO_LINK_NONE || !n->in_group)
+                return dkv_err_set(err, "the server's own node has a link or no group");
+        }
+    }
+    if (!self)
+        return dkv_err_set(err, "the server %" PRIu64 " is not among its nodes", r->id);
+    return 0;
+}
+
+const proto_method proto_server_show = {
+    "show",
+    PROTO_SERVER,
+    NONE,
+    {.size = sizeof(proto_server_show_reply),
+     .fields = server_show_reply,
+     .n_fields = NELEMS(server_show_reply),
+     .group_name = "nodes",
+     .group = show_node_fields,
+     .n_group = NELEMS(show_node_fields),
+     .item_size = sizeof(proto_show_node),
+     .items_offset = offsetof(proto_server_show_reply, nodes),
+     .count_offset = offsetof(proto_server_show_reply, n_nodes),
+     .max_items = PROTO_MAX_NODES,
+     .check = check_server_show},
+    RPC_SHAPE_STRUCT};
+
 /* ---- client ---- */
 
 static const proto_field client_put_args[] = {
@@ -254,6 +352,7 @@ static const proto_field watchdog_run_begin_args[] = {
     TYPED(proto_watchdog_run_begin_args, sync, "sync", PROTO_FLAG, 0, 1),
     TYPED(proto_watchdog_run_begin_args, keep, "keep", PROTO_FLAG, 0, 1),
     TYPED(proto_watchdog_run_begin_args, valgrind, "valgrind", PROTO_FLAG, 0, 1),
+    TYPED(proto_watchdog_run_begin_args, trace, "trace", PROTO_FLAG, 0, 1),
 };
 /* The run id names a directory: hex digits only. */
 static int check_run_begin(const void *s, dkv_err *err)

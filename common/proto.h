@@ -136,6 +136,40 @@ typedef struct proto_server_stats_reply {
     uint64_t hello, upd, ack, lsa, updates_sent, updates_applied, duplicates;
 } proto_server_stats_reply;
 
+/* show(): the server's view, for showServer: its counters and, per
+ * server it knows of (by a link, an LSA held or its vector clock), one
+ * node, ascending by id, itself included. */
+typedef enum proto_link {
+    PROTO_LINK_NONE,      /* no link record (itself, or known only by hearsay) */
+    PROTO_LINK_DOWN,      /* not live: waiting to redial, or forgotten */
+    PROTO_LINK_DIALLING,  /* an outgoing connection under way */
+    PROTO_LINK_UP,        /* live */
+    PROTO_LINK_HELD,      /* refused: the master cut it */
+} proto_link;
+typedef struct proto_show_node {
+    uint64_t id;
+    proto_link link;
+    int64_t heard_ms; /* PROTO_LINK_UP: ms since the peer last sent anything; else -1 */
+    bool has_lsa;     /* the link-state database holds its LSA: */
+    uint64_t lsa_inc, lsa_seq;
+    const char *lsa_nb; /* its neighbours, ascending ids comma-separated ("": none) */
+    bool in_group;      /* reachable, by the link-state database */
+    bool has_parent;    /* in the group and not the shared spanning tree's root: */
+    uint64_t parent;
+    uint64_t applied; /* its writes applied here (the vector clock's entry; 0: none) */
+} proto_show_node;
+typedef struct proto_server_show_reply {
+    uint64_t id, incarnation, lamport;
+    int64_t queued; /* bytes queued to peers */
+    proto_show_node *nodes;
+    size_t n_nodes;
+} proto_server_show_reply;
+/* Most nodes a view may hold. */
+#define PROTO_MAX_NODES 100000
+/* Whether text is a list of ids (decimal, no leading zero), ascending,
+ * comma-separated ("" is none): 0, or -1 with err. */
+int proto_id_list_check(const char *text, dkv_err *err);
+
 /* ---- client ---- */
 
 /* attach(id, host, port, timeout_ms): use server id at host:port, each
@@ -183,7 +217,7 @@ typedef struct proto_watchdog_start_reply {
     const char *host; /* where it listens */
 } proto_watchdog_start_reply;
 
-/* run_begin(run_id, sync, keep, valgrind): the first call of a master on
+/* run_begin(run_id, sync, keep, valgrind, trace): the first call of a master on
  * its control connection to a watchdog. The run is bound to that
  * connection: start and kill act within it, and it ends at run_end or
  * shutdown, or when the connection closes or stops answering keepalive;
@@ -194,6 +228,7 @@ typedef struct proto_watchdog_start_reply {
 typedef struct proto_watchdog_run_begin_args {
     const char *run_id; /* 1 to PROTO_MAX_RUN_ID lowercase hex digits */
     bool sync, keep, valgrind;
+    bool trace; /* servers log every peer frame (server --trace) */
 } proto_watchdog_run_begin_args;
 typedef struct proto_watchdog_run_begin_reply {
     const char *host; /* where the run's processes listen (--advertise) */
@@ -343,6 +378,7 @@ int proto_decode_event(const proto_method *m, const uint8_t *body, size_t len, v
     X(server_uncut, proto_id, proto_none)                                                      \
     X(server_forget, proto_id, proto_none)                                                     \
     X(server_stats, proto_none, proto_server_stats_reply)                                      \
+    X(server_show, proto_none, proto_server_show_reply)                                        \
     X(client_attach, proto_client_attach_args, proto_none)                                                   \
     X(client_detach, proto_none, proto_none)                                                   \
     X(client_put, proto_client_put_args, proto_client_put_reply)                               \

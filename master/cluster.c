@@ -19,6 +19,7 @@
 #include "../common/net.h"
 #include "../common/proto.h"
 #include "model.h"
+#include "show.h"
 
 /* Control connections notice a vanished watchdog within
  * idle + interval * count seconds (net_set_keepalive). */
@@ -146,7 +147,7 @@ static int begin_run(cluster *c, machine *m, bool *resumed, dkv_err *err)
                            CONTROL_KEEPALIVE_COUNT);
     bool keep = c->opts.cfg ? c->opts.keep : false;
     proto_watchdog_run_begin_args a = {c->run_id, c->opts.sync, keep,
-                                       c->opts.cfg && c->opts.valgrind_servers};
+                                       c->opts.cfg && c->opts.valgrind_servers, c->opts.trace};
     proto_watchdog_run_begin_reply r;
     if (proto_watchdog_run_begin_call(m->rpc, &a, &r, err) < 0)
         return -1;
@@ -539,6 +540,11 @@ static int server_not_live(cluster *c, uint64_t id, dkv_err *err)
     if (e && c->mach[e->machine].lost)
         return dkv_err_set(err, "server %" PRIu64 " is on %s, which is unreachable: %s", id,
                            c->mach[e->machine].label, c->mach[e->machine].why);
+    /* Why it died is in its log: on this machine, in the run directory. */
+    if (e && e->died && !c->opts.cfg)
+        return dkv_err_set(err, "server %" PRIu64 " is not live (it died: %s; its log: %s/server-%" PRIu64
+                                ".log)",
+                           id, e->cause, c->opts.run_dir, id);
     if (e && e->died)
         return dkv_err_set(err, "server %" PRIu64 " is not live (it died: %s)", id, e->cause);
     return dkv_err_set(err, "server %" PRIu64 " is not live (it was killed)", id);
@@ -1179,6 +1185,23 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *
     return 0;
 }
 
+/* showServer: the server's view, on stderr or the --show stream (never
+ * stdout, which carries key:value lines only). */
+static int show_server(cluster *c, uint64_t id, dkv_err *err)
+{
+    if (need_live_server(c, id, err) < 0)
+        return -1;
+    endpoint *e = ep_find(c, id);
+    proto_server_show_reply r;
+    if (SERVER_CALL(c, e, proto_server_show_call(e->rpc, NULL, &r, err)) < 0)
+        return -1;
+    FILE *f = c->opts.show ? c->opts.show : stderr;
+    show_print(f, &r);
+    if (fflush(f) != 0 || ferror(f))
+        return dkv_err_set(err, "cannot write the view: %s", strerror(errno));
+    return 0;
+}
+
 void cluster_result_clear(cluster_result *res)
 {
     free(res->servers);
@@ -1208,6 +1231,7 @@ int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *r
     case SCRIPT_CMD_PRINT_STORE: return print_store(c, cmd->id[0], out, res, err);
     case SCRIPT_CMD_PUT: return do_put(c, cmd, res, err);
     case SCRIPT_CMD_GET: return do_get(c, cmd, out, res, err);
+    case SCRIPT_CMD_SHOW_SERVER: return show_server(c, cmd->id[0], err);
     }
     return dkv_err_set(err, "unknown command");
 }

@@ -39,6 +39,10 @@ typedef struct cluster_opts {
     /* The cluster secret's file (every daemon proves it); NULL: a fresh
      * one is made as RUN_DIR/secret, mode 0600, for this run alone. */
     const char *secret_file;
+    /* Servers log every peer frame (--trace, server --trace). */
+    bool trace;
+    /* Where showServer prints (--show FILE); NULL: stderr. */
+    FILE *show;
 } cluster_opts;
 
 typedef struct cluster cluster;

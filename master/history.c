@@ -180,6 +180,7 @@ static void add_command_fields(json_t *rec, const script_cmd *cmd, const cluster
         set_id(rec, "b", cmd->id[1]);
         break;
     case SCRIPT_CMD_STABILIZE: json_object_set_new(rec, "groups", groups_json(res)); break;
+    case SCRIPT_CMD_SHOW_SERVER: set_id(rec, "server", cmd->id[0]); break;
     case SCRIPT_CMD_PRINT_STORE:
         set_id(rec, "server", cmd->id[0]);
         if (res->has_store)

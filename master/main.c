@@ -97,6 +97,9 @@ static void usage(FILE *f)
             "  --history FILE          write one JSON line per executed command to FILE\n"
             "  --stats                 print throughput, latencies, frames per put on stderr\n"
             "  --valgrind-servers      run every server under valgrind's memcheck\n"
+            "  --show FILE             write showServer's views to FILE (default: stderr)\n"
+            "  --trace                 servers log every frame sent or received on a peer\n"
+            "                          link (RUN_DIR/server-ID.log)\n"
             "  --config FILE           run on the machines of this cluster file (JSON; see\n"
             "                          README \"Several machines\"), through their watchdogs\n"
             "  --help                  this text\n");
@@ -230,6 +233,7 @@ typedef struct master_opts {
     const char *user_run_dir; /* --run-dir, or NULL for a fresh one */
     const char *history_path;
     const char *config_path; /* --config, or NULL: everything local */
+    const char *show_path;   /* --show, or NULL: showServer prints on stderr */
     bool keep, want_stats;
 } master_opts;
 
@@ -246,6 +250,8 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
                                          {"history", required_argument, 0, 'H'},
                                          {"stats", no_argument, 0, 'S'},
                                          {"config", required_argument, 0, 'C'},
+                                         {"show", required_argument, 0, 'W'},
+                                         {"trace", no_argument, 0, 'T'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     *o = (master_opts){.cluster = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000,
@@ -274,6 +280,8 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
         case 'H': o->history_path = optarg; break;
         case 'S': o->want_stats = true; break;
         case 'C': o->config_path = optarg; break;
+        case 'W': o->show_path = optarg; break;
+        case 'T': o->cluster.trace = true; break;
         case 'h': usage(stdout); *status = 0; return false;
         default: usage(stderr); return false;
         }
@@ -510,12 +518,21 @@ int main(int argc, char **argv)
         config_free(o.cluster.cfg);
         return 2;
     }
+    /* Likewise the --show stream. */
+    if (o.show_path && !(o.cluster.show = fopen(o.show_path, "w"))) {
+        fprintf(stderr, "master: cannot write --show %s: %s\n", o.show_path, strerror(errno));
+        history_close(r.hist);
+        config_free(o.cluster.cfg);
+        return 2;
+    }
     /* With a cluster file nothing of the run is on this machine: no run
      * directory here (each watchdog has its own). */
     bool local = !o.config_path;
     char bin_dir[PATH_MAX] = "", run_dir[PATH_MAX] = "";
     if (local && find_dirs(&o, bin_dir, run_dir) < 0) {
         history_close(r.hist);
+        if (o.cluster.show)
+            fclose(o.cluster.show);
         return 2;
     }
     /* First: scripts/cleanup takes a run without a live master for an
@@ -563,6 +580,8 @@ int main(int argc, char **argv)
     cluster_result_clear(&r.res);
     history_close(r.hist);
     cluster_free(r.c);
+    if (o.cluster.show && fclose(o.cluster.show) != 0)
+        fprintf(stderr, "master: cannot write --show %s: %s\n", o.show_path, strerror(errno));
     config_free(o.cluster.cfg);
     if (local && pidfile_remove(run_dir, "master", &err) < 0)
         fprintf(stderr, "master: %s\n", err.msg);

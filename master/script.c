@@ -25,6 +25,7 @@ static const spec specs[] = {
     {"printStore", SCRIPT_CMD_PRINT_STORE, 1, "printStore SERVER_ID"},
     {"put", SCRIPT_CMD_PUT, 3, "put CLIENT_ID KEY VALUE"},
     {"get", SCRIPT_CMD_GET, 2, "get CLIENT_ID KEY"},
+    {"showServer", SCRIPT_CMD_SHOW_SERVER, 1, "showServer SERVER_ID"},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 

@@ -19,6 +19,7 @@ typedef enum script_kind {
     SCRIPT_CMD_PRINT_STORE,
     SCRIPT_CMD_PUT,
     SCRIPT_CMD_GET,
+    SCRIPT_CMD_SHOW_SERVER, /* beyond the nine: inspection (stderr or --show) */
 } script_kind;
 
 typedef struct script_cmd {

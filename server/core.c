@@ -621,3 +621,10 @@ size_t core_component(core *c, uint64_t *out, size_t cap)
 {
     return route_component(c->rt, out, cap);
 }
+
+size_t core_lsa_count(const core *c) { return route_lsa_count(c->rt); }
+route_lsa core_lsa_at(const core *c, size_t i) { return route_lsa_at(c->rt, i); }
+bool core_tree_parent(core *c, uint64_t id, uint64_t *parent)
+{
+    return route_tree_parent(c->rt, id, parent);
+}

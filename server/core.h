@@ -114,5 +114,11 @@ bool core_tick_acks(core *c, bool send_acks);
 size_t core_neighbours(const core *c, uint64_t *out, size_t cap);
 /* Servers reachable according to the link-state database, ascending. */
 size_t core_component(core *c, uint64_t *out, size_t cap);
+/* The link-state database, for showServer: LSA i below core_lsa_count, by
+ * ascending id; pointers valid until the core next handles an event. */
+size_t core_lsa_count(const core *c);
+route_lsa core_lsa_at(const core *c, size_t i);
+/* id's parent in the shared spanning tree (route_tree_parent). */
+bool core_tree_parent(core *c, uint64_t id, uint64_t *parent);
 
 #endif

@@ -472,3 +472,24 @@ bool links_live(const links *lk, uint64_t peer)
             return lk->links[i].conn && !lk->links[i].conn->closing;
     return false;
 }
+
+size_t links_count(const links *lk) { return lk->n_links; }
+
+links_view links_view_at(links *lk, size_t i)
+{
+    const peer_link *l = &lk->links[i];
+    links_view v = {l->peer, LINKS_DOWN, 0, 0};
+    if (l->conn && !l->conn->closing) {
+        links_io io = conn_io(lk, l->conn);
+        v.state = LINKS_UP;
+        v.last_rx = io.last_rx;
+        v.pending = io.pending;
+    } else if (l->cut) {
+        v.state = LINKS_HELD;
+    } else if (l->dialing) {
+        v.state = LINKS_DIALLING;
+    }
+    return v;
+}
+
+uint64_t links_conn_peer(const links_conn *lc) { return lc->peer; }

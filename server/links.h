@@ -153,4 +153,24 @@ bool links_busy(const links *lk);
 /* Whether the link to peer is live. */
 bool links_live(const links *lk, uint64_t peer);
 
+/* Read-only views, for showServer (server.c) and the trace. */
+typedef enum links_state {
+    LINKS_DOWN,      /* not live: waiting to redial, or not wanted (forgotten) */
+    LINKS_DIALLING,  /* an outgoing connection is under way */
+    LINKS_UP,        /* live */
+    LINKS_HELD,      /* the master cut it: refused until uncut */
+} links_state;
+typedef struct links_view {
+    uint64_t peer;
+    links_state state;
+    int64_t last_rx; /* LINKS_UP: when bytes last arrived on it */
+    size_t pending;  /* LINKS_UP: bytes queued on it */
+} links_view;
+/* The peer links this server knows of, in no particular order: i below
+ * links_count. */
+size_t links_count(const links *lk);
+links_view links_view_at(links *lk, size_t i);
+/* The peer on the other end of lc (0 until an accepted one says hello). */
+uint64_t links_conn_peer(const links_conn *lc);
+
 #endif

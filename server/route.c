@@ -320,3 +320,20 @@ bool route_is_parent(route *r, uint64_t origin, uint64_t parent, uint64_t child)
             return true;
     return false;
 }
+
+bool route_tree_parent(route *r, uint64_t id, uint64_t *parent)
+{
+    size_t x;
+    if (!comp_index(r, id, &x))
+        return false;
+    size_t root = 0;
+    while (!r->in_comp[root])
+        root++; /* slots are sorted by id: the lowest member */
+    const int *d = dist_from(r, root);
+    for (size_t e = r->tree_start[x]; e < r->tree_start[x + 1]; e++)
+        if (d[r->tree_adj[e]] == d[x] - 1) {
+            *parent = r->lsa[r->tree_adj[e]].id;
+            return true;
+        }
+    return false;
+}

@@ -50,6 +50,10 @@ route_lsa route_lsa_at(const route *r, size_t i);
 bool route_in_component(route *r, uint64_t id);
 /* Writes the component's ids, ascending, up to cap; returns its size. */
 size_t route_component(route *r, uint64_t *out, size_t cap);
+/* The parent of id in the shared spanning tree (towards the component's
+ * lowest id, the root): true with *parent, false for the root or an id
+ * outside self's component. */
+bool route_tree_parent(route *r, uint64_t id, uint64_t *parent);
 /* Does an update from origin go from `parent` to `child`, i.e. is
  * (parent, child) an edge of the shared tree with child farther from
  * origin? False when any of them is outside self's component. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/daemon.h"
 #include "../common/ids.h"
@@ -14,10 +15,12 @@
 #include "../common/loop.h"
 #include "../common/net.h"
 #include "../common/proto.h"
+#include "../common/stamp.h"
 #include "../common/vec.h"
 #include "../common/xalloc.h"
 #include "core.h"
 #include "links.h"
+#include "trace.h"
 
 #define DUMP_PAGE_BYTES (1u << 20)
 
@@ -26,6 +29,13 @@ typedef enum conn_kind { CONN_NEW, CONN_RPC, CONN_PEER } conn_kind;
 typedef struct conn_info {
     conn_kind kind;
     links_conn *lc; /* CONN_PEER: the links module's record */
+    /* --trace: what the links module writes to this peer waits here until
+     * the frames are logged and moved to the connection (trace_release),
+     * right before the loop sends them; the traced peer connections form
+     * a list. Unused without --trace. */
+    buf staged;
+    loop_conn *conn;
+    struct conn_info *prev, *next;
 } conn_info;
 
 typedef struct server {
@@ -38,6 +48,8 @@ typedef struct server {
     loop *lp;
     rpc_server *rpc;
     auth_key *key; /* the cluster's: every connection proves it */
+    bool trace;     /* --trace: log every peer frame */
+    conn_info *traced; /* --trace: the peer connections */
 } server;
 
 static volatile sig_atomic_t stop_requested;
@@ -46,6 +58,76 @@ static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 static const loop_handlers conn_handlers;
 
 static server *the_server; /* set once in main; handlers reach it through here */
+
+/* ---- --trace ---- */
+
+/* Bytes a traced link may have in the loop's output before its frames
+ * wait in staging instead: the core's budget per link (core.c) then sees
+ * them and pauses, as without --trace. */
+#define TRACE_HOLD_BYTES (256u << 10)
+
+static conn_info *conn_info_new(server *s, conn_kind kind)
+{
+    conn_info *ci = xcalloc(1, sizeof *ci);
+    ci->kind = kind;
+    buf_init(&ci->staged);
+    if (kind == CONN_PEER && s->trace) {
+        ci->next = s->traced;
+        if (s->traced)
+            s->traced->prev = ci;
+        s->traced = ci;
+    }
+    return ci;
+}
+
+/* A connection turned out to carry a peer link: traced from now on. */
+static void conn_info_peer(server *s, conn_info *ci)
+{
+    ci->kind = CONN_PEER;
+    if (s->trace && !ci->prev && s->traced != ci) {
+        ci->next = s->traced;
+        if (s->traced)
+            s->traced->prev = ci;
+        s->traced = ci;
+    }
+}
+
+static void conn_info_free(server *s, conn_info *ci)
+{
+    if (ci->prev)
+        ci->prev->next = ci->next;
+    else if (s->traced == ci)
+        s->traced = ci->next;
+    if (ci->next)
+        ci->next->prev = ci->prev;
+    buf_free(&ci->staged);
+    free(ci);
+}
+
+/* Logs each frame staged for a traced peer and moves it to the
+ * connection's output, unless that is already full (TRACE_HOLD_BYTES). */
+static void trace_release(server *s)
+{
+    for (conn_info *ci = s->traced; ci; ci = ci->next) {
+        loop_conn *c = ci->conn;
+        if (!c || buf_unread(&ci->staged) == 0 || loop_conn_pending(c) >= TRACE_HOLD_BYTES)
+            continue;
+        size_t moved = 0;
+        for (;;) {
+            wire_frame f;
+            size_t used;
+            dkv_err err;
+            int rc = wire_decode(buf_head(&ci->staged) + moved, buf_unread(&ci->staged) - moved,
+                                 &f, &used, &err);
+            if (rc <= 0)
+                break; /* whole frames only: this module wrote them */
+            trace_frame(stderr, s->id, true, ci->lc ? links_conn_peer(ci->lc) : 0, &f);
+            moved += used;
+        }
+        buf_append(loop_conn_out(c), buf_head(&ci->staged), moved);
+        buf_consume(&ci->staged, moved);
+    }
+}
 
 /* ---- links_ops: the links module's connections are the loop's ---- */
 
@@ -56,10 +138,10 @@ static void *peer_dial(void *ctx, links_conn *lc, const char *host, uint16_t por
     int fd = net_connect_start(host, port, &err);
     if (fd < 0)
         return NULL;
-    conn_info *ci = xcalloc(1, sizeof *ci);
-    ci->kind = CONN_PEER;
+    conn_info *ci = conn_info_new(s, CONN_PEER);
     ci->lc = lc;
-    return loop_add(s->lp, fd, true, &conn_handlers, ci);
+    ci->conn = loop_add(s->lp, fd, true, &conn_handlers, ci);
+    return ci->conn;
 }
 
 static void peer_close(void *ctx, void *conn, const char *why)
@@ -70,9 +152,14 @@ static void peer_close(void *ctx, void *conn, const char *why)
 
 static void peer_io(void *ctx, void *conn, links_io *io)
 {
-    (void)ctx;
+    server *s = ctx;
     *io = (links_io){loop_conn_out(conn), loop_conn_pending(conn), loop_conn_last_rx(conn),
                      loop_conn_last_tx(conn)};
+    if (s->trace) {
+        conn_info *ci = loop_conn_user(conn);
+        io->out = &ci->staged;
+        io->pending += buf_unread(&ci->staged);
+    }
 }
 
 static void peer_live(void *ctx, void *conn)
@@ -95,13 +182,18 @@ static void on_frame(loop_conn *c, const wire_frame *f)
     conn_info *ci = loop_conn_user(c);
     if (ci->kind == CONN_NEW) {
         ci->kind = f->kind == WIRE_PEER ? CONN_PEER : CONN_RPC;
-        if (ci->kind == CONN_PEER)
+        if (ci->kind == CONN_PEER) {
+            conn_info_peer(s, ci);
             ci->lc = links_accept(s->links, c);
+        }
     }
     if (ci->kind == CONN_RPC && f->kind == WIRE_CALL)
         rpc_serve_frame(s->rpc, f, s, loop_conn_out(c));
-    else if (ci->kind == CONN_PEER && f->kind == WIRE_PEER)
+    else if (ci->kind == CONN_PEER && f->kind == WIRE_PEER) {
+        if (s->trace)
+            trace_frame(stderr, s->id, false, links_conn_peer(ci->lc), f);
         links_frame(s->links, ci->lc, f, net_now_us());
+    }
     else
         loop_close(c, "unexpected frame kind");
 }
@@ -112,16 +204,15 @@ static void on_close(loop_conn *c, const char *why)
     conn_info *ci = loop_conn_user(c);
     if (ci->lc)
         links_closed(the_server->links, ci->lc, net_now_us());
-    free(ci);
+    conn_info_free(the_server, ci);
 }
 
 static const loop_handlers conn_handlers = {on_frame, on_close, on_connected};
 
 static void on_accept(loop *lp, int fd, void *user)
 {
-    (void)user;
-    conn_info *ci = xcalloc(1, sizeof *ci);
-    loop_add(lp, fd, false, &conn_handlers, ci);
+    conn_info *ci = conn_info_new(user, CONN_NEW);
+    ci->conn = loop_add(lp, fd, false, &conn_handlers, ci);
 }
 
 /* ---- RPC methods (their layouts and limits: common/proto.h) ---- */
@@ -214,12 +305,16 @@ static char *format_ids(const uint64_t *ids, size_t n)
 }
 
 /* What stabilize compares: the clock, the live links, the reachable group
- * as the link-state database sees it, and bytes still queued to peers. */
+ * as the link-state database sees it, and bytes still queued to peers. An
+ * LSA about to leave (within LINKS_LSA_DELAY_US) counts as a queued byte:
+ * a link change that leaves the group as it was must still reach every
+ * link-state database before stabilize returns, or showServer right after
+ * it would show an LSA that is about to change. */
 static int m_digest(void *ctx, const proto_none *a, proto_server_digest_reply *r, void **owned,
                     dkv_err *err)
 {
     server *s = ctx;
-    int64_t queued = links_digest(s->links, net_now_us());
+    int64_t queued = links_digest(s->links, net_now_us()) + core_lsas_due(s->core);
     size_t nn = core_neighbours(s->core, NULL, 0);
     uint64_t *ids = xcalloc(nn + 1, sizeof *ids);
     nn = core_neighbours(s->core, ids, nn);
@@ -311,6 +406,126 @@ static int m_stats(void *ctx, const proto_none *a, proto_server_stats_reply *r, 
     return 0;
 }
 
+/* ---- show: the server's view, for showServer ---- */
+
+static int cmp_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Every server the view names: linked, in the link-state database or
+ * counted by the clock; ascending, each once. Returns the count. */
+static size_t view_ids(server *s, uint64_t **out)
+{
+    const vclock *vc = core_vclock(s->core);
+    size_t nl = links_count(s->links), na = core_lsa_count(s->core), nv = vclock_size(vc);
+    uint64_t *ids = xcalloc(nl + na + nv + 1, sizeof *ids);
+    size_t n = 0;
+    for (size_t i = 0; i < nl; i++)
+        ids[n++] = links_view_at(s->links, i).peer;
+    for (size_t i = 0; i < na; i++)
+        ids[n++] = core_lsa_at(s->core, i).id;
+    for (size_t i = 0; i < nv; i++)
+        ids[n++] = vclock_at(vc, i).id;
+    ids[n++] = s->id;
+    qsort(ids, n, sizeof *ids, cmp_id);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || ids[u - 1] != ids[i])
+            ids[u++] = ids[i];
+    *out = ids;
+    return u;
+}
+
+static proto_link link_kind(links_state st)
+{
+    switch (st) {
+    case LINKS_UP: return PROTO_LINK_UP;
+    case LINKS_DIALLING: return PROTO_LINK_DIALLING;
+    case LINKS_HELD: return PROTO_LINK_HELD;
+    case LINKS_DOWN: break;
+    }
+    return PROTO_LINK_DOWN;
+}
+
+/* Fills node n (of id) but for its LSA's neighbours; adds its link's
+ * queued bytes to *queued. */
+static void view_node(server *s, proto_show_node *n, uint64_t id, const uint64_t *group,
+                      size_t ng, int64_t now, int64_t *queued)
+{
+    *n = (proto_show_node){.id = id, .heard_ms = -1, .lsa_nb = ""};
+    for (size_t i = 0; i < links_count(s->links); i++) {
+        links_view v = links_view_at(s->links, i);
+        if (v.peer != id)
+            continue;
+        n->link = link_kind(v.state);
+        if (v.state == LINKS_UP) {
+            n->heard_ms = now > v.last_rx ? (now - v.last_rx) / 1000 : 0;
+            *queued += (int64_t)v.pending;
+        }
+    }
+    n->in_group = bsearch(&id, group, ng, sizeof *group, cmp_id) != NULL;
+    n->has_parent = n->in_group && core_tree_parent(s->core, id, &n->parent);
+    n->applied = vclock_get(core_vclock(s->core), id);
+}
+
+static int m_show(void *ctx, const proto_none *a, proto_server_show_reply *r, void **owned,
+                  dkv_err *err)
+{
+    server *s = ctx;
+    int64_t now = net_now_us();
+    uint64_t *ids;
+    size_t n = view_ids(s, &ids);
+    size_t ng = core_component(s->core, NULL, 0);
+    uint64_t *group = xcalloc(ng + 1, sizeof *group);
+    core_component(s->core, group, ng);
+    /* Each id's LSA (its index, or SIZE_MAX) and its neighbours as text,
+     * at an offset into one buffer. */
+    buf text;
+    buf_init(&text);
+    size_t *lsa = xcalloc(n + 1, sizeof *lsa), *nb_at = xcalloc(n + 1, sizeof *nb_at);
+    size_t na = core_lsa_count(s->core);
+    for (size_t i = 0; i < n; i++) {
+        lsa[i] = SIZE_MAX;
+        for (size_t k = 0; k < na && lsa[i] == SIZE_MAX; k++) {
+            route_lsa l = core_lsa_at(s->core, k);
+            if (l.id != ids[i])
+                continue;
+            lsa[i] = k;
+            nb_at[i] = text.len;
+            char *t = format_ids(l.neighbours, l.n_neighbours);
+            buf_append(&text, t, strlen(t) + 1);
+            free(t);
+        }
+    }
+    /* One block owns the nodes and their text until the reply is encoded. */
+    proto_show_node *nodes = xmalloc(n * sizeof *nodes + text.len + 1);
+    char *chars = (char *)(nodes + n);
+    if (text.len)
+        memcpy(chars, text.data, text.len);
+    *r = (proto_server_show_reply){s->id, core_incarnation(s->core), core_lamport(s->core), 0,
+                                   nodes, n};
+    for (size_t i = 0; i < n; i++) {
+        proto_show_node *nd = &nodes[i];
+        view_node(s, nd, ids[i], group, ng, now, &r->queued);
+        if (lsa[i] == SIZE_MAX)
+            continue;
+        route_lsa l = core_lsa_at(s->core, lsa[i]);
+        nd->has_lsa = true;
+        nd->lsa_inc = l.incarnation;
+        nd->lsa_seq = l.seq;
+        nd->lsa_nb = chars + nb_at[i];
+    }
+    *owned = nodes;
+    free(lsa);
+    free(nb_at);
+    buf_free(&text);
+    free(group);
+    free(ids);
+    return 0;
+}
+
 PROTO_SERVE(server_put, m_put)
 PROTO_SERVE(server_get, m_get)
 PROTO_SERVE(server_digest, m_digest)
@@ -321,18 +536,20 @@ PROTO_SERVE(server_cut, m_cut)
 PROTO_SERVE(server_uncut, m_uncut)
 PROTO_SERVE(server_forget, m_forget)
 PROTO_SERVE(server_stats, m_stats)
+PROTO_SERVE(server_show, m_show)
 static const proto_binding methods[] = {
     PROTO_BINDING(server_put),     PROTO_BINDING(server_get),
     PROTO_BINDING(server_digest),  PROTO_BINDING(server_dump),
     PROTO_BINDING(server_connect), PROTO_BINDING(server_connect_all),
     PROTO_BINDING(server_cut),     PROTO_BINDING(server_uncut),
     PROTO_BINDING(server_forget),  PROTO_BINDING(server_stats),
+    PROTO_BINDING(server_show),
 };
 
 static void usage(void)
 {
     fprintf(stderr, "usage: server --id ID --data DIR --secret-file FILE [--listen HOST]\n"
-                    "              [--ready-fd FD] [--sync] [--run-id RUN] [--rejoin]\n");
+                    "              [--ready-fd FD] [--sync] [--run-id RUN] [--rejoin] [--trace]\n");
 }
 
 /* Start-up failed: say why to whoever waits on ready_fd (the watchdog
@@ -356,6 +573,8 @@ static int serve(server *s)
             return 1;
         }
         int64_t wait_us = links_tick(s->links, now) - now;
+        if (s->trace)
+            trace_release(s); /* what the loop sends next, logged first */
         loop_run_once(s->lp, (int)(wait_us > 0 ? (wait_us + 999) / 1000 : 0));
     }
     return 0;
@@ -377,7 +596,8 @@ static bool parse_args(int argc, char **argv, server *s, server_args *a, int *st
         {"listen", required_argument, 0, 'l'}, {"ready-fd", required_argument, 0, 'r'},
         {"sync", no_argument, 0, 's'},         {"help", no_argument, 0, 'h'},
         {"run-id", required_argument, 0, 'R'}, {"rejoin", no_argument, 0, 'j'},
-        {"secret-file", required_argument, 0, 'k'}, {0, 0, 0, 0}};
+        {"secret-file", required_argument, 0, 'k'}, {"trace", no_argument, 0, 't'},
+        {0, 0, 0, 0}};
     snprintf(s->listen_host, sizeof s->listen_host, "127.0.0.1");
     *a = (server_args){.run_id = "", .ready_fd = -1};
     *status = 2;
@@ -400,6 +620,7 @@ static bool parse_args(int argc, char **argv, server *s, server_args *a, int *st
         case 'R': a->run_id = optarg; break;
         case 'j': a->rejoin = true; break;
         case 'k': a->secret_file = optarg; break;
+        case 't': s->trace = true; break;
         case 'h': usage(); *status = 0; return false;
         default: usage(); return false;
         }
@@ -457,6 +678,10 @@ static int start_server(server *s, const server_args *a, dkv_err *err)
     loop_set_name(s->lp, name);
     loop_listen(s->lp, lfd, on_accept, s);
     s->rpc = proto_server_new(PROTO_SERVER, methods, sizeof methods / sizeof methods[0]);
+    fprintf(stderr, "server %" PRIu64 ": started (pid %d), listening on %s:%u, incarnation %" PRIu64
+                    "%s\n",
+            s->id, (int)getpid(), s->listen_host, port, core_incarnation(s->core),
+            s->trace ? ", tracing peer frames" : "");
     daemon_report_ready(a->ready_fd, port);
     return 0;
 }
@@ -469,22 +694,34 @@ int main(int argc, char **argv)
     int status;
     if (!parse_args(argc, argv, &s, &args, &status))
         return status;
+    /* stderr is this server's log (the watchdog points it at
+     * RUN_DIR/server-ID.log): every line gets a timestamp. Whatever
+     * writes to fd 2 directly (a sanitizer, valgrind) goes unstamped. */
+    FILE *plain_stderr = stderr, *log = stamp_open(STDERR_FILENO);
+    if (log)
+        stderr = log;
     daemon_install_signals(on_signal);
     rpc_global_init();
     the_server = &s;
     dkv_err err;
     if (start_server(&s, &args, &err) < 0) {
         auth_key_free(s.key);
-        return start_failed(&s, args.ready_fd, &err);
+        status = start_failed(&s, args.ready_fd, &err);
+    } else {
+        status = serve(&s);
+        fprintf(stderr, "server %" PRIu64 ": stopping (exit status %d)\n", s.id, status);
+        /* The loop goes first: closing its connections ends their links. */
+        loop_free(s.lp);
+        links_free(s.links);
+        store_close(s.st);
+        rpc_server_free(s.rpc);
+        logrl_free(s.log);
+        auth_key_free(s.key);
     }
-
-    status = serve(&s);
-    /* The loop goes first: closing its connections ends their links. */
-    loop_free(s.lp);
-    links_free(s.links);
-    store_close(s.st);
-    rpc_server_free(s.rpc);
-    logrl_free(s.log);
-    auth_key_free(s.key);
+    if (log) {
+        stderr = plain_stderr;
+        fclose(log);
+    }
     return status;
 }
+

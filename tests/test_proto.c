@@ -279,6 +279,79 @@ static void test_checks(void)
     accepted(&proto_client_get, false, key_err, 10);
 }
 
+/* showServer's view: nodes whose fields agree, and the id lists of their
+ * LSAs. */
+#define NODE(id, link, heard, has_lsa, inc, seq, nb, grp, has_parent, parent, applied)          \
+    I(id), S(link), I(heard), rpcflat_bool(has_lsa), I(inc), I(seq), S(nb), rpcflat_bool(grp),   \
+        rpcflat_bool(has_parent), I(parent), I(applied)
+
+static void test_show(void)
+{
+    _Alignas(max_align_t) unsigned char out[256];
+    void *group = NULL;
+    dkv_err err;
+    const rpcflat_val view[] = {I(3), I(2), I(7), I(0),
+                                NODE(3, "none", -1, true, 2, 5, "7,42", true, false, 0, 4),
+                                NODE(7, "held", -1, true, 1, 3, "42", true, true, 42, 0),
+                                NODE(42, "up", 12, true, 1, 3, "3,7", true, true, 3, 2),
+                                NODE(99, "none", -1, false, 0, 0, "", false, false, 0, 1)};
+    CU_ASSERT_EQUAL_FATAL(decode(&proto_server_show, false, view, 48, out, &group, &err), 0);
+    const proto_server_show_reply *r = (const void *)out;
+    CU_ASSERT_TRUE(r->id == 3 && r->incarnation == 2 && r->lamport == 7 && r->n_nodes == 4);
+    CU_ASSERT_TRUE(r->nodes[1].link == PROTO_LINK_HELD && r->nodes[1].parent == 42);
+    CU_ASSERT_TRUE(r->nodes[2].link == PROTO_LINK_UP && r->nodes[2].heard_ms == 12);
+    CU_ASSERT_STRING_EQUAL(r->nodes[2].lsa_nb, "3,7");
+    free(group);
+
+    /* One node changed at a time: each refusal names what is wrong. */
+    const rpcflat_val self_only[] = {I(3), I(2), I(7), I(0),
+                                     NODE(3, "none", -1, true, 2, 5, "", true, false, 0, 4)};
+    accepted(&proto_server_show, false, self_only, 15);
+    const struct {
+        rpcflat_val node[11];
+        const char *want;
+    } bad[] = {
+        {{NODE(3, "none", -1, true, 2, 5, "7,7", true, false, 0, 4)}, "lsa_nb: id 2: 7 after 7"},
+        {{NODE(3, "none", -1, true, 2, 5, "9,7", true, false, 0, 4)}, "not ascending"},
+        {{NODE(3, "none", -1, true, 2, 5, "7,", true, false, 0, 4)}, "a trailing comma"},
+        {{NODE(3, "none", -1, true, 2, 5, ",7", true, false, 0, 4)}, "id 1: a decimal id"},
+        {{NODE(3, "none", -1, true, 2, 5, "7 8", true, false, 0, 4)}, "id 1: a decimal id"},
+        {{NODE(3, "none", -1, true, 2, 5, "-7", true, false, 0, 4)}, "id 1: a decimal id"},
+        {{NODE(3, "none", -1, true, 2, 5, "1000000000000", true, false, 0, 4)}, "id 1"},
+        {{NODE(3, "none", -1, true, 2, 5, "123456789012345678901234", true, false, 0, 4)},
+         "id 1: a decimal id"},
+        {{NODE(3, "none", 5, true, 2, 5, "", true, false, 0, 4)}, "heard_ms 5 with link none"},
+        {{NODE(3, "none", -1, false, 2, 5, "", true, false, 0, 4)}, "without an LSA"},
+        {{NODE(3, "none", -1, true, 2, 5, "", false, true, 1, 4)}, "a parent outside the group"},
+        {{NODE(3, "none", -1, true, 2, 5, "", true, false, 1, 4)}, "without has_parent"},
+        {{NODE(3, "up", 0, true, 2, 5, "", true, false, 0, 4)}, "own node has a link"},
+        {{NODE(4, "none", -1, true, 2, 5, "", true, false, 0, 4)}, "not among its nodes"},
+        {{NODE(3, "sideways", -1, true, 2, 5, "", true, false, 0, 4)},
+         "item 6 (nodes[0].link): expected 'none', 'down', 'dialling', 'up' or 'held'"},
+        {{NODE(3, "none", -2, true, 2, 5, "", true, false, 0, 4)}, "(nodes[0].heard_ms)"},
+    };
+    for (size_t i = 0; i < NELEMS(bad); i++) {
+        rpcflat_val v[15] = {I(3), I(2), I(7), I(0)};
+        memcpy(v + 4, bad[i].node, sizeof bad[i].node);
+        refused(&proto_server_show, false, v, 15, bad[i].want);
+    }
+    const rpcflat_val unsorted[] = {I(3), I(2), I(7), I(0),
+                                    NODE(7, "down", -1, false, 0, 0, "", false, false, 0, 0),
+                                    NODE(3, "none", -1, true, 2, 5, "", true, false, 0, 4)};
+    refused(&proto_server_show, false, unsorted, 26, "ids not ascending");
+    refused(&proto_server_show, false, unsorted, 25, "show returns 4 items and 11 per item");
+    const rpcflat_val no_inc[] = {I(3), I(0), I(7), I(0),
+                                  NODE(3, "none", -1, true, 2, 5, "", true, false, 0, 4)};
+    refused(&proto_server_show, false, no_inc, 15, "item 2 (incarnation)");
+    dkv_err e;
+    CU_ASSERT_EQUAL(proto_id_list_check("", &e), 0);
+    CU_ASSERT_EQUAL(proto_id_list_check("0,5,999999999999", &e), 0);
+    CU_ASSERT_EQUAL(proto_id_list_check(",", &e), -1);
+    CU_ASSERT_EQUAL(proto_id_list_check("5,,6", &e), -1);
+    CU_ASSERT_EQUAL(proto_id_list_check("5,06", &e), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "id 2: a leading zero"));
+}
+
 /* ---- round trips through a served child ---------------------------------------- */
 
 /* What each method is called with and answers, at the edges of the
@@ -301,6 +374,11 @@ static proto_peer peer_list[3] = {{0, "127.0.0.1", 1}, {5, "::1", 2}, {DKV_ID_MA
 static const proto_server_connect_all_args connect_all_args = {peer_list, 3};
 static const proto_id some_id = {123456789012};
 static const proto_server_stats_reply stats_reply = {1, 2, 3, 4, 5, INT64_MAX, 0};
+static proto_show_node show_nodes[] = {
+    {1, PROTO_LINK_NONE, -1, true, 1, 2, "2", true, false, 0, 5},
+    {2, PROTO_LINK_UP, 0, true, DKV_COUNTER_MAX, 9, "1", true, true, 1, 0},
+    {DKV_ID_MAX, PROTO_LINK_DIALLING, -1, false, 0, 0, "", false, false, 0, DKV_COUNTER_MAX}};
+static const proto_server_show_reply show_reply = {1, 3, 8, 100, show_nodes, 3};
 static proto_client_put_args cput_args;
 static const proto_client_put_reply cput_reply = {{7, 8}, {0, 0}, {7, 8}, DKV_ID_MAX};
 static proto_client_get_args cget_args;
@@ -308,7 +386,7 @@ static proto_client_get_reply cget_reply;
 static const proto_watchdog_start_args start_args = {PROTO_KIND_CLIENT, DKV_ID_MAX, true, false};
 static const proto_watchdog_start_reply start_reply = {65535, INT32_MAX, "127.0.0.1"};
 static const proto_watchdog_run_begin_args run_begin_args = {"0123456789abcdef", true, false,
-                                                             true};
+                                                             true, true};
 static const proto_watchdog_run_begin_reply run_begin_reply = {"10.0.0.2", true,
                                                                "/var/lib/daadkvs/run-01"};
 
@@ -379,6 +457,7 @@ HANDLER(server_cut, proto_id, proto_none, &some_id, NULL)
 HANDLER(server_uncut, proto_id, proto_none, &some_id, NULL)
 HANDLER(server_forget, proto_id, proto_none, &some_id, NULL)
 HANDLER(server_stats, proto_none, proto_server_stats_reply, NULL, &stats_reply)
+HANDLER(server_show, proto_none, proto_server_show_reply, NULL, &show_reply)
 HANDLER(client_attach, proto_client_attach_args, proto_none, &attach_args, NULL)
 HANDLER(client_detach, proto_none, proto_none, NULL, NULL)
 HANDLER(client_put, proto_client_put_args, proto_client_put_reply, &cput_args, &cput_reply)
@@ -397,6 +476,7 @@ static const proto_binding server_bindings[] = {
     PROTO_BINDING(server_connect), PROTO_BINDING(server_connect_all),
     PROTO_BINDING(server_cut),     PROTO_BINDING(server_uncut),
     PROTO_BINDING(server_forget),  PROTO_BINDING(server_stats),
+    PROTO_BINDING(server_show),
 };
 static const proto_binding client_bindings[] = {
     PROTO_BINDING(client_attach), PROTO_BINDING(client_detach), PROTO_BINDING(client_put),
@@ -476,6 +556,7 @@ static void test_round_trips(void)
     round_trip(server, &proto_server_uncut, &some_id, NULL);
     round_trip(server, &proto_server_forget, &some_id, NULL);
     round_trip(server, &proto_server_stats, NULL, &stats_reply);
+    round_trip(server, &proto_server_show, NULL, &show_reply);
     round_trip(client, &proto_client_attach, &attach_args, NULL);
     round_trip(client, &proto_client_detach, NULL, NULL);
     round_trip(client, &proto_client_put, &cput_args, &cput_reply);
@@ -719,6 +800,7 @@ void add_proto_tests(void)
         {"enums are one of their words", test_enums},
         {"repeated groups: whole items, at most the bound", test_groups},
         {"rules between fields", test_checks},
+        {"showServer's view: nodes that agree, id lists", test_show},
         {"every method's arguments and reply survive a served call", test_round_trips},
         {"fault codes: 400 refused, 500 failed", test_fault_codes},
         {"a daemon binds exactly its methods, ping built in", test_registration},

@@ -164,6 +164,7 @@ static void test_kind_names(void)
         {SCRIPT_CMD_PRINT_STORE, "printStore"},
         {SCRIPT_CMD_PUT, "put"},
         {SCRIPT_CMD_GET, "get"},
+        {SCRIPT_CMD_SHOW_SERVER, "showServer"},
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         CU_ASSERT_STRING_EQUAL(script_kind_name(k[i].kind), k[i].name);

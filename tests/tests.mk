@@ -45,7 +45,7 @@ $(BIN)/rpccall: $(call obj,tests/rpccall.c $(COMMON_SRC))
 # fuzz_proto, fuzz_screen and fuzz_rpcflat.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 5
-FUZZ_NAMES   := wire peermsg record vclock ids script proto rpcflat screen seal config auth
+FUZZ_NAMES   := wire peermsg record vclock ids script proto rpcflat screen seal config auth show
 # Every target `make fuzz` runs; check/check.mk adds its own.
 FUZZ_TARGETS := $(FUZZ_NAMES)
 FUZZ_ONLY    ?= $(FUZZ_TARGETS)
@@ -105,6 +105,8 @@ FUZZ_TRANSPORT := common/rpc.c common/rpcflat.c common/net.c common/loop.c commo
                   common/logrl.c
 $(BIN)/fuzz_proto: $(call fuzz_obj,common/proto.c common/token.c tests/flateq.c $(FUZZ_TRANSPORT))
 $(BIN)/fuzz_proto: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util -lsodium
+$(BIN)/fuzz_show: $(call fuzz_obj,common/proto.c common/token.c tests/flateq.c $(FUZZ_TRANSPORT))
+$(BIN)/fuzz_show: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util -lsodium
 $(BIN)/fuzz_screen: $(call fuzz_obj,$(FUZZ_TRANSPORT))
 $(BIN)/fuzz_screen: FUZZ_LDLIBS += -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util -lsodium
 $(BIN)/fuzz_rpcflat: $(call fuzz_obj,common/rpcflat.c tests/flateq.c)

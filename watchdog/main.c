@@ -85,7 +85,7 @@ static int m_run_begin(void *ctx, const proto_watchdog_run_begin_args *a,
     if (ctl->r)
         return dkv_err_set(err, "this connection began run %s already", run_id(ctl->r));
     bool resumed;
-    runs_opts o = {a->sync, a->keep, a->valgrind};
+    runs_opts o = {a->sync, a->keep, a->valgrind, a->trace};
     run *rn = runs_begin(w->rs, a->run_id, &o, &resumed, err);
     if (!rn) {
         if (w->standing)

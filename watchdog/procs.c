@@ -4,6 +4,7 @@
 #include "../common/xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,10 +20,12 @@ typedef struct child {
     procs_kind kind;
     uint64_t id;
     pid_t pid;
+    off_t log_start; /* its log's size when it started: its own lines follow */
 } child;
 
 struct procs {
     bool valgrind_servers;
+    bool trace; /* servers log every peer frame */
     char run_id[80];
     char secret_file[4096];
     char bin_dir[4096];
@@ -66,6 +69,58 @@ static child *find(const procs *p, uint64_t id)
 }
 
 void procs_set_valgrind(procs *p, bool on) { p->valgrind_servers = on; }
+void procs_set_trace(procs *p, bool on) { p->trace = on; }
+
+void procs_log_path(const procs *p, procs_kind kind, uint64_t id, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s-%" PRIu64 ".log", p->run_dir,
+             kind == PROCS_SERVER ? "server" : "client", id);
+}
+
+/* How much of a log's end is searched for a report, and how many of its
+ * lines are passed on: a report ends a process's life, so it is at the
+ * end, and a few hundred lines hold one whole. */
+#define REPORT_TAIL_BYTES (256 * 1024)
+#define REPORT_MAX_LINES 400
+
+/* A sanitizer's or valgrind's report (the lines tests look for). */
+static bool report_line(const char *line)
+{
+    int n = 0;
+    return (sscanf(line, "==%*d==%n", &n) == 0 && n > 0) || strstr(line, "Sanitizer") ||
+           strstr(line, "runtime error:");
+}
+
+/* A child's log is its stderr, which nobody else reads: when the child
+ * ends, a sanitizer's or valgrind's report in what it wrote is passed on
+ * to the watchdog's stderr (the master's, for its own watchdog) as it is,
+ * from the report's first line on, so that nothing of it goes unseen. */
+static void relay_report(const procs *p, const child *c)
+{
+    char path[4300];
+    procs_log_path(p, c->kind, c->id, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    fseeko(f, 0, SEEK_END);
+    off_t end = ftello(f), from = c->log_start;
+    if (end - from > REPORT_TAIL_BYTES)
+        from = end - REPORT_TAIL_BYTES;
+    fseeko(f, from, SEEK_SET);
+    char *line = NULL;
+    size_t cap = 0;
+    int shown = 0;
+    while (getline(&line, &cap, f) >= 0 && shown < REPORT_MAX_LINES) {
+        if (shown == 0 && !report_line(line))
+            continue;
+        if (shown++ == 0)
+            fprintf(stderr, "watchdog: %s %" PRIu64 " (pid %d) reported errors; its log: %s\n",
+                    c->kind == PROCS_SERVER ? "server" : "client", c->id, (int)c->pid, path);
+        fputs(line, stderr);
+    }
+    free(line);
+    fclose(f);
+}
 
 void procs_set_run_id(procs *p, const char *run_id)
 {
@@ -85,6 +140,7 @@ const char *procs_child_host(const procs *p) { return p->host; }
 
 static void forget(procs *p, child *c)
 {
+    relay_report(p, c);
     char name[64];
     dkv_err err;
     child_name(c, name, sizeof name);
@@ -134,18 +190,29 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *
             argv[a++] = "--sync";
         if (o->rejoin)
             argv[a++] = "--rejoin";
+        if (p->trace)
+            argv[a++] = "--trace";
     }
     argv[a] = NULL;
 
+    /* Its stderr is its log, appended to across restarts. */
+    char log[4300];
+    procs_log_path(p, kind, id, log, sizeof log);
+    int log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log_fd < 0)
+        return dkv_err_set(err, "cannot open the log %s: %s", log, strerror(errno));
+    off_t log_start = lseek(log_fd, 0, SEEK_END);
     int ready_fd;
     /* Children die with the watchdog, even when it is SIGKILLed. */
-    pid_t pid = daemon_spawn(argv, SIGKILL, false, &ready_fd, err);
+    pid_t pid = daemon_spawn_logged(argv, SIGKILL, false, log_fd, &ready_fd, err);
+    close(log_fd);
     if (pid < 0)
         return -1;
     child *c = VEC_PUSH(p->c, p->n, p->cap);
     c->kind = kind;
     c->id = id;
     c->pid = pid;
+    c->log_start = log_start < 0 ? 0 : log_start;
     char name[64];
     dkv_err rec_err;
     child_name(c, name, sizeof name);

@@ -8,6 +8,7 @@
 #define DKV_PROCS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -68,6 +69,13 @@ void procs_set_max(procs *p, size_t max);
 size_t procs_count(const procs *p);
 /* Runs servers under valgrind (memcheck), for checking them; debugging aid. */
 void procs_set_valgrind(procs *p, bool on);
+/* Servers started from now on log every peer frame (server --trace). */
+void procs_set_trace(procs *p, bool on);
+/* Each process's stderr is its log, RUN_DIR/server-ID.log or
+ * RUN_DIR/client-ID.log (appended to across restarts); when a process
+ * ends, a sanitizer's or valgrind's report in it is copied to the
+ * watchdog's stderr. The path of one, into out. */
+void procs_log_path(const procs *p, procs_kind kind, uint64_t id, char *out, size_t cap);
 /* The run every server started from now on belongs to (server --run-id). */
 void procs_set_run_id(procs *p, const char *run_id);
 /* The cluster secret's file, which every process started from now on

@@ -185,6 +185,7 @@ static void apply_opts(run *r, const runs_opts *o)
     r->keep = o->keep;
     if (o->valgrind)
         procs_set_valgrind(r->procs, true);
+    procs_set_trace(r->procs, o->trace);
     if (r->keep && !r->local) {
         char marker[4300];
         snprintf(marker, sizeof marker, "%s/KEEP", r->dir);

@@ -48,7 +48,7 @@ void runs_free(runs *rs);
 
 /* Options of a run (run_begin). */
 typedef struct runs_opts {
-    bool sync, keep, valgrind;
+    bool sync, keep, valgrind, trace;
 } runs_opts;
 
 /* Begins run id (hex digits, checked by the contract), or takes up the

@@ -873,6 +873,8 @@ int checker_feed(checker *c, const histline_record *r, dkv_err *err)
         break;
     case HISTLINE_BACK:
         break; /* its ids stay dead until joined again */
+    case HISTLINE_SHOW:
+        break; /* showServer changes nothing */
     case HISTLINE_OTHER:
         /* A command this checker does not know: if it did something, assume
          * it may have changed data or topology. */

@@ -178,7 +178,7 @@ static const struct {
     {"printStore", HISTLINE_PRINT_STORE}, {"put", HISTLINE_PUT},
     {"get", HISTLINE_GET},        {"end", HISTLINE_END},
     {"died", HISTLINE_DIED},      {"lost", HISTLINE_LOST},
-    {"back", HISTLINE_BACK},
+    {"back", HISTLINE_BACK},      {"showServer", HISTLINE_SHOW},
 };
 
 bool histline_is_event(const histline_record *rec)
@@ -223,6 +223,7 @@ static int check_required(const histline_record *r, dkv_err *err)
         return 0;
     switch (r->cmd) {
     case HISTLINE_OTHER:
+    case HISTLINE_SHOW:
     case HISTLINE_BACK:
     case HISTLINE_END: return 0;
     case HISTLINE_JOIN_SERVER:

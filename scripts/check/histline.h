@@ -25,6 +25,7 @@ typedef enum histline_cmd {
     HISTLINE_PRINT_STORE,
     HISTLINE_PUT,
     HISTLINE_GET,
+    HISTLINE_SHOW, /* showServer: looks, changes nothing */
     HISTLINE_END, /* the master's last record: the history is complete */
     /* What happened outside the script (master/history.h): */
     HISTLINE_DIED, /* a server or client died: server or client */
