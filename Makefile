@@ -67,6 +67,8 @@ FUZZ_SECONDS ?= 3
 include tests/tests.mk
 # The history checker (bin/check) and the scenario generator (bin/gen).
 include scripts/check/check.mk
+# The results page (bin/report).
+include scripts/report/report.mk
 include scripts/gen.mk
 # make bench: the performance suite (bench/run.sh), see README "Performance".
 include bench/bench.mk
