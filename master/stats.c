@@ -193,7 +193,7 @@ int stats_write_json(stats *s, FILE *f, int64_t wall_us, const cluster_frames *f
                                   "ERR_DEP", (json_int_t)s->gets_err_dep));
     int rc = 0;
     errno = 0;
-    if (json_dumpf(root, f, JSON_INDENT(2)) < 0 || fputc('\n', f) == EOF || fflush(f) != 0)
+    if (json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) < 0 || fputc('\n', f) == EOF || fflush(f) != 0)
         rc = dkv_err_set(err, "cannot write stats: %s", errno ? strerror(errno) : "write error");
     json_decref(root);
     return rc;
