@@ -35,6 +35,7 @@ static void register_all(void)
     add_fixture_tests();
     add_procs_tests();
     add_history_tests();
+    add_report_tests();
 }
 
 /* Failures of the last run. Failed assertions, failed tests and failed

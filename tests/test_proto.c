@@ -300,7 +300,7 @@ static const proto_client_attach_args attach_args = {DKV_ID_MAX, "localhost", 65
 static proto_peer peer_list[3] = {{0, "127.0.0.1", 1}, {5, "::1", 2}, {DKV_ID_MAX, "h", 65535}};
 static const proto_server_connect_all_args connect_all_args = {peer_list, 3};
 static const proto_id some_id = {123456789012};
-static const proto_server_stats_reply stats_reply = {1, 2, 3, 4, 5, INT64_MAX, 0};
+static const proto_server_stats_reply stats_reply = {1, 2, 3, 4, 5, INT64_MAX, 0, 6};
 static proto_client_put_args cput_args;
 static const proto_client_put_reply cput_reply = {{7, 8}, {0, 0}, {7, 8}, DKV_ID_MAX};
 static proto_client_get_args cget_args;
