@@ -18,8 +18,8 @@
 static int lane_width(timeline_lane_kind k)
 {
     switch (k) {
-    case TIMELINE_LANE_CLUSTER: return 260;
-    case TIMELINE_LANE_CLIENT: return 190;
+    case TIMELINE_LANE_CLUSTER: return 230;
+    case TIMELINE_LANE_CLIENT: return 175;
     case TIMELINE_LANE_SERVER: return 86;
     case TIMELINE_LANE_LINK: return 70;
     }

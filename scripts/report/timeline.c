@@ -15,20 +15,24 @@ typedef enum band_scope {
 
 /* Which command opens a band and which closes it. close NULL: the same
  * command replaces the band, and ends it when its last argument is 0
- * (delayLink A B 0, flakyLink A B 0). Adding a fault kind to the page is
- * one line here (and a colour in page.c's style sheet). */
+ * (delayLink A B 0, flakyLink A B 0). rejoin: a joinServer of the server,
+ * or of either end of the link, ends it too (a rejoining server gets every
+ * link back: README, "Choices where SPEC.md is silent"). Adding a fault
+ * kind to the page is one line here (and a colour in page.c's style
+ * sheet). */
 static const struct band_kind {
     const char *open, *close;
     band_scope scope;
+    bool rejoin;
     const char *css, *label;
 } band_kinds[] = {
-    {"killServer", "joinServer", SCOPE_SERVER, "down", "killed"},
-    {"died", "joinServer", SCOPE_SERVER, "down", "died"},
-    {"pauseServer", "resumeServer", SCOPE_SERVER, "paused", "paused"},
-    {"breakConnection", "createConnection", SCOPE_LINK, "cut", "cut"},
-    {"blockLink", "unblockLink", SCOPE_LINK_DIR, "blocked", "blocked"},
-    {"delayLink", NULL, SCOPE_LINK_DIR, "delayed", "delay"},
-    {"flakyLink", NULL, SCOPE_LINK_DIR, "flaky", "flaky"},
+    {"killServer", "joinServer", SCOPE_SERVER, true, "down", "killed"},
+    {"died", "joinServer", SCOPE_SERVER, true, "down", "died"},
+    {"pauseServer", "resumeServer", SCOPE_SERVER, true, "paused", "paused"},
+    {"breakConnection", "createConnection", SCOPE_LINK, true, "cut", "cut"},
+    {"blockLink", "unblockLink", SCOPE_LINK_DIR, false, "blocked", "blocked"},
+    {"delayLink", NULL, SCOPE_LINK_DIR, false, "delayed", "delay"},
+    {"flakyLink", NULL, SCOPE_LINK_DIR, false, "flaky", "flaky"},
 };
 #define N_BAND_KINDS (sizeof band_kinds / sizeof band_kinds[0])
 
@@ -219,6 +223,22 @@ static void open_band(timeline *t, size_t lane, size_t row, const struct band_ki
     snprintf(b->label, sizeof b->label, "%s%s%s", k->label, *args ? " " : "", args);
 }
 
+/* A joinServer of server id ends the bands that a rejoin heals. */
+static void rejoin_heals(timeline *t, uint64_t id, size_t row)
+{
+    for (size_t i = 0; i < t->n_bands; i++) {
+        timeline_band *b = &t->bands[i];
+        const timeline_lane *l = &t->lanes[b->lane];
+        if (b->to_row != SIZE_MAX || (l->a != id && (l->kind != TIMELINE_LANE_LINK || l->b != id)))
+            continue;
+        for (size_t k = 0; k < N_BAND_KINDS; k++)
+            if (band_kinds[k].rejoin && strcmp(band_kinds[k].css, b->css) == 0) {
+                b->to_row = row;
+                break;
+            }
+    }
+}
+
 /* What a successful record does to the bands. */
 static void apply_bands(timeline *t, size_t row)
 {
@@ -226,13 +246,16 @@ static void apply_bands(timeline *t, size_t row)
     if (!rec->ok)
         return;
     if (rec->cmd == HISTLINE_LOST) {
-        static const struct band_kind lost = {"lost", "joinServer", SCOPE_SERVER, "down",
+        static const struct band_kind lost = {"lost", "joinServer", SCOPE_SERVER, true, "down",
                                               "machine lost"};
         for (size_t i = 0; i < rec->n_lost_servers; i++)
             open_band(t, lane_of(t, TIMELINE_LANE_SERVER, rec->lost_servers[i], 0, false), row,
                       &lost, "");
         return;
     }
+    uint64_t id;
+    if (rec->cmd == HISTLINE_JOIN_SERVER && server_of(rec, &id))
+        rejoin_heals(t, id, row);
     for (size_t k = 0; k < N_BAND_KINDS; k++) {
         const struct band_kind *bk = &band_kinds[k];
         size_t lane;
