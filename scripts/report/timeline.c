@@ -328,7 +328,8 @@ void timeline_finish(timeline *t, const checkjson *cv)
     /* Lanes in a fixed order (cluster, clients, servers, links by id);
      * bands name lanes by index, so they follow the sort. */
     size_t *where = xcalloc(t->n_lanes + 1, sizeof *where);
-    timeline_lane *old = xmemdup(t->lanes, t->n_lanes * sizeof *t->lanes + 1);
+    timeline_lane *old = xcalloc(t->n_lanes + 1, sizeof *old);
+    memcpy(old, t->lanes, t->n_lanes * sizeof *old);
     qsort(t->lanes, t->n_lanes, sizeof *t->lanes, cmp_lane);
     for (size_t i = 0; i < t->n_lanes; i++)
         for (size_t k = 0; k < t->n_lanes; k++)
