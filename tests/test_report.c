@@ -196,6 +196,8 @@ static void test_timeline_bands(void)
     CU_ASSERT_TRUE(n == 1 && b->lane == 2 && b->to_row == 11);
     b = band_with(t, "down", &n);
     CU_ASSERT_TRUE(n == 1 && b->lane == 3 && b->from_row == 9);
+    b = band_with(t, "absent", &n); /* server 2 joined at the second row */
+    CU_ASSERT_TRUE(n == 1 && b->lane == 2 && b->from_row == 0 && b->to_row == 1);
     const timeline_row *r;
     CU_ASSERT_EQUAL_FATAL(timeline_rows(t, &r), 11);
     CU_ASSERT_EQUAL(r[6].lane, 0); /* the unknown command: a box in the cluster lane */

@@ -101,6 +101,7 @@ static const char style[] =
     ".band.delayed{background:#6fb3e8}.band.flaky{background:repeating-linear-gradient(0deg,"
     "#e8c46f,#e8c46f 5px,#fff 5px,#fff 8px)}"
     ".band.other{background:#ccc}"
+    ".band.absent{background:#e4e4e4;color:#777;opacity:.6}"
     ".via{position:absolute;width:10px;height:10px;border-radius:5px;background:#555;z-index:2}"
     ".group{position:absolute;box-sizing:border-box;font-size:10px;text-align:center;"
     "border:1px solid #555;border-radius:3px;z-index:2}"
@@ -279,7 +280,8 @@ static void write_header(FILE *f, const page_input *in)
           "(killed, died)</span><span style=\"background:#9a9a9a;color:#fff\">paused</span>"
           "<span style=\"background:#f0a030\">link cut</span><span style=\"background:#b36ae2;"
           "color:#fff\">blocked</span><span style=\"background:#6fb3e8\">delayed</span>"
-          "<span style=\"background:#e8c46f\">flaky</span> &#183; a dot in a server's band: the "
+          "<span style=\"background:#e8c46f\">flaky</span><span style=\"background:#e4e4e4\">"
+          "not started yet</span> &#183; a dot in a server's band: the "
           "server an operation went through; a numbered chip: the server's group at a "
           "stabilize. Time runs downwards; hover a box for its details.</p>\n",
           f);

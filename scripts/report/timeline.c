@@ -320,6 +320,29 @@ static void find_lanes(timeline *t)
     }
 }
 
+/* A server's band is greyed until its first successful joinServer, so a
+ * reader sees when each server exists. */
+static void mark_not_started(timeline *t)
+{
+    for (size_t l = 0; l < t->n_lanes; l++) {
+        if (t->lanes[l].kind != TIMELINE_LANE_SERVER)
+            continue;
+        for (size_t i = 0; i < t->n_rows; i++) {
+            const histline_record *rec = &t->rows[i].rec;
+            uint64_t id;
+            if (!rec->ok || rec->cmd != HISTLINE_JOIN_SERVER || !server_of(rec, &id) ||
+                id != t->lanes[l].a)
+                continue;
+            if (i > 0) {
+                timeline_band *b = VEC_PUSH(t->bands, t->n_bands, t->cap_bands);
+                *b = (timeline_band){.lane = l, .from_row = 0, .to_row = i, .css = "absent"};
+                snprintf(b->label, sizeof b->label, "not started");
+            }
+            break;
+        }
+    }
+}
+
 void timeline_finish(timeline *t, const checkjson *cv)
 {
     find_lanes(t);
@@ -342,6 +365,7 @@ void timeline_finish(timeline *t, const checkjson *cv)
     }
     free(where);
     free(old);
+    mark_not_started(t);
 
     int64_t base = 0;
     bool have_base = false;
@@ -357,7 +381,8 @@ void timeline_finish(timeline *t, const checkjson *cv)
         r->outcome = outcome_of(rec);
         r->violation = -1;
         bool in_client = (rec->cmd == HISTLINE_PUT || rec->cmd == HISTLINE_GET ||
-                          rec->cmd == HISTLINE_JOIN_CLIENT) && rec->has_client;
+                          rec->cmd == HISTLINE_JOIN_CLIENT || rec->cmd == HISTLINE_DIED) &&
+                         rec->has_client;
         r->lane = in_client ? lane_of(t, TIMELINE_LANE_CLIENT, rec->client, 0, false)
                             : lane_of(t, TIMELINE_LANE_CLUSTER, 0, 0, false);
         r->has_via = in_client && rec->has_server;
