@@ -9,7 +9,10 @@
 #      write, older than client 100's own write and than what server 3
 #      certainly holds), drawn by bin/report: the violation elements with
 #      their explanations, linked to script line 28, that op box outlined;
-#   3. a screenshot of each page, which must be a non-empty PNG.
+#   3. tests/report/faults.jsonl, a hand-written history with the fault
+#      commands of issue 10 (pause, delay, block, flaky, sleep), a failed
+#      and an unknown put and a death: their bands and boxes;
+#   4. a screenshot of each page, which must be a non-empty PNG.
 # Also: --out with a stdout that cannot be written stops the run as before,
 # and an --out that cannot be made is a usage error.
 # Without chromium (scripts/install-deps --test installs it) the page checks
@@ -79,6 +82,12 @@ expect "bin/report draws it" "$BIN/report" "$forged/history.jsonl" "$forged/chec
 no_sanitizer_report() { ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$@"; }
 expect "no sanitizer report" no_sanitizer_report "$work"/*.stderr
 
+faults="$work/faults"
+mkdir -p "$faults"
+"$BIN/check" --json "$faults/check.json" tests/report/faults.jsonl > /dev/null 2>&1
+expect "bin/report draws the faults" "$BIN/report" tests/report/faults.jsonl "$faults/check.json" \
+    "$faults" 2> "$work/faults.stderr"
+
 # --- in the browser ------------------------------------------------------
 chrome=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chrome" ]; then
@@ -137,6 +146,18 @@ expect "older than held explained" grep -q 'class="explanation">line 28 .get 100
 expect "the violation links to script line 28" grep -q 'class="line-link" href="#L28"' "$dom"
 expect "script line 28 marked" grep -q 'class="sl bad" id="L28"' "$dom"
 expect "its op box outlined" grep -q 'class="op ok bad"[^>]*data-line="28"' "$dom"
+
+dom="$work/faults.dom"
+expect "chromium loads the faults page" run_chrome "$faults/index.html" "$dom" --dump-dom
+expect "a paused band" grep -q 'class="band paused"[^>]*title="paused from line 7 to line 10"' "$dom"
+expect "a delay band" grep -q 'class="band delayed"[^>]*title="delay 100 20 from line 4"' "$dom"
+expect "a one-way block band" grep -q 'class="band blocked"[^>]*title="blocked from line 5 to line 12"' "$dom"
+expect "a flaky band" grep -q 'class="band flaky"[^>]*title="flaky 30 from line 9"' "$dom"
+expect "a death band" grep -q 'class="band down"[^>]*title="died from line 13"' "$dom"
+expect "one-way link lanes" grep -q 'id="head-link-2-1-dir"' "$dom"
+expect "a failed box" grep -q 'class="op error"[^>]*data-line="8"' "$dom"
+expect "an unknown-outcome box" grep -q 'class="op unknown"[^>]*data-line="11"' "$dom"
+expect "an event box" grep -q 'class="op event"' "$dom"
 
 expect "a screenshot of the demo page" run_chrome "$demo/index.html" "$work/shot1.out" \
     --screenshot="$work/demo.png" --window-size=1400,1000 --hide-scrollbars

@@ -350,16 +350,33 @@ static void write_timeline(FILE *f, const page_input *in)
     for (size_t i = 0; i < shown; i++)
         fprintf(f, "<div class=\"lane-bg %s\" style=\"left:%dpx;width:%dpx\"></div>\n",
                 lane_class(lanes[i].kind), x[i] - GAP / 2, lane_width(lanes[i].kind) + GAP);
+    /* Bands that overlap in a lane (a link delayed and flaky at once) sit
+     * side by side: each takes the first slot no earlier overlapping band
+     * of its lane holds, and a lane's bands share its width. */
+    size_t *slot = xcalloc(nb + 1, sizeof *slot), *n_slots = xcalloc(nl + 1, sizeof *n_slots);
+    for (size_t i = 0; i < nb; i++) {
+        uint64_t used = 0;
+        for (size_t k = 0; k < i; k++)
+            if (bands[k].lane == bands[i].lane && bands[k].from_row < bands[i].to_row &&
+                bands[i].from_row < bands[k].to_row && slot[k] < 64)
+                used |= (uint64_t)1 << slot[k];
+        while (slot[i] < 63 && (used >> slot[i] & 1))
+            slot[i]++;
+        if (slot[i] + 1 > n_slots[bands[i].lane])
+            n_slots[bands[i].lane] = slot[i] + 1;
+    }
     for (size_t i = 0; i < nb; i++) {
         const timeline_band *b = &bands[i];
         if (b->lane >= shown)
             continue;
         int w = lane_width(lanes[b->lane].kind);
+        int bw = n_slots[b->lane] > 1 ? (w - 8) / (int)n_slots[b->lane] : w / 2;
+        int left = n_slots[b->lane] > 1 ? x[b->lane] + 4 + (int)slot[i] * bw : x[b->lane] + w / 4;
         int top = ys[b->from_row] + row_height(&rows[b->from_row]) / 2;
         int bottom = b->to_row < nr ? ys[b->to_row] + row_height(&rows[b->to_row]) / 2 : ys[nr];
         fprintf(f, "<div class=\"band %s\" style=\"left:%dpx;width:%dpx;top:%dpx;height:%dpx\" "
                    "title=\"",
-                b->css, x[b->lane] + w / 4, w / 2, top, bottom - top > 4 ? bottom - top : 4);
+                b->css, left, bw > 2 ? bw - 1 : 1, top, bottom - top > 4 ? bottom - top : 4);
         esc_html_str(f, b->label);
         fprintf(f, " from line %ld", rows[b->from_row].rec.line);
         if (b->to_row < nr)
@@ -428,6 +445,8 @@ static void write_timeline(FILE *f, const page_input *in)
     }
     fputs("</div>\n</div>\n", f);
     free(ys);
+    free(slot);
+    free(n_slots);
     if (shown < nl)
         fprintf(f, "<p class=\"skip\">%zu more lanes left out.</p>\n", nl - shown);
 }
