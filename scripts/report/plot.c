@@ -174,7 +174,7 @@ int plot_throughput(const timeline *t, const char *path, dkv_err *err)
         double y = (H - B) - i / 4.0 * (H - B - T);
         fprintf(f,
                 "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n",
+                "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n",
                 L, y, W - R, y, L - 4, y + 4, top * i / 4);
     }
     x_axis(f, span);
