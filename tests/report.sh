@@ -11,7 +11,8 @@
 #      their explanations, linked to script line 28, that op box outlined;
 #   3. tests/report/faults.jsonl, a hand-written history with the fault
 #      commands of issue 10 (pause, delay, block, flaky, sleep), a failed
-#      and an unknown put and a death: their bands and boxes;
+#      and an unknown put and a death: their bands and boxes (and a value
+#      that is markup, which must stay text);
 #   4. a screenshot of each page, which must be a non-empty PNG.
 # Also: --out with a stdout that cannot be written stops the run as before,
 # and an --out that cannot be made is a usage error.
@@ -158,6 +159,9 @@ expect "one-way link lanes" grep -q 'id="head-link-2-1-dir"' "$dom"
 expect "a failed box" grep -q 'class="op error"[^>]*data-line="8"' "$dom"
 expect "an unknown-outcome box" grep -q 'class="op unknown"[^>]*data-line="11"' "$dom"
 expect "an event box" grep -q 'class="op event"' "$dom"
+# Line 11 writes, and line 15 reads, the value <script>alert(1)</script>.
+expect "markup in values stays text" [ "$(count '<script' "$dom")" = 0 ]
+expect "the value shown escaped" grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' "$dom"
 
 expect "a screenshot of the demo page" run_chrome "$demo/index.html" "$work/shot1.out" \
     --screenshot="$work/demo.png" --window-size=1400,1000 --hide-scrollbars

@@ -249,6 +249,34 @@ static void test_timeline_outcomes(void)
     checkjson_free(cv);
 }
 
+/* The times the page draws with are read by histline: mistyped ones are
+ * refused, absent ones leave has_times false. */
+static void test_histline_times(void)
+{
+    static const char *const bad[] = {
+        "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":\"5\",\"end_us\":6}",
+        "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":5,\"end_us\":6.5}",
+        "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":null,\"end_us\":6}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        histline_record rec;
+        dkv_err err;
+        CU_ASSERT_EQUAL(histline_parse(bad[i], strlen(bad[i]), &rec, &err), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "start_us or end_us"));
+    }
+    const char *half = "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":5}";
+    histline_record rec;
+    dkv_err err;
+    CU_ASSERT_EQUAL_FATAL(histline_parse(half, strlen(half), &rec, &err), 0);
+    CU_ASSERT_FALSE(rec.has_times);
+    histline_record_clear(&rec);
+    const char *both = "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":-5,"
+                       "\"end_us\":7}";
+    CU_ASSERT_EQUAL_FATAL(histline_parse(both, strlen(both), &rec, &err), 0);
+    CU_ASSERT_TRUE(rec.has_times && rec.start_us == -5 && rec.end_us == 7);
+    histline_record_clear(&rec);
+}
+
 static void test_stats_json(void)
 {
     stats *s = stats_new();
@@ -287,6 +315,7 @@ void add_report_tests(void)
         {"esc_html escapes markup, control and non-UTF-8 bytes", test_esc},
         {"timeline: lanes and fault bands, unknown commands", test_timeline_bands},
         {"timeline: outcomes and violations' rows", test_timeline_outcomes},
+        {"histline: start_us and end_us, mistyped or absent", test_histline_times},
         {"stats: failed commands apart, frames per put", test_stats_json},
         CU_TEST_INFO_NULL,
     };
