@@ -31,6 +31,11 @@ struct results {
     pthread_t pump;
     bool pumping, finished;
     atomic_bool stopping;
+    /* A copy that could not be written whole (the terminal got it all):
+     * said when the folder is finished. */
+    bool out_copy_failed;
+    atomic_bool err_copy_failed;
+    bool script_failed;
 };
 
 static int write_all(int fd, const char *p, size_t n)
@@ -54,7 +59,8 @@ static ssize_t tee_write(void *cookie, const char *buf, size_t n)
     results *r = cookie;
     if (write_all(STDOUT_FILENO, buf, n) < 0)
         return -1;
-    fwrite(buf, 1, n, r->out_copy);
+    if (fwrite(buf, 1, n, r->out_copy) != n)
+        r->out_copy_failed = true;
     return (ssize_t)n;
 }
 
@@ -82,8 +88,9 @@ static void *pump_stderr(void *arg)
             continue;
         if (got <= 0)
             break;
-        write_all(r->saved_err, buf, (size_t)got);
-        write_all(r->err_copy, buf, (size_t)got);
+        write_all(r->saved_err, buf, (size_t)got); /* nobody to tell if it fails */
+        if (write_all(r->err_copy, buf, (size_t)got) < 0)
+            atomic_store(&r->err_copy_failed, true);
     }
     return NULL;
 }
@@ -291,7 +298,8 @@ static void stop_tees(results *r)
         r->tee_out = NULL;
     }
     if (r->out_copy) {
-        fclose(r->out_copy);
+        if (ferror(r->out_copy) | (fclose(r->out_copy) != 0))
+            r->out_copy_failed = true;
         r->out_copy = NULL;
     }
     if (r->saved_err >= 0) {
@@ -306,11 +314,12 @@ static void stop_tees(results *r)
     }
     if (r->pipe_r >= 0)
         close(r->pipe_r);
-    if (r->err_copy >= 0)
-        close(r->err_copy);
+    if (r->err_copy >= 0 && close(r->err_copy) != 0)
+        atomic_store(&r->err_copy_failed, true);
     r->pipe_r = r->err_copy = -1;
     if (r->script) {
-        fclose(r->script);
+        if (ferror(r->script) | (fclose(r->script) != 0))
+            r->script_failed = true;
         r->script = NULL;
     }
 }
@@ -330,6 +339,12 @@ int results_finish(results *r, const char *history_path, dkv_err *err)
     stop_tees(r);
     if (!history_path)
         return 0;
+    /* A copy that failed is said last: the rest draws from the history
+     * alone, and is made all the same. */
+    const char *lost = r->script_failed ? "script.txt"
+                       : r->out_copy_failed ? "stdout.txt"
+                       : atomic_load(&r->err_copy_failed) ? "stderr.txt"
+                                                          : NULL;
     if (!same_file(history_path, r->hist) && copy_file(history_path, r->hist, err) < 0)
         return dkv_err_wrap(err, "--out");
     char path[PATH_MAX + 32], check_json[PATH_MAX + 32];
@@ -355,6 +370,8 @@ int results_finish(results *r, const char *history_path, dkv_err *err)
         return dkv_err_wrap(err, "--out: bin/report");
     if (rst != 0)
         return dkv_err_set(err, "--out: bin/report failed (exit status %d)", rst);
+    if (lost)
+        return dkv_err_set(err, "--out %s: %s could not be written whole", r->dir, lost);
     return 0;
 }
 
