@@ -307,7 +307,8 @@ static void write_violations(FILE *f, const page_input *in)
             fprintf(f, " (<a href=\"#op-%ld\">in the timeline</a>)", row);
         for (size_t k = 0; k < v[i].n_related; k++)
             fprintf(f, "%s<a class=\"line-link\" href=\"#L%ld\">%ld</a>",
-                    k ? ", " : "; also lines ", v[i].related[k], v[i].related[k]);
+                    k ? ", " : v[i].n_related == 1 ? "; also line " : "; also lines ",
+                    v[i].related[k], v[i].related[k]);
         fputs("<p class=\"explanation\">", f);
         esc_html_str(f, v[i].text);
         fputs("</p></div>\n", f);
