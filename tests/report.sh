@@ -75,6 +75,7 @@ sed -E '/"line":28,/{s/"value":"purple","version":\[[0-9]+,42\]/"value":"red","v
     s/("dep_before":(\[[0-9]+,[0-9]+\]|null)),"dep_after":\[[0-9]+,[0-9]+\]/\1,"dep_after":\2/}' \
     "$demo/history.jsonl" > "$forged/history.jsonl"
 cp scripts/demo.txt "$forged/script.txt"
+mkdir -p "$forged/servers" && echo "a log line" > "$forged/servers/server-3.log"
 "$BIN/check" --json "$forged/check.json" "$forged/history.jsonl" > /dev/null 2>&1
 expect "the forged history is invalid" [ $? = 1 ]
 expect "bin/report draws it" "$BIN/report" "$forged/history.jsonl" "$forged/check.json" "$forged" \
@@ -147,6 +148,7 @@ expect "older than held explained" grep -q 'class="explanation">line 28 .get 100
 expect "the violation links to script line 28" grep -q 'class="line-link" href="#L28"' "$dom"
 expect "script line 28 marked" grep -q 'class="sl bad" id="L28"' "$dom"
 expect "its op box outlined" grep -q 'class="op ok bad"[^>]*data-line="28"' "$dom"
+expect "a link to a server's log" grep -q 'href="servers/server-3.log"' "$dom"
 
 dom="$work/faults.dom"
 expect "chromium loads the faults page" run_chrome "$faults/index.html" "$dom" --dump-dom

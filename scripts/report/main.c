@@ -9,6 +9,7 @@
  * OUTDIR/script.txt when there is one (master --out writes it), else the
  * lines the history recorded. Lines of the history that cannot be read are
  * left out and named on the page. Exit status: 0 written, 2 not. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,41 @@ static void load_script(const char *outdir, const timeline *t, script_text *s)
     }
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The files beside the page worth a link: those master --out writes, and
+ * each server's log in servers/. Names are malloc'ed; *n set. */
+static char **files_beside(const char *outdir, size_t *n)
+{
+    char **files = NULL;
+    size_t cap = 0;
+    char path[4096];
+    *n = 0;
+    for (size_t i = 0; i < N_KNOWN; i++) {
+        snprintf(path, sizeof path, "%s/%s", outdir, known_files[i]);
+        if (access(path, F_OK) == 0)
+            *VEC_PUSH(files, *n, cap) = xstrdup(known_files[i]);
+    }
+    size_t first_log = *n;
+    snprintf(path, sizeof path, "%s/servers", outdir);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0)
+            continue;
+        snprintf(path, sizeof path, "servers/%s", e->d_name);
+        *VEC_PUSH(files, *n, cap) = xstrdup(path);
+    }
+    if (d)
+        closedir(d);
+    qsort(files + first_log, *n - first_log, sizeof *files, cmp_name);
+    return files;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -160,17 +196,12 @@ int main(int argc, char **argv)
         }
     }
     if (status == 0) {
-        const char *files[N_KNOWN];
-        size_t nf = 0;
-        for (size_t i = 0; i < N_KNOWN; i++) {
-            snprintf(path, sizeof path, "%s/%s", outdir, known_files[i]);
-            if (access(path, F_OK) == 0)
-                files[nf++] = known_files[i];
-        }
+        size_t nf;
+        char **files = files_beside(outdir, &nf);
         script_text s = {0};
         load_script(outdir, t, &s);
         page_input in = {.t = t, .check = cv, .script = s.lines, .n_script = s.n,
-                         .files = files, .n_files = nf};
+                         .files = (const char *const *)files, .n_files = nf};
         snprintf(path, sizeof path, "%s/index.html", outdir);
         if (page_write(&in, path, &err) < 0) {
             fprintf(stderr, "report: %s\n", err.msg);
@@ -178,6 +209,9 @@ int main(int argc, char **argv)
         }
         free(s.lines);
         free(s.buf);
+        for (size_t i = 0; i < nf; i++)
+            free(files[i]);
+        free(files);
     }
     timeline_free(t);
     checkjson_free(cv);
