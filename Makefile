@@ -69,6 +69,8 @@ FUZZ_SECONDS ?= 3
 include tests/tests.mk
 # The history checker (bin/check) and the scenario generator (bin/gen).
 include scripts/check/check.mk
+# The results page (bin/report).
+include scripts/report/report.mk
 include scripts/gen.mk
 # make bench: the performance suite (bench/run.sh), see README "Performance".
 include bench/bench.mk
@@ -101,7 +103,7 @@ test-build-asan:
 # (output grouped per part). The end-to-end and hostile tests, which bound
 # response times, run alone afterwards.
 test-fuzz:
-	@$(MAKE) --no-print-directory fuzz-smoke fuzz-check FUZZ_SECONDS=$(FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory fuzz-smoke fuzz-check fuzz-report FUZZ_SECONDS=$(FUZZ_SECONDS)
 test-units:
 	ASAN_OPTIONS=detect_leaks=1 bin-asan/unit-tests
 	BIN=bin-asan tests/check/run.sh
@@ -113,6 +115,7 @@ test:
 	@$(MAKE) --no-print-directory -j$(JOBS) test-build
 	@$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target test-fuzz test-units
 	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/e2e.sh
+	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/report.sh
 	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/hostile.sh
 	ASAN_OPTIONS=detect_leaks=1 BIN=bin-asan tests/netns.sh
 

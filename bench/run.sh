@@ -181,9 +181,13 @@ stat_cps() { # commands/s of the whole script, from "N commands in S s"
     awk '$1 == "stats:" && $3 == "commands" && $4 == "in" && $6 == "s:" { if ($5 > 0) printf "%.1f\n", $2 / $5; exit }' "$1"
 }
 stat_failed() { awk '$1 == "stats:" && $3 ~ /^[0-9]+$/ && NF == 7 { f += $4 } END { print f + 0 }' "$1"; }
-# Frames: prints "upd ack lsa hello".
+# Frames: prints "upd ack lsa hello", from the replication line and the
+# join and link-state line.
 stat_frames() {
-    sed -n 's/^stats: server frames sent: upd \([0-9]*\), ack \([0-9]*\), lsa \([0-9]*\), hello \([0-9]*\);.*/\1 \2 \3 \4/p' "$1"
+    local r j
+    r=$(sed -n 's/^stats: replication frames sent: upd \([0-9]*\), ack \([0-9]*\).*/\1 \2/p' "$1")
+    j=$(sed -n 's/^stats: join and link-state frames sent (not per put): hello \([0-9]*\), lsa \([0-9]*\).*/\2 \1/p' "$1")
+    [ -n "$r" ] && [ -n "$j" ] && echo "$r $j"
 }
 
 # check_run NAME: notes a run whose master failed or whose commands failed.

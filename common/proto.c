@@ -103,6 +103,7 @@ static const proto_field server_stats_reply[] = {
     COUNT(proto_server_stats_reply, updates_sent, "updates_sent"),
     COUNT(proto_server_stats_reply, updates_applied, "updates_applied"),
     COUNT(proto_server_stats_reply, duplicates, "duplicates"),
+    COUNT(proto_server_stats_reply, ping, "ping"),
 };
 
 const proto_method proto_server_put = {

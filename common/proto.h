@@ -131,9 +131,11 @@ typedef struct proto_server_connect_all_args {
     size_t n_peers;
 } proto_server_connect_all_args;
 
-/* stats(): frames sent by type and updates counted (core_counters). */
+/* stats(): frames sent by type and updates counted (core_counters), and
+ * keepalive pings (links_counters). */
 typedef struct proto_server_stats_reply {
     uint64_t hello, upd, ack, lsa, updates_sent, updates_applied, duplicates;
+    uint64_t ping;
 } proto_server_stats_reply;
 
 /* show(): the server's view, for showServer: its counters and, per

@@ -1248,6 +1248,7 @@ static void add_frames(cluster *c, uint64_t id, cluster_frames *out)
     out->upd += (int64_t)r.upd;
     out->ack += (int64_t)r.ack;
     out->lsa += (int64_t)r.lsa;
+    out->ping += (int64_t)r.ping;
     out->updates_sent += (int64_t)r.updates_sent;
 }
 

@@ -145,7 +145,7 @@ void cluster_events_clear(cluster *c);
 /* Frames sent by type, summed over every server of the run (killed ones
  * included, as of their last stats call). */
 typedef struct cluster_frames {
-    int64_t hello, upd, ack, lsa, updates_sent;
+    int64_t hello, upd, ack, lsa, ping, updates_sent;
 } cluster_frames;
 void cluster_frames_total(cluster *c, cluster_frames *out);
 

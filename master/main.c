@@ -25,6 +25,7 @@
 #include "cluster.h"
 #include "config.h"
 #include "history.h"
+#include "results.h"
 #include "stats.h"
 #include "script.h"
 
@@ -96,6 +97,9 @@ static void usage(FILE *f)
             "                          log before the reply; survives a killed process)\n"
             "  --history FILE          write one JSON line per executed command to FILE\n"
             "  --stats                 print throughput, latencies, frames per put on stderr\n"
+            "  --out DIR               write the run's results folder: script, stdout, stderr,\n"
+            "                          history, check verdict, stats, server logs, plots and\n"
+            "                          a timeline page (DIR/index.html)\n"
             "  --valgrind-servers      run every server under valgrind's memcheck\n"
             "  --show FILE             write showServer's views to FILE (default: stderr)\n"
             "  --trace                 servers log every frame sent or received on a peer\n"
@@ -234,6 +238,7 @@ typedef struct master_opts {
     const char *history_path;
     const char *config_path; /* --config, or NULL: everything local */
     const char *show_path;   /* --show, or NULL: showServer prints on stderr */
+    const char *out_dir;     /* --out, or NULL */
     bool keep, want_stats;
 } master_opts;
 
@@ -252,6 +257,7 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
                                          {"config", required_argument, 0, 'C'},
                                          {"show", required_argument, 0, 'W'},
                                          {"trace", no_argument, 0, 'T'},
+                                         {"out", required_argument, 0, 'O'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     *o = (master_opts){.cluster = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000,
@@ -282,6 +288,7 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
         case 'C': o->config_path = optarg; break;
         case 'W': o->show_path = optarg; break;
         case 'T': o->cluster.trace = true; break;
+        case 'O': o->out_dir = optarg; break;
         case 'h': usage(stdout); *status = 0; return false;
         default: usage(stderr); return false;
         }
@@ -362,7 +369,8 @@ static void mark_kept(const char *run_dir)
 typedef struct run {
     cluster *c;
     history *hist; /* NULL without --history */
-    stats *st;     /* NULL without --stats */
+    stats *st;     /* NULL without --stats and --out */
+    results *out;  /* NULL without --out */
     cluster_result res;
     long lineno;
     int status;        /* the master's exit status so far */
@@ -423,6 +431,8 @@ static void run_line(run *r, char *line, size_t len)
 {
     dkv_err err;
     script_cmd cmd;
+    if (r->out)
+        results_script_line(r->out, line, len);
     /* Parsing cuts the line into tokens in place: the history keeps it as
      * read. */
     uint8_t *text = r->hist ? xmemdup(line, len) : NULL;
@@ -512,9 +522,19 @@ int main(int argc, char **argv)
         o.keep = false;
     dkv_err err;
     run r = {0};
+    /* --out first: it tees stdout and stderr, and holds the history unless
+     * --history names another file. */
+    if (o.out_dir && !(r.out = results_open(o.out_dir, &err))) {
+        fprintf(stderr, "master: %s\n", err.msg);
+        config_free(o.cluster.cfg);
+        return 2;
+    }
+    if (r.out && !o.history_path)
+        o.history_path = results_history_path(r.out);
     /* Before the run directory exists, so that a bad path leaves nothing. */
     if (o.history_path && !(r.hist = history_open(o.history_path, &err))) {
         fprintf(stderr, "master: %s\n", err.msg);
+        results_free(r.out);
         config_free(o.cluster.cfg);
         return 2;
     }
@@ -533,6 +553,7 @@ int main(int argc, char **argv)
         history_close(r.hist);
         if (o.cluster.show)
             fclose(o.cluster.show);
+        results_free(r.out);
         return 2;
     }
     /* First: scripts/cleanup takes a run without a live master for an
@@ -546,11 +567,11 @@ int main(int argc, char **argv)
     o.cluster.run_dir = run_dir;
     o.cluster.bin_dir = bin_dir;
     o.cluster.owns_run_dir = !o.keep;
-    o.cluster.count_frames = o.want_stats;
+    o.cluster.count_frames = o.want_stats || r.out;
     o.cluster.record_initial_stores = r.hist != NULL;
     o.cluster.cancel = &cancel_calls;
 
-    r.st = o.want_stats ? stats_new() : NULL;
+    r.st = o.want_stats || r.out ? stats_new() : NULL;
     int64_t run_start = net_now_us();
     r.c = cluster_new(&o.cluster, &err);
     if (r.c)
@@ -574,7 +595,13 @@ int main(int argc, char **argv)
         cluster_frames frames = {0};
         if (r.c)
             cluster_frames_total(r.c, &frames);
-        stats_print(r.st, stderr, net_now_us() - run_start, r.c ? &frames : NULL);
+        int64_t wall = net_now_us() - run_start;
+        if (o.want_stats)
+            stats_print(r.st, stderr, wall, r.c ? &frames : NULL);
+        if (r.out && results_write_stats(r.out, r.st, wall, r.c ? &frames : NULL, &err) < 0) {
+            fprintf(stderr, "master: %s\n", err.msg);
+            exit_status = exit_status ? exit_status : 1;
+        }
         stats_free(r.st);
     }
     cluster_result_clear(&r.res);
@@ -583,11 +610,23 @@ int main(int argc, char **argv)
     if (o.cluster.show && fclose(o.cluster.show) != 0)
         fprintf(stderr, "master: cannot write --show %s: %s\n", o.show_path, strerror(errno));
     config_free(o.cluster.cfg);
+    /* The servers' logs, before their run directory goes. */
+    if (r.out && local && results_collect_logs(r.out, run_dir, &err) < 0)
+        fprintf(stderr, "master: --out: %s\n", err.msg);
     if (local && pidfile_remove(run_dir, "master", &err) < 0)
         fprintf(stderr, "master: %s\n", err.msg);
     if (local && !o.keep)
         daemon_remove_tree(run_dir);
     else if (local)
         fprintf(stderr, "master: run directory kept: %s\n", run_dir);
+    if (r.out) {
+        if (results_finish(r.out, o.history_path, &err) < 0) {
+            fprintf(stderr, "master: %s\n", err.msg);
+            exit_status = exit_status ? exit_status : 1;
+        } else {
+            fprintf(stderr, "master: results in %s/index.html\n", o.out_dir);
+        }
+        results_free(r.out);
+    }
     return exit_status;
 }

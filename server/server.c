@@ -402,7 +402,8 @@ static int m_stats(void *ctx, const proto_none *a, proto_server_stats_reply *r, 
     *r = (proto_server_stats_reply){k->hello,        k->upd,
                                     k->ack,          k->lsa,
                                     k->updates_sent, k->updates_applied,
-                                    k->duplicates};
+                                    k->duplicates,
+                                    links_get_counters(s->links)->pings};
     return 0;
 }
 

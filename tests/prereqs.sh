@@ -3,6 +3,7 @@
 #   jq     the history properties of tests/gen_seeds.sh
 #   refs   the reference scripts of tests/e2e.sh (REFDIR, default
 #          ../shared/reference-scripts)
+#   chromium  the timeline page's checks of tests/report.sh
 #
 # usage: tests/prereqs.sh [WHAT...]      (default: all of them)
 # Exit 0 when everything named is there. Otherwise one line per missing
@@ -12,7 +13,7 @@
 set -u
 cd "$(dirname "$0")/.."
 REFDIR=${REFDIR:-../shared/reference-scripts}
-[ $# -gt 0 ] || set -- jq refs
+[ $# -gt 0 ] || set -- jq refs chromium
 missing=0
 lack() { # what, the check that needs it
     missing=1
@@ -28,6 +29,8 @@ for what in "$@"; do
             lack "jq (apt-get install jq)" "the history properties of tests/gen_seeds.sh" ;;
     refs) [ -d "$REFDIR" ] ||
             lack "$REFDIR" "the reference scripts of tests/e2e.sh" ;;
+    chromium) command -v chromium >/dev/null 2>&1 ||
+            lack "chromium (apt-get install chromium)" "the timeline page checks of tests/report.sh" ;;
     *) echo "prereqs: unknown item '$what'" >&2; exit 2 ;;
     esac
 done

@@ -36,6 +36,7 @@ static void register_all(void)
     add_procs_tests();
     add_history_tests();
     add_dump_tests();
+    add_report_tests();
 }
 
 /* Failures of the last run. Failed assertions, failed tests and failed

@@ -373,7 +373,7 @@ static const proto_client_attach_args attach_args = {DKV_ID_MAX, "localhost", 65
 static proto_peer peer_list[3] = {{0, "127.0.0.1", 1}, {5, "::1", 2}, {DKV_ID_MAX, "h", 65535}};
 static const proto_server_connect_all_args connect_all_args = {peer_list, 3};
 static const proto_id some_id = {123456789012};
-static const proto_server_stats_reply stats_reply = {1, 2, 3, 4, 5, INT64_MAX, 0};
+static const proto_server_stats_reply stats_reply = {1, 2, 3, 4, 5, INT64_MAX, 0, 6};
 static proto_show_node show_nodes[] = {
     {1, PROTO_LINK_NONE, -1, true, 1, 2, "2", true, false, 0, 5},
     {2, PROTO_LINK_UP, 0, true, DKV_COUNTER_MAX, 9, "1", true, true, 1, 0},

@@ -36,6 +36,7 @@ void add_fixture_tests(void);
 void add_procs_tests(void);
 void add_history_tests(void);
 void add_dump_tests(void);
+void add_report_tests(void);
 
 /* Registers a suite and its NULL-terminated test table. Aborts the run on a
  * registry error: a half-registered run would report a misleading count. */

@@ -341,6 +341,14 @@ static int parse_fields(json_t *root, histline_record *rec, dkv_err *err)
             (lc && parse_ids(lc, "clients", &rec->lost_clients, &rec->n_lost_clients, err) < 0))
             return -1;
     }
+    json_t *t0 = json_object_get(root, "start_us"), *t1 = json_object_get(root, "end_us");
+    if ((t0 && !json_is_integer(t0)) || (t1 && !json_is_integer(t1)))
+        return dkv_err_set(err, "field start_us or end_us is not an integer");
+    rec->has_times = t0 && t1;
+    if (rec->has_times) {
+        rec->start_us = json_integer_value(t0);
+        rec->end_us = json_integer_value(t1);
+    }
     return check_required(rec, err);
 }
 

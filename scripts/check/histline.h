@@ -75,6 +75,10 @@ typedef struct histline_record {
     bool has_lost;
     uint64_t *lost_servers, *lost_clients;
     size_t n_lost_servers, n_lost_clients;
+    /* start_us and end_us (monotonic microseconds), when both are there:
+     * the checker ignores them; bin/report draws with them. */
+    bool has_times;
+    int64_t start_us, end_us;
 } histline_record;
 
 /* Whether rec tells of something outside the script (died, lost): such a
