@@ -39,6 +39,10 @@ typedef struct cluster_opts {
     /* The cluster secret's file (every daemon proves it); NULL: a fresh
      * one is made as RUN_DIR/secret, mode 0600, for this run alone. */
     const char *secret_file;
+    /* --seed: the faults' randomness (flakyLink, delayLink's jitter); when
+     * not given, a random seed, printed on stderr when first used. */
+    uint64_t seed;
+    bool seed_given;
 } cluster_opts;
 
 typedef struct cluster cluster;
@@ -88,6 +92,10 @@ typedef struct cluster_result {
     bool has_store;
     cluster_entry *entries;
     size_t n_entries, cap_entries;
+    /* delayLink, flakyLink: the run's seed, which their randomness derives
+     * from (the history records it, so a run can be repeated). */
+    bool has_seed;
+    uint64_t seed;
 } cluster_result;
 
 /* Frees what res holds and zeroes it (a zeroed res holds nothing). */

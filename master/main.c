@@ -99,6 +99,8 @@ static void usage(FILE *f)
             "  --valgrind-servers      run every server under valgrind's memcheck\n"
             "  --config FILE           run on the machines of this cluster file (JSON; see\n"
             "                          README \"Several machines\"), through their watchdogs\n"
+            "  --seed N                seed of the faults' randomness (flakyLink, delayLink's\n"
+            "                          jitter; default: a random one, printed on first use)\n"
             "  --help                  this text\n");
 }
 
@@ -246,6 +248,7 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
                                          {"history", required_argument, 0, 'H'},
                                          {"stats", no_argument, 0, 'S'},
                                          {"config", required_argument, 0, 'C'},
+                                         {"seed", required_argument, 0, 'R'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     *o = (master_opts){.cluster = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000,
@@ -274,6 +277,13 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
         case 'H': o->history_path = optarg; break;
         case 'S': o->want_stats = true; break;
         case 'C': o->config_path = optarg; break;
+        case 'R':
+            if (ids_parse_u64(optarg, UINT64_MAX, &o->cluster.seed, &err) < 0) {
+                fprintf(stderr, "master: --seed: expected a non-negative decimal number\n");
+                return false;
+            }
+            o->cluster.seed_given = true;
+            break;
         case 'h': usage(stdout); *status = 0; return false;
         default: usage(stderr); return false;
         }
@@ -420,6 +430,7 @@ static void run_line(run *r, char *line, size_t len)
     uint8_t *text = r->hist ? xmemdup(line, len) : NULL;
     int64_t t0 = net_now_us();
     bool parsed = script_parse(line, len, &cmd, &err) == 0;
+    cmd.line = r->lineno;
     if (parsed && cmd.kind != SCRIPT_CMD_NONE) {
         /* Deaths and lost machines first, so the command sees them. */
         cluster_poll(r->c);
