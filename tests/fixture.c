@@ -447,7 +447,7 @@ bool fixture_established(const fixture *f, size_t a, size_t b)
 static bool start_node(fixture *f, size_t i)
 {
     fx_node *nd = &f->node[i];
-    links_ops ops = {nd, op_dial, NULL, NULL, op_live};
+    links_ops ops = {nd, op_dial, NULL, NULL, op_live, NULL};
     memconn_ops(&ops);
     dkv_err err;
     nd->port = f->next_port++;

@@ -86,6 +86,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (cmd.id[0] > DKV_ID_MAX || cmd.id[1] > DKV_ID_MAX || cmd.key || cmd.value)
                 abort();
         }
+        /* The fault commands' numbers are within their bounds. */
+        uint64_t max = cmd.kind == SCRIPT_CMD_FLAKY_LINK ? SCRIPT_MAX_PCT : SCRIPT_MAX_MS;
+        if (cmd.num[0] > max || cmd.num[1] > max)
+            abort();
         if (cmd.kind != SCRIPT_CMD_NONE && strcmp(cmd.name, script_kind_name(cmd.kind)) != 0)
             abort();
     }
@@ -103,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *s = script_suggest(word);
     if (s) {
         bool known = false;
-        for (int k = SCRIPT_CMD_JOIN_SERVER; k <= SCRIPT_CMD_GET && !known; k++)
+        for (int k = SCRIPT_CMD_JOIN_SERVER; k <= SCRIPT_CMD_SLEEP && !known; k++)
             known = strcmp(s, script_kind_name((script_kind)k)) == 0;
         if (!known)
             abort();
