@@ -23,6 +23,7 @@ struct links_conn {
 typedef struct staged {
     size_t len;
     int64_t release_at;
+    bool upd; /* a flaky link draws after writes only (see links_fault) */
 } staged;
 
 typedef struct peer_link {
@@ -46,6 +47,7 @@ typedef struct peer_link {
     size_t head, n_frames, cap_frames;
     size_t stamped;       /* bytes of stage that frames[head..] cover */
     int64_t last_release; /* latest release time given: order is kept */
+    bool reset_due;       /* flaky: reset once the connection's output has left */
 } peer_link;
 
 struct links {
@@ -120,6 +122,7 @@ static uint64_t next_random(uint64_t *state)
 
 static void stage_clear(peer_link *l)
 {
+    l->reset_due = false;
     buf_clear(&l->stage);
     l->head = l->n_frames = 0;
     l->stamped = 0;
@@ -150,7 +153,8 @@ static void stage_stamp(links *lk, peer_link *l, int64_t now)
             l->n_frames -= l->head;
             l->head = 0;
         }
-        *VEC_PUSH(l->frames, l->n_frames, l->cap_frames) = (staged){len, at};
+        *VEC_PUSH(l->frames, l->n_frames, l->cap_frames) =
+            (staged){len, at, peermsg_frame_is_upd(p, len)};
         l->stamped += len;
         lk->counters.staged_frames++;
     }
@@ -168,31 +172,40 @@ static void reset_conn(links *lk, links_conn *lc, const char *why)
 }
 
 /* Moves the frames of l's queue that are due to its connection, while the
- * connection's output is within its budget; a flaky link may reset the
- * connection after each. Returns when it is next due (INT64_MAX: nothing
- * queued). */
+ * connection's output is within its budget. On a flaky link a draw after
+ * each frame may doom the connection: it is reset once its output has
+ * left (so the peer gets that frame, and the rest is lost, as when a
+ * network breaks a connection). Returns when it is next due (INT64_MAX:
+ * nothing queued). */
 static int64_t stage_release(links *lk, peer_link *l, int64_t now)
 {
+    if (!l->conn || l->conn->closing || !l->core_up)
+        return INT64_MAX;
+    if (l->reset_due) {
+        if (conn_io(lk, l->conn).pending > 0)
+            return now + LINKS_PUSH_RETRY_US; /* the loop wakes when it leaves */
+        lk->counters.flaky_resets++;
+        reset_conn(lk, l->conn, "flaky link: reset after a frame");
+        return INT64_MAX;
+    }
     while (l->head < l->n_frames) {
-        if (!l->conn || l->conn->closing || !l->core_up)
-            return INT64_MAX;
         const staged *f = &l->frames[l->head];
         if (f->release_at > now)
             return f->release_at;
         buf *out = conn_out(lk, l->conn);
         if (conn_io(lk, l->conn).pending >= LINKS_STAGE_OUT_BUDGET)
             return now + LINKS_PUSH_RETRY_US;
+        bool upd = f->upd;
         buf_append(out, buf_head(&l->stage), f->len);
         buf_consume(&l->stage, f->len);
         l->stamped -= f->len;
         l->head++;
         if (l->head == l->n_frames)
             l->head = l->n_frames = 0;
-        if (l->fault.flaky_pct > 0 &&
+        if (upd && l->fault.flaky_pct > 0 &&
             next_random(&l->rng) % 100 < (uint64_t)l->fault.flaky_pct) {
-            lk->counters.flaky_resets++;
-            reset_conn(lk, l->conn, "flaky link: reset after a frame");
-            return INT64_MAX;
+            l->reset_due = true;
+            return now + LINKS_PUSH_RETRY_US;
         }
     }
     return INT64_MAX;
@@ -514,6 +527,7 @@ void links_set_fault(links *lk, uint64_t peer, const links_fault *f)
         if (l->conn)
             close_conn(lk, l->conn, "link released by the master");
         l->backoff = LINKS_RETRY_FIRST_US;
+        l->retry_at = 0; /* dialled at the next tick, not after an old backoff */
     }
 }
 
@@ -616,7 +630,7 @@ int64_t links_tick(links *lk, int64_t now)
     }
     for (size_t i = 0; i < lk->n_links; i++) {
         peer_link *l = &lk->links[i];
-        if (buf_unread(&l->stage) == 0)
+        if (buf_unread(&l->stage) == 0 && !l->reset_due)
             continue;
         stage_stamp(lk, l, now);
         int64_t at = stage_release(lk, l, now);

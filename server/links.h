@@ -148,10 +148,13 @@ void links_forget(links *lk, uint64_t peer);
  * - delay_us, jitter_us: each frame leaves delay_us + a uniform draw in
  *   [-jitter_us, jitter_us] after it was queued, never before an earlier
  *   frame (order is kept);
- * - flaky_pct: after each frame released (upd, ack, lsa; hello and pings
- *   bypass the queue) the connection is reset with this probability, from
- *   a generator seeded by seed; recovery is the usual redial, hello and
- *   catch-up;
+ * - flaky_pct: after each write frame (upd) released, the connection is
+ *   reset with this probability, once that frame has left (what follows
+ *   is lost), from a generator seeded by seed; recovery is the usual
+ *   redial, hello and catch-up. Acks and LSAs do not draw: they answer
+ *   link changes, so a reset after them would feed itself (each reset
+ *   changes links, whose LSAs would reset more) and a cluster with a few
+ *   flaky links would never settle;
  * - held: the link is out of routing and groups (the core sees it down)
  *   but its connection stays, carrying keepalive only, and it is not
  *   dialled; frames from the peer are ignored. When held ends the
