@@ -139,7 +139,7 @@ typedef struct proto_server_stats_reply {
 /* link_fault(peer, delay_ms, jitter_ms, flaky_pct, held, seed): how this
  * server's link to peer misbehaves from now on (links.h, links_fault): each
  * frame to peer leaves delay_ms +- jitter_ms after it was queued (in
- * order); after each data frame the connection is reset with probability
+ * order); after each frame of writes the connection is reset with probability
  * flaky_pct %, drawn from a generator seeded by seed; held: the link
  * carries keepalive only and counts for neither routing nor groups. All
  * zero: a normal link. */
