@@ -557,7 +557,9 @@ static int64_t tend_links(links *lk, int64_t now)
             continue;
         links_io io = conn_io(lk, l->conn);
         int64_t rx = io.last_rx, tx = io.last_tx;
-        if (now - rx >= LINKS_DEAD_US) {
+        /* A held link's peer may be paused (stopped): its silence is
+         * expected, and the link is released through a new connection. */
+        if (now - rx >= LINKS_DEAD_US && !l->fault.held) {
             if (lk->log)
                 logrl_printf(lk->log, now, "server %" PRIu64 ": link to %" PRIu64
                              " dropped: nothing received for %d ms", lk->self, l->peer,
@@ -575,7 +577,7 @@ static int64_t tend_links(links *lk, int64_t now)
          * wakes the caller anyway: a wakeup at once would spin until then. */
         if (tx + LINKS_PING_US > now && tx + LINKS_PING_US < t)
             t = tx + LINKS_PING_US;
-        if (rx + LINKS_DEAD_US < t)
+        if (rx + LINKS_DEAD_US < t && !l->fault.held)
             t = rx + LINKS_DEAD_US;
     }
     return t;
