@@ -833,9 +833,12 @@ static size_t live_servers(cluster *c, uint64_t **out)
 static int pause_server(cluster *c, const script_cmd *cmd, dkv_err *err)
 {
     uint64_t id = cmd->id[0];
-    if (need_running_server(c, id, err) < 0)
+    if (need_live_server(c, id, err) < 0)
         return -1;
     endpoint *e = ep_find(c, id);
+    if (model_server_paused(c->m, id))
+        return dkv_err_set(err, "server %" PRIu64 " is already paused (pauseServer at line %ld)",
+                           id, e->paused_line);
     machine *m = &c->mach[e->machine];
     if (proto_watchdog_pause_call(m->rpc, &(proto_watchdog_pause_args){id, true}, NULL, err) <
         0)
