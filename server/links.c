@@ -181,9 +181,11 @@ static int64_t stage_release(links *lk, peer_link *l, int64_t now)
 {
     if (!l->conn || l->conn->closing || !l->core_up)
         return INT64_MAX;
+    /* Output that has not left wakes the caller when it leaves (a timer
+     * would spin while a partition holds it back). */
     if (l->reset_due) {
         if (conn_io(lk, l->conn).pending > 0)
-            return now + LINKS_PUSH_RETRY_US; /* the loop wakes when it leaves */
+            return INT64_MAX;
         lk->counters.flaky_resets++;
         reset_conn(lk, l->conn, "flaky link: reset after a frame");
         return INT64_MAX;
@@ -194,7 +196,7 @@ static int64_t stage_release(links *lk, peer_link *l, int64_t now)
             return f->release_at;
         buf *out = conn_out(lk, l->conn);
         if (conn_io(lk, l->conn).pending >= LINKS_STAGE_OUT_BUDGET)
-            return now + LINKS_PUSH_RETRY_US;
+            return INT64_MAX;
         bool upd = f->upd;
         buf_append(out, buf_head(&l->stage), f->len);
         buf_consume(&l->stage, f->len);
@@ -205,7 +207,7 @@ static int64_t stage_release(links *lk, peer_link *l, int64_t now)
         if (upd && l->fault.flaky_pct > 0 &&
             next_random(&l->rng) % 100 < (uint64_t)l->fault.flaky_pct) {
             l->reset_due = true;
-            return now + LINKS_PUSH_RETRY_US;
+            return INT64_MAX;
         }
     }
     return INT64_MAX;
