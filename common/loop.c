@@ -339,6 +339,15 @@ void loop_close(loop_conn *c, const char *why)
     dkv_err_mark_cut(c->why, sizeof c->why, snprintf(c->why, sizeof c->why, "%s", why));
 }
 
+void loop_abort(loop_conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    struct linger lg = {1, 0};
+    (void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    loop_close(c, why);
+}
+
 static void report_close(loop_conn *c)
 {
     if (!c->close_reported) {

@@ -134,6 +134,9 @@ int64_t loop_conn_last_tx(const loop_conn *c);
 void loop_conn_set_evictable(loop_conn *c, bool evictable);
 /* Closes after the current dispatch; on_close is called with why. */
 void loop_close(loop_conn *c, const char *why);
+/* loop_close, but the close is abortive (SO_LINGER 0: the peer gets a
+ * reset, and bytes not yet delivered are lost), as a flaky network does. */
+void loop_abort(loop_conn *c, const char *why);
 
 /* Connections not yet closed. */
 size_t loop_conn_count(const loop *l);

@@ -164,6 +164,17 @@ const proto_method proto_server_uncut = {"uncut", PROTO_SERVER, LAYOUT(proto_id,
                                          NONE, RPC_SHAPE_ANY};
 const proto_method proto_server_forget = {"forget", PROTO_SERVER, LAYOUT(proto_id, id_fields),
                                           NONE, RPC_SHAPE_ANY};
+static const proto_field server_link_fault_args[] = {
+    ID(proto_server_link_fault_args, peer, "peer"),
+    TYPED(proto_server_link_fault_args, delay_ms, "delay_ms", PROTO_I64, 0, PROTO_MAX_DELAY_MS),
+    TYPED(proto_server_link_fault_args, jitter_ms, "jitter_ms", PROTO_I64, 0, PROTO_MAX_DELAY_MS),
+    TYPED(proto_server_link_fault_args, flaky_pct, "flaky_pct", PROTO_I64, 0, 100),
+    TYPED(proto_server_link_fault_args, held, "held", PROTO_FLAG, 0, 1),
+    COUNT(proto_server_link_fault_args, seed, "seed"),
+};
+const proto_method proto_server_link_fault = {
+    "link_fault", PROTO_SERVER, LAYOUT(proto_server_link_fault_args, server_link_fault_args),
+    NONE, RPC_SHAPE_ANY};
 const proto_method proto_server_stats = {"stats", PROTO_SERVER, NONE,
                                          LAYOUT(proto_server_stats_reply, server_stats_reply),
                                          RPC_SHAPE_STRUCT};
@@ -345,6 +356,13 @@ const proto_method proto_watchdog_start = {
     LAYOUT(proto_watchdog_start_reply, watchdog_start_reply), RPC_SHAPE_STRUCT};
 const proto_method proto_watchdog_kill = {"kill", PROTO_WATCHDOG, LAYOUT(proto_id, id_fields),
                                           NONE, RPC_SHAPE_ANY};
+static const proto_field watchdog_pause_args[] = {
+    ID(proto_watchdog_pause_args, id, "id"),
+    TYPED(proto_watchdog_pause_args, paused, "paused", PROTO_FLAG, 0, 1),
+};
+const proto_method proto_watchdog_pause = {"pause", PROTO_WATCHDOG,
+                                           LAYOUT(proto_watchdog_pause_args, watchdog_pause_args),
+                                           NONE, RPC_SHAPE_ANY};
 const proto_method proto_watchdog_shutdown = {"shutdown", PROTO_WATCHDOG, NONE, NONE,
                                               RPC_SHAPE_ANY};
 

@@ -146,7 +146,7 @@ typedef enum proto_link {
     PROTO_LINK_DOWN,      /* not live: waiting to redial, or forgotten */
     PROTO_LINK_DIALLING,  /* an outgoing connection under way */
     PROTO_LINK_UP,        /* live */
-    PROTO_LINK_HELD,      /* refused: the master cut it */
+    PROTO_LINK_HELD,      /* the master cut it (refused), blocked it or paused its peer (keepalive only) */
 } proto_link;
 typedef struct proto_show_node {
     uint64_t id;
@@ -171,6 +171,20 @@ typedef struct proto_server_show_reply {
 /* Whether text is a list of ids (decimal, no leading zero), ascending,
  * comma-separated ("" is none): 0, or -1 with err. */
 int proto_id_list_check(const char *text, dkv_err *err);
+/* link_fault(peer, delay_ms, jitter_ms, flaky_pct, held, seed): how this
+ * server's link to peer misbehaves from now on (links.h, links_fault): each
+ * frame to peer leaves delay_ms +- jitter_ms after it was queued (in
+ * order); after each frame of writes the connection is reset with probability
+ * flaky_pct %, drawn from a generator seeded by seed; held: the link
+ * carries keepalive only and counts for neither routing nor groups. All
+ * zero: a normal link. */
+#define PROTO_MAX_DELAY_MS 600000
+typedef struct proto_server_link_fault_args {
+    uint64_t peer;
+    int64_t delay_ms, jitter_ms, flaky_pct;
+    bool held;
+    uint64_t seed;
+} proto_server_link_fault_args;
 
 /* ---- client ---- */
 
@@ -218,6 +232,12 @@ typedef struct proto_watchdog_start_reply {
     int64_t pid;
     const char *host; /* where it listens */
 } proto_watchdog_start_reply;
+
+/* pause(id, paused): SIGSTOP (paused) or SIGCONT server id of the run. */
+typedef struct proto_watchdog_pause_args {
+    uint64_t id;
+    bool paused;
+} proto_watchdog_pause_args;
 
 /* run_begin(run_id, sync, keep, valgrind, trace): the first call of a master on
  * its control connection to a watchdog. The run is bound to that
@@ -381,12 +401,14 @@ int proto_decode_event(const proto_method *m, const uint8_t *body, size_t len, v
     X(server_forget, proto_id, proto_none)                                                     \
     X(server_stats, proto_none, proto_server_stats_reply)                                      \
     X(server_show, proto_none, proto_server_show_reply)                                        \
+    X(server_link_fault, proto_server_link_fault_args, proto_none)                             \
     X(client_attach, proto_client_attach_args, proto_none)                                                   \
     X(client_detach, proto_none, proto_none)                                                   \
     X(client_put, proto_client_put_args, proto_client_put_reply)                               \
     X(client_get, proto_client_get_args, proto_client_get_reply)                               \
     X(watchdog_start, proto_watchdog_start_args, proto_watchdog_start_reply)                   \
     X(watchdog_kill, proto_id, proto_none)                                                     \
+    X(watchdog_pause, proto_watchdog_pause_args, proto_none)                                   \
     X(watchdog_shutdown, proto_none, proto_none)                                               \
     X(watchdog_run_begin, proto_watchdog_run_begin_args, proto_watchdog_run_begin_reply)       \
     X(watchdog_run_end, proto_none, proto_none)                                                \

@@ -59,7 +59,15 @@ typedef struct endpoint {
     bool died;      /* a server that died outside the script, not yet killed or rejoined */
     bool data_gone; /* a server whose machine came back without the run's directory */
     char cause[128]; /* why it died */
+    long paused_line; /* a paused server: the script line that paused it */
+    bool faulted;     /* a server some link fault was set on: a rejoin clears them */
 } endpoint;
+
+/* delayLink and flakyLink of one direction of a link. */
+typedef struct link_fault {
+    uint64_t from, to;
+    int64_t delay_ms, jitter_ms, flaky_pct;
+} link_fault;
 
 struct cluster {
     cluster_opts opts;
@@ -75,6 +83,9 @@ struct cluster {
     cluster_event *ev;
     size_t n_ev, cap_ev;
     uint64_t changes; /* deaths and losses applied: stabilize recomputes */
+    link_fault *lf;
+    size_t n_lf, cap_lf;
+    bool seed_shown; /* the random seed was printed */
 };
 
 static endpoint *ep_find(cluster *c, uint64_t id)
@@ -255,6 +266,11 @@ cluster *cluster_new(const cluster_opts *opts, dkv_err *err)
         return NULL;
     }
     c->m = model_new();
+    if (!c->opts.seed_given) {
+        /* Random, and printed when first used (fault_seed): --seed repeats it. */
+        if (getrandom(&c->opts.seed, sizeof c->opts.seed, 0) != sizeof c->opts.seed)
+            c->opts.seed = (uint64_t)net_now_us() ^ ((uint64_t)getpid() << 32);
+    }
     int rc = load_secret(c, err);
     if (rc < 0) {
     } else if (opts->cfg) {
@@ -332,6 +348,7 @@ void cluster_free(cluster *c)
     for (size_t i = 0; i < c->n_ep; i++)
         rpc_client_free(c->ep[i].rpc);
     free(c->ep);
+    free(c->lf);
     free(c->mach);
     cluster_events_clear(c);
     free(c->ev);
@@ -562,6 +579,22 @@ static int need_live_server(cluster *c, uint64_t id, dkv_err *err)
     return 0;
 }
 
+/* A paused server answers nothing: a command that needs it fails at once,
+ * rather than after a call's timeout. */
+static int need_unpaused(cluster *c, uint64_t id, dkv_err *err)
+{
+    if (!model_server_paused(c->m, id))
+        return 0;
+    endpoint *e = ep_find(c, id);
+    return dkv_err_set(err, "server %" PRIu64 " is paused (pauseServer at line %ld)", id,
+                       e ? e->paused_line : 0L);
+}
+
+static int need_running_server(cluster *c, uint64_t id, dkv_err *err)
+{
+    return need_live_server(c, id, err) < 0 ? -1 : need_unpaused(c, id, err);
+}
+
 static int need_client(cluster *c, uint64_t id, dkv_err *err)
 {
     model_role role = model_role_of(c->m, id);
@@ -652,6 +685,7 @@ static int attach_client(cluster *c, uint64_t cid, uint64_t sid, dkv_err *err)
 }
 
 static int collect_store(cluster *c, uint64_t id, cluster_result *res, dkv_err *err);
+static int rejoin_faults(cluster *c, uint64_t id, const uint64_t *live, size_t n, dkv_err *err);
 
 static int join_server(cluster *c, uint64_t id, cluster_result *res, dkv_err *err)
 {
@@ -667,9 +701,10 @@ static int join_server(cluster *c, uint64_t id, cluster_result *res, dkv_err *er
     uint64_t *live = xcalloc(n + 1, sizeof *live);
     model_live_servers(c->m, live, n);
     int rc = 0;
-    /* A rejoin restores every link: peers that had cut this id forget it. */
+    /* A rejoin restores every link: peers that had cut this id forget it
+     * (a paused one when it resumes). */
     for (size_t i = 0; i < n && rc == 0; i++)
-        if (model_is_cut(c->m, live[i], id)) {
+        if (model_is_cut(c->m, live[i], id) && !model_server_paused(c->m, live[i])) {
             endpoint *e = ep_find(c, live[i]);
             rc = SERVER_CALL(c, e, proto_server_uncut_call(e->rpc, &(proto_id){id}, NULL, err));
         }
@@ -683,6 +718,10 @@ static int join_server(cluster *c, uint64_t id, cluster_result *res, dkv_err *er
         res->has_store = rc == 0 && res->n_entries > 0;
     }
     endpoint *me = ep_find(c, id);
+    /* Link faults of its earlier life are gone; its links to paused
+     * servers are held until they resume (before it dials them). */
+    if (rc == 0)
+        rc = rejoin_faults(c, id, live, n, err);
     /* One call hands the new server every peer to dial. */
     if (rc == 0 && n > 0) {
         proto_peer *peers = xcalloc(n, sizeof *peers);
@@ -705,6 +744,206 @@ static int join_server(cluster *c, uint64_t id, cluster_result *res, dkv_err *er
     free(cl);
     free(live);
     return rc;
+}
+
+/* ---- faults ---- */
+
+static link_fault *find_fault(cluster *c, uint64_t from, uint64_t to)
+{
+    for (size_t i = 0; i < c->n_lf; i++)
+        if (c->lf[i].from == from && c->lf[i].to == to)
+            return &c->lf[i];
+    return NULL;
+}
+
+/* The seed of the from->to link's generator: the run's seed mixed with
+ * both ids, so links draw independently and a run can be repeated. */
+static uint64_t link_seed(const cluster *c, uint64_t from, uint64_t to)
+{
+    uint64_t z = c->opts.seed ^ (from * UINT64_C(0x9e3779b97f4a7c15)) ^
+                 (to * UINT64_C(0xc2b2ae3d27d4eb4f));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return (z ^ (z >> 31)) & (uint64_t)INT64_MAX;
+}
+
+/* Tells server from how its link to `to` misbehaves now: delay and flaky
+ * from the table, held when the model says so. A paused server hears it
+ * when it resumes. */
+static int push_fault(cluster *c, uint64_t from, uint64_t to, dkv_err *err)
+{
+    if (model_server_paused(c->m, from))
+        return 0;
+    endpoint *e = ep_find(c, from);
+    const link_fault *f = find_fault(c, from, to);
+    proto_server_link_fault_args a = {to, f ? f->delay_ms : 0, f ? f->jitter_ms : 0,
+                                      f ? f->flaky_pct : 0, model_is_held(c->m, from, to),
+                                      link_seed(c, from, to)};
+    e->faulted = true;
+    endpoint *t = ep_find(c, to);
+    if (t)
+        t->faulted = true;
+    return SERVER_CALL(c, e, proto_server_link_fault_call(e->rpc, &a, NULL, err));
+}
+
+/* A (re)joining server id: the table forgets its link faults; every live
+ * peer that had one with it hears they are gone, and it holds its links
+ * to paused servers. */
+static int rejoin_faults(cluster *c, uint64_t id, const uint64_t *live, size_t n, dkv_err *err)
+{
+    endpoint *me = ep_find(c, id);
+    bool had = me->faulted;
+    me->faulted = false;
+    size_t w = 0;
+    for (size_t i = 0; i < c->n_lf; i++)
+        if (c->lf[i].from != id && c->lf[i].to != id)
+            c->lf[w++] = c->lf[i];
+    c->n_lf = w;
+    for (size_t i = 0; i < n; i++) {
+        if (live[i] == id)
+            continue;
+        if (had && push_fault(c, live[i], id, err) < 0)
+            return -1;
+        if (model_server_paused(c->m, live[i]) && push_fault(c, id, live[i], err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static uint64_t fault_seed(cluster *c)
+{
+    if (!c->opts.seed_given && !c->seed_shown) {
+        fprintf(stderr, "master: faults draw from seed %" PRIu64 " (--seed %" PRIu64
+                        " repeats them)\n", c->opts.seed, c->opts.seed);
+        c->seed_shown = true;
+    }
+    return c->opts.seed;
+}
+
+/* Both ids are running servers, distinct. */
+static int need_link(cluster *c, uint64_t a, uint64_t b, dkv_err *err)
+{
+    if (a == b)
+        return dkv_err_set(err, "both ids are %" PRIu64, a);
+    return need_running_server(c, a, err) < 0 || need_running_server(c, b, err) < 0 ? -1 : 0;
+}
+
+static size_t live_servers(cluster *c, uint64_t **out)
+{
+    size_t n = model_live_servers(c->m, NULL, 0);
+    *out = xcalloc(n + 1, sizeof **out);
+    model_live_servers(c->m, *out, n);
+    return n;
+}
+
+static int pause_server(cluster *c, const script_cmd *cmd, dkv_err *err)
+{
+    uint64_t id = cmd->id[0];
+    if (need_live_server(c, id, err) < 0)
+        return -1;
+    endpoint *e = ep_find(c, id);
+    if (model_server_paused(c->m, id))
+        return dkv_err_set(err, "server %" PRIu64 " is already paused (pauseServer at line %ld)",
+                           id, e->paused_line);
+    machine *m = &c->mach[e->machine];
+    if (proto_watchdog_pause_call(m->rpc, &(proto_watchdog_pause_args){id, true}, NULL, err) <
+        0)
+        return watchdog_failed(c, e->machine, err);
+    model_set_paused(c->m, id, true);
+    e->paused_line = cmd->line;
+    /* Its peers hold their links to it: out of routing and groups at once,
+     * rather than after keepalive gives up on it. */
+    uint64_t *live;
+    size_t n = live_servers(c, &live);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (live[i] != id)
+            rc = push_fault(c, live[i], id, err);
+    free(live);
+    return rc;
+}
+
+static int resume_server(cluster *c, uint64_t id, dkv_err *err)
+{
+    if (need_live_server(c, id, err) < 0)
+        return -1;
+    if (!model_server_paused(c->m, id))
+        return dkv_err_set(err, "server %" PRIu64 " is not paused", id);
+    endpoint *e = ep_find(c, id);
+    machine *m = &c->mach[e->machine];
+    if (proto_watchdog_pause_call(m->rpc, &(proto_watchdog_pause_args){id, false}, NULL, err) <
+        0)
+        return watchdog_failed(c, e->machine, err);
+    model_set_paused(c->m, id, false);
+    /* What it missed: servers killed meanwhile (their ports may be anyone's
+     * now), cuts a rejoin cleared, and its own link faults. */
+    int rc = 0;
+    for (size_t i = 0; i < c->n_ep && rc == 0; i++) {
+        uint64_t o = c->ep[i].id;
+        if (o == id || model_role_of(c->m, o) != MODEL_ROLE_SERVER)
+            continue;
+        if (!model_server_live(c->m, o))
+            rc = SERVER_CALL(c, e, proto_server_forget_call(e->rpc, &(proto_id){o}, NULL, err));
+        else if (!model_is_cut(c->m, id, o))
+            rc = SERVER_CALL(c, e, proto_server_uncut_call(e->rpc, &(proto_id){o}, NULL, err));
+        if (rc == 0 && (e->faulted || c->ep[i].faulted))
+            rc = push_fault(c, id, o, err);
+    }
+    /* Then its peers release their links to it. */
+    uint64_t *live;
+    size_t n = live_servers(c, &live);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (live[i] != id)
+            rc = push_fault(c, live[i], id, err);
+    free(live);
+    return rc;
+}
+
+static int set_link_fault(cluster *c, const script_cmd *cmd, cluster_result *res, dkv_err *err)
+{
+    uint64_t a = cmd->id[0], b = cmd->id[1];
+    if (need_link(c, a, b, err) < 0)
+        return -1;
+    link_fault *f = find_fault(c, a, b);
+    if (!f) {
+        f = VEC_PUSH(c->lf, c->n_lf, c->cap_lf);
+        *f = (link_fault){a, b, 0, 0, 0};
+    }
+    if (cmd->kind == SCRIPT_CMD_DELAY_LINK) {
+        f->delay_ms = (int64_t)cmd->num[0];
+        f->jitter_ms = (int64_t)cmd->num[1];
+    } else {
+        f->flaky_pct = (int64_t)cmd->num[0];
+    }
+    if (f->jitter_ms > 0 || f->flaky_pct > 0) {
+        res->has_seed = true;
+        res->seed = fault_seed(c);
+    }
+    return push_fault(c, a, b, err);
+}
+
+static int block_link(cluster *c, uint64_t a, uint64_t b, bool block, dkv_err *err)
+{
+    if (need_link(c, a, b, err) < 0)
+        return -1;
+    model_set_blocked(c->m, a, b, block);
+    /* Both ends hold the link (neither counts it), a blocked one counts
+     * as cut for stabilize's groups. */
+    return push_fault(c, a, b, err) < 0 ? -1 : push_fault(c, b, a, err);
+}
+
+/* sleep MS: waits, in slices, so that a signal ends it at once. */
+static int sleep_ms(cluster *c, uint64_t ms, dkv_err *err)
+{
+    int64_t until = net_now_us() + (int64_t)ms * 1000;
+    for (int64_t now; (now = net_now_us()) < until;) {
+        if (c->opts.cancel && *c->opts.cancel)
+            return dkv_err_set(err, "interrupted by a signal");
+        int64_t left = until - now < 20000 ? until - now : 20000;
+        struct timespec ts = {0, (long)left * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
 }
 
 static int kill_server(cluster *c, uint64_t id, dkv_err *err)
@@ -740,6 +979,8 @@ static int kill_server(cluster *c, uint64_t id, dkv_err *err)
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         endpoint *o = ep_find(c, live[i]);
+        if (model_server_paused(c->m, live[i]))
+            continue; /* told when it resumes */
         rc = SERVER_CALL(c, o, proto_server_forget_call(o->rpc, &(proto_id){id}, NULL, err));
     }
     free(live);
@@ -752,7 +993,7 @@ static int join_client(cluster *c, uint64_t cid, uint64_t sid, dkv_err *err)
         return dkv_err_set(err, "%" PRIu64 " is a server; an id cannot be both", cid);
     if (cid == sid)
         return dkv_err_set(err, "a client cannot join itself");
-    if (need_live_server(c, sid, err) < 0)
+    if (need_running_server(c, sid, err) < 0)
         return -1;
     if (!model_client_running(c->m, cid)) {
         /* New, or gone (died, machine lost): a fresh process, a fresh session. */
@@ -789,7 +1030,7 @@ static int change_link(cluster *c, uint64_t a, uint64_t b, bool create, dkv_err 
         model_client_detach(c->m, cid);
         return 0;
     }
-    if (need_live_server(c, a, err) < 0 || need_live_server(c, b, err) < 0)
+    if (need_running_server(c, a, err) < 0 || need_running_server(c, b, err) < 0)
         return -1;
     endpoint *ea = ep_find(c, a), *eb = ep_find(c, b);
     if (!create) {
@@ -874,12 +1115,31 @@ static void target_clear(target *t)
 
 static void target_build(cluster *c, target *t)
 {
-    size_t n = model_live_servers(c->m, NULL, 0);
+    /* A paused server answers nothing and its links are held: it is left
+     * out, and the others' groups are those without it. */
+    size_t all = model_live_servers(c->m, NULL, 0);
+    uint64_t *ids = xcalloc(all + 1, sizeof *ids);
+    size_t *grp = xcalloc(all + 1, sizeof *grp);
+    size_t *renum = xcalloc(all + 1, sizeof *renum);
+    model_live_servers(c->m, ids, all);
+    size_t groups = model_groups(c->m, grp, all);
+    for (size_t g = 0; g < groups; g++)
+        renum[g] = (size_t)-1;
+    size_t n = 0, n_groups = 0;
+    for (size_t i = 0; i < all; i++) {
+        if (model_server_paused(c->m, ids[i]))
+            continue;
+        if (renum[grp[i]] == (size_t)-1)
+            renum[grp[i]] = n_groups++;
+        ids[n] = ids[i];
+        grp[n] = renum[grp[i]];
+        n++;
+    }
+    free(renum);
     t->n = n;
-    t->ids = xcalloc(n + 1, sizeof *t->ids);
-    t->grp = xcalloc(n + 1, sizeof *t->grp);
-    model_live_servers(c->m, t->ids, n);
-    t->n_groups = model_groups(c->m, t->grp, n);
+    t->ids = ids;
+    t->grp = grp;
+    t->n_groups = n_groups;
     t->want_links = xcalloc(n + 1, sizeof *t->want_links);
     t->want_group = xcalloc(n + 1, sizeof *t->want_group);
     t->d = xcalloc(n + 1, sizeof *t->d);
@@ -888,7 +1148,7 @@ static void target_build(cluster *c, target *t)
         t->want_links[i] = xcalloc(1, 1);
         t->want_group[i] = xcalloc(1, 1);
         for (size_t j = 0; j < n; j++) {
-            if (j != i && !model_is_cut(c->m, t->ids[i], t->ids[j]))
+            if (j != i && !model_is_apart(c->m, t->ids[i], t->ids[j]))
                 append_id(&t->want_links[i], &ll, &lc, t->ids[j]);
             if (t->grp[j] == t->grp[i])
                 append_id(&t->want_group[i], &gl, &gc, t->ids[j]);
@@ -1073,7 +1333,7 @@ static int collect_store(cluster *c, uint64_t id, cluster_result *res, dkv_err *
 
 static int print_store(cluster *c, uint64_t id, FILE *out, cluster_result *res, dkv_err *err)
 {
-    if (need_live_server(c, id, err) < 0)
+    if (need_running_server(c, id, err) < 0)
         return -1;
     /* Collect the whole store first, so a failure prints nothing partial. */
     if (collect_store(c, id, res, err) < 0)
@@ -1106,6 +1366,13 @@ static int client_endpoint(cluster *c, uint64_t cid, endpoint **e, cluster_resul
                                     " is on %s, which is unreachable: %s",
                                cid, sid, c->mach[s->machine].label, c->mach[s->machine].why);
         return dkv_err_set(err, "client %" PRIu64 "'s server %" PRIu64 " is not live", cid, sid);
+    }
+    if (model_server_paused(c->m, sid)) {
+        endpoint *s = ep_find(c, sid);
+        return dkv_err_set(err,
+                           "client %" PRIu64 "'s server %" PRIu64
+                           " is paused (pauseServer at line %ld)",
+                           cid, sid, s ? s->paused_line : 0L);
     }
     *e = ep_find(c, cid);
     return 0;
@@ -1189,7 +1456,7 @@ static int do_get(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *
  * stdout, which carries key:value lines only). */
 static int show_server(cluster *c, uint64_t id, dkv_err *err)
 {
-    if (need_live_server(c, id, err) < 0)
+    if (need_running_server(c, id, err) < 0)
         return -1;
     endpoint *e = ep_find(c, id);
     proto_server_show_reply r;
@@ -1232,6 +1499,14 @@ int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *r
     case SCRIPT_CMD_PUT: return do_put(c, cmd, res, err);
     case SCRIPT_CMD_GET: return do_get(c, cmd, out, res, err);
     case SCRIPT_CMD_SHOW_SERVER: return show_server(c, cmd->id[0], err);
+    case SCRIPT_CMD_PAUSE_SERVER: return pause_server(c, cmd, err);
+    case SCRIPT_CMD_RESUME_SERVER: return resume_server(c, cmd->id[0], err);
+    case SCRIPT_CMD_DELAY_LINK:
+    case SCRIPT_CMD_FLAKY_LINK: return set_link_fault(c, cmd, res, err);
+    case SCRIPT_CMD_BLOCK_LINK:
+    case SCRIPT_CMD_UNBLOCK_LINK:
+        return block_link(c, cmd->id[0], cmd->id[1], cmd->kind == SCRIPT_CMD_BLOCK_LINK, err);
+    case SCRIPT_CMD_SLEEP: return sleep_ms(c, cmd->num[0], err);
     }
     return dkv_err_set(err, "unknown command");
 }
@@ -1242,7 +1517,7 @@ static void add_frames(cluster *c, uint64_t id, cluster_frames *out)
     dkv_err err;
     endpoint *e = ep_find(c, id);
     proto_server_stats_reply r;
-    if (!e || !e->running || proto_server_stats_call(e->rpc, NULL, &r, &err) < 0)
+    if (!e || !e->running || model_server_paused(c->m, id) || proto_server_stats_call(e->rpc, NULL, &r, &err) < 0)
         return;
     out->hello += (int64_t)r.hello;
     out->upd += (int64_t)r.upd;

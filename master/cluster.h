@@ -43,6 +43,10 @@ typedef struct cluster_opts {
     bool trace;
     /* Where showServer prints (--show FILE); NULL: stderr. */
     FILE *show;
+    /* --seed: the faults' randomness (flakyLink, delayLink's jitter); when
+     * not given, a random seed, printed on stderr when first used. */
+    uint64_t seed;
+    bool seed_given;
 } cluster_opts;
 
 typedef struct cluster cluster;
@@ -92,6 +96,10 @@ typedef struct cluster_result {
     bool has_store;
     cluster_entry *entries;
     size_t n_entries, cap_entries;
+    /* delayLink, flakyLink: the run's seed, which their randomness derives
+     * from (the history records it, so a run can be repeated). */
+    bool has_seed;
+    uint64_t seed;
 } cluster_result;
 
 /* Frees what res holds and zeroes it (a zeroed res holds nothing). */

@@ -188,6 +188,30 @@ static void add_command_fields(json_t *rec, const script_cmd *cmd, const cluster
         break;
     case SCRIPT_CMD_PUT:
     case SCRIPT_CMD_GET: add_data_fields(rec, cmd, res); break;
+    case SCRIPT_CMD_PAUSE_SERVER:
+    case SCRIPT_CMD_RESUME_SERVER: set_id(rec, "server", cmd->id[0]); break;
+    case SCRIPT_CMD_DELAY_LINK:
+    case SCRIPT_CMD_BLOCK_LINK:
+    case SCRIPT_CMD_UNBLOCK_LINK:
+    case SCRIPT_CMD_FLAKY_LINK:
+        set_id(rec, "a", cmd->id[0]);
+        set_id(rec, "b", cmd->id[1]);
+        if (cmd->kind == SCRIPT_CMD_DELAY_LINK) {
+            json_object_set_new(rec, "ms", json_integer((json_int_t)cmd->num[0]));
+            json_object_set_new(rec, "jitter_ms", json_integer((json_int_t)cmd->num[1]));
+        }
+        if (cmd->kind == SCRIPT_CMD_FLAKY_LINK)
+            json_object_set_new(rec, "pct", json_integer((json_int_t)cmd->num[0]));
+        if (res->has_seed) {
+            /* A string: a seed may exceed JSON integers' signed 64 bits. */
+            char seed[24];
+            snprintf(seed, sizeof seed, "%llu", (unsigned long long)res->seed);
+            json_object_set_new(rec, "seed", json_string(seed));
+        }
+        break;
+    case SCRIPT_CMD_SLEEP:
+        json_object_set_new(rec, "ms", json_integer((json_int_t)cmd->num[0]));
+        break;
     }
 }
 

@@ -13,6 +13,10 @@
  *   dep_before, dep_after   the client's dependency on key around a put/get
  *   result                  get: "ok", "ERR_KEY" or "ERR_DEP"
  *   groups                  stabilize: connected groups of live servers
+ *                           (paused ones left out)
+ *   ms, jitter_ms, pct      delayLink, flakyLink, sleep: their numbers
+ *   seed                    delayLink with jitter, flakyLink: the run's
+ *                           seed (a decimal string; master --seed)
  *   store                   printStore: [[key, value, version], ...];
  *                           joinServer: what the server held when it
  *                           started, from before this run (a reused

@@ -106,6 +106,8 @@ static void usage(FILE *f)
             "                          link (RUN_DIR/server-ID.log)\n"
             "  --config FILE           run on the machines of this cluster file (JSON; see\n"
             "                          README \"Several machines\"), through their watchdogs\n"
+            "  --seed N                seed of the faults' randomness (flakyLink, delayLink's\n"
+            "                          jitter; default: a random one, printed on first use)\n"
             "  --help                  this text\n");
 }
 
@@ -258,6 +260,7 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
                                          {"show", required_argument, 0, 'W'},
                                          {"trace", no_argument, 0, 'T'},
                                          {"out", required_argument, 0, 'O'},
+                                         {"seed", required_argument, 0, 'R'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     *o = (master_opts){.cluster = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000,
@@ -289,6 +292,13 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
         case 'W': o->show_path = optarg; break;
         case 'T': o->cluster.trace = true; break;
         case 'O': o->out_dir = optarg; break;
+        case 'R':
+            if (ids_parse_u64(optarg, UINT64_MAX, &o->cluster.seed, &err) < 0) {
+                fprintf(stderr, "master: --seed: expected a non-negative decimal number\n");
+                return false;
+            }
+            o->cluster.seed_given = true;
+            break;
         case 'h': usage(stdout); *status = 0; return false;
         default: usage(stderr); return false;
         }
@@ -438,6 +448,7 @@ static void run_line(run *r, char *line, size_t len)
     uint8_t *text = r->hist ? xmemdup(line, len) : NULL;
     int64_t t0 = net_now_us();
     bool parsed = script_parse(line, len, &cmd, &err) == 0;
+    cmd.line = r->lineno;
     if (parsed && cmd.kind != SCRIPT_CMD_NONE) {
         /* Deaths and lost machines first, so the command sees them. */
         cluster_poll(r->c);

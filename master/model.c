@@ -12,6 +12,7 @@ typedef struct entry {
     bool attached;      /* clients */
     bool running;       /* clients */
     uint64_t server;    /* clients */
+    bool paused;        /* servers: pauseServer, until resumeServer or a kill */
 } entry;
 
 typedef struct cut {
@@ -23,6 +24,8 @@ struct model {
     size_t n, cap;
     cut *cuts;
     size_t n_cuts, cap_cuts;
+    cut *blocks; /* blockLink a b: frames from a to b held (a, b as given) */
+    size_t n_blocks, cap_blocks;
 };
 
 model *model_new(void)
@@ -37,6 +40,7 @@ void model_free(model *m)
         return;
     free(m->e);
     free(m->cuts);
+    free(m->blocks);
     free(m);
 }
 
@@ -85,13 +89,75 @@ void model_server_up(model *m, uint64_t id)
         if (m->cuts[i].a != id && m->cuts[i].b != id)
             m->cuts[w++] = m->cuts[i];
     m->n_cuts = w;
+    e->paused = false;
+}
+
+/* Forgets the blocks involving id: a killed server's links start afresh. */
+static void drop_blocks(model *m, uint64_t id)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < m->n_blocks; i++)
+        if (m->blocks[i].a != id && m->blocks[i].b != id)
+            m->blocks[w++] = m->blocks[i];
+    m->n_blocks = w;
 }
 
 void model_server_down(model *m, uint64_t id)
 {
     entry *e = find(m, id, false, NULL);
-    if (e)
+    if (e) {
         e->live = false;
+        e->paused = false;
+    }
+    drop_blocks(m, id);
+}
+
+bool model_server_paused(const model *m, uint64_t id)
+{
+    entry *e = find(m, id, false, NULL);
+    return e && e->role == MODEL_ROLE_SERVER && e->live && e->paused;
+}
+
+void model_set_paused(model *m, uint64_t id, bool paused)
+{
+    entry *e = find(m, id, false, NULL);
+    if (e && e->role == MODEL_ROLE_SERVER)
+        e->paused = paused;
+}
+
+static size_t block_index(const model *m, uint64_t from, uint64_t to)
+{
+    for (size_t i = 0; i < m->n_blocks; i++)
+        if (m->blocks[i].a == from && m->blocks[i].b == to)
+            return i;
+    return m->n_blocks;
+}
+
+bool model_is_blocked(const model *m, uint64_t from, uint64_t to)
+{
+    return block_index(m, from, to) < m->n_blocks;
+}
+
+void model_set_blocked(model *m, uint64_t from, uint64_t to, bool blocked)
+{
+    size_t i = block_index(m, from, to);
+    if (!blocked) {
+        if (i < m->n_blocks)
+            m->blocks[i] = m->blocks[--m->n_blocks];
+    } else if (i == m->n_blocks) {
+        *VEC_PUSH(m->blocks, m->n_blocks, m->cap_blocks) = (cut){from, to};
+    }
+}
+
+bool model_is_held(const model *m, uint64_t a, uint64_t b)
+{
+    return model_is_blocked(m, a, b) || model_is_blocked(m, b, a) || model_server_paused(m, a) ||
+           model_server_paused(m, b);
+}
+
+bool model_is_apart(const model *m, uint64_t a, uint64_t b)
+{
+    return model_is_cut(m, a, b) || model_is_held(m, a, b);
 }
 
 static size_t cut_index(const model *m, uint64_t a, uint64_t b)
@@ -210,11 +276,12 @@ size_t model_groups(const model *m, size_t *group, size_t cap)
     model_live_servers(m, ids, n);
     for (size_t i = 0; i < n; i++)
         parent[i] = i;
-    /* Every live pair is linked unless cut. The lower root wins, so a group's
-     * root is its first (lowest-id) member. */
+    /* Every live pair is linked unless cut, blocked either way or paused
+     * (model_is_apart). The lower root wins, so a group's root is its
+     * first (lowest-id) member. */
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)
-            if (!model_is_cut(m, ids[i], ids[j])) {
+            if (!model_is_apart(m, ids[i], ids[j])) {
                 size_t a = uf_find(parent, i), b = uf_find(parent, j);
                 if (a != b)
                     parent[a > b ? a : b] = a < b ? a : b;

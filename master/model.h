@@ -26,6 +26,19 @@ void model_server_down(model *m, uint64_t id);
 bool model_is_cut(const model *m, uint64_t a, uint64_t b);
 void model_set_cut(model *m, uint64_t a, uint64_t b, bool cut);
 
+/* Faults. A live server may be paused (a rejoin or a kill ends it). A link
+ * may be blocked one way (frames from `from` to `to` held); a kill forgets
+ * the blocks involving the server. */
+bool model_server_paused(const model *m, uint64_t id);
+void model_set_paused(model *m, uint64_t id, bool paused);
+bool model_is_blocked(const model *m, uint64_t from, uint64_t to);
+void model_set_blocked(model *m, uint64_t from, uint64_t to, bool blocked);
+/* Whether the a-b link is held at both ends (out of routing and groups,
+ * keepalive only): blocked either way, or either server paused. */
+bool model_is_held(const model *m, uint64_t a, uint64_t b);
+/* Cut or held: the link does not join a and b in one group. */
+bool model_is_apart(const model *m, uint64_t a, uint64_t b);
+
 /* Marks id a client (running). */
 void model_client_add(model *m, uint64_t id);
 /* The client's process is gone (it died, or its machine was lost): it is
@@ -41,7 +54,8 @@ size_t model_clients_of(const model *m, uint64_t sid, uint64_t *out, size_t cap)
 
 /* Live servers, ascending; returns the count (may exceed cap). */
 size_t model_live_servers(const model *m, uint64_t *out, size_t cap);
-/* Connected groups of live servers through uncut links: group[i] is the
+/* Connected groups of live servers through links not apart (a paused
+ * server is a group of its own): group[i] is the
  * group number (0-based, ordered by lowest member) of the i-th live server
  * of model_live_servers. Returns the number of groups. */
 size_t model_groups(const model *m, size_t *group, size_t cap);

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,6 +27,13 @@ static const spec specs[] = {
     {"put", SCRIPT_CMD_PUT, 3, "put CLIENT_ID KEY VALUE"},
     {"get", SCRIPT_CMD_GET, 2, "get CLIENT_ID KEY"},
     {"showServer", SCRIPT_CMD_SHOW_SERVER, 1, "showServer SERVER_ID"},
+    {"pauseServer", SCRIPT_CMD_PAUSE_SERVER, 1, "pauseServer SERVER_ID"},
+    {"resumeServer", SCRIPT_CMD_RESUME_SERVER, 1, "resumeServer SERVER_ID"},
+    {"delayLink", SCRIPT_CMD_DELAY_LINK, 4, "delayLink FROM_ID TO_ID MS [JITTER_MS]"},
+    {"blockLink", SCRIPT_CMD_BLOCK_LINK, 2, "blockLink FROM_ID TO_ID"},
+    {"unblockLink", SCRIPT_CMD_UNBLOCK_LINK, 2, "unblockLink FROM_ID TO_ID"},
+    {"flakyLink", SCRIPT_CMD_FLAKY_LINK, 3, "flakyLink FROM_ID TO_ID PCT"},
+    {"sleep", SCRIPT_CMD_SLEEP, 1, "sleep MS"},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 
@@ -84,6 +92,46 @@ static int parse_id(const char *tok, size_t len, uint64_t *out, dkv_err *err)
 
 #define MAX_TOKENS 5
 
+/* Trailing arguments a command may leave out: delayLink's JITTER_MS. */
+static int optional_args(script_kind kind) { return kind == SCRIPT_CMD_DELAY_LINK ? 1 : 0; }
+
+/* Commands whose arguments after the ids are numbers (script_cmd.num). */
+static bool is_numeric(script_kind kind)
+{
+    return kind == SCRIPT_CMD_DELAY_LINK || kind == SCRIPT_CMD_FLAKY_LINK ||
+           kind == SCRIPT_CMD_SLEEP;
+}
+
+/* How many leading arguments are ids. */
+static int id_args(const spec *sp)
+{
+    switch (sp->kind) {
+    case SCRIPT_CMD_PUT:
+    case SCRIPT_CMD_GET: return 1;
+    case SCRIPT_CMD_DELAY_LINK:
+    case SCRIPT_CMD_FLAKY_LINK: return 2;
+    case SCRIPT_CMD_SLEEP: return 0;
+    default: return sp->nargs;
+    }
+}
+
+/* A number argument of at most max (what: its unit, for the message). */
+static int parse_number(const char *tok, size_t len, uint64_t max, const char *what,
+                        uint64_t *out, dkv_err *err)
+{
+    char shown[SCRIPT_ECHO_SIZE];
+    script_echo(shown, sizeof shown, tok, len);
+    if (strspn(tok, "0123456789") != len)
+        return dkv_err_set(err, "'%s' is not a non-negative decimal number (%s)", shown, what);
+    /* Leading zeros aside, more than 7 digits is over any maximum here. */
+    size_t skip = strspn(tok, "0");
+    if (len - skip > 7 || strtoull(tok, NULL, 10) > max)
+        return dkv_err_set(err, "'%s' is too large (%s, maximum %llu)", shown, what,
+                           (unsigned long long)max);
+    *out = strtoull(tok, NULL, 10);
+    return 0;
+}
+
 int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -130,14 +178,27 @@ int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
     }
     out->kind = sp->kind;
     out->name = sp->name;
-    if (too_many || n - 1 != sp->nargs)
-        return dkv_err_set(err, "expected %d argument%s, got %s%d (usage: %s)", sp->nargs,
-                           sp->nargs == 1 ? "" : "s", too_many ? "more than " : "",
-                           too_many ? MAX_TOKENS - 1 : n - 1, sp->usage);
-    int ids = sp->kind == SCRIPT_CMD_PUT || sp->kind == SCRIPT_CMD_GET ? 1 : sp->nargs;
+    int least = sp->nargs - optional_args(sp->kind);
+    if (too_many || n - 1 > sp->nargs || n - 1 < least) {
+        char want[32];
+        if (least == sp->nargs)
+            snprintf(want, sizeof want, "%d argument%s", sp->nargs, sp->nargs == 1 ? "" : "s");
+        else
+            snprintf(want, sizeof want, "%d or %d arguments", least, sp->nargs);
+        return dkv_err_set(err, "expected %s, got %s%d (usage: %s)", want,
+                           too_many ? "more than " : "", too_many ? MAX_TOKENS - 1 : n - 1,
+                           sp->usage);
+    }
+    int ids = id_args(sp);
     for (int k = 0; k < ids; k++)
         if (parse_id(tok[1 + k], tlen[1 + k], &out->id[k], err) < 0)
             return dkv_err_wrap(err, "argument %d", k + 1);
+    for (int k = ids; k < n - 1 && is_numeric(sp->kind); k++) {
+        bool pct = sp->kind == SCRIPT_CMD_FLAKY_LINK;
+        if (parse_number(tok[1 + k], tlen[1 + k], pct ? SCRIPT_MAX_PCT : SCRIPT_MAX_MS,
+                         pct ? "a percentage" : "milliseconds", &out->num[k - ids], err) < 0)
+            return dkv_err_wrap(err, "argument %d", k + 1);
+    }
     if (sp->kind == SCRIPT_CMD_PUT || sp->kind == SCRIPT_CMD_GET) {
         out->key = (const uint8_t *)tok[2];
         out->key_len = tlen[2];

@@ -20,7 +20,19 @@ typedef enum script_kind {
     SCRIPT_CMD_PUT,
     SCRIPT_CMD_GET,
     SCRIPT_CMD_SHOW_SERVER, /* beyond the nine: inspection (stderr or --show) */
+    /* Faults (README "Faults"): they change no data. */
+    SCRIPT_CMD_PAUSE_SERVER,
+    SCRIPT_CMD_RESUME_SERVER,
+    SCRIPT_CMD_DELAY_LINK,
+    SCRIPT_CMD_BLOCK_LINK,
+    SCRIPT_CMD_UNBLOCK_LINK,
+    SCRIPT_CMD_FLAKY_LINK,
+    SCRIPT_CMD_SLEEP,
 } script_kind;
+
+/* Bounds of the numbers the fault commands take. */
+#define SCRIPT_MAX_MS 600000 /* delayLink's MS and JITTER_MS, sleep's MS: 10 minutes */
+#define SCRIPT_MAX_PCT 100
 
 typedef struct script_cmd {
     script_kind kind;
@@ -30,6 +42,12 @@ typedef struct script_cmd {
     size_t key_len;
     const uint8_t *value;
     size_t value_len;
+    /* delayLink: MS and JITTER_MS (0 when not given); flakyLink: PCT;
+     * sleep: MS. */
+    uint64_t num[2];
+    /* The script line, set by the caller for messages ("paused at line
+     * 12"); 0 when unknown. */
+    long line;
 } script_cmd;
 
 /* Parses line[0..len) (no newline), tokenizing it in place. On error, err

@@ -21,6 +21,14 @@
  *
  * M counts the commands before that final epilogue (the set-up included), K
  * is the most servers a run ever uses, C the most clients.
+ *
+ * --faults F (default 0: none, so scripts of earlier versions come out the
+ * same) mixes in the fault commands with F times the weight of a
+ * partition: pauseServer and resumeServer, delayLink (a few ms, with or
+ * without jitter), blockLink and unblockLink, flakyLink (5 to 30 %) and
+ * sleep. A paused server is left alone (no put, get, printStore or link
+ * change goes through it) until it is resumed or killed; the epilogue
+ * resumes, unblocks and clears every fault before its stabilize.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -83,6 +91,11 @@ typedef struct {
 static server servers[MAX_SERVERS];
 static client clients[MAX_CLIENTS];
 static bool cut[MAX_SERVERS][MAX_SERVERS];
+/* Faults: paused servers, blocked links (from, to), links with a delay or
+ * a flaky setting (from, to). */
+static bool paused[MAX_SERVERS];
+static bool blocked[MAX_SERVERS][MAX_SERVERS];
+static bool shaped[MAX_SERVERS][MAX_SERVERS];
 static int nservers, nclients;
 static char keys[MAX_KEYS][8];
 static int nkeys;
@@ -123,27 +136,19 @@ static void emit(const char *fmt, ...)
     since_stabilize++;
 }
 
-static int count_state(enum srv_state st)
-{
-    int n = 0;
-    for (int i = 0; i < nservers; i++)
-        n += servers[i].state == st;
-    return n;
-}
-
 /* Index of a random server in state st, or -1. */
 static int pick_server(enum srv_state st, int exclude)
 {
     int cand[MAX_SERVERS], n = 0;
     for (int i = 0; i < nservers; i++)
-        if (servers[i].state == st && i != exclude)
+        if (servers[i].state == st && i != exclude && !(st == SRV_LIVE && paused[i]))
             cand[n++] = i;
     return n ? cand[rng_below((uint64_t)n)] : -1;
 }
 
 static bool client_usable(const client *c)
 {
-    return c->started && c->srv >= 0 && servers[c->srv].state == SRV_LIVE;
+    return c->started && c->srv >= 0 && servers[c->srv].state == SRV_LIVE && !paused[c->srv];
 }
 
 /* Index of a random started client that is usable (want_usable) or that is
@@ -180,6 +185,10 @@ static void do_kill_server(int s)
 {
     emit("killServer %" PRIu64, servers[s].id);
     servers[s].state = SRV_DEAD;
+    /* The master forgets its faults. */
+    paused[s] = false;
+    for (int i = 0; i < nservers; i++)
+        blocked[s][i] = blocked[i][s] = shaped[s][i] = shaped[i][s] = false;
 }
 
 static void do_join_client(int c, int s)
@@ -321,14 +330,26 @@ static void setup(int max_servers, int max_clients)
 
 enum action {
     A_PUT, A_GET, A_STABILIZE, A_PARTITION, A_HEAL, A_KILL, A_REJOIN, A_NEW_SERVER,
-    A_MOVE_CLIENT, A_DETACH, A_ATTACH, A_NEW_CLIENT, A_COUNT
+    A_MOVE_CLIENT, A_DETACH, A_ATTACH, A_NEW_CLIENT,
+    A_PAUSE, A_RESUME, A_DELAY, A_BLOCK, A_UNBLOCK, A_FLAKY, A_SLEEP, A_COUNT
 };
 
-static const unsigned weights[A_COUNT] = {
+/* The fault actions' weights are set from --faults (0 by default: the
+ * draws, and so the scripts, are then those of a generator without them). */
+static unsigned weights[A_COUNT] = {
     [A_PUT] = 34,     [A_GET] = 22,        [A_STABILIZE] = 7,   [A_PARTITION] = 4,
     [A_HEAL] = 4,     [A_KILL] = 5,        [A_REJOIN] = 5,      [A_NEW_SERVER] = 2,
     [A_MOVE_CLIENT] = 6, [A_DETACH] = 3,   [A_ATTACH] = 5,      [A_NEW_CLIENT] = 2,
 };
+
+static void set_fault_weights(unsigned f)
+{
+    weights[A_PAUSE] = weights[A_RESUME] = 2 * f;
+    weights[A_DELAY] = 3 * f;
+    weights[A_BLOCK] = weights[A_UNBLOCK] = 2 * f;
+    weights[A_FLAKY] = 2 * f;
+    weights[A_SLEEP] = f;
+}
 
 static int pick_key(void)
 {
@@ -372,12 +393,20 @@ static void step_stabilize(void)
     }
 }
 
+/* Live servers that are not paused. */
+static int running_servers(int *out)
+{
+    int n = 0;
+    for (int i = 0; i < nservers; i++)
+        if (servers[i].state == SRV_LIVE && !paused[i])
+            out[n++] = i;
+    return n;
+}
+
 static bool step_partition(void)
 {
-    int live[MAX_SERVERS], n = 0;
-    for (int i = 0; i < nservers; i++)
-        if (servers[i].state == SRV_LIVE)
-            live[n++] = i;
+    int live[MAX_SERVERS];
+    int n = running_servers(live);
     if (n < 2)
         return false;
     int made = 0;
@@ -419,7 +448,8 @@ static bool step_heal(void)
     int pa[MAX_SERVERS * MAX_SERVERS], pb[MAX_SERVERS * MAX_SERVERS], n = 0;
     for (int a = 0; a < nservers; a++)
         for (int b = a + 1; b < nservers; b++)
-            if (cut[a][b] && servers[a].state == SRV_LIVE && servers[b].state == SRV_LIVE) {
+            if (cut[a][b] && servers[a].state == SRV_LIVE && servers[b].state == SRV_LIVE &&
+                !paused[a] && !paused[b]) {
                 pa[n] = a;
                 pb[n] = b;
                 n++;
@@ -441,7 +471,8 @@ static bool step_heal(void)
 
 static bool step_kill(void)
 {
-    if (count_state(SRV_LIVE) < 2)
+    int live[MAX_SERVERS];
+    if (running_servers(live) < 2)
         return false;
     do_kill_server(pick_server(SRV_LIVE, -1));
     return true;
@@ -531,6 +562,94 @@ static bool step_new_client(void)
     return false;
 }
 
+/* Two distinct running servers, a != b, or false. */
+static bool pick_pair(int *a, int *b)
+{
+    int live[MAX_SERVERS];
+    int n = running_servers(live);
+    if (n < 2)
+        return false;
+    *a = live[rng_below((uint64_t)n)];
+    do
+        *b = live[rng_below((uint64_t)n)];
+    while (*b == *a);
+    return true;
+}
+
+static bool step_pause(void)
+{
+    int live[MAX_SERVERS];
+    /* Keep at least one server running for the clients. */
+    int n = running_servers(live);
+    if (n < 2)
+        return false;
+    int s = live[rng_below((uint64_t)n)];
+    emit("pauseServer %" PRIu64, servers[s].id);
+    paused[s] = true;
+    return true;
+}
+
+static bool step_resume(void)
+{
+    int cand[MAX_SERVERS], n = 0;
+    for (int i = 0; i < nservers; i++)
+        if (servers[i].state == SRV_LIVE && paused[i])
+            cand[n++] = i;
+    if (n == 0)
+        return false;
+    int s = cand[rng_below((uint64_t)n)];
+    emit("resumeServer %" PRIu64, servers[s].id);
+    paused[s] = false;
+    return true;
+}
+
+static bool step_delay(void)
+{
+    int a, b;
+    if (!pick_pair(&a, &b))
+        return false;
+    unsigned ms = 1 + (unsigned)rng_below(30);
+    if (chance(50))
+        emit("delayLink %" PRIu64 " %" PRIu64 " %u %u", servers[a].id, servers[b].id, ms,
+             (unsigned)rng_below(ms + 1));
+    else
+        emit("delayLink %" PRIu64 " %" PRIu64 " %u", servers[a].id, servers[b].id, ms);
+    shaped[a][b] = true;
+    return true;
+}
+
+static bool step_block(bool block)
+{
+    int a, b;
+    if (!pick_pair(&a, &b))
+        return false;
+    if (!block) {
+        /* Prefer a blocked link. */
+        for (int i = 0; i < nservers; i++)
+            for (int j = 0; j < nservers; j++)
+                if (blocked[i][j] && !paused[i] && !paused[j] && servers[i].state == SRV_LIVE &&
+                    servers[j].state == SRV_LIVE) {
+                    a = i;
+                    b = j;
+                }
+    }
+    emit("%s %" PRIu64 " %" PRIu64, block ? "blockLink" : "unblockLink", servers[a].id,
+         servers[b].id);
+    blocked[a][b] = block;
+    return true;
+}
+
+static bool step_flaky(void)
+{
+    int a, b;
+    if (!pick_pair(&a, &b))
+        return false;
+    unsigned pct = chance(30) ? 0 : 5 + (unsigned)rng_below(26);
+    emit("flakyLink %" PRIu64 " %" PRIu64 " %u", servers[a].id, servers[b].id, pct);
+    shaped[a][b] = true;
+    return true;
+}
+
 static void step(void)
 {
     if (since_stabilize >= 25) {
@@ -559,6 +678,13 @@ static void step(void)
         case A_DETACH: ok = step_detach(); break;
         case A_ATTACH: ok = step_attach(); break;
         case A_NEW_CLIENT: ok = step_new_client(); break;
+        case A_PAUSE: ok = step_pause(); break;
+        case A_RESUME: ok = step_resume(); break;
+        case A_DELAY: ok = step_delay(); break;
+        case A_BLOCK: ok = step_block(true); break;
+        case A_UNBLOCK: ok = step_block(false); break;
+        case A_FLAKY: ok = step_flaky(); break;
+        case A_SLEEP: emit("sleep %u", 1 + (unsigned)rng_below(20)); break;
         case A_COUNT: break;
         }
         if (ok)
@@ -604,7 +730,8 @@ static void usage(FILE *f)
                "  --seed N       PRNG seed (decimal, 0..2^64-1); same seed, same script\n"
                "  --commands M   commands before the final stabilize/printStore (default 120)\n"
                "  --servers K    most servers a run uses, 1..%d (default 8)\n"
-               "  --clients C    most clients a run uses, 1..%d (default 5)\n",
+               "  --clients C    most clients a run uses, 1..%d (default 5)\n"
+               "  --faults F     weight of the fault commands, 0..100 (default 0: none)\n",
             MAX_SERVERS, MAX_CLIENTS);
 }
 
@@ -623,7 +750,7 @@ static bool parse_u64(const char *s, uint64_t *out)
 
 int main(int argc, char **argv)
 {
-    uint64_t seed = 0, commands = 120, max_servers = 8, max_clients = 5;
+    uint64_t seed = 0, commands = 120, max_servers = 8, max_clients = 5, faults = 0;
     bool have_seed = false;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = NULL;
@@ -645,6 +772,7 @@ int main(int argc, char **argv)
                         : !strcmp(opt, "--commands") ? &commands
                         : !strcmp(opt, "--servers")  ? &max_servers
                         : !strcmp(opt, "--clients")  ? &max_clients
+                        : !strcmp(opt, "--faults")   ? &faults
                                                      : NULL;
         if (!dst) {
             fprintf(stderr, "gen: unknown option '%s'\n", opt);
@@ -665,21 +793,46 @@ int main(int argc, char **argv)
         return 2;
     }
     if (max_servers < 1 || max_servers > MAX_SERVERS || max_clients < 1 ||
-        max_clients > MAX_CLIENTS || commands > 1000000) {
+        max_clients > MAX_CLIENTS || commands > 1000000 || faults > 100) {
         fprintf(stderr, "gen: --servers must be 1..%d, --clients 1..%d, --commands at most "
-                        "1000000\n",
+                        "1000000, --faults at most 100\n",
                 MAX_SERVERS, MAX_CLIENTS);
         return 2;
     }
 
     rng_state = seed;
+    set_fault_weights((unsigned)faults);
     printf("# generated by: gen --seed %" PRIu64 " --commands %" PRIu64 " --servers %" PRIu64
-           " --clients %" PRIu64 "\n",
+           " --clients %" PRIu64,
            seed, commands, max_servers, max_clients);
+    if (faults)
+        printf(" --faults %" PRIu64, faults);
+    printf("\n");
     setup((int)max_servers, (int)max_clients);
     while (emitted < (long)commands)
         step();
 
+    /* Faults end first: every server runs, every link carries. */
+    for (int a = 0; a < nservers; a++) {
+        if (servers[a].state != SRV_LIVE)
+            continue;
+        if (paused[a]) {
+            emit("resumeServer %" PRIu64, servers[a].id);
+            paused[a] = false;
+        }
+    }
+    for (int a = 0; a < nservers; a++)
+        for (int b = 0; b < nservers; b++) {
+            if (servers[a].state != SRV_LIVE || servers[b].state != SRV_LIVE)
+                continue;
+            if (blocked[a][b])
+                emit("unblockLink %" PRIu64 " %" PRIu64, servers[a].id, servers[b].id);
+            if (shaped[a][b]) {
+                emit("delayLink %" PRIu64 " %" PRIu64 " 0", servers[a].id, servers[b].id);
+                emit("flakyLink %" PRIu64 " %" PRIu64 " 0", servers[a].id, servers[b].id);
+            }
+            blocked[a][b] = shaped[a][b] = false;
+        }
     /* Epilogue: most often heal every cut, so the whole cluster must converge;
      * name the connected groups in comments (a tester may require equal
      * stores within each), converge, then show every live server. */

@@ -19,6 +19,13 @@ struct links_conn {
     links_conn *prev, *next;
 };
 
+/* One frame in a staging queue: its length and when it may leave. */
+typedef struct staged {
+    size_t len;
+    int64_t release_at;
+    bool upd; /* a flaky link draws after writes only (see links_fault) */
+} staged;
+
 typedef struct peer_link {
     uint64_t peer;
     bool cut;    /* the master cut it: refuse it until uncut */
@@ -30,6 +37,17 @@ typedef struct peer_link {
     int64_t dial_started;
     links_conn *conn;    /* the connection carrying the live link, if up */
     links_conn *dialing; /* outgoing connection in progress */
+    bool core_up;        /* the core counts the link (not held) */
+    /* Faults (links_fault) and the staging queue: frames the core wrote
+     * for the peer, each with its release time, oldest first. */
+    links_fault fault;
+    uint64_t rng;         /* flaky's and jitter's generator */
+    buf stage;
+    staged *frames;
+    size_t head, n_frames, cap_frames;
+    size_t stamped;       /* bytes of stage that frames[head..] cover */
+    int64_t last_release; /* latest release time given: order is kept */
+    bool reset_due;       /* flaky: reset once the connection's output has left */
 } peer_link;
 
 struct links {
@@ -74,11 +92,125 @@ static links_io conn_io(links *lk, links_conn *lc)
 
 static buf *conn_out(links *lk, links_conn *lc) { return conn_io(lk, lc).out; }
 
+/* Whether frames for l go through its staging queue: a fault that acts
+ * on frames is set, or frames queued under one are still there (they
+ * leave first, in order). */
+static bool staging(const peer_link *l)
+{
+    return l->fault.delay_us > 0 || l->fault.jitter_us > 0 || l->fault.flaky_pct > 0 ||
+           buf_unread(&l->stage) > 0;
+}
+
 static buf *link_out(void *ctx, uint64_t peer)
 {
     links *lk = ctx;
     peer_link *l = get_link(lk, peer, false);
-    return l && l->conn ? conn_out(lk, l->conn) : NULL;
+    if (!l || !l->conn || !l->core_up)
+        return NULL;
+    return staging(l) ? &l->stage : conn_out(lk, l->conn);
+}
+
+/* splitmix64: small, fast and good enough to decide which frames a flaky
+ * link loses; seeded by the master, so a run can be repeated. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static void stage_clear(peer_link *l)
+{
+    l->reset_due = false;
+    buf_clear(&l->stage);
+    l->head = l->n_frames = 0;
+    l->stamped = 0;
+    l->last_release = 0;
+}
+
+/* Gives each frame the core appended to l's queue since the last call its
+ * release time (now + delay +- jitter, not before the frame ahead). */
+static void stage_stamp(links *lk, peer_link *l, int64_t now)
+{
+    while (buf_unread(&l->stage) - l->stamped >= 4) {
+        const uint8_t *p = buf_head(&l->stage) + l->stamped;
+        size_t len = 4 + (size_t)dkv_get_u32(p);
+        if (buf_unread(&l->stage) - l->stamped < len)
+            break; /* the core writes whole frames: cannot happen */
+        int64_t at = now + l->fault.delay_us;
+        if (l->fault.jitter_us > 0)
+            at += (int64_t)(next_random(&l->rng) % (uint64_t)(2 * l->fault.jitter_us + 1)) -
+                  l->fault.jitter_us;
+        if (at < now)
+            at = now;
+        if (at < l->last_release)
+            at = l->last_release;
+        l->last_release = at;
+        if (l->head > 0 && l->head * 2 >= l->n_frames) {
+            /* Keep the queue's record from growing under steady traffic. */
+            memmove(l->frames, l->frames + l->head, (l->n_frames - l->head) * sizeof *l->frames);
+            l->n_frames -= l->head;
+            l->head = 0;
+        }
+        *VEC_PUSH(l->frames, l->n_frames, l->cap_frames) =
+            (staged){len, at, peermsg_frame_is_upd(p, len)};
+        l->stamped += len;
+        lk->counters.staged_frames++;
+    }
+}
+
+static void reset_conn(links *lk, links_conn *lc, const char *why)
+{
+    if (lc->closing)
+        return;
+    lc->closing = true;
+    if (lk->ops.reset)
+        lk->ops.reset(lk->ops.ctx, lc->conn, why);
+    else
+        lk->ops.close(lk->ops.ctx, lc->conn, why);
+}
+
+/* Moves the frames of l's queue that are due to its connection, while the
+ * connection's output is within its budget. On a flaky link a draw after
+ * each frame may doom the connection: it is reset once its output has
+ * left (so the peer gets that frame, and the rest is lost, as when a
+ * network breaks a connection). Returns when it is next due (INT64_MAX:
+ * nothing queued). */
+static int64_t stage_release(links *lk, peer_link *l, int64_t now)
+{
+    if (!l->conn || l->conn->closing || !l->core_up)
+        return INT64_MAX;
+    /* Output that has not left wakes the caller when it leaves (a timer
+     * would spin while a partition holds it back). */
+    if (l->reset_due) {
+        if (conn_io(lk, l->conn).pending > 0)
+            return INT64_MAX;
+        lk->counters.flaky_resets++;
+        reset_conn(lk, l->conn, "flaky link: reset after a frame");
+        return INT64_MAX;
+    }
+    while (l->head < l->n_frames) {
+        const staged *f = &l->frames[l->head];
+        if (f->release_at > now)
+            return f->release_at;
+        buf *out = conn_out(lk, l->conn);
+        if (conn_io(lk, l->conn).pending >= LINKS_STAGE_OUT_BUDGET)
+            return INT64_MAX;
+        bool upd = f->upd;
+        buf_append(out, buf_head(&l->stage), f->len);
+        buf_consume(&l->stage, f->len);
+        l->stamped -= f->len;
+        l->head++;
+        if (l->head == l->n_frames)
+            l->head = l->n_frames = 0;
+        if (upd && l->fault.flaky_pct > 0 &&
+            next_random(&l->rng) % 100 < (uint64_t)l->fault.flaky_pct) {
+            l->reset_due = true;
+            return INT64_MAX;
+        }
+    }
+    return INT64_MAX;
 }
 
 static links_conn *conn_new(links *lk, bool outgoing, uint64_t peer)
@@ -135,6 +267,10 @@ void links_free(links *lk)
     while (lk->conns)
         conn_free(lk, lk->conns);
     core_free(lk->core);
+    for (size_t i = 0; i < lk->n_links; i++) {
+        buf_free(&lk->links[i].stage);
+        free(lk->links[i].frames);
+    }
     free(lk->links);
     free(lk);
 }
@@ -201,6 +337,10 @@ static void on_hello(links *lk, links_conn *lc, const peermsg *m, int64_t now)
         refuse_hello(lk, lc, "link is cut");
         return;
     }
+    if (l->fault.held) {
+        refuse_hello(lk, lc, "link is held");
+        return;
+    }
     if (l->conn) {
         /* The live link wins over a second connection claiming the same
          * peer: that is a restarted peer whose old link has not closed here
@@ -220,6 +360,8 @@ static void on_hello(links *lk, links_conn *lc, const peermsg *m, int64_t now)
     /* The link is live before the core hears of it: core_link_up sends the
      * peer the LSAs it lacks through link_out. */
     l->conn = lc;
+    l->core_up = true;
+    stage_clear(l);
     if (lk->ops.live)
         lk->ops.live(lk->ops.ctx, lc->conn); /* e.g. never closed to make room */
     l->backoff = LINKS_RETRY_FIRST_US;
@@ -229,6 +371,7 @@ static void on_hello(links *lk, links_conn *lc, const peermsg *m, int64_t now)
         if (lk->log)
             logrl_printf(lk->log, now, "server %" PRIu64 ": %s", lk->self, err.msg);
         l->conn = NULL;
+        l->core_up = false;
         close_conn(lk, lc, "this server's store lost writes");
     }
 }
@@ -269,6 +412,8 @@ void links_frame(links *lk, links_conn *lc, const wire_frame *f, int64_t now)
         if (!l || l->conn != lc) {
             lk->counters.protocol_drops++;
             close_conn(lk, lc, "stale link");
+        } else if (!l->core_up) {
+            lk->counters.held_drops++; /* a held link carries keepalive only */
         } else if ((rc = core_on_message(lk->core, lc->peer, &m, &err)) < 0) {
             if (rc == CORE_LOCAL_FAILURE)
                 store_failed(lk, now);
@@ -283,6 +428,10 @@ void links_frame(links *lk, links_conn *lc, const wire_frame *f, int64_t now)
         }
     }
     peermsg_clear(&m);
+    /* What the core wrote meanwhile (acks, LSAs) is queued as of now. */
+    for (size_t i = 0; i < lk->n_links; i++)
+        if (buf_unread(&lk->links[i].stage) > lk->links[i].stamped)
+            stage_stamp(lk, &lk->links[i], now);
 }
 
 void links_closed(links *lk, links_conn *lc, int64_t now)
@@ -292,7 +441,12 @@ void links_closed(links *lk, links_conn *lc, int64_t now)
         l->dialing = NULL;
     if (l && l->conn == lc) {
         l->conn = NULL;
-        core_link_down(lk->core, l->peer);
+        if (l->core_up)
+            core_link_down(lk->core, l->peer);
+        l->core_up = false;
+        /* Lost with the connection, as in flight: the next link's hello
+         * says what the peer lacks. */
+        stage_clear(l);
         l->retry_at = now + l->backoff;
     }
     conn_free(lk, lc);
@@ -304,7 +458,8 @@ int64_t links_digest(links *lk, int64_t now)
     int64_t queued = 0;
     for (size_t i = 0; i < lk->n_links; i++)
         if (lk->links[i].conn)
-            queued += (int64_t)conn_io(lk, lk->links[i].conn).pending;
+            queued += (int64_t)(conn_io(lk, lk->links[i].conn).pending +
+                                buf_unread(&lk->links[i].stage));
     return queued;
 }
 
@@ -316,7 +471,7 @@ void links_want(links *lk, uint64_t peer, const char *host, uint16_t port, int64
     snprintf(l->host, sizeof l->host, "%s", host);
     l->port = port;
     l->backoff = LINKS_RETRY_FIRST_US;
-    if (!l->conn && !l->dialing)
+    if (!l->conn && !l->dialing && !l->fault.held)
         dial(lk, l, now);
 }
 
@@ -350,7 +505,32 @@ void links_forget(links *lk, uint64_t peer)
 /* A link we should have, that is down and not being dialled. */
 static bool needs_dial(const peer_link *l)
 {
-    return l->wanted && !l->cut && !l->conn && !l->dialing;
+    return l->wanted && !l->cut && !l->fault.held && !l->conn && !l->dialing;
+}
+
+void links_set_fault(links *lk, uint64_t peer, const links_fault *f)
+{
+    peer_link *l = get_link(lk, peer, true);
+    bool was_held = l->fault.held;
+    if (f->seed != l->fault.seed || l->rng == 0)
+        l->rng = f->seed;
+    l->fault = *f;
+    if (f->held && !was_held) {
+        if (l->conn && l->core_up) {
+            core_link_down(lk->core, peer);
+            l->core_up = false;
+        }
+        stage_clear(l);
+        if (l->dialing)
+            close_conn(lk, l->dialing, "link held by the master");
+    } else if (!f->held && was_held) {
+        /* Back through a fresh hello, which tells each side what the other
+         * lacks; the side that dials redials. */
+        if (l->conn)
+            close_conn(lk, l->conn, "link released by the master");
+        l->backoff = LINKS_RETRY_FIRST_US;
+        l->retry_at = 0; /* dialled at the next tick, not after an old backoff */
+    }
 }
 
 /* Dials links that are due, drops links and dials that went silent, pings
@@ -379,7 +559,9 @@ static int64_t tend_links(links *lk, int64_t now)
             continue;
         links_io io = conn_io(lk, l->conn);
         int64_t rx = io.last_rx, tx = io.last_tx;
-        if (now - rx >= LINKS_DEAD_US) {
+        /* A held link's peer may be paused (stopped): its silence is
+         * expected, and the link is released through a new connection. */
+        if (now - rx >= LINKS_DEAD_US && !l->fault.held) {
             if (lk->log)
                 logrl_printf(lk->log, now, "server %" PRIu64 ": link to %" PRIu64
                              " dropped: nothing received for %d ms", lk->self, l->peer,
@@ -397,7 +579,7 @@ static int64_t tend_links(links *lk, int64_t now)
          * wakes the caller anyway: a wakeup at once would spin until then. */
         if (tx + LINKS_PING_US > now && tx + LINKS_PING_US < t)
             t = tx + LINKS_PING_US;
-        if (rx + LINKS_DEAD_US < t)
+        if (rx + LINKS_DEAD_US < t && !l->fault.held)
             t = rx + LINKS_DEAD_US;
     }
     return t;
@@ -450,6 +632,15 @@ int64_t links_tick(links *lk, int64_t now)
     } else if (lsas) {
         k->lsa_only_sends++;
     }
+    for (size_t i = 0; i < lk->n_links; i++) {
+        peer_link *l = &lk->links[i];
+        if (buf_unread(&l->stage) == 0 && !l->reset_due)
+            continue;
+        stage_stamp(lk, l, now);
+        int64_t at = stage_release(lk, l, now);
+        if (at < wake)
+            wake = at;
+    }
     if (lk->push_at && lk->push_at < wake)
         wake = lk->push_at;
     if (lk->ack_at && lk->ack_at < wake)
@@ -469,7 +660,7 @@ bool links_live(const links *lk, uint64_t peer)
 {
     for (size_t i = 0; i < lk->n_links; i++)
         if (lk->links[i].peer == peer)
-            return lk->links[i].conn && !lk->links[i].conn->closing;
+            return lk->links[i].conn && !lk->links[i].conn->closing && lk->links[i].core_up;
     return false;
 }
 
@@ -479,7 +670,9 @@ links_view links_view_at(links *lk, size_t i)
 {
     const peer_link *l = &lk->links[i];
     links_view v = {l->peer, LINKS_DOWN, 0, 0};
-    if (l->conn && !l->conn->closing) {
+    if (l->fault.held) { /* blockLink or a paused peer: keepalive only */
+        v.state = LINKS_HELD;
+    } else if (l->conn && !l->conn->closing) {
         links_io io = conn_io(lk, l->conn);
         v.state = LINKS_UP;
         v.last_rx = io.last_rx;

@@ -69,6 +69,11 @@
 #define LINKS_STORE_RETRY_FIRST_US 100000
 #define LINKS_STORE_RETRY_MAX_US 10000000
 
+/* Most bytes a link's connection may hold unsent before frames of its
+ * staging queue (see links_fault) wait: with the core's own budget on the
+ * queue, a delayed link holds at most about twice this. */
+#define LINKS_STAGE_OUT_BUDGET (512u << 10)
+
 typedef struct links links;
 typedef struct links_conn links_conn;
 
@@ -94,6 +99,9 @@ typedef struct links_ops {
     void (*io)(void *ctx, void *conn, links_io *io);
     /* conn carries a live link from now on (may be NULL). */
     void (*live)(void *ctx, void *conn);
+    /* Resets conn (a flaky link): like close, but abortive, so that what
+     * is in flight is lost (TCP: SO_LINGER 0). NULL: close is used. */
+    void (*reset)(void *ctx, void *conn, const char *why);
 } links_ops;
 
 typedef struct links_config {
@@ -114,6 +122,9 @@ typedef struct links_counters {
     /* Ticks that sent owed acks; of those, how many had waited the whole
      * ACK delay. LSA timer runs with no push or acks in the same tick. */
     uint64_t ack_sends, acks_deferred, lsa_only_sends;
+    /* Faults (links_fault): frames that went through a staging queue,
+     * connections a flaky link reset, frames ignored on held links. */
+    uint64_t staged_frames, flaky_resets, held_drops;
 } links_counters;
 
 /* A core for cfg->self on cfg->st (see core_new), with no links. NULL with
@@ -131,6 +142,34 @@ const links_counters *links_get_counters(const links *lk);
 void links_want(links *lk, uint64_t peer, const char *host, uint16_t port, int64_t now);
 void links_cut(links *lk, uint64_t peer, bool cut);
 void links_forget(links *lk, uint64_t peer);
+/* How the link to peer misbehaves, set by the master (all zero: not at
+ * all). The frames the core writes for peer then go through a staging
+ * queue that this module releases to the connection:
+ * - delay_us, jitter_us: each frame leaves delay_us + a uniform draw in
+ *   [-jitter_us, jitter_us] after it was queued, never before an earlier
+ *   frame (order is kept);
+ * - flaky_pct: after each write frame (upd) released, the connection is
+ *   reset with this probability, once that frame has left (what follows
+ *   is lost), from a generator seeded by seed; recovery is the usual
+ *   redial, hello and catch-up. Acks and LSAs do not draw: they answer
+ *   link changes, so a reset after them would feed itself (each reset
+ *   changes links, whose LSAs would reset more) and a cluster with a few
+ *   flaky links would never settle;
+ * - held: the link is out of routing and groups (the core sees it down)
+ *   but its connection stays, carrying keepalive only, and it is not
+ *   dialled; frames from the peer are ignored. When held ends the
+ *   connection is closed, so the link comes back through a fresh hello
+ *   that tells each side what the other lacks.
+ * The queue is bounded by the core's link budget; its bytes count as
+ * queued for links_digest. */
+typedef struct links_fault {
+    int64_t delay_us, jitter_us;
+    int flaky_pct;
+    bool held;
+    uint64_t seed;
+} links_fault;
+void links_set_fault(links *lk, uint64_t peer, const links_fault *f);
+
 /* A digest request (stabilize is polling): for a while, writes and acks
  * go out without waiting. Returns the bytes queued on live links. */
 int64_t links_digest(links *lk, int64_t now);

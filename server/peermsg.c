@@ -297,3 +297,10 @@ int peermsg_decode(const wire_frame *f, peermsg *out, dkv_err *err)
         peermsg_clear(out);
     return rc;
 }
+
+bool peermsg_frame_is_upd(const uint8_t *frame, size_t len)
+{
+    static const char head[] = "{\"t\":\"upd\"";
+    return len >= WIRE_PREFIX + sizeof head - 1 && frame[4] == WIRE_PEER &&
+           memcmp(frame + WIRE_PREFIX, head, sizeof head - 1) == 0;
+}

@@ -84,4 +84,8 @@ bool peermsg_upd_full(const peermsg_upd_builder *b);
 void peermsg_upd_flush(peermsg_upd_builder *b, buf *out);
 void peermsg_upd_free(peermsg_upd_builder *b);
 
+/* Whether the whole wire frame frame[0..len) is an upd (as this module
+ * writes them: the header starts with its type), without decoding it. */
+bool peermsg_frame_is_upd(const uint8_t *frame, size_t len);
+
 #endif

@@ -150,6 +150,12 @@ static void peer_close(void *ctx, void *conn, const char *why)
     loop_close(conn, why);
 }
 
+static void peer_reset(void *ctx, void *conn, const char *why)
+{
+    (void)ctx;
+    loop_abort(conn, why);
+}
+
 static void peer_io(void *ctx, void *conn, links_io *io)
 {
     server *s = ctx;
@@ -394,6 +400,21 @@ static int m_forget(void *ctx, const proto_id *a, proto_none *r, void **owned, d
     return 0;
 }
 
+/* link_fault(peer, ...): how the link to peer misbehaves (links_set_fault). */
+static int m_link_fault(void *ctx, const proto_server_link_fault_args *a, proto_none *r,
+                        void **owned, dkv_err *err)
+{
+    server *s = ctx;
+    if (a->peer == s->id) {
+        dkv_err_set(err, "a server has no link to itself");
+        return PROTO_REFUSED;
+    }
+    links_fault f = {a->delay_ms * 1000, a->jitter_ms * 1000, (int)a->flaky_pct, a->held,
+                     a->seed};
+    links_set_fault(s->links, a->peer, &f);
+    return 0;
+}
+
 static int m_stats(void *ctx, const proto_none *a, proto_server_stats_reply *r, void **owned,
                    dkv_err *err)
 {
@@ -538,6 +559,7 @@ PROTO_SERVE(server_uncut, m_uncut)
 PROTO_SERVE(server_forget, m_forget)
 PROTO_SERVE(server_stats, m_stats)
 PROTO_SERVE(server_show, m_show)
+PROTO_SERVE(server_link_fault, m_link_fault)
 static const proto_binding methods[] = {
     PROTO_BINDING(server_put),     PROTO_BINDING(server_get),
     PROTO_BINDING(server_digest),  PROTO_BINDING(server_dump),
@@ -545,6 +567,7 @@ static const proto_binding methods[] = {
     PROTO_BINDING(server_cut),     PROTO_BINDING(server_uncut),
     PROTO_BINDING(server_forget),  PROTO_BINDING(server_stats),
     PROTO_BINDING(server_show),
+    PROTO_BINDING(server_link_fault),
 };
 
 static void usage(void)
@@ -656,7 +679,7 @@ static int start_server(server *s, const server_args *a, dkv_err *err)
     if (!s->st)
         return -1;
     s->log = logrl_new(stderr, 1000000);
-    links_ops ops = {s, peer_dial, peer_close, peer_io, peer_live};
+    links_ops ops = {s, peer_dial, peer_close, peer_io, peer_live, peer_reset};
     s->links = links_new(&(links_config){s->id, a->run_id, s->st, s->log}, &ops, err);
     if (!s->links) {
         logrl_free(s->log);

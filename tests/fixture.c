@@ -35,14 +35,14 @@ typedef enum ev_type {
     EV_DELIVER, EV_TICK, EV_DIAL, EV_CONNECT, EV_REFUSED, EV_CLOSE, EV_NOTICE, EV_BREAK,
     EV_HALF_OPEN, EV_SLOW, EV_HOLD, EV_RELEASE, EV_PARTITION, EV_HEAL, EV_CRASH, EV_RESTART,
     EV_PUT, EV_GET, EV_MOVE, EV_LINK_UP, EV_INJECT, EV_WAIT, EV_DIGEST, EV_WANT, EV_CUT, EV_UNCUT,
-    EV_FORGET,
+    EV_FORGET, EV_LINK_FAULT,
 } ev_type;
 
 static const char *const ev_names[] = {
     "deliver", "tick", "dial", "connect", "refused", "close", "notice", "break",
     "half_open", "slow", "hold", "release", "partition", "heal", "crash", "restart",
     "put", "get", "move", "link_up", "inject", "wait", "digest", "want", "cut", "uncut",
-    "forget",
+    "forget", "link_fault",
 };
 
 /* Frame types as the trace names them (peermsg_type order, then unknown). */
@@ -91,6 +91,7 @@ struct fixture {
     bool cut[N_MAX][N_MAX];      /* the master cut the pair (symmetric) */
     size_t dialer[N_MAX][N_MAX]; /* which of a wanted pair dials */
     bool held[N_MAX][N_MAX];     /* frames i -> j are held back */
+    links_fault fault[N_MAX][N_MAX]; /* the master's fault on i's link to j */
     unsigned speed[N_MAX][N_MAX];
     memconn **conns;
     size_t n_conns, cap_conns;
@@ -296,6 +297,7 @@ fixture_config fixture_config_faulty(void)
     c.p_digest = 0.004;
     c.p_cut = 0.001;
     c.p_uncut = 0.003;
+    c.p_link_fault = 0.003;
     c.max_down = 2;
     return c;
 }
@@ -343,7 +345,10 @@ static void op_live(void *ctx, void *conn)
 static bool benign_close(const char *reason)
 {
     static const char *const ok[] = {"cut by the master", "link is cut", "peer forgotten",
-                                     "no hello in time", "peer silent", "link already live"};
+                                     "no hello in time", "peer silent", "link already live",
+                                     /* the master's link faults */
+                                     "flaky link: reset after a frame", "link is held",
+                                     "link held by the master", "link released by the master"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (strcmp(reason, ok[i]) == 0)
             return true;
@@ -447,7 +452,7 @@ bool fixture_established(const fixture *f, size_t a, size_t b)
 static bool start_node(fixture *f, size_t i)
 {
     fx_node *nd = &f->node[i];
-    links_ops ops = {nd, op_dial, NULL, NULL, op_live};
+    links_ops ops = {nd, op_dial, NULL, NULL, op_live, NULL};
     memconn_ops(&ops);
     dkv_err err;
     nd->port = f->next_port++;
@@ -684,6 +689,30 @@ void fixture_heal(fixture *f)
     }
 }
 
+/* The master sets node i's fault on its link to j (a node down hears of
+ * nothing). */
+static void set_link_fault(fixture *f, size_t i, size_t j, const links_fault *lf)
+{
+    f->fault[i][j] = *lf;
+    if (!node_up(f, i))
+        return;
+    links_set_fault(f->node[i].lk, f->node[j].id, lf);
+    touch(f, i);
+    ev5(f, EV_LINK_FAULT, f->node[i].id, f->node[j].id, (uint64_t)lf->delay_us,
+        (uint64_t)lf->jitter_us, (uint64_t)lf->flaky_pct * 2 + lf->held);
+}
+
+/* Every link fault off (the master's faults end before a convergence). */
+static void clear_link_faults(fixture *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        for (size_t j = 0; j < f->n; j++) {
+            links_fault *lf = &f->fault[i][j];
+            if (lf->delay_us || lf->jitter_us || lf->flaky_pct || lf->held)
+                set_link_fault(f, i, j, &(links_fault){0});
+        }
+}
+
 void fixture_crash(fixture *f, size_t i)
 {
     if (i >= f->n || !node_up(f, i))
@@ -715,6 +744,14 @@ void fixture_crash(fixture *f, size_t i)
             buf_clear(&c->chan[1 - k]);
             ev(f, EV_HALF_OPEN, nd->id, f->node[c->node[1 - k]].id, c->serial, 0);
         }
+    }
+    /* Its faults die with it; the master tells the others theirs are gone
+     * (a rejoin's links start afresh). */
+    for (size_t j = 0; j < f->n; j++) {
+        f->fault[i][j] = (links_fault){0};
+        const links_fault *lf = &f->fault[j][i];
+        if (lf->delay_us || lf->jitter_us || lf->flaky_pct || lf->held)
+            set_link_fault(f, j, i, &(links_fault){0});
     }
     /* The master's kill: the others forget the address, or (a crash it
      * does not know of) keep dialling it in vain. */
@@ -797,6 +834,7 @@ void fixture_advance(fixture *f, int64_t us)
 
 void fixture_stop_faults(fixture *f)
 {
+    clear_link_faults(f);
     for (size_t i = 0; i < f->n; i++)
         for (size_t j = 0; j < f->n; j++)
             fixture_release(f, i, j);
@@ -806,6 +844,7 @@ void fixture_stop_faults(fixture *f)
 void fixture_heal_all(fixture *f)
 {
     fixture_heal(f);
+    clear_link_faults(f);
     for (size_t i = 0; i < f->n; i++)
         for (size_t j = 0; j < f->n; j++) {
             fixture_release(f, i, j);
@@ -1168,12 +1207,41 @@ static bool pair_step(fixture *f, int which, void (*act)(fixture *, size_t, size
 
 /* Tries the workload or fault action r falls on; false when r falls on
  * none or the action is not possible now. */
+/* One of: a delay (up to 30 ms, a jitter up to 30 ms) from i to j; a flaky
+ * direction (up to 40 %); the link held at both ends; everything off. */
+static void random_link_fault(fixture *f, size_t i, size_t j)
+{
+    f->stats.link_faults++;
+    links_fault lf = f->fault[i][j];
+    lf.seed = rnd(f) >> 1;
+    switch (rnd_below(f, 4)) {
+    case 0:
+        lf.delay_us = (int64_t)rnd_below(f, 30001);
+        lf.jitter_us = (int64_t)rnd_below(f, 30001);
+        break;
+    case 1: lf.flaky_pct = (int)rnd_below(f, 41); break;
+    case 2:
+    case 3: {
+        /* Held or released at both ends, as the master tells both. */
+        bool held = rnd_below(f, 4) == 2;
+        links_fault back = f->fault[j][i];
+        lf.held = back.held = held;
+        if (!held)
+            lf = back = (links_fault){0};
+        set_link_fault(f, j, i, &back);
+        break;
+    }
+    }
+    set_link_fault(f, i, j, &lf);
+    after_event(f);
+}
+
 static bool special_step(fixture *f, double r)
 {
     const fixture_config *c = &f->cfg;
     const double p[] = {c->p_put,       c->p_get,  c->p_move,  c->p_break,   c->p_slow,
                         c->p_hold,      c->p_release, c->p_partition, c->p_heal, c->p_crash,
-                        c->p_restart,   c->p_digest, c->p_cut, c->p_uncut};
+                        c->p_restart,   c->p_digest, c->p_cut, c->p_uncut, c->p_link_fault};
     size_t which = 0, n = sizeof p / sizeof p[0];
     double acc = 0;
     for (; which < n; which++) {
@@ -1250,6 +1318,11 @@ static bool special_step(fixture *f, double r)
             fixture_uncut(f, i, j);
         else
             fixture_uncut(f, j, i);
+        return true;
+    case 14: /* a link fault on a wanted pair */
+        if (!pick_pair(f, 1, &i, &j) || !node_up(f, i) || !node_up(f, j))
+            return false;
+        random_link_fault(f, i, j);
         return true;
     }
     return false;

@@ -98,6 +98,11 @@ typedef struct fixture_config {
     double p_digest;    /* a digest request to a random node (its eager window) */
     double p_cut;       /* the master cuts a random wanted pair, both ways */
     double p_uncut;     /* the master links a cut pair again */
+    /* The master's link faults (links_set_fault, as delayLink, flakyLink
+     * and blockLink set them): a random wanted pair gets a delay with a
+     * jitter on one direction, a flaky direction, held at both ends, or
+     * none of them. A crash forgets the node's faults at its peers. */
+    double p_link_fault;
     size_t max_down;
 } fixture_config;
 
@@ -109,7 +114,7 @@ fixture_config fixture_config_faulty(void);
 typedef struct fixture_stats {
     uint64_t steps, frames, frame_bytes, ticks, waits, dials, connects, refused, closes, notices;
     uint64_t breaks, slows, holds, releases, partitions, heals, crashes, restarts, digests, cuts,
-        uncuts, forgets;
+        uncuts, forgets, link_faults;
     uint64_t puts, gets, moves, reads_ok, reads_err_key, reads_err_dep;
 } fixture_stats;
 

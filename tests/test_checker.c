@@ -278,7 +278,7 @@ static void test_parse_failed_and_unknown(void)
         "{\"line\":11,\"text\":\"put 5 k\",\"cmd\":\"put\",\"ok\":false,\"error\":\"usage\"}",
         "{\"line\":5,\"text\":\"stablize\",\"cmd\":\"stablize\",\"ok\":false}",
         "{\"line\":5,\"text\":{\"hex\":\"ff\"},\"cmd\":{\"hex\":\"ff\"},\"ok\":false}",
-        "{\"line\":5,\"text\":\"sleep 5\",\"cmd\":\"sleep\",\"ok\":true,\"future\":[1]}",
+        "{\"line\":5,\"text\":\"snooze 5\",\"cmd\":\"snooze\",\"ok\":true,\"future\":[1]}",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         histline_record r;
@@ -287,6 +287,46 @@ static void test_parse_failed_and_unknown(void)
         CU_ASSERT_EQUAL(rc, 0);
         if (rc == 0) {
             CU_ASSERT(i < 2 ? r.cmd == HISTLINE_PUT || i == 1 : r.cmd == HISTLINE_OTHER);
+            histline_record_clear(&r);
+        }
+    }
+}
+
+/* The fault commands are known; a successful one must name its ids. */
+static void test_parse_faults(void)
+{
+    static const struct {
+        const char *line;
+        histline_cmd cmd;
+        int rc;
+    } t[] = {
+        {"{\"line\":1,\"text\":\"pauseServer 3\",\"server\":3,\"cmd\":\"pauseServer\",\"ok\":true}",
+         HISTLINE_PAUSE, 0},
+        {"{\"line\":1,\"text\":\"pauseServer 3\",\"cmd\":\"pauseServer\",\"ok\":true}",
+         HISTLINE_PAUSE, -1},
+        {"{\"line\":1,\"text\":\"resumeServer 3\",\"server\":3,\"cmd\":\"resumeServer\","
+         "\"ok\":true}",
+         HISTLINE_RESUME, 0},
+        {"{\"line\":1,\"text\":\"delayLink 1 2 5\",\"a\":1,\"b\":2,\"ms\":5,\"jitter_ms\":0,"
+         "\"cmd\":\"delayLink\",\"ok\":true}",
+         HISTLINE_LINK_FAULT, 0},
+        {"{\"line\":1,\"text\":\"blockLink 1 2\",\"a\":1,\"cmd\":\"blockLink\",\"ok\":true}",
+         HISTLINE_LINK_FAULT, -1},
+        {"{\"line\":1,\"text\":\"flakyLink 1 2 5\",\"a\":1,\"b\":2,\"pct\":5,\"seed\":\"7\","
+         "\"cmd\":\"flakyLink\",\"ok\":true}",
+         HISTLINE_LINK_FAULT, 0},
+        {"{\"line\":1,\"text\":\"unblockLink 1 2\",\"cmd\":\"unblockLink\",\"ok\":false}",
+         HISTLINE_LINK_FAULT, 0},
+        {"{\"line\":1,\"text\":\"sleep 5\",\"ms\":5,\"cmd\":\"sleep\",\"ok\":true}",
+         HISTLINE_SLEEP, 0},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        histline_record r;
+        dkv_err err;
+        int rc = histline_parse(t[i].line, strlen(t[i].line), &r, &err);
+        CU_ASSERT_EQUAL(rc, t[i].rc);
+        if (rc == 0) {
+            CU_ASSERT_EQUAL(r.cmd, t[i].cmd);
             histline_record_clear(&r);
         }
     }
@@ -976,6 +1016,7 @@ void add_checker_tests(void)
         {"parse a put", test_parse_put},
         {"parse store and groups", test_parse_store_groups},
         {"parse failed and unknown commands", test_parse_failed_and_unknown},
+        {"parse the fault commands", test_parse_faults},
         {"parse rejects bad lines", test_parse_bad},
         {"reader stops at a truncated line", test_reader_truncated},
         {"hash map", test_hmap},

@@ -129,13 +129,16 @@ static void print_stats(fixture *f, const char *test, long converge_steps)
             PRIu64 " dials, %" PRIu64 " dial timeouts, %" PRIu64 " refused hellos (%" PRIu64
             " live link wins), %" PRIu64 " pings, %" PRIu64 " silent drops, %" PRIu64
             " pushes (%" PRIu64 " retried, %" PRIu64 " eager), %" PRIu64 " ack sends (%" PRIu64
-            " deferred), %" PRIu64 " LSA-only sends; converged in %ld steps; digest %016" PRIx64,
+            " deferred), %" PRIu64 " LSA-only sends; link faults %" PRIu64 " (%" PRIu64
+            " frames staged, %" PRIu64 " flaky resets, %" PRIu64 " held drops); converged in %ld"
+            " steps; digest %016" PRIx64,
             test, fixture_seed(f), fixture_n_nodes(f), s->steps, (double)fixture_now(f) / 1000,
             s->frames, s->puts, s->reads_ok, s->reads_err_dep, s->reads_err_key, s->breaks,
             s->holds, s->partitions, s->crashes, s->restarts, s->cuts, k.dials, k.dial_timeouts,
             k.hellos_refused, k.live_link_wins, k.pings, k.silent_drops, k.pushes,
             k.pushes_retried, k.eager_pushes, k.ack_sends, k.acks_deferred, k.lsa_only_sends,
-            converge_steps, fixture_digest(f));
+            s->link_faults, k.staged_frames, k.flaky_resets, k.held_drops, converge_steps,
+            fixture_digest(f));
 }
 
 /* The links counters of every node, over all their lives. */

@@ -422,6 +422,159 @@ static void test_push_retry_over_budget(void)
     net_free(n);
 }
 
+/* ---- faults (links_set_fault) ---- */
+
+/* Whether node i holds key, and its version. */
+static bool holds(net *n, size_t i, const char *key, dkv_version *v)
+{
+    bool found = false;
+    dkv_version got = {0, 0};
+    CU_ASSERT_EQUAL(core_get(testnet_core(n->t, i), (const uint8_t *)key, strlen(key), &found,
+                             &got, NULL, NULL, NULL),
+                    0);
+    if (v)
+        *v = got;
+    return found;
+}
+
+/* Time moves in 1 ms steps to `until`: every node ticks, frames are
+ * delivered. Returns the first time node `to` held key (0: never). */
+static int64_t run_until(net *n, int64_t from, int64_t until, size_t to, const char *key)
+{
+    int64_t seen = 0;
+    for (int64_t now = from; now <= until; now += 1000) {
+        testnet_set_now(n->t, now);
+        for (size_t i = 0; i < NODES; i++)
+            testnet_tick(n->t, i);
+        testnet_deliver_all(n->t);
+        if (!seen && key && holds(n, to, key, NULL))
+            seen = now;
+    }
+    return seen;
+}
+
+/* A delay holds every frame for its time, counted from when the core wrote
+ * it, in a staging queue that digest counts as queued. */
+static void test_fault_delay(void)
+{
+    net *n = linked_pair();
+    links *a = testnet_links(n->t, 0);
+    links_set_fault(a, ids[1], &(links_fault){.delay_us = 100000});
+    int64_t t = T0 + 100000;
+    testnet_set_now(n->t, t);
+    put(n, 0, "k", 1);
+    int64_t seen = run_until(n, t, t + 50000, 1, "k");
+    CU_ASSERT_EQUAL(seen, 0);
+    CU_ASSERT(counters(n, 0)->staged_frames > 0);
+    CU_ASSERT(links_digest(a, t + 50000) > 0); /* held in the queue: stabilize waits */
+    seen = run_until(n, t + 51000, t + 200000, 1, "k");
+    CU_ASSERT(seen >= t + 100000 && seen <= t + 100000 + LINKS_PUSH_INTERVAL_US + 1000);
+    /* The other way is not delayed. */
+    put(n, 1, "back", 1);
+    testnet_set_now(n->t, t + 300000);
+    seen = run_until(n, t + 300000, t + 310000, 0, "back");
+    CU_ASSERT(seen > 0 && seen <= t + 305000);
+    /* Off again: frames leave at once once the queue is empty. */
+    links_set_fault(a, ids[1], &(links_fault){0});
+    put(n, 0, "k2", 1);
+    seen = run_until(n, t + 400000, t + 410000, 1, "k2");
+    CU_ASSERT(seen > 0 && seen <= t + 405000);
+    CU_ASSERT(links_live(a, ids[1]));
+    net_free(n);
+}
+
+/* With a jitter larger than the delay, frames still leave in order: the
+ * peer's core would drop the link on a gap in an origin's writes. */
+static void test_fault_jitter_keeps_order(void)
+{
+    net *n = linked_pair();
+    links *a = testnet_links(n->t, 0);
+    links_set_fault(a, ids[1], &(links_fault){.delay_us = 5000, .jitter_us = 40000, .seed = 7});
+    int64_t t = T0 + 100000;
+    char key[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        testnet_set_now(n->t, t);
+        put(n, 0, key, 1);
+        put(n, 0, "same", 1);
+        run_until(n, t, t + 3000, 1, NULL);
+        t += 4000;
+    }
+    run_until(n, t, t + 200000, 1, NULL);
+    dkv_version v0, v1;
+    CU_ASSERT(holds(n, 0, "same", &v0) && holds(n, 1, "same", &v1));
+    CU_ASSERT(dkv_version_cmp(v0, v1) == 0);
+    CU_ASSERT(holds(n, 1, "k39", NULL));
+    CU_ASSERT_EQUAL(counters(n, 1)->protocol_drops, 0);
+    CU_ASSERT(links_live(a, ids[1]));
+    CU_ASSERT_EQUAL(counters(n, 0)->links_up, 1); /* never dropped */
+    net_free(n);
+}
+
+/* A held link carries keepalive only: the connection stays up (no silent
+ * drop), neither side counts it, no write crosses; released, it comes back
+ * through a fresh hello and the write arrives. */
+static void test_fault_held(void)
+{
+    net *n = linked_pair();
+    links *a = testnet_links(n->t, 0), *b = testnet_links(n->t, 1);
+    links_fault held = {.held = true};
+    links_set_fault(a, ids[1], &held);
+    links_set_fault(b, ids[0], &held);
+    CU_ASSERT_FALSE(links_live(a, ids[1]));
+    CU_ASSERT_FALSE(links_live(b, ids[0]));
+    testnet_conn *c = testnet_conn_between(n->t, 0, 1);
+    int64_t t = T0 + 100000;
+    testnet_set_now(n->t, t);
+    put(n, 0, "k", 1);
+    put(n, 1, "j", 1);
+    CU_ASSERT_EQUAL(run_until(n, t, t + 2 * LINKS_DEAD_US, 1, "k"), 0);
+    CU_ASSERT_FALSE(holds(n, 0, "j", NULL));
+    CU_ASSERT_PTR_NULL(testnet_closed(c, 0));
+    CU_ASSERT_PTR_NULL(testnet_closed(c, 1));
+    CU_ASSERT_EQUAL(counters(n, 0)->silent_drops, 0);
+    CU_ASSERT(counters(n, 0)->pings > 0);
+    /* Released at both ends: the connection closes and is dialled again. */
+    t += 2 * LINKS_DEAD_US + 1000;
+    links_set_fault(a, ids[1], &(links_fault){0});
+    links_set_fault(b, ids[0], &(links_fault){0});
+    testnet_flush(n->t);
+    CU_ASSERT_STRING_EQUAL(testnet_closed(c, 0), "link released by the master");
+    CU_ASSERT(run_until(n, t, t + 100000, 1, "k") > 0);
+    CU_ASSERT(holds(n, 0, "j", NULL));
+    CU_ASSERT(links_live(a, ids[1]) && links_live(b, ids[0]));
+    net_free(n);
+}
+
+/* A flaky link resets the connection after frames with its probability; the
+ * link comes back and, once the link is steady, everything arrives. */
+static void test_fault_flaky(void)
+{
+    net *n = linked_pair();
+    links *a = testnet_links(n->t, 0);
+    links_set_fault(a, ids[1], &(links_fault){.flaky_pct = 100, .seed = 1});
+    int64_t t = T0 + 100000;
+    testnet_set_now(n->t, t);
+    put(n, 0, "k", 1);
+    run_until(n, t, t + 100000, 1, NULL);
+    CU_ASSERT(counters(n, 0)->flaky_resets > 0);
+    uint64_t ups = counters(n, 0)->links_up;
+    CU_ASSERT(ups > 1); /* reconnected after each reset */
+    links_set_fault(a, ids[1], &(links_fault){.flaky_pct = 30, .seed = 1});
+    for (int i = 0; i < 20; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "f%d", i);
+        put(n, 0, key, 1);
+        run_until(n, t + 100000 + i * 5000, t + 104000 + i * 5000, 1, NULL);
+    }
+    t += 300000;
+    links_set_fault(a, ids[1], &(links_fault){0});
+    run_until(n, t, t + 3 * LINKS_RETRY_MAX_US, 1, NULL);
+    CU_ASSERT(holds(n, 1, "k", NULL) && holds(n, 1, "f19", NULL) && holds(n, 1, "f0", NULL));
+    CU_ASSERT(links_live(a, ids[1]));
+    net_free(n);
+}
+
 void add_links_tests(void)
 {
     static const CU_TestInfo tests[] = {
@@ -437,6 +590,10 @@ void add_links_tests(void)
         {"LSAs leave on their own after LSA_DELAY", test_lsa_only_send},
         {"the eager window after a digest", test_eager_window},
         {"pushes over the link budget retry after PUSH_RETRY", test_push_retry_over_budget},
+        {"fault: delay holds frames for their time", test_fault_delay},
+        {"fault: jitter keeps frames in order", test_fault_jitter_keeps_order},
+        {"fault: a held link keeps keepalive only", test_fault_held},
+        {"fault: a flaky link resets and recovers", test_fault_flaky},
         CU_TEST_INFO_NULL,
     };
     tests_add_suite("links", NULL, NULL, tests);

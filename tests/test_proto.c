@@ -379,6 +379,9 @@ static proto_show_node show_nodes[] = {
     {2, PROTO_LINK_UP, 0, true, DKV_COUNTER_MAX, 9, "1", true, true, 1, 0},
     {DKV_ID_MAX, PROTO_LINK_DIALLING, -1, false, 0, 0, "", false, false, 0, DKV_COUNTER_MAX}};
 static const proto_server_show_reply show_reply = {1, 3, 8, 100, show_nodes, 3};
+static const proto_server_link_fault_args link_fault_args = {42, 600000, 3, 100, true,
+                                                            INT64_MAX};
+static const proto_watchdog_pause_args pause_args = {7, true};
 static proto_client_put_args cput_args;
 static const proto_client_put_reply cput_reply = {{7, 8}, {0, 0}, {7, 8}, DKV_ID_MAX};
 static proto_client_get_args cget_args;
@@ -458,6 +461,7 @@ HANDLER(server_uncut, proto_id, proto_none, &some_id, NULL)
 HANDLER(server_forget, proto_id, proto_none, &some_id, NULL)
 HANDLER(server_stats, proto_none, proto_server_stats_reply, NULL, &stats_reply)
 HANDLER(server_show, proto_none, proto_server_show_reply, NULL, &show_reply)
+HANDLER(server_link_fault, proto_server_link_fault_args, proto_none, &link_fault_args, NULL)
 HANDLER(client_attach, proto_client_attach_args, proto_none, &attach_args, NULL)
 HANDLER(client_detach, proto_none, proto_none, NULL, NULL)
 HANDLER(client_put, proto_client_put_args, proto_client_put_reply, &cput_args, &cput_reply)
@@ -465,6 +469,7 @@ HANDLER(client_get, proto_client_get_args, proto_client_get_reply, &cget_args, &
 HANDLER(watchdog_start, proto_watchdog_start_args, proto_watchdog_start_reply, &start_args,
         &start_reply)
 HANDLER(watchdog_kill, proto_id, proto_none, &some_id, NULL)
+HANDLER(watchdog_pause, proto_watchdog_pause_args, proto_none, &pause_args, NULL)
 HANDLER(watchdog_shutdown, proto_none, proto_none, NULL, NULL)
 HANDLER(watchdog_run_begin, proto_watchdog_run_begin_args, proto_watchdog_run_begin_reply,
         &run_begin_args, &run_begin_reply)
@@ -477,12 +482,13 @@ static const proto_binding server_bindings[] = {
     PROTO_BINDING(server_cut),     PROTO_BINDING(server_uncut),
     PROTO_BINDING(server_forget),  PROTO_BINDING(server_stats),
     PROTO_BINDING(server_show),
+    PROTO_BINDING(server_link_fault),
 };
 static const proto_binding client_bindings[] = {
     PROTO_BINDING(client_attach), PROTO_BINDING(client_detach), PROTO_BINDING(client_put),
     PROTO_BINDING(client_get)};
 static const proto_binding watchdog_bindings[] = {
-    PROTO_BINDING(watchdog_start), PROTO_BINDING(watchdog_kill),
+    PROTO_BINDING(watchdog_start), PROTO_BINDING(watchdog_kill), PROTO_BINDING(watchdog_pause),
     PROTO_BINDING(watchdog_shutdown), PROTO_BINDING(watchdog_run_begin),
     PROTO_BINDING(watchdog_run_end)};
 
@@ -557,12 +563,14 @@ static void test_round_trips(void)
     round_trip(server, &proto_server_forget, &some_id, NULL);
     round_trip(server, &proto_server_stats, NULL, &stats_reply);
     round_trip(server, &proto_server_show, NULL, &show_reply);
+    round_trip(server, &proto_server_link_fault, &link_fault_args, NULL);
     round_trip(client, &proto_client_attach, &attach_args, NULL);
     round_trip(client, &proto_client_detach, NULL, NULL);
     round_trip(client, &proto_client_put, &cput_args, &cput_reply);
     round_trip(client, &proto_client_get, &cget_args, &cget_reply);
     round_trip(watchdog, &proto_watchdog_start, &start_args, &start_reply);
     round_trip(watchdog, &proto_watchdog_kill, &some_id, NULL);
+    round_trip(watchdog, &proto_watchdog_pause, &pause_args, NULL);
     round_trip(watchdog, &proto_watchdog_shutdown, NULL, NULL);
     round_trip(watchdog, &proto_watchdog_run_begin, &run_begin_args, &run_begin_reply);
     round_trip(watchdog, &proto_watchdog_run_end, NULL, NULL);

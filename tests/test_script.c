@@ -1,4 +1,5 @@
 /* script: parsing of the command language (SPEC sections 2-3). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,99 @@ static void test_every_command(void)
     done(&p);
 }
 
+static void test_fault_commands(void)
+{
+    static const struct {
+        const char *line;
+        script_kind kind;
+        uint64_t id0, id1, num0, num1;
+    } ok[] = {
+        {"pauseServer 3", SCRIPT_CMD_PAUSE_SERVER, 3, 0, 0, 0},
+        {"resumeServer 999999999999", SCRIPT_CMD_RESUME_SERVER, DKV_ID_MAX, 0, 0, 0},
+        {"delayLink 1 2 250", SCRIPT_CMD_DELAY_LINK, 1, 2, 250, 0},
+        {"delayLink 1 2 250 30", SCRIPT_CMD_DELAY_LINK, 1, 2, 250, 30},
+        {"delayLink 4 5 0 0", SCRIPT_CMD_DELAY_LINK, 4, 5, 0, 0},
+        {"delayLink 4 5 600000 600000", SCRIPT_CMD_DELAY_LINK, 4, 5, 600000, 600000},
+        {"delayLink 4 5 0000007", SCRIPT_CMD_DELAY_LINK, 4, 5, 7, 0},
+        {"blockLink 7 8", SCRIPT_CMD_BLOCK_LINK, 7, 8, 0, 0},
+        {"unblockLink 8 7", SCRIPT_CMD_UNBLOCK_LINK, 8, 7, 0, 0},
+        {"flakyLink 1 2 0", SCRIPT_CMD_FLAKY_LINK, 1, 2, 0, 0},
+        {"flakyLink 1 2 100", SCRIPT_CMD_FLAKY_LINK, 1, 2, 100, 0},
+        {"sleep 0", SCRIPT_CMD_SLEEP, 0, 0, 0, 0},
+        {"\tsleep\t600000 ", SCRIPT_CMD_SLEEP, 0, 0, 600000, 0},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        parsed p;
+        parse_ok(&p, ok[i].line, strlen(ok[i].line));
+        CU_ASSERT_EQUAL(p.cmd.kind, ok[i].kind);
+        CU_ASSERT(name_is(&p, script_kind_name(ok[i].kind)));
+        CU_ASSERT_EQUAL(p.cmd.id[0], ok[i].id0);
+        CU_ASSERT_EQUAL(p.cmd.id[1], ok[i].id1);
+        CU_ASSERT_EQUAL(p.cmd.num[0], ok[i].num0);
+        CU_ASSERT_EQUAL(p.cmd.num[1], ok[i].num1);
+        CU_ASSERT_PTR_NULL(p.cmd.key);
+        done(&p);
+    }
+}
+
+/* Bad input of the fault commands: each refused, naming the command, with
+ * a message containing want. */
+static void test_fault_bad_input(void)
+{
+    static const struct {
+        const char *line, *name, *want;
+    } bad[] = {
+        {"pauseServer", "pauseServer", "usage: pauseServer SERVER_ID"},
+        {"pauseServer 1 2", "pauseServer", "expected 1 argument, got 2"},
+        {"resumeServer x", "resumeServer", "argument 1: 'x' is not"},
+        {"delayLink 1 2", "delayLink", "expected 3 or 4 arguments, got 2"},
+        {"delayLink 1 2 3 4 5", "delayLink", "expected 3 or 4 arguments, got more than 4"},
+        {"delayLink 1 2 -5", "delayLink", "argument 3: '-5' is not a non-negative decimal "
+                                          "number (milliseconds)"},
+        {"delayLink 1 2 10 x", "delayLink", "argument 4: 'x' is not"},
+        {"delayLink 1 2 600001", "delayLink", "argument 3: '600001' is too large "
+                                              "(milliseconds, maximum 600000)"},
+        {"delayLink 1 2 5 99999999999999999999999", "delayLink", "argument 4: "},
+        {"delayLink 1 2 1.5", "delayLink", "argument 3"},
+        {"delayLink 1x 2 5", "delayLink", "argument 1"},
+        {"delayLink 1 1000000000000 5", "delayLink", "argument 2: '1000000000000' is too large"},
+        {"blockLink 1", "blockLink", "usage: blockLink FROM_ID TO_ID"},
+        {"unblockLink 1 2 3", "unblockLink", "expected 2 arguments"},
+        {"blockLink a b", "blockLink", "argument 1"},
+        {"flakyLink 1 2", "flakyLink", "usage: flakyLink FROM_ID TO_ID PCT"},
+        {"flakyLink 1 2 101", "flakyLink", "'101' is too large (a percentage, maximum 100)"},
+        {"flakyLink 1 2 50%", "flakyLink", "'50%' is not"},
+        {"flakyLink 1 2 0x10", "flakyLink", "argument 3"},
+        {"sleep", "sleep", "usage: sleep MS"},
+        {"sleep 1 2", "sleep", "expected 1 argument, got 2"},
+        {"sleep -1", "sleep", "argument 1: '-1' is not"},
+        {"sleep 1e3", "sleep", "argument 1"},
+        {"sleep 600001", "sleep", "too large"},
+        {"sleep \xff\x1b", "sleep", "'\\xff\\x1b' is not"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        parsed p;
+        parse_bad(&p, bad[i].line, strlen(bad[i].line));
+        CU_ASSERT(name_is(&p, bad[i].name));
+        bool has = strstr(p.err.msg, bad[i].want) != NULL;
+        CU_ASSERT(has);
+        if (!has)
+            fprintf(stderr, "\n  '%s': '%s' lacks '%s'\n", bad[i].line, p.err.msg, bad[i].want);
+        done(&p);
+    }
+    /* A huge number is cut in the message. */
+    size_t len = 6 + 100000;
+    char *line = xmalloc(len);
+    memcpy(line, "sleep ", 6);
+    memset(line + 6, '9', len - 6);
+    parsed p;
+    parse_bad(&p, line, len);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p.err.msg, "... (100000 bytes)"));
+    CU_ASSERT(strlen(p.err.msg) < 300);
+    done(&p);
+    free(line);
+}
+
 static void test_kind_names(void)
 {
     static const struct {
@@ -165,6 +259,13 @@ static void test_kind_names(void)
         {SCRIPT_CMD_PUT, "put"},
         {SCRIPT_CMD_GET, "get"},
         {SCRIPT_CMD_SHOW_SERVER, "showServer"},
+        {SCRIPT_CMD_PAUSE_SERVER, "pauseServer"},
+        {SCRIPT_CMD_RESUME_SERVER, "resumeServer"},
+        {SCRIPT_CMD_DELAY_LINK, "delayLink"},
+        {SCRIPT_CMD_BLOCK_LINK, "blockLink"},
+        {SCRIPT_CMD_UNBLOCK_LINK, "unblockLink"},
+        {SCRIPT_CMD_FLAKY_LINK, "flakyLink"},
+        {SCRIPT_CMD_SLEEP, "sleep"},
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         CU_ASSERT_STRING_EQUAL(script_kind_name(k[i].kind), k[i].name);
@@ -369,6 +470,10 @@ static void test_suggest(void)
     /* Three typos in a long name are still close. */
     CU_ASSERT(suggests("prntStr", "printStore"));
     CU_ASSERT(suggests("joinClnt", "joinClient"));
+    CU_ASSERT(suggests("pauseserver", "pauseServer"));
+    CU_ASSERT(suggests("delaylink", "delayLink"));
+    CU_ASSERT(suggests("unblocklink", "unblockLink"));
+    CU_ASSERT(suggests("slep", "sleep"));
     CU_ASSERT_PTR_NULL(script_suggest("FOO"));
     CU_ASSERT_PTR_NULL(script_suggest(""));
     CU_ASSERT_PTR_NULL(script_suggest("x"));
@@ -637,6 +742,8 @@ void add_script_tests(void)
 {
     static const CU_TestInfo tests[] = {
         {"every command", test_every_command},
+        {"fault commands", test_fault_commands},
+        {"fault commands: bad input", test_fault_bad_input},
         {"kind names", test_kind_names},
         {"tabs, blanks and CR", test_white_space},
         {"blank lines and comments are SCRIPT_CMD_NONE", test_blank_and_comment},

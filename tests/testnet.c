@@ -56,7 +56,7 @@ static void op_live(void *ctx, void *conn)
 static bool start(testnet *t, size_t i, store *st, const char *run)
 {
     tn_node *nd = &t->node[i];
-    links_ops ops = {nd, op_dial, NULL, NULL, op_live};
+    links_ops ops = {nd, op_dial, NULL, NULL, op_live, NULL};
     memconn_ops(&ops);
     nd->lk = links_new(&(links_config){nd->id, run, st, NULL}, &ops, NULL);
     return nd->lk != NULL;

@@ -156,6 +156,19 @@ static int m_kill(void *ctx, const proto_id *a, proto_none *r, void **owned, dkv
     return 0;
 }
 
+static int m_pause(void *ctx, const proto_watchdog_pause_args *a, proto_none *r, void **owned,
+                   dkv_err *err)
+{
+    control *ctl = ctx;
+    run *rn = run_of(ctl, err);
+    if (!rn || run_pause(rn, a->id, a->paused, err) < 0)
+        return -1;
+    if (ctl->w->standing)
+        fprintf(stderr, "watchdog: run %s: %" PRIu64 " %s\n", run_id(rn), a->id,
+                a->paused ? "paused" : "resumed");
+    return 0;
+}
+
 /* Standing: ends the caller's run (a master cannot stop a service).
  * Local: ends everything, and the watchdog exits. */
 static int m_shutdown(void *ctx, const proto_none *a, proto_none *r, void **owned,
@@ -176,11 +189,12 @@ static int m_shutdown(void *ctx, const proto_none *a, proto_none *r, void **owne
 
 PROTO_SERVE(watchdog_start, m_start)
 PROTO_SERVE(watchdog_kill, m_kill)
+PROTO_SERVE(watchdog_pause, m_pause)
 PROTO_SERVE(watchdog_shutdown, m_shutdown)
 PROTO_SERVE(watchdog_run_begin, m_run_begin)
 PROTO_SERVE(watchdog_run_end, m_run_end)
 static const proto_binding methods[] = {
-    PROTO_BINDING(watchdog_start),     PROTO_BINDING(watchdog_kill),
+    PROTO_BINDING(watchdog_start),     PROTO_BINDING(watchdog_kill), PROTO_BINDING(watchdog_pause),
     PROTO_BINDING(watchdog_shutdown),  PROTO_BINDING(watchdog_run_begin),
     PROTO_BINDING(watchdog_run_end),
 };

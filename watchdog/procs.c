@@ -246,6 +246,18 @@ int procs_kill(procs *p, uint64_t id, dkv_err *err)
     return 0;
 }
 
+int procs_pause(procs *p, uint64_t id, bool paused, dkv_err *err)
+{
+    child *c = find(p, id);
+    if (!c)
+        return dkv_err_set(err, "id %" PRIu64 " is not running here", id);
+    if (c->kind != PROCS_SERVER)
+        return dkv_err_set(err, "%" PRIu64 " is a client; only servers are paused", id);
+    if (kill(c->pid, paused ? SIGSTOP : SIGCONT) < 0)
+        return dkv_err_set(err, "cannot signal server %" PRIu64 ": %s", id, strerror(errno));
+    return 0;
+}
+
 bool procs_reaped(procs *p, pid_t pid, int status, procs_death *d)
 {
     for (size_t i = 0; i < p->n; i++)
@@ -271,8 +283,11 @@ void procs_kill_all(procs *p)
 {
     /* SIGTERM first so servers and clients close LevelDB and report leaks
      * (sanitizers, valgrind) on the way out; SIGKILL whoever lingers. */
-    for (size_t i = 0; i < p->n; i++)
+    for (size_t i = 0; i < p->n; i++) {
         kill(p->c[i].pid, SIGTERM);
+        /* A paused (stopped) process gets SIGTERM only once it continues. */
+        kill(p->c[i].pid, SIGCONT);
+    }
     for (int tries = 0; tries < 300 && p->n > 0; tries++) {
         for (size_t i = 0; i < p->n;) {
             pid_t r = waitpid(p->c[i].pid, NULL, WNOHANG);

@@ -45,6 +45,10 @@ int procs_start(procs *p, procs_kind kind, uint64_t id, const procs_start_opts *
                 uint16_t *port, pid_t *pid, dkv_err *err);
 /* SIGKILLs id and waits until it is gone. */
 int procs_kill(procs *p, uint64_t id, dkv_err *err);
+/* SIGSTOPs (paused) or SIGCONTs server id: it keeps its sockets and state
+ * but runs no code, as a process that hangs or a machine that stalls. Not
+ * for clients. */
+int procs_pause(procs *p, uint64_t id, bool paused, dkv_err *err);
 /* A process of p that ended other than by procs_kill. */
 typedef struct procs_death {
     procs_kind kind;

@@ -276,6 +276,10 @@ int run_start(runs *rs, run *r, procs_kind kind, uint64_t id, bool sync, bool re
 }
 
 int run_kill(run *r, uint64_t id, dkv_err *err) { return procs_kill(r->procs, id, err); }
+int run_pause(run *r, uint64_t id, bool paused, dkv_err *err)
+{
+    return procs_pause(r->procs, id, paused, err);
+}
 
 run *runs_reaped(runs *rs, pid_t pid, int status, procs_death *d)
 {

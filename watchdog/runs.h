@@ -75,6 +75,7 @@ bool run_sync(const run *r);
 int run_start(runs *rs, run *r, procs_kind kind, uint64_t id, bool sync, bool rejoin,
               uint16_t *port, pid_t *pid, dkv_err *err);
 int run_kill(run *r, uint64_t id, dkv_err *err);
+int run_pause(run *r, uint64_t id, bool paused, dkv_err *err);
 
 /* pid was reaped (waitpid status): the run it belonged to, with *d, or
  * NULL when it was no run's. */

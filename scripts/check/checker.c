@@ -875,6 +875,17 @@ int checker_feed(checker *c, const histline_record *r, dkv_err *err)
         break; /* its ids stay dead until joined again */
     case HISTLINE_SHOW:
         break; /* showServer changes nothing */
+    case HISTLINE_PAUSE:
+    case HISTLINE_RESUME:
+    case HISTLINE_LINK_FAULT:
+        /* No data changes, but what links carry does: groups of a
+         * stabilize before it no longer hold. A paused server keeps what
+         * it holds; the master fails commands that need it. */
+        if (r->ok)
+            end_epoch(c);
+        break;
+    case HISTLINE_SLEEP:
+        break;
     case HISTLINE_OTHER:
         /* A command this checker does not know: if it did something, assume
          * it may have changed data or topology. */

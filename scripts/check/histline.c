@@ -179,6 +179,11 @@ static const struct {
     {"get", HISTLINE_GET},        {"end", HISTLINE_END},
     {"died", HISTLINE_DIED},      {"lost", HISTLINE_LOST},
     {"back", HISTLINE_BACK},      {"showServer", HISTLINE_SHOW},
+    {"back", HISTLINE_BACK},
+    {"pauseServer", HISTLINE_PAUSE}, {"resumeServer", HISTLINE_RESUME},
+    {"delayLink", HISTLINE_LINK_FAULT}, {"blockLink", HISTLINE_LINK_FAULT},
+    {"unblockLink", HISTLINE_LINK_FAULT}, {"flakyLink", HISTLINE_LINK_FAULT},
+    {"sleep", HISTLINE_SLEEP},
 };
 
 bool histline_is_event(const histline_record *rec)
@@ -225,7 +230,10 @@ static int check_required(const histline_record *r, dkv_err *err)
     case HISTLINE_OTHER:
     case HISTLINE_SHOW:
     case HISTLINE_BACK:
+    case HISTLINE_SLEEP:
     case HISTLINE_END: return 0;
+    case HISTLINE_PAUSE:
+    case HISTLINE_RESUME: return need(r->has_server, "server", r, err);
     case HISTLINE_JOIN_SERVER:
     case HISTLINE_KILL_SERVER: return need(r->has_server, "server", r, err);
     case HISTLINE_JOIN_CLIENT:
@@ -233,6 +241,7 @@ static int check_required(const histline_record *r, dkv_err *err)
                                                           : need(r->has_server, "server", r, err);
     case HISTLINE_BREAK:
     case HISTLINE_CREATE:
+    case HISTLINE_LINK_FAULT:
         return need(r->has_a, "a", r, err) < 0 ? -1 : need(r->has_b, "b", r, err);
     case HISTLINE_STABILIZE: return need(r->has_groups, "groups", r, err);
     case HISTLINE_DIED:

@@ -27,6 +27,12 @@ typedef enum histline_cmd {
     HISTLINE_GET,
     HISTLINE_SHOW, /* showServer: looks, changes nothing */
     HISTLINE_END, /* the master's last record: the history is complete */
+    /* Faults: they change no data. pause, resume: server; the link ones:
+     * a, b. */
+    HISTLINE_PAUSE,
+    HISTLINE_RESUME,
+    HISTLINE_LINK_FAULT, /* delayLink, blockLink, unblockLink, flakyLink */
+    HISTLINE_SLEEP,
     /* What happened outside the script (master/history.h): */
     HISTLINE_DIED, /* a server or client died: server or client */
     HISTLINE_LOST, /* a machine was lost: lost_servers, lost_clients died with it */

@@ -86,6 +86,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (cmd.id[0] > DKV_ID_MAX || cmd.id[1] > DKV_ID_MAX || cmd.key || cmd.value)
                 abort();
         }
+        /* The fault commands' numbers are within their bounds. */
+        uint64_t max = cmd.kind == SCRIPT_CMD_FLAKY_LINK ? SCRIPT_MAX_PCT : SCRIPT_MAX_MS;
+        if (cmd.num[0] > max || cmd.num[1] > max)
+            abort();
         if (cmd.kind != SCRIPT_CMD_NONE && strcmp(cmd.name, script_kind_name(cmd.kind)) != 0)
             abort();
     }
