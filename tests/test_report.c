@@ -160,10 +160,10 @@ static void test_timeline_bands(void)
         REC(2, "joinServer 2", "joinServer", ",\"server\":2"),
         REC(3, "joinClient 9 5", "joinClient", ",\"client\":9,\"server\":5"),
         REC(4, "breakConnection 5 2", "breakConnection", ",\"a\":5,\"b\":2"),
-        REC(5, "delayLink 5 2 100 20 # slow", "delayLink", ""),
-        REC(6, "pauseServer 2", "pauseServer", ""),
+        REC(5, "delayLink 5 2 100 20 # slow", "delayLink", ",\"a\":5,\"b\":2"),
+        REC(6, "pauseServer 2", "pauseServer", ",\"server\":2"),
         REC(7, "fooBar 1 2", "fooBar", ""),
-        REC(8, "delayLink 5 2 0", "delayLink", ""),
+        REC(8, "delayLink 5 2 0", "delayLink", ",\"a\":5,\"b\":2"),
         REC(9, "createConnection 2 5", "createConnection", ",\"a\":2,\"b\":5"),
         REC(10, "killServer 5", "killServer", ",\"server\":5"),
         "{\"line\":10,\"text\":\"\",\"cmd\":\"died\",\"ok\":true,\"client\":9}",
@@ -221,7 +221,8 @@ static void test_timeline_outcomes(void)
         "may or may not have happened\"}",
         "{\"line\":3,\"text\":\"put 7 k v\",\"cmd\":\"put\",\"ok\":false,\"client\":7,"
         "\"key\":\"k\",\"value\":\"v\",\"error\":\"client 7 is not live\"}",
-        "{\"line\":4,\"text\":\"blockLink 1\",\"cmd\":\"blockLink\",\"ok\":true}",
+        "{\"line\":4,\"text\":\"blockLink 1\",\"cmd\":\"blockLink\",\"ok\":false,"
+        "\"error\":\"usage: blockLink FROM_ID TO_ID\"}",
         NULL,
     };
     dkv_err err;
@@ -239,7 +240,7 @@ static void test_timeline_outcomes(void)
     CU_ASSERT_EQUAL(r[1].violation, -1);
     CU_ASSERT_EQUAL(r[1].t0, -1); /* no times: unknown */
     const timeline_band *b;
-    /* A link command without its second end draws nothing. */
+    /* A failed link command draws nothing. */
     CU_ASSERT_EQUAL(timeline_bands(t, &b), 0);
     char tok[8];
     CU_ASSERT_TRUE(timeline_token(&r[1].rec, 3, tok, sizeof tok));
