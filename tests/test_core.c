@@ -26,21 +26,6 @@ typedef struct net {
     testnet *tn;
 } net;
 
-static char *suite_dir;
-static int n_dirs;
-
-static int suite_init(void)
-{
-    suite_dir = tests_mkdtemp();
-    return suite_dir ? 0 : -1;
-}
-
-static int suite_cleanup(void)
-{
-    tests_rmtree(suite_dir);
-    suite_dir = NULL;
-    return 0;
-}
 
 static bool open_store(net *nt, size_t i)
 {
@@ -58,7 +43,7 @@ static net *net_new(size_t n, const uint64_t *ids)
     nt->n = n;
     for (size_t i = 0; i < n; i++) {
         nt->ids[i] = ids[i];
-        snprintf(nt->dirs[i], sizeof nt->dirs[i], "%s/n%d", suite_dir, n_dirs++);
+        snprintf(nt->dirs[i], sizeof nt->dirs[i], "%s", tests_scratch_fresh("n"));
         if (!open_store(nt, i))
             return nt; /* the caller's assertions on c[n - 1] fail */
     }
@@ -621,5 +606,5 @@ void add_core_tests(void)
         {"hearsay about neighbours", test_hearsay_about_neighbours},
         CU_TEST_INFO_NULL,
     };
-    tests_add_suite("core", suite_init, suite_cleanup, tests);
+    tests_add_suite("core", tests_scratch_init, tests_scratch_cleanup, tests);
 }

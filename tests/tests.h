@@ -48,6 +48,17 @@ void tests_rmtree(char *path);
 /* path/name in a static buffer that the next call overwrites. */
 const char *tests_path(const char *dir, const char *name);
 
+/* The scratch directory of the suite running now (suites run one at a
+ * time), for suites that keep stores on disk: tests_scratch_init and
+ * tests_scratch_cleanup are the suite's CUnit init and cleanup (the cleanup
+ * removes everything in it). tests_scratch_path names NAME in it, and
+ * tests_scratch_fresh a new PREFIXn in it per call, so tests do not see
+ * each other's data; both in tests_path's static buffer. */
+int tests_scratch_init(void);
+int tests_scratch_cleanup(void);
+const char *tests_scratch_path(const char *name);
+const char *tests_scratch_fresh(const char *prefix);
+
 /* Builds a clock from vclock_format text; aborts on bad text because that
  * is a bug in the test itself. Caller frees with vclock_free. */
 vclock *tests_vc(const char *text);
