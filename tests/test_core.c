@@ -9,6 +9,7 @@
 
 #include "../common/xalloc.h"
 #include "../server/core.h"
+#include "storetest.h"
 #include "testnet.h"
 #include "tests.h"
 
@@ -116,21 +117,10 @@ static void put(core *c, const char *key, const char *value, dkv_version dep,
     CU_ASSERT_EQUAL_FATAL(rc, 0);
 }
 
-/* Asserts the store holds key at version v with value. */
+/* Asserts the store holds key at version want with value. */
 static void assert_has(store *st, const char *key, dkv_version want, const char *value)
 {
-    bool found = false;
-    dkv_version v = {0, 0};
-    uint8_t *val = NULL;
-    size_t n = 0;
-    CU_ASSERT_EQUAL_FATAL(
-        store_get(st, (const uint8_t *)key, strlen(key), &found, &v, &val, &n, NULL), 0);
-    CU_ASSERT(found);
-    if (!found)
-        return;
-    CU_ASSERT_EQUAL(dkv_version_cmp(v, want), 0);
-    CU_ASSERT(n == strlen(value) && memcmp(val, value, n) == 0);
-    free(val);
+    storetest_assert_value(st, key, want.lamport, want.origin, value);
 }
 
 static void assert_lacks(store *st, const char *key)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/xalloc.h"
 #include "../server/kv_leveldb.h"
 #include "../server/seal.h"
 #include "../server/store.h"
@@ -297,41 +298,43 @@ static void assert_refused(const char *dir, bool must_exist, const char *n1, con
         fprintf(stderr, "\n  message lacks '%s'/'%s': %s\n", n1, n2 ? n2 : "", err.msg);
 }
 
+/* A fresh store of writes writes (its directory returned, malloc'ed), and
+ * the path of its newest LevelDB log in log. */
+static char *store_with_log(int writes, char *log, size_t cap)
+{
+    char *dir = xstrdup(tests_scratch_fresh("s"));
+    make_store(dir, writes);
+    kv_leveldb_newest_log(dir, log, cap);
+    CU_ASSERT_FATAL(log[0] != '\0');
+    return dir;
+}
+
 static void test_damage_truncated_log(void)
 {
-    const char *dir = strdup(tests_scratch_fresh("s"));
-    make_store(dir, 20);
     char log[4200];
-    kv_leveldb_newest_log(dir, log, sizeof log);
-    CU_ASSERT_FATAL(log[0] != '\0');
+    char *dir = store_with_log(20, log, sizeof log);
     long n = file_size(log);
     CU_ASSERT_FATAL(n > 100);
     /* Losing the tail of a log looks to LevelDB like a crash in mid-write:
      * only the seal can tell. */
     CU_ASSERT_EQUAL_FATAL(truncate(log, n / 2), 0);
     assert_refused(dir, false, "lost writes", ".seal");
-    free((void *)dir);
+    free(dir);
 }
 
 static void test_damage_emptied_log(void)
 {
-    const char *dir = strdup(tests_scratch_fresh("s"));
-    make_store(dir, 5);
     char log[4200];
-    kv_leveldb_newest_log(dir, log, sizeof log);
-    CU_ASSERT_FATAL(log[0] != '\0');
+    char *dir = store_with_log(5, log, sizeof log);
     CU_ASSERT_EQUAL_FATAL(truncate(log, 0), 0);
     assert_refused(dir, false, "lost writes", log);
-    free((void *)dir);
+    free(dir);
 }
 
 static void test_damage_flipped_log(void)
 {
-    const char *dir = strdup(tests_scratch_fresh("s"));
-    make_store(dir, 20);
     char log[4200];
-    kv_leveldb_newest_log(dir, log, sizeof log);
-    CU_ASSERT_FATAL(log[0] != '\0');
+    char *dir = store_with_log(20, log, sizeof log);
     FILE *f = fopen(log, "r+b");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     long n = file_size(log);
@@ -343,12 +346,12 @@ static void test_damage_flipped_log(void)
     }
     fclose(f);
     assert_refused(dir, false, "damaged", NULL);
-    free((void *)dir);
+    free(dir);
 }
 
 static void test_damage_wiped_dir(void)
 {
-    char *dir = strdup(tests_scratch_fresh("s"));
+    char *dir = xstrdup(tests_scratch_fresh("s"));
     make_store(dir, 5);
     char cmd[4300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -364,7 +367,7 @@ static void test_damage_wiped_dir(void)
 
 static void test_damage_seal(void)
 {
-    char *dir = strdup(tests_scratch_fresh("s"));
+    char *dir = xstrdup(tests_scratch_fresh("s"));
     make_store(dir, 3);
     char seal_file[4200];
     snprintf(seal_file, sizeof seal_file, "%s.seal", dir);
@@ -388,7 +391,7 @@ static void test_damage_seal(void)
 
 static void test_damage_other_server(void)
 {
-    char *dir = strdup(tests_scratch_fresh("s"));
+    char *dir = xstrdup(tests_scratch_fresh("s"));
     make_store(dir, 3);
     dkv_err err = {{0}};
     store *s = store_open(dir, &(store_options){.self = 2}, &err);
