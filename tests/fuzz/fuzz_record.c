@@ -10,6 +10,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* What a decoded input encodes back to must be that input, byte for byte;
+ * frees b. */
+static void must_be_input(buf *b, const uint8_t *data, size_t size)
+{
+    if (buf_unread(b) != size || memcmp(buf_head(b), data, size) != 0)
+        abort();
+    buf_free(b);
+}
+
 static void fuzz_data(const uint8_t *data, size_t size)
 {
     dkv_version v;
@@ -20,9 +29,7 @@ static void fuzz_data(const uint8_t *data, size_t size)
     buf b;
     buf_init(&b);
     record_data_value(&b, v, seq);
-    if (buf_unread(&b) != size || memcmp(buf_head(&b), data, size) != 0)
-        abort();
-    buf_free(&b);
+    must_be_input(&b, data, size);
 }
 
 static void fuzz_log(const uint8_t *data, size_t size)
@@ -43,9 +50,7 @@ static void fuzz_log(const uint8_t *data, size_t size)
     buf b;
     buf_init(&b);
     record_log_value(&b, &u);
-    if (buf_unread(&b) != size || memcmp(buf_head(&b), data, size) != 0)
-        abort();
-    buf_free(&b);
+    must_be_input(&b, data, size);
 }
 
 static void fuzz_meta(const uint8_t *data, size_t size)
@@ -56,9 +61,7 @@ static void fuzz_meta(const uint8_t *data, size_t size)
         buf b;
         buf_init(&b);
         record_meta_encode(&b, &m);
-        if (buf_unread(&b) != size || memcmp(buf_head(&b), data, size) != 0)
-            abort();
-        buf_free(&b);
+        must_be_input(&b, data, size);
     }
     vclock_free(m.vc);
 }
