@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/xalloc.h"
 #include "../common/auth.h"
 #include "tests.h"
 
@@ -81,7 +82,7 @@ static void test_handshake_and_records(void)
         CU_ASSERT(auth_session_ready(p.a));
         /* Both ways, empty and large payloads (several records). */
         size_t big = 3 * AUTH_RECORD_MAX + 17;
-        uint8_t *data = malloc(big);
+        uint8_t *data = xmalloc(big);
         for (size_t i = 0; i < big; i++)
             data[i] = (uint8_t)(i * 31);
         auth_session_seal(p.i, (const uint8_t *)"hello", 5, &p.i_to_a);

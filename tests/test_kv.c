@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/xalloc.h"
 #include "../server/core.h"
 #include "../server/kv.h"
 #include "../server/kv_leveldb.h"
@@ -138,8 +139,7 @@ static void conf_get_after_write(opener open)
     kv_batch_put(b, bk, sizeof bk, bv, sizeof bv);
     /* A large value, as a 16 MiB put would make (smaller here). */
     size_t big_len = 1u << 20;
-    uint8_t *big = malloc(big_len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    uint8_t *big = xmalloc(big_len);
     for (size_t i = 0; i < big_len; i++)
         big[i] = (uint8_t)(i * 7 + i / 255);
     kv_batch_put(b, "big", 3, big, big_len);

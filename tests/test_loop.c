@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/xalloc.h"
 #include "../common/auth.h"
 #include "../common/loop.h"
 #include "../common/net.h"
@@ -142,8 +143,7 @@ static void frame_prefix(uint8_t *p, size_t len, char kind)
 static uint8_t *make_frame(char kind, size_t n, size_t *total)
 {
     *total = WIRE_PREFIX + n;
-    uint8_t *p = malloc(*total);
-    CU_ASSERT_FATAL(p != NULL);
+    uint8_t *p = xmalloc(*total);
     frame_prefix(p, n, kind);
     memset(p + WIRE_PREFIX, 'b', n);
     return p;

@@ -298,12 +298,18 @@ static void assert_refused(const char *dir, bool must_exist, const char *n1, con
         fprintf(stderr, "\n  message lacks '%s'/'%s': %s\n", n1, n2 ? n2 : "", err.msg);
 }
 
-/* A fresh store of writes writes (its directory returned, malloc'ed), and
- * the path of its newest LevelDB log in log. */
-static char *store_with_log(int writes, char *log, size_t cap)
+/* A fresh store of writes writes, closed; its directory, malloc'ed. */
+static char *fresh_store(int writes)
 {
     char *dir = xstrdup(tests_scratch_fresh("s"));
     make_store(dir, writes);
+    return dir;
+}
+
+/* The same, and the path of its newest LevelDB log in log. */
+static char *store_with_log(int writes, char *log, size_t cap)
+{
+    char *dir = fresh_store(writes);
     kv_leveldb_newest_log(dir, log, cap);
     CU_ASSERT_FATAL(log[0] != '\0');
     return dir;
@@ -351,8 +357,7 @@ static void test_damage_flipped_log(void)
 
 static void test_damage_wiped_dir(void)
 {
-    char *dir = xstrdup(tests_scratch_fresh("s"));
-    make_store(dir, 5);
+    char *dir = fresh_store(5);
     char cmd[4300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
@@ -367,8 +372,7 @@ static void test_damage_wiped_dir(void)
 
 static void test_damage_seal(void)
 {
-    char *dir = xstrdup(tests_scratch_fresh("s"));
-    make_store(dir, 3);
+    char *dir = fresh_store(3);
     char seal_file[4200];
     snprintf(seal_file, sizeof seal_file, "%s.seal", dir);
     /* A flipped byte in each of the seal's two slots (one alone reads as
@@ -391,8 +395,7 @@ static void test_damage_seal(void)
 
 static void test_damage_other_server(void)
 {
-    char *dir = xstrdup(tests_scratch_fresh("s"));
-    make_store(dir, 3);
+    char *dir = fresh_store(3);
     dkv_err err = {{0}};
     store *s = store_open(dir, &(store_options){.self = 2}, &err);
     CU_ASSERT_PTR_NULL(s);

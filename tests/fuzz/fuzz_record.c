@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/xalloc.h"
 #include "../../server/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -70,9 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* Exact-size heap copies: an overread past the record is an ASan
      * report even when the fuzzer's own buffer would hide it. */
-    uint8_t *copy = malloc(size ? size : 1);
-    if (!copy)
-        return 0;
+    uint8_t *copy = xmalloc(size ? size : 1);
     if (size)
         memcpy(copy, data, size);
     fuzz_data(copy, size);

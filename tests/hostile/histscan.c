@@ -30,7 +30,7 @@ static char *printable(json_t *v)
         n = strlen(s);
         prefix = "hex:";
     } else {
-        return strdup("?");
+        return xstrdup("?");
     }
     char *out = xmalloc(strlen(prefix) + n * 4 + 3);
     char *q = out + sprintf(out, "%s", prefix);
@@ -73,9 +73,7 @@ static void scan_store(json_t *rec, long long line, seen **all, size_t *n, size_
             continue;
         if (*n == *cap) {
             *cap = *cap ? *cap * 2 : 64;
-            *all = realloc(*all, *cap * sizeof **all);
-            if (!*all)
-                abort();
+            *all = xrealloc(*all, *cap * sizeof **all);
         }
         seen *s = &(*all)[(*n)++];
         s->key = printable(json_array_get(e, 0));
