@@ -343,7 +343,8 @@ static void test_store_on_memory(void)
                           storetest_upd(2, 1, 5, "a", "a5"), storetest_upd(2, 2, 8, "b", "b8")};
     CU_ASSERT_EQUAL_FATAL(storetest_apply(s, batch, 4, NULL), 0);
     storetest_assert_value(s, "a", 7, 1, "a7");
-    dkv_update older[] = {storetest_upd(3, 1, 4, "a", "older"), storetest_upd(3, 2, 6, "a", "older 2")};
+    dkv_update older[] = {storetest_upd(3, 1, 4, "a", "older"),
+                          storetest_upd(3, 2, 6, "a", "older 2")};
     CU_ASSERT_EQUAL_FATAL(storetest_apply(s, older, 2, NULL), 0);
     storetest_assert_value(s, "a", 7, 1, "a7");
     storetest_assert_value(s, "b", 8, 2, "b8");

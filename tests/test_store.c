@@ -24,10 +24,17 @@ static store *open_at(const char *dir)
     return s;
 }
 
-static void test_fresh(void)
+/* A store in a fresh directory; the test stops when it cannot open. */
+static store *open_fresh(void)
 {
     store *s = open_at(tests_scratch_fresh("s"));
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    return s;
+}
+
+static void test_fresh(void)
+{
+    store *s = open_fresh();
     record_meta m = {123, 456, NULL}; /* left alone on a fresh store */
     bool found = true;
     CU_ASSERT_EQUAL(store_load_meta(s, &m, &found, NULL), 0);
@@ -56,8 +63,7 @@ static void test_open_fails(void)
 
 static void test_lww_across_batches(void)
 {
-    store *s = open_at(tests_scratch_fresh("s"));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    store *s = open_fresh();
     dkv_update u1 = storetest_upd(1, 1, 5, "k", "first");
     dkv_update u2 = storetest_upd(2, 1, 3, "k", "older, arrives later");
     dkv_update u3 = storetest_upd(0, 1, 5, "k", "same lamport, lower origin");
@@ -78,11 +84,11 @@ static void test_lww_across_batches(void)
 
 static void test_lww_within_batch(void)
 {
-    store *s = open_at(tests_scratch_fresh("s"));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    store *s = open_fresh();
     dkv_update u[] = {
-        storetest_upd(1, 1, 3, "a", "a3"), storetest_upd(1, 2, 7, "a", "a7"), storetest_upd(2, 1, 5, "a", "a5"),
-        storetest_upd(2, 2, 6, "b", "b6"), storetest_upd(1, 3, 8, "c", "c8"), storetest_upd(2, 3, 8, "b", "b8"),
+        storetest_upd(1, 1, 3, "a", "a3"), storetest_upd(1, 2, 7, "a", "a7"),
+        storetest_upd(2, 1, 5, "a", "a5"), storetest_upd(2, 2, 6, "b", "b6"),
+        storetest_upd(1, 3, 8, "c", "c8"), storetest_upd(2, 3, 8, "b", "b8"),
     };
     CU_ASSERT_EQUAL_FATAL(storetest_apply(s, u, 6, NULL), 0);
     storetest_assert_value(s, "a", 7, 1, "a7");
@@ -98,11 +104,11 @@ static void test_lww_within_batch(void)
  * first version of store_apply let (7,2) win, and replicas diverged. */
 static void test_lww_batch_vs_stored(void)
 {
-    store *s = open_at(tests_scratch_fresh("s"));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    store *s = open_fresh();
     dkv_update first = storetest_upd(1, 1, 10, "k", "stored, highest");
     CU_ASSERT_EQUAL_FATAL(storetest_apply(s, &first, 1, NULL), 0);
-    dkv_update batch[] = {storetest_upd(2, 1, 5, "k", "older 1"), storetest_upd(2, 2, 7, "k", "older 2")};
+    dkv_update batch[] = {storetest_upd(2, 1, 5, "k", "older 1"),
+                          storetest_upd(2, 2, 7, "k", "older 2")};
     CU_ASSERT_EQUAL_FATAL(storetest_apply(s, batch, 2, NULL), 0);
     storetest_assert_value(s, "k", 10, 1, "stored, highest");
     store_close(s);
@@ -110,9 +116,9 @@ static void test_lww_batch_vs_stored(void)
 
 static void test_log(void)
 {
-    store *s = open_at(tests_scratch_fresh("s"));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    dkv_update u[] = {storetest_upd(4, 1, 2, "x", "win"), storetest_upd(9, 1, 1, "x", "loses, still logged")};
+    store *s = open_fresh();
+    dkv_update u[] = {storetest_upd(4, 1, 2, "x", "win"),
+                      storetest_upd(9, 1, 1, "x", "loses, still logged")};
     CU_ASSERT_EQUAL_FATAL(storetest_apply(s, u, 2, NULL), 0);
     for (size_t i = 0; i < 2; i++) {
         dkv_update got;
@@ -215,8 +221,7 @@ static void assert_scan(store *s, const char *after, size_t after_len, bool has_
 
 static void test_scan(void)
 {
-    store *s = open_at(tests_scratch_fresh("s"));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    store *s = open_fresh();
     /* Bytewise order: "" < "\0" < "A" < "a" < "a\0" < "ab" < "b" < "\xff". Keys
      * are given out of order and across batches, and with log records in the
      * store, which the scan must not report. */
@@ -243,8 +248,7 @@ static void test_scan(void)
 
 static void test_scan_values(void)
 {
-    store *s = open_at(tests_scratch_fresh("s"));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    store *s = open_fresh();
     dkv_update u[] = {storetest_upd(1, 1, 1, "k", "old"), storetest_upd(2, 1, 2, "k", "new")};
     CU_ASSERT_EQUAL_FATAL(storetest_apply(s, u, 2, NULL), 0);
     scan_acc a = {0};
