@@ -319,6 +319,18 @@ static char *store_with_log(int writes, char *log, size_t cap)
     return dir;
 }
 
+/* Rewrites the byte at offset at of f as change(byte). */
+static void change_byte(FILE *f, long at, int (*change)(int))
+{
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(change(c), f);
+}
+
+static int flip_bits(int c) { return c ^ 0x5a; }
+static int other_digit(int c) { return c == '1' ? '2' : '1'; }
+
 static void test_damage_truncated_log(void)
 {
     char log[4200];
@@ -348,12 +360,8 @@ static void test_damage_flipped_log(void)
     FILE *f = fopen(log, "r+b");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     long n = file_size(log);
-    for (long at = n / 3; at < n / 3 + 8; at++) {
-        fseek(f, at, SEEK_SET);
-        int c = fgetc(f);
-        fseek(f, at, SEEK_SET);
-        fputc(c ^ 0x5a, f);
-    }
+    for (long at = n / 3; at < n / 3 + 8; at++)
+        change_byte(f, at, flip_bits);
     fclose(f);
     assert_refused(dir, false, "damaged", NULL);
     free(dir);
@@ -383,12 +391,8 @@ static void test_damage_seal(void)
      * a write torn by a kill: the other slot is used). */
     FILE *f = fopen(seal_file, "r+b");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    for (long at = 20; at < 2 * SEAL_SIZE; at += SEAL_SIZE) {
-        fseek(f, at, SEEK_SET);
-        int c = fgetc(f);
-        fseek(f, at, SEEK_SET);
-        fputc(c == '1' ? '2' : '1', f);
-    }
+    for (long at = 20; at < 2 * SEAL_SIZE; at += SEAL_SIZE)
+        change_byte(f, at, other_digit);
     fclose(f);
     assert_refused(dir, false, "seal", "damaged");
     /* A missing seal: the store cannot be proven whole. */
