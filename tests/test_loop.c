@@ -411,9 +411,7 @@ static void test_runaway_output_closes(void)
  * loop goes on serving another. */
 static void test_allocation_failure_closes(void)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
+    pid_t pid = tests_fork();
     if (pid == 0) {
         alarm(20);
         loop *l = loop_new();
@@ -511,9 +509,7 @@ static void test_cap_evicts_idle(void)
     lim.idle_evict_us = 50000;
     loop_set_limits(l, &lim);
     uint16_t port;
-    dkv_err err;
-    int lfd = net_listen("127.0.0.1", 0, &port, &err);
-    CU_ASSERT_FATAL(lfd >= 0);
+    int lfd = tests_listen(&port);
     accepted a = {0};
     loop_listen(l, lfd, accept_logged, &a);
     int fds[4];
@@ -568,17 +564,13 @@ static void test_cap_evicts_idle(void)
 static void test_emfile_does_not_spin(void)
 {
     uint16_t port;
-    dkv_err err;
-    int lfd = net_listen("127.0.0.1", 0, &port, &err);
-    CU_ASSERT_FATAL(lfd >= 0);
+    int lfd = tests_listen(&port);
     int report[2];
     CU_ASSERT_FATAL(pipe(report) == 0);
     int clients[20];
     for (int i = 0; i < 20; i++)
         clients[i] = connect_to(port); /* complete in the backlog */
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
+    pid_t pid = tests_fork();
     if (pid == 0) {
         alarm(20);
         for (int i = 0; i < 20; i++)
@@ -957,9 +949,7 @@ static void test_auth_strangers_evicted_first(void)
     lim.idle_evict_us = 50000;
     loop_set_limits(l, &lim);
     uint16_t port;
-    dkv_err err;
-    int lfd = net_listen("127.0.0.1", 0, &port, &err);
-    CU_ASSERT_FATAL(lfd >= 0);
+    int lfd = tests_listen(&port);
     accepted a = {0};
     loop_listen(l, lfd, accept_logged, &a);
     peer_end member;
@@ -1025,8 +1015,7 @@ static void test_auth_dialled(void)
         loop *server = auth_loop(k), *dialer = auth_loop(same ? k : other);
         uint16_t port;
         dkv_err err;
-        int lfd = net_listen("127.0.0.1", 0, &port, &err);
-        CU_ASSERT_FATAL(lfd >= 0);
+        int lfd = tests_listen(&port);
         accepted a = {0};
         loop_listen(server, lfd, accept_logged, &a);
         int fd = net_connect_start("127.0.0.1", port, &err);

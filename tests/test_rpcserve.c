@@ -276,12 +276,8 @@ static void events_accept(loop *l, int fd, void *user)
  * until killed. */
 static pid_t serve_loop(const auth_key *k, bool events, uint16_t *port)
 {
-    dkv_err err;
-    int lfd = net_listen("127.0.0.1", 0, port, &err);
-    CU_ASSERT_FATAL(lfd >= 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
+    int lfd = tests_listen(port);
+    pid_t pid = tests_fork();
     if (pid == 0) {
         alarm(20);
         int devnull = open("/dev/null", O_WRONLY);
@@ -489,11 +485,8 @@ static void test_client_refused_forged_replayed(void)
     for (int mode = SCRIPT_REFUSE; mode <= SCRIPT_REPLAY; mode++) {
         dkv_err err;
         uint16_t port;
-        int lfd = net_listen("127.0.0.1", 0, &port, &err);
-        CU_ASSERT_FATAL(lfd >= 0);
-        fflush(NULL);
-        pid_t pid = fork();
-        CU_ASSERT_FATAL(pid >= 0);
+        int lfd = tests_listen(&port);
+        pid_t pid = tests_fork();
         if (pid == 0)
             scripted_daemon(lfd, k, mode);
         close(lfd);

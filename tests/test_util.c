@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tests.h"
+#include "../common/net.h"
 #include "../common/xalloc.h"
 
 void tests_add_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc cleanup,
@@ -99,6 +100,24 @@ const char *tests_scratch_fresh(const char *prefix)
     char name[64];
     snprintf(name, sizeof name, "%s%u", prefix, scratch_count++);
     return tests_scratch_path(name);
+}
+
+int tests_listen(uint16_t *port)
+{
+    dkv_err err;
+    int fd = net_listen("127.0.0.1", 0, port, &err);
+    if (fd < 0)
+        fprintf(stderr, "\n  net_listen: %s\n", err.msg);
+    CU_ASSERT_FATAL(fd >= 0);
+    return fd;
+}
+
+pid_t tests_fork(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    return pid;
 }
 
 vclock *tests_vc(const char *text)

@@ -5,6 +5,8 @@
 
 #include <CUnit/CUnit.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "../common/vclock.h"
 
@@ -58,6 +60,13 @@ int tests_scratch_init(void);
 int tests_scratch_cleanup(void);
 const char *tests_scratch_path(const char *name);
 const char *tests_scratch_fresh(const char *prefix);
+
+/* A listening socket on a free loopback port (*port); the test stops when
+ * there is none. */
+int tests_listen(uint16_t *port);
+/* fork(2) after flushing stdio, so that the child cannot write the
+ * parent's buffered output again; the test stops when fork fails. */
+pid_t tests_fork(void);
 
 /* Builds a clock from vclock_format text; aborts on bad text because that
  * is a bug in the test itself. Caller frees with vclock_free. */
