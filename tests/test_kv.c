@@ -108,12 +108,19 @@ static void assert_scan(kv *db, const char *start, size_t sl, size_t stop_after,
         CU_ASSERT(s.kl[i] == want_len[i] && memcmp(s.k[i], want[i], want_len[i]) == 0);
 }
 
+/* A fresh database from open; the test stops when there is none. */
+static kv *open_checked(opener open)
+{
+    kv *db = open();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    return db;
+}
+
 /* ---- conformance: each runs on both backends ---- */
 
 static void conf_empty(opener open)
 {
-    kv *db = open();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    kv *db = open_checked(open);
     assert_get(db, "k", 1, NULL);
     assert_get(db, "", 0, NULL);
     assert_scan(db, "", 0, 0, NULL, NULL, 0);
@@ -122,8 +129,7 @@ static void conf_empty(opener open)
 
 static void conf_get_after_write(opener open)
 {
-    kv *db = open();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    kv *db = open_checked(open);
     static const char *const pairs[] = {"a", "1", "ab", "22", "b", "", "", "empty key"};
     write_pairs(db, pairs, 4);
     assert_get(db, "a", 1, "1");
@@ -161,8 +167,7 @@ static void conf_get_after_write(opener open)
  * key (each newer than the last), and the last must stand. */
 static void conf_later_pair_wins(opener open)
 {
-    kv *db = open();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    kv *db = open_checked(open);
     static const char *const one[] = {"k", "first", "j", "x", "k", "second", "k", "third"};
     write_pairs(db, one, 4);
     assert_get(db, "k", 1, "third");
@@ -178,8 +183,7 @@ static void conf_later_pair_wins(opener open)
  * it after; an empty batch writes nothing; a cleared batch is reusable. */
 static void conf_batch_whole(opener open)
 {
-    kv *db = open();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    kv *db = open_checked(open);
     kv_batch *b = kv_batch_new();
     CU_ASSERT_EQUAL(kv_write(db, b, NULL), 0);
     assert_scan(db, "", 0, 0, NULL, NULL, 0);
@@ -210,8 +214,7 @@ static void conf_batch_whole(opener open)
 
 static void conf_scan_order(opener open)
 {
-    kv *db = open();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    kv *db = open_checked(open);
     /* Bytewise: "" < "\0" < "A" < "a" < "a\0" < "ab" < "b" < "\xff", given
      * out of order, over several batches. */
     static const char *const keys[] = {"", "\0", "A", "a", "a\0", "ab", "b", "\xff"};
