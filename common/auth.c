@@ -62,6 +62,16 @@ static void need_sodium(void)
         abort();
 }
 
+/* Frees p after zeroing its n bytes, so that no secret outlives its use in
+ * freed memory. */
+static void wipe_free(void *p, size_t n)
+{
+    if (!p)
+        return;
+    sodium_memzero(p, n);
+    free(p);
+}
+
 static auth_key *key_of(const uint8_t *secret, size_t n)
 {
     need_sodium();
@@ -106,23 +116,15 @@ auth_key *auth_key_load(const char *path, dkv_err *err)
                      secret[n - 1] == '\t'))
         n--;
     if (got != (ssize_t)st.st_size || n < SECRET_MIN) {
-        sodium_memzero(secret, (size_t)st.st_size);
-        free(secret);
+        wipe_free(secret, (size_t)st.st_size);
         return dkv_err_set(err, "secret file %s: cannot read 16 bytes or more", path), NULL;
     }
     auth_key *k = key_of(secret, n);
-    sodium_memzero(secret, (size_t)st.st_size);
-    free(secret);
+    wipe_free(secret, (size_t)st.st_size);
     return k;
 }
 
-void auth_key_free(auth_key *k)
-{
-    if (!k)
-        return;
-    sodium_memzero(k, sizeof *k);
-    free(k);
-}
+void auth_key_free(auth_key *k) { wipe_free(k, sizeof *k); }
 
 int auth_secret_create(const char *path, dkv_err *err)
 {
@@ -158,13 +160,7 @@ auth_session *auth_session_new(const auth_key *k, bool initiator)
     return s;
 }
 
-void auth_session_free(auth_session *s)
-{
-    if (!s)
-        return;
-    sodium_memzero(s, sizeof *s);
-    free(s);
-}
+void auth_session_free(auth_session *s) { wipe_free(s, sizeof *s); }
 
 bool auth_session_ready(const auth_session *s) { return s->st == READY; }
 auth_failure auth_session_failure(const auth_session *s) { return s->failure; }

@@ -11,9 +11,9 @@
  * - No failure is dropped: each one is returned to the caller or, where
  *   nobody above can act on it (a cleanup path, a daemon's loop), logged
  *   on stderr.
- * - xmlrpc-c's xmlrpc_env faults exist only at the RPC boundary
- *   (common/rpc.c and the argument adapter common/rpcargs.c): they are
- *   converted to and from dkv_err there. The outcome a method reports to
+ * - xmlrpc-c's xmlrpc_env faults exist only at the RPC boundary, inside
+ *   common/rpc.c: they are converted to and from dkv_err there, so the
+ *   contract (proto.c) and every method see dkv_err only. The outcome a method reports to
  *   its caller travels inside its typed reply, not as a loose code beside
  *   it. */
 #ifndef DKV_ERR_H

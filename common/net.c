@@ -158,7 +158,7 @@ int net_connect_result(int fd, dkv_err *err)
     return 0;
 }
 
-static int wait_fd(int fd, short events, int64_t deadline_us, dkv_err *err)
+int net_wait_fd(int fd, short events, int64_t deadline_us, dkv_err *err)
 {
     for (;;) {
         int64_t left = deadline_us - net_now_us();
@@ -180,7 +180,7 @@ int net_connect(const char *host, uint16_t port, int timeout_ms, dkv_err *err)
     int fd = net_connect_start(host, port, err);
     if (fd < 0)
         return -1;
-    if (wait_fd(fd, POLLOUT, net_now_us() + (int64_t)timeout_ms * 1000, err) < 0 ||
+    if (net_wait_fd(fd, POLLOUT, net_now_us() + (int64_t)timeout_ms * 1000, err) < 0 ||
         net_connect_result(fd, err) < 0) {
         close(fd);
         return dkv_err_wrap(err, "cannot connect to %s:%u", host, port);
@@ -203,7 +203,7 @@ int net_write_all(int fd, const void *p, size_t n, int64_t deadline_us, dkv_err 
             continue;
         }
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (wait_fd(fd, POLLOUT, deadline_us, err) < 0)
+            if (net_wait_fd(fd, POLLOUT, deadline_us, err) < 0)
                 return -1;
             continue;
         }
@@ -230,7 +230,7 @@ int net_read_frame(int fd, buf *in, wire_frame *frame, size_t *consumed, int64_t
         if (r == 0)
             return dkv_err_set(err, "connection closed by peer");
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (wait_fd(fd, POLLIN, deadline_us, err) < 0)
+            if (net_wait_fd(fd, POLLIN, deadline_us, err) < 0)
                 return -1;
             continue;
         }

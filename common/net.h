@@ -38,6 +38,10 @@ int net_set_nodelay(int fd, dkv_err *err);
 int net_set_keepalive(int fd, int idle_s, int interval_s, int count, dkv_err *err);
 
 /* Blocking helpers with an absolute deadline (net_now_us based). */
+/* Waits until fd has one of the poll events. Returns 0, or -1 with err at
+ * deadline_us ("timed out"), on a poll error, or when a signal interrupts
+ * the wait (a caller's stop flag is then due a look). */
+int net_wait_fd(int fd, short events, int64_t deadline_us, dkv_err *err);
 int net_write_all(int fd, const void *p, size_t n, int64_t deadline_us, dkv_err *err);
 /* Reads one whole frame into in (which may already hold bytes); on success
  * *frame points into in and *consumed says how much to consume after use. */

@@ -29,6 +29,9 @@
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define LAYOUT(S, list) {.size = sizeof(S), .fields = list, .n_fields = NELEMS(list)}
+/* A layout whose fields have a rule across them, checked after decoding. */
+#define LAYOUT_CHECKED(S, list, rule)                                                       \
+    {.size = sizeof(S), .fields = list, .n_fields = NELEMS(list), .check = rule}
 #define NONE {.size = sizeof(proto_none)}
 
 /* An enum field is read and written as the int it is. */
@@ -114,10 +117,7 @@ const proto_method proto_server_get = {
     "get",
     PROTO_SERVER,
     LAYOUT(proto_server_get_args, server_get_args),
-    {.size = sizeof(proto_server_get_reply),
-     .fields = server_get_reply,
-     .n_fields = NELEMS(server_get_reply),
-     .check = check_server_get},
+    LAYOUT_CHECKED(proto_server_get_reply, server_get_reply, check_server_get),
     RPC_SHAPE_LIST};
 
 /* Polled by stabilize: on the fast path too. */
@@ -331,10 +331,7 @@ const proto_method proto_client_get = {
     "get",
     PROTO_CLIENT,
     LAYOUT(proto_client_get_args, client_get_args),
-    {.size = sizeof(proto_client_get_reply),
-     .fields = client_get_reply,
-     .n_fields = NELEMS(client_get_reply),
-     .check = check_client_get},
+    LAYOUT_CHECKED(proto_client_get_reply, client_get_reply, check_client_get),
     RPC_SHAPE_LIST};
 
 /* ---- watchdog ---- */
@@ -389,10 +386,7 @@ static const proto_field watchdog_run_begin_reply[] = {
 };
 const proto_method proto_watchdog_run_begin = {
     "run_begin", PROTO_WATCHDOG,
-    {.size = sizeof(proto_watchdog_run_begin_args),
-     .fields = watchdog_run_begin_args,
-     .n_fields = NELEMS(watchdog_run_begin_args),
-     .check = check_run_begin},
+    LAYOUT_CHECKED(proto_watchdog_run_begin_args, watchdog_run_begin_args, check_run_begin),
     LAYOUT(proto_watchdog_run_begin_reply, watchdog_run_begin_reply), RPC_SHAPE_STRUCT};
 const proto_method proto_watchdog_run_end = {"run_end", PROTO_WATCHDOG, NONE, NONE,
                                              RPC_SHAPE_ANY};

@@ -91,6 +91,13 @@ static bool starts(const char *p, const char *end, const char *lit)
     return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
 }
 
+/* Just past the first close (three bytes) in [p, end), or NULL. */
+static const char *past_section(const char *p, const char *end, const char *close)
+{
+    const char *at = memmem(p, (size_t)(end - p), close, 3);
+    return at ? at + 3 : NULL;
+}
+
 /* Length of the reference at p ('&'): a predefined entity or a character
  * reference; 0 for anything else. */
 static size_t reference_len(const char *p, const char *end)
@@ -234,18 +241,12 @@ int rpc_body_check(const char *xml, size_t len, size_t max_elements, dkv_err *er
         if (!lt)
             break;
         p = lt + 1;
-        if (starts(p, end, "!--")) {
-            const char *close = memmem(p + 3, (size_t)(end - p - 3), "-->", 3);
-            if (!close)
-                return dkv_err_set(err, "an unterminated comment");
-            p = close + 3;
-            continue;
-        }
-        if (starts(p, end, "![CDATA[")) {
-            const char *close = memmem(p + 8, (size_t)(end - p - 8), "]]>", 3);
-            if (!close)
-                return dkv_err_set(err, "an unterminated CDATA section");
-            p = close + 3;
+        bool comment = starts(p, end, "!--"), cdata = starts(p, end, "![CDATA[");
+        if (comment || cdata) {
+            p = comment ? past_section(p + 3, end, "-->") : past_section(p + 8, end, "]]>");
+            if (!p)
+                return dkv_err_set(err, comment ? "an unterminated comment"
+                                                : "an unterminated CDATA section");
             continue;
         }
         if (starts(p, end, "!"))

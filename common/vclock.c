@@ -51,15 +51,7 @@ vclock *vclock_dup(const vclock *vc)
 /* Index of the first entry with id >= id. */
 static size_t lower_bound(const vclock *vc, uint64_t id)
 {
-    size_t lo = 0, hi = vc->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (vc->e[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return ids_lower_bound(vc->e, vc->n, sizeof *vc->e, id);
 }
 
 uint64_t vclock_get(const vclock *vc, uint64_t id)

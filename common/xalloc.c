@@ -33,3 +33,12 @@ void *xmemdup(const void *p, size_t n)
         memcpy(d, p, n);
     return d;
 }
+
+char *xmemdupz(const void *p, size_t n)
+{
+    char *d = xmalloc(n + 1);
+    if (n)
+        memcpy(d, p, n);
+    d[n] = '\0';
+    return d;
+}

@@ -14,5 +14,7 @@ void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 void *xmemdup(const void *p, size_t n);
+/* The n bytes at p and a NUL after them: bytes to read as a C string. */
+char *xmemdupz(const void *p, size_t n);
 
 #endif

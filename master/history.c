@@ -1,4 +1,5 @@
 #include "history.h"
+#include "../common/hex.h"
 #include "../common/xalloc.h"
 
 #include <jansson.h>
@@ -84,13 +85,7 @@ static json_t *bytes_json(const uint8_t *p, size_t n)
 {
     if (valid_utf8(p, n) && !memchr(p, '\0', n))
         return json_stringn((const char *)p, n);
-    static const char digits[] = "0123456789abcdef";
-    char *hex = xmalloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++) {
-        hex[2 * i] = digits[p[i] >> 4];
-        hex[2 * i + 1] = digits[p[i] & 15];
-    }
-    hex[2 * n] = '\0';
+    char *hex = hex_encode(p, n);
     json_t *o = json_pack("{s:s}", "hex", hex);
     free(hex);
     return o;

@@ -1,4 +1,5 @@
 #include "model.h"
+#include "../common/ids.h"
 #include "../common/vec.h"
 #include "../common/xalloc.h"
 
@@ -47,14 +48,7 @@ void model_free(model *m)
 /* Entries stay sorted by id so listings come out ascending. */
 static entry *find(const model *m, uint64_t id, bool create_in, model *mm)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (m->e[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = ids_lower_bound(m->e, m->n, sizeof *m->e, id);
     if (lo < m->n && m->e[lo].id == id)
         return &m->e[lo];
     if (!create_in)

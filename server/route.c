@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../common/hash.h"
+#include "../common/ids.h"
 #include "../common/vec.h"
 #include "../common/xalloc.h"
 
@@ -75,14 +76,7 @@ static int cmp_u64(const void *a, const void *b)
 /* Index of id's slot, or the insertion point with *found false. */
 static size_t find_slot(const route *r, uint64_t id, bool *found)
 {
-    size_t lo = 0, hi = r->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (r->lsa[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = ids_lower_bound(r->lsa, r->n, sizeof *r->lsa, id);
     *found = lo < r->n && r->lsa[lo].id == id;
     return lo;
 }

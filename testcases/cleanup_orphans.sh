@@ -4,31 +4,18 @@
 # lose their recorded processes and their directories. --all then ends the
 # live run too. Waits are bounded polls on conditions.
 set -u
-tmp=$(mktemp -d)
-master= standins=()
-cleanup() {
-    [ -n "$master" ] && kill -KILL "$master" 2>/dev/null
+source "$ROOT/tests/scenario.sh"
+standins=()
+scenario_more_cleanup() {
     local p
     for p in "${standins[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    exec 3>&- 2>/dev/null
-    scripts/cleanup "$RUN_BASE"/run-* >/dev/null 2>&1
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
 . scripts/pids.sh # start_time
-wait_for() { # condition, bound in hundredths of a second
-    local i
-    for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.01; done
-    return 1
-}
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # A live run.
-mkfifo "$tmp/fifo"
-"$MASTER" < "$tmp/fifo" > /dev/null 2> "$tmp/err" &
-master=$!
-exec 3> "$tmp/fifo"
+master_on_fifo /dev/null
 printf 'joinServer 1\njoinClient 5 1\n' >&3
 wait_for '[ -n "$(ls "$RUN_BASE"/run-*/pids/client-5.pid 2>/dev/null)" ]' 3000 ||
     fail "the live run did not start: $(head -c 500 "$tmp/err")"

@@ -8,21 +8,8 @@
 #     500 ms plus the client's margin.
 # The history passes bin/check. Waits are bounded polls on conditions.
 set -u
-tmp=$(mktemp -d)
-master=
-cleanup() {
-    [ -n "$master" ] && kill -KILL "$master" 2>/dev/null
-    exec 3>&- 2>/dev/null
-    scripts/cleanup "$RUN_BASE"/run-* >/dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$ROOT/tests/scenario.sh"
 CHECK=$(dirname "$MASTER")/check
-wait_for() { # condition, bound in hundredths of a second
-    local i
-    for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.01; done
-    return 1
-}
 pid_of() { local p; read -r p _ < "$(ls "$RUN_BASE"/run-*/pids/"$1".pid)" && echo "$p"; }
 lines() { { wc -l < "$tmp/h.jsonl"; } 2>/dev/null || echo 0; }
 fails=0
@@ -35,10 +22,7 @@ step() {
     wait_for "[ \$(lines) -ge $n ]" 3000 || fail "the master did not get to line $n: $(tail -c 500 "$tmp/err")"
 }
 
-mkfifo "$tmp/fifo"
-"$MASTER" --rpc-timeout 500 --history "$tmp/h.jsonl" < "$tmp/fifo" > "$tmp/out" 2> "$tmp/err" &
-master=$!
-exec 3> "$tmp/fifo"
+master_on_fifo "$tmp/out" --rpc-timeout 500 --history "$tmp/h.jsonl"
 step 5 'joinServer 1' 'joinClient 5 1' 'joinClient 6 1' 'put 5 a b' 'put 6 a c'
 server=$(pid_of server-1)
 client=$(pid_of client-6)

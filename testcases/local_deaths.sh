@@ -5,15 +5,8 @@
 # a command needs it; the servers rejoin with their data. The history
 # passes bin/check.
 set -u
-dir=$(mktemp -d "$RUN_BASE/local-XXXXXX")
 source "$ROOT/tests/standing.sh"
-mpid=
-cleanup() {
-    exec 7>&- 2>/dev/null
-    [ -n "$mpid" ] && kill -9 "$mpid" 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+standing_scenario local
 fail() {
     echo "FAIL: $*"
     sed 's/^/  master: /' "$dir/m.err" | tail -n 20

@@ -15,16 +15,8 @@
 # Every history passes bin/check. The master reads its script from a FIFO,
 # so the test acts between commands.
 set -u
-dir=$(mktemp -d "$RUN_BASE/deaths-XXXXXX")
 source "$ROOT/tests/standing.sh"
-mpid=
-cleanup() {
-    exec 7>&- 2>/dev/null
-    [ -n "$mpid" ] && kill -9 "$mpid" 2>/dev/null
-    standing_stop
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+standing_scenario deaths
 fail() {
     echo "FAIL: $*"
     for f in "$dir"/*.err; do [ -f "$f" ] && tail -n 10 "$f" | sed "s|^|  $(basename "$f"): |"; done

@@ -4,13 +4,8 @@
 # status as without a config, and a history that bin/check accepts.
 # Afterwards every watchdog has ended its runs: no run directory left.
 set -u
-dir=$(mktemp -d "$RUN_BASE/machines-XXXXXX")
 source "$ROOT/tests/standing.sh"
-cleanup() {
-    standing_stop
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+standing_scenario machines
 fail() {
     echo "FAIL: $*"
     for f in "$dir"/watchdog-m*.log; do tail -n 5 "$f" | sed "s|^|  $(basename "$f"): |"; done

@@ -7,20 +7,7 @@
 # the server), a stabilize blocked in a call, a stabilize polling with
 # short calls. Waits are bounded polls on conditions.
 set -u
-tmp=$(mktemp -d)
-master=
-cleanup() {
-    [ -n "$master" ] && kill -KILL "$master" 2>/dev/null
-    exec 3>&- 2>/dev/null
-    scripts/cleanup "$RUN_BASE"/run-* >/dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-wait_for() { # condition, bound in hundredths of a second
-    local i
-    for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.01; done
-    return 1
-}
+source "$ROOT/tests/scenario.sh"
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 pid_of() { local p; read -r p _ < "$(ls "$RUN_BASE"/run-*/pids/"$1".pid 2>/dev/null | head -n1)" 2>/dev/null && echo "$p"; }
 # Bytes waiting unread on the sockets of a process (/proc/net/tcp's
@@ -42,11 +29,8 @@ run_case() {
     case=$1
     local sig=$2 cmd=$3
     shift 3
-    rm -f "$tmp/h.jsonl" "$tmp/fifo"
-    mkfifo "$tmp/fifo"
-    "$MASTER" --history "$tmp/h.jsonl" "$@" < "$tmp/fifo" > "$tmp/out" 2> "$tmp/err" &
-    master=$!
-    exec 3> "$tmp/fifo"
+    rm -f "$tmp/h.jsonl"
+    master_on_fifo "$tmp/out" --history "$tmp/h.jsonl" "$@"
     printf 'joinServer 1\njoinClient 5 1\nput 5 a b\n' >&3
     if ! wait_for '[ "$(lines)" -ge 3 ]' 3000; then
         fail "the cluster did not start: $(head -c 500 "$tmp/err")"; kill -KILL "$master"; wait "$master"; master=; return

@@ -2,16 +2,10 @@
 # naming that server by id, with no line of clocks; once it answers again
 # the next stabilize succeeds.
 set -u
-dir=$(mktemp -d "$RUN_BASE/stab-XXXXXX")
 source "$ROOT/tests/standing.sh"
-mpid= stopped=
-cleanup() {
-    exec 7>&- 2>/dev/null
-    [ -n "$stopped" ] && kill -CONT "$stopped" 2>/dev/null
-    [ -n "$mpid" ] && kill -9 "$mpid" 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+standing_scenario stab
+stopped=
+scenario_more_cleanup() { [ -n "$stopped" ] && kill -CONT "$stopped" 2>/dev/null; }
 fail() { echo "FAIL: $*"; sed 's/^/  master: /' "$dir/m.err" | tail -n 10; exit 1; }
 mkfifo "$dir/m.fifo"
 "$MASTER" --rpc-timeout 300 --stabilize-timeout 1500 --history "$dir/m.jsonl" \

@@ -1436,15 +1436,23 @@ int fixture_client_put(fixture *f, size_t client, size_t k, dkv_version *out)
     return fixture_client_put_value(f, client, k, value, vl, out);
 }
 
+/* The client, when the run has not failed, client and key k exist and
+ * the client's node is up; else NULL. */
+static fx_client *client_ready(fixture *f, size_t client, size_t k)
+{
+    if (f->failed || client >= f->n_clients || k >= f->n_keys)
+        return NULL;
+    fx_client *cl = &f->clients[client];
+    return node_up(f, cl->node) ? cl : NULL;
+}
+
 int fixture_client_put_value(fixture *f, size_t client, size_t k, const uint8_t *value,
                              size_t vl, dkv_version *out)
 {
-    if (f->failed || client >= f->n_clients || k >= f->n_keys)
+    fx_client *cl = client_ready(f, client, k);
+    if (!cl)
         return -1;
-    fx_client *cl = &f->clients[client];
     size_t i = cl->node;
-    if (!node_up(f, i))
-        return -1;
     core *c = links_core(f->node[i].lk);
     bool found;
     dkv_version cur;
@@ -1507,12 +1515,10 @@ int fixture_client_put_value(fixture *f, size_t client, size_t k, const uint8_t 
 
 int fixture_client_get(fixture *f, size_t client, size_t k, fixture_read *r, dkv_version *out)
 {
-    if (f->failed || client >= f->n_clients || k >= f->n_keys)
+    fx_client *cl = client_ready(f, client, k);
+    if (!cl)
         return -1;
-    fx_client *cl = &f->clients[client];
     size_t i = cl->node;
-    if (!node_up(f, i))
-        return -1;
     bool found;
     dkv_version v;
     if (!read_store(f, i, k, &found, &v))

@@ -12,6 +12,12 @@ bool flateq_val(const rpcflat_val *a, const rpcflat_val *b)
     return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
 }
 
+/* Whether want is a value of that type holding the n bytes at p. */
+static bool holds(const rpcflat_val *want, rpcflat_type type, const void *p, size_t n)
+{
+    return want->type == type && want->n == n && (n == 0 || memcmp(p, want->p, n) == 0);
+}
+
 bool flateq_xmlrpc(xmlrpc_value *x, const rpcflat_val *want)
 {
     xmlrpc_env env;
@@ -40,8 +46,7 @@ bool flateq_xmlrpc(xmlrpc_value *x, const rpcflat_val *want)
         const unsigned char *p = NULL;
         size_t n = 0;
         xmlrpc_read_base64(&env, x, &n, &p);
-        ok = !env.fault_occurred && want->type == RPCFLAT_BYTES && want->n == n &&
-             (n == 0 || memcmp(p, want->p, n) == 0);
+        ok = !env.fault_occurred && holds(want, RPCFLAT_BYTES, p, n);
         free((void *)p);
         break;
     }
@@ -49,8 +54,7 @@ bool flateq_xmlrpc(xmlrpc_value *x, const rpcflat_val *want)
         const char *p = NULL;
         size_t n = 0;
         xmlrpc_read_string_lp(&env, x, &n, &p);
-        ok = !env.fault_occurred && want->type == RPCFLAT_STRING && want->n == n &&
-             (n == 0 || memcmp(p, want->p, n) == 0);
+        ok = !env.fault_occurred && holds(want, RPCFLAT_STRING, p, n);
         free((void *)p);
         break;
     }

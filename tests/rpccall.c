@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "../common/ids.h"
+#include "../common/hex.h"
 #include "../common/rpc.h"
 #include "../common/xalloc.h"
 
@@ -36,13 +37,7 @@ static json_t *bytes_json(const unsigned char *p, size_t n)
     json_t *s = json_stringn((const char *)p, n); /* NULL unless valid UTF-8 */
     if (s)
         return s;
-    static const char hex[] = "0123456789abcdef";
-    char *h = xmalloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++) {
-        h[2 * i] = hex[p[i] >> 4];
-        h[2 * i + 1] = hex[p[i] & 15];
-    }
-    h[2 * n] = '\0';
+    char *h = hex_encode(p, n);
     json_t *o = json_pack("{s:s}", "hex", h);
     free(h);
     return o;
@@ -135,17 +130,6 @@ static json_t *to_json(xmlrpc_env *env, xmlrpc_value *v)
     }
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* One argument from TYPE:TEXT, or NULL with err. */
 static xmlrpc_value *parse_arg(xmlrpc_env *env, const char *arg, dkv_err *err)
 {
@@ -179,19 +163,11 @@ static xmlrpc_value *parse_arg(xmlrpc_env *env, const char *arg, dkv_err *err)
     case 'b': return xmlrpc_base64_new(env, strlen(text), (const unsigned char *)text);
     case 'x': {
         size_t n = strlen(text);
-        if (n % 2) {
-            dkv_err_set(err, "x:%.40s has an odd number of digits", text);
-            return NULL;
-        }
         unsigned char *p = xmalloc(n / 2 + 1);
-        for (size_t i = 0; i < n / 2; i++) {
-            int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
-            if (hi < 0 || lo < 0) {
-                free(p);
-                dkv_err_set(err, "x:%.40s is not hexadecimal", text);
-                return NULL;
-            }
-            p[i] = (unsigned char)(hi << 4 | lo);
+        if (hex_decode(text, n, p, err) < 0) {
+            free(p);
+            dkv_err_wrap(err, "x:%.40s", text);
+            return NULL;
         }
         xmlrpc_value *v = xmlrpc_base64_new(env, n / 2, p);
         free(p);

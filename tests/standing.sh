@@ -9,8 +9,13 @@
 #   standing_stop          SIGTERMs them (SIGKILL after 10 s), by pid
 #   wait_for COND TENTHS   polls a shell condition, bounded
 #   gone PID               the process has ended
+#   standing_scenario NAME makes $dir (RUN_BASE/NAME-XXXXXX) and the EXIT
+#                          trap: it closes fd 7 (a master's FIFO), calls
+#                          scenario_more_cleanup when the caller defines
+#                          one, kills the master $mpid (when set), stops the
+#                          watchdogs and removes $dir
 #
-# The caller's EXIT trap must call standing_stop. Watchdogs get no fd 7 or
+# Without standing_scenario, the caller's EXIT trap must call standing_stop. Watchdogs get no fd 7 or
 # 8 (tests feed a master's FIFO through them: an inherited writer would
 # keep the master from seeing the end of its input).
 WD_PID=() WD_PORT=() WD_DATA=() WD_LOG=()
@@ -73,4 +78,18 @@ standing_stop() {
         wait "$pid" 2>/dev/null
         WD_PID[$i]=
     done
+}
+
+standing_cleanup() {
+    exec 7>&- 2>/dev/null
+    declare -F scenario_more_cleanup >/dev/null && scenario_more_cleanup
+    [ -n "$mpid" ] && kill -9 "$mpid" 2>/dev/null
+    standing_stop
+    rm -rf "$dir"
+}
+
+standing_scenario() {
+    dir=$(mktemp -d "$RUN_BASE/$1-XXXXXX")
+    mpid=
+    trap standing_cleanup EXIT
 }

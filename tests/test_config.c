@@ -65,22 +65,27 @@ static void test_valid(void)
     /* Listed ids go where listed; unlisted servers take turns over the
      * machines; an unlisted client follows its first server; placements
      * stick. */
-    CU_ASSERT_EQUAL(config_place(c, 8, true, 0, &m, &err), 0);
-    CU_ASSERT_EQUAL(m, 1);
-    CU_ASSERT_EQUAL(config_place(c, 1, true, 0, &m, &err), 0);
-    CU_ASSERT_EQUAL(m, 0);
-    CU_ASSERT_EQUAL(config_place(c, 2, true, 0, &m, &err), 0);
-    CU_ASSERT_EQUAL(m, 1);
-    CU_ASSERT_EQUAL(config_place(c, 3, true, 0, &m, &err), 0);
-    CU_ASSERT_EQUAL(m, 2);
-    CU_ASSERT_EQUAL(config_place(c, 4, true, 0, &m, &err), 0);
-    CU_ASSERT_EQUAL(m, 0);
-    CU_ASSERT_EQUAL(config_place(c, 2, true, 0, &m, &err), 0);
-    CU_ASSERT_EQUAL(m, 1);
-    CU_ASSERT_EQUAL(config_place(c, 50, false, 2, &m, &err), 0);
-    CU_ASSERT_EQUAL(m, 2);
-    CU_ASSERT_EQUAL(config_place(c, 70, false, 0, &m, &err), 0);
-    CU_ASSERT_EQUAL(m, 2);
+    static const struct {
+        uint64_t id;
+        bool server;
+        size_t server_machine; /* a client's server's machine */
+        size_t machine;
+    } places[] = {
+        {8, true, 0, 1},
+        {1, true, 0, 0},
+        {2, true, 0, 1},
+        {3, true, 0, 2},
+        {4, true, 0, 0},
+        {2, true, 0, 1},
+        {50, false, 2, 2},
+        {70, false, 0, 2},
+    };
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        CU_ASSERT_EQUAL(config_place(c, places[i].id, places[i].server, places[i].server_machine,
+                                     &m, &err),
+                        0);
+        CU_ASSERT_EQUAL(m, places[i].machine);
+    }
     /* The file says 7 is a server: it cannot become a client. */
     CU_ASSERT_EQUAL(config_place(c, 7, false, 0, &m, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "as a server"));

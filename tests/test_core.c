@@ -9,6 +9,7 @@
 
 #include "../common/xalloc.h"
 #include "../server/core.h"
+#include "storetest.h"
 #include "testnet.h"
 #include "tests.h"
 
@@ -26,21 +27,6 @@ typedef struct net {
     testnet *tn;
 } net;
 
-static char *suite_dir;
-static int n_dirs;
-
-static int suite_init(void)
-{
-    suite_dir = tests_mkdtemp();
-    return suite_dir ? 0 : -1;
-}
-
-static int suite_cleanup(void)
-{
-    tests_rmtree(suite_dir);
-    suite_dir = NULL;
-    return 0;
-}
 
 static bool open_store(net *nt, size_t i)
 {
@@ -58,7 +44,7 @@ static net *net_new(size_t n, const uint64_t *ids)
     nt->n = n;
     for (size_t i = 0; i < n; i++) {
         nt->ids[i] = ids[i];
-        snprintf(nt->dirs[i], sizeof nt->dirs[i], "%s/n%d", suite_dir, n_dirs++);
+        snprintf(nt->dirs[i], sizeof nt->dirs[i], "%s", tests_scratch_fresh("n"));
         if (!open_store(nt, i))
             return nt; /* the caller's assertions on c[n - 1] fail */
     }
@@ -131,21 +117,10 @@ static void put(core *c, const char *key, const char *value, dkv_version dep,
     CU_ASSERT_EQUAL_FATAL(rc, 0);
 }
 
-/* Asserts the store holds key at version v with value. */
+/* Asserts the store holds key at version want with value. */
 static void assert_has(store *st, const char *key, dkv_version want, const char *value)
 {
-    bool found = false;
-    dkv_version v = {0, 0};
-    uint8_t *val = NULL;
-    size_t n = 0;
-    CU_ASSERT_EQUAL_FATAL(
-        store_get(st, (const uint8_t *)key, strlen(key), &found, &v, &val, &n, NULL), 0);
-    CU_ASSERT(found);
-    if (!found)
-        return;
-    CU_ASSERT_EQUAL(dkv_version_cmp(v, want), 0);
-    CU_ASSERT(n == strlen(value) && memcmp(val, value, n) == 0);
-    free(val);
+    storetest_assert_value(st, key, want.lamport, want.origin, value);
 }
 
 static void assert_lacks(store *st, const char *key)
@@ -621,5 +596,5 @@ void add_core_tests(void)
         {"hearsay about neighbours", test_hearsay_about_neighbours},
         CU_TEST_INFO_NULL,
     };
-    tests_add_suite("core", suite_init, suite_cleanup, tests);
+    tests_add_suite("core", tests_scratch_init, tests_scratch_cleanup, tests);
 }

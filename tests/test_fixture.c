@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/xalloc.h"
 #include "../server/peermsg.h"
 #include "fixture.h"
 #include "tests.h"
@@ -48,18 +49,14 @@ static size_t seed_list(uint64_t base, size_t dflt, uint64_t **out)
 {
     const char *one = getenv("FIXTURE_SEED");
     if (one && *one) {
-        *out = malloc(sizeof **out);
-        if (!*out)
-            abort();
+        *out = xmalloc(sizeof **out);
         (*out)[0] = strtoull(one, NULL, 10);
         return 1;
     }
     size_t extra = env_count("FIXTURE_SEEDS"), n = dflt + extra;
     const char *start = getenv("FIXTURE_SEED_START");
     uint64_t first = start && *start ? strtoull(start, NULL, 10) : base + dflt;
-    *out = calloc(n ? n : 1, sizeof **out);
-    if (!*out)
-        abort();
+    *out = xcalloc(n ? n : 1, sizeof **out);
     for (size_t i = 0; i < dflt; i++)
         (*out)[i] = base + i;
     for (size_t i = 0; i < extra; i++)
@@ -634,8 +631,7 @@ static void test_large_values(void)
     }
     fixture_crash(f, 1);
     size_t len = 96 << 10;
-    uint8_t *value = malloc(len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(value);
+    uint8_t *value = xmalloc(len);
     dkv_version v;
     for (size_t i = 0; i < 64; i++) { /* 6 MiB */
         for (size_t b = 0; b < len; b++)

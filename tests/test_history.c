@@ -8,19 +8,46 @@
 #include "../master/history.h"
 #include "tests.h"
 
+/* A history written to a fresh directory, then read back. */
+typedef struct scratch_history {
+    char *dir;
+    char path[512];
+    history *h;
+} scratch_history;
+
+static history *scratch_open(scratch_history *sh)
+{
+    sh->dir = tests_mkdtemp();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sh->dir);
+    snprintf(sh->path, sizeof sh->path, "%s/h.jsonl", sh->dir);
+    dkv_err err;
+    sh->h = history_open(sh->path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sh->h);
+    return sh->h;
+}
+
+/* Closes the history, puts what it holds in out (cut to cap - 1 bytes)
+ * and removes its directory. */
+static void scratch_read_back(scratch_history *sh, char *out, size_t cap)
+{
+    history_close(sh->h);
+    FILE *f = fopen(sh->path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    tests_rmtree(sh->dir);
+}
+
 /* Writes one record of line text (parsed; res NULL when it must not be) to
  * a fresh history and returns the file's contents (static buffer). */
 static const char *record(const char *text, const cluster_result *res, bool ok,
                           const char *error)
 {
     static char out[4096];
-    char *dir = tests_mkdtemp();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    char path[512];
-    snprintf(path, sizeof path, "%s/h.jsonl", dir);
+    scratch_history sh;
+    history *h = scratch_open(&sh);
     dkv_err err;
-    history *h = history_open(path, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     char line[256];
     snprintf(line, sizeof line, "%s", text);
     size_t len = strlen(line);
@@ -37,13 +64,7 @@ static const char *record(const char *text, const cluster_result *res, bool ok,
                        .error = error};
     CU_ASSERT_EQUAL(history_write_line(h, &hl, &err), 0);
     CU_ASSERT_EQUAL(history_write_end(h, 7, ok ? 0 : 1, false, &err), 0);
-    history_close(h);
-    FILE *f = fopen(path, "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    tests_rmtree(dir);
+    scratch_read_back(&sh, out, sizeof out);
     return out;
 }
 
@@ -122,13 +143,9 @@ static void test_topology_and_store(void)
  * ids that died with the machine. */
 static void test_events(void)
 {
-    char *dir = tests_mkdtemp();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    char path[512];
-    snprintf(path, sizeof path, "%s/h.jsonl", dir);
+    scratch_history sh;
+    history *h = scratch_open(&sh);
     dkv_err err;
-    history *h = history_open(path, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     cluster_event died = {.kind = CLUSTER_EV_DIED, .at_us = 5, .machine = "machine local (x:1)",
                           .server = true, .id = 3, .cause = "killed by signal 9"};
     uint64_t servers[] = {2, 5}, clients[] = {20};
@@ -140,13 +157,8 @@ static void test_events(void)
     died.id = 7;
     CU_ASSERT_EQUAL(history_write_event(h, 4, &died, &err), 0);
     CU_ASSERT_EQUAL(history_write_event(h, 5, &lost, &err), 0);
-    history_close(h);
-    FILE *f = fopen(path, "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     char out[2048];
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = '\0';
-    fclose(f);
+    scratch_read_back(&sh, out, sizeof out);
     CU_ASSERT_STRING_EQUAL(
         out,
         "{\"line\":4,\"text\":\"\",\"cmd\":\"died\",\"start_us\":5,\"end_us\":5,\"ok\":true,"
@@ -156,7 +168,6 @@ static void test_events(void)
         "{\"line\":5,\"text\":\"\",\"cmd\":\"lost\",\"start_us\":6,\"end_us\":6,\"ok\":true,"
         "\"machine\":\"machine m2 (h:7)\",\"why\":\"connection closed by peer\","
         "\"servers\":[2,5],\"clients\":[20]}\n");
-    tests_rmtree(dir);
 }
 
 void add_history_tests(void)

@@ -9,30 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/xalloc.h"
 #include "../server/core.h"
 #include "../server/kv.h"
 #include "../server/kv_leveldb.h"
 #include "../server/store.h"
 #include "kv_faulty.h"
 #include "kv_memory.h"
+#include "storetest.h"
 #include "tests.h"
 
-static char *suite_dir; /* removed with everything in it by the cleanup */
-static int n_dirs;
 static char last_dir[4096]; /* the directory the last open_leveldb used */
-
-static int suite_init(void)
-{
-    suite_dir = tests_mkdtemp();
-    return suite_dir ? 0 : -1;
-}
-
-static int suite_cleanup(void)
-{
-    tests_rmtree(suite_dir);
-    suite_dir = NULL;
-    return 0;
-}
 
 typedef kv *(*opener)(void);
 
@@ -50,9 +37,7 @@ static kv *open_leveldb_at(const char *dir)
 /* A fresh database per test, so tests do not see each other's data. */
 static kv *open_leveldb(void)
 {
-    char name[32];
-    snprintf(name, sizeof name, "kv%d", n_dirs++);
-    snprintf(last_dir, sizeof last_dir, "%s", tests_path(suite_dir, name));
+    snprintf(last_dir, sizeof last_dir, "%s", tests_scratch_fresh("kv"));
     return open_leveldb_at(last_dir);
 }
 
@@ -123,12 +108,19 @@ static void assert_scan(kv *db, const char *start, size_t sl, size_t stop_after,
         CU_ASSERT(s.kl[i] == want_len[i] && memcmp(s.k[i], want[i], want_len[i]) == 0);
 }
 
+/* A fresh database from open; the test stops when there is none. */
+static kv *open_checked(opener open)
+{
+    kv *db = open();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    return db;
+}
+
 /* ---- conformance: each runs on both backends ---- */
 
 static void conf_empty(opener open)
 {
-    kv *db = open();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    kv *db = open_checked(open);
     assert_get(db, "k", 1, NULL);
     assert_get(db, "", 0, NULL);
     assert_scan(db, "", 0, 0, NULL, NULL, 0);
@@ -137,8 +129,7 @@ static void conf_empty(opener open)
 
 static void conf_get_after_write(opener open)
 {
-    kv *db = open();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    kv *db = open_checked(open);
     static const char *const pairs[] = {"a", "1", "ab", "22", "b", "", "", "empty key"};
     write_pairs(db, pairs, 4);
     assert_get(db, "a", 1, "1");
@@ -154,8 +145,7 @@ static void conf_get_after_write(opener open)
     kv_batch_put(b, bk, sizeof bk, bv, sizeof bv);
     /* A large value, as a 16 MiB put would make (smaller here). */
     size_t big_len = 1u << 20;
-    uint8_t *big = malloc(big_len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    uint8_t *big = xmalloc(big_len);
     for (size_t i = 0; i < big_len; i++)
         big[i] = (uint8_t)(i * 7 + i / 255);
     kv_batch_put(b, "big", 3, big, big_len);
@@ -177,8 +167,7 @@ static void conf_get_after_write(opener open)
  * key (each newer than the last), and the last must stand. */
 static void conf_later_pair_wins(opener open)
 {
-    kv *db = open();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    kv *db = open_checked(open);
     static const char *const one[] = {"k", "first", "j", "x", "k", "second", "k", "third"};
     write_pairs(db, one, 4);
     assert_get(db, "k", 1, "third");
@@ -194,8 +183,7 @@ static void conf_later_pair_wins(opener open)
  * it after; an empty batch writes nothing; a cleared batch is reusable. */
 static void conf_batch_whole(opener open)
 {
-    kv *db = open();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    kv *db = open_checked(open);
     kv_batch *b = kv_batch_new();
     CU_ASSERT_EQUAL(kv_write(db, b, NULL), 0);
     assert_scan(db, "", 0, 0, NULL, NULL, 0);
@@ -226,8 +214,7 @@ static void conf_batch_whole(opener open)
 
 static void conf_scan_order(opener open)
 {
-    kv *db = open();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    kv *db = open_checked(open);
     /* Bytewise: "" < "\0" < "A" < "a" < "a\0" < "ab" < "b" < "\xff", given
      * out of order, over several batches. */
     static const char *const keys[] = {"", "\0", "A", "a", "a\0", "ab", "b", "\xff"};
@@ -299,7 +286,7 @@ static void test_leveldb_reopen(void)
 static void test_leveldb_open_errors(void)
 {
     dkv_err err = {{0}};
-    const char *dir = tests_path(suite_dir, "no/such/dir");
+    const char *dir = tests_scratch_path("no/such/dir");
     CU_ASSERT_FALSE(kv_leveldb_exists(dir));
     CU_ASSERT_PTR_NULL(kv_leveldb_open(dir, &(kv_leveldb_options){0}, &err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot create data directory"));
@@ -341,29 +328,6 @@ static void test_batch_accessors(void)
 
 /* ---- the store and the core over a memory or failing backend ---- */
 
-static dkv_update upd(uint64_t origin, uint64_t seq, uint64_t lamport, const char *key,
-                      const char *value)
-{
-    return (dkv_update){origin, seq, lamport, (const uint8_t *)key, strlen(key),
-                        (const uint8_t *)value, strlen(value)};
-}
-
-/* Applies updates with a meta record whose clock counts them. */
-static int apply(store *s, const dkv_update *u, size_t n, dkv_err *err)
-{
-    vclock *vc = vclock_new();
-    uint64_t lamport = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (u[i].lamport > lamport)
-            lamport = u[i].lamport;
-        vclock_set(vc, u[i].origin, u[i].seq);
-    }
-    record_meta m = {lamport, 1, vc};
-    int rc = store_apply(s, u, n, &m, err);
-    vclock_free(vc);
-    return rc;
-}
-
 static store *memory_store(kv *db)
 {
     dkv_err err;
@@ -373,34 +337,20 @@ static store *memory_store(kv *db)
     return s;
 }
 
-static void assert_version(store *s, const char *key, uint64_t lamport, uint64_t origin,
-                           const char *value)
-{
-    bool found = false;
-    dkv_version v = {0, 0};
-    uint8_t *val = NULL;
-    size_t n = 0;
-    CU_ASSERT_EQUAL_FATAL(
-        store_get(s, (const uint8_t *)key, strlen(key), &found, &v, &val, &n, NULL), 0);
-    CU_ASSERT_FATAL(found);
-    CU_ASSERT(v.lamport == lamport && v.origin == origin);
-    CU_ASSERT(n == strlen(value) && memcmp(val, value, n) == 0);
-    free(val);
-}
-
 /* The records layer works the same on the memory backend, with no seal. */
 static void test_store_on_memory(void)
 {
     store *s = memory_store(kv_memory_new());
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    dkv_update batch[] = {upd(1, 1, 3, "a", "a3"), upd(1, 2, 7, "a", "a7"),
-                          upd(2, 1, 5, "a", "a5"), upd(2, 2, 8, "b", "b8")};
-    CU_ASSERT_EQUAL_FATAL(apply(s, batch, 4, NULL), 0);
-    assert_version(s, "a", 7, 1, "a7");
-    dkv_update older[] = {upd(3, 1, 4, "a", "older"), upd(3, 2, 6, "a", "older 2")};
-    CU_ASSERT_EQUAL_FATAL(apply(s, older, 2, NULL), 0);
-    assert_version(s, "a", 7, 1, "a7");
-    assert_version(s, "b", 8, 2, "b8");
+    dkv_update batch[] = {storetest_upd(1, 1, 3, "a", "a3"), storetest_upd(1, 2, 7, "a", "a7"),
+                          storetest_upd(2, 1, 5, "a", "a5"), storetest_upd(2, 2, 8, "b", "b8")};
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, batch, 4, NULL), 0);
+    storetest_assert_value(s, "a", 7, 1, "a7");
+    dkv_update older[] = {storetest_upd(3, 1, 4, "a", "older"),
+                          storetest_upd(3, 2, 6, "a", "older 2")};
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, older, 2, NULL), 0);
+    storetest_assert_value(s, "a", 7, 1, "a7");
+    storetest_assert_value(s, "b", 8, 2, "b8");
     store_close(s);
 }
 
@@ -441,16 +391,16 @@ static void test_store_no_writes_after_failure(void)
     kv_faults f = {0};
     store *s = memory_store(kv_faulty_new(kv_memory_new(), &f));
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    dkv_update u1 = upd(1, 1, 1, "k", "v1");
-    CU_ASSERT_EQUAL_FATAL(apply(s, &u1, 1, NULL), 0);
+    dkv_update u1 = storetest_upd(1, 1, 1, "k", "v1");
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, &u1, 1, NULL), 0);
     f.fail_write = true;
-    dkv_update u2 = upd(1, 2, 2, "k", "v2");
+    dkv_update u2 = storetest_upd(1, 2, 2, "k", "v2");
     dkv_err err = {{0}};
-    CU_ASSERT_EQUAL(apply(s, &u2, 1, &err), -1);
+    CU_ASSERT_EQUAL(storetest_apply(s, &u2, 1, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, KV_FAULTY_MSG));
     f.fail_write = false;
     unsigned writes = f.writes;
-    CU_ASSERT_EQUAL(apply(s, &u2, 1, &err), -1);
+    CU_ASSERT_EQUAL(storetest_apply(s, &u2, 1, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "takes no more writes"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, KV_FAULTY_MSG)); /* and says after what */
     vclock *vc = tests_vc("1:1");
@@ -460,7 +410,7 @@ static void test_store_no_writes_after_failure(void)
     vclock_free(vc);
     CU_ASSERT_EQUAL(f.writes, writes);
     /* Reads still work, and show the last good write. */
-    assert_version(s, "k", 1, 1, "v1");
+    storetest_assert_value(s, "k", 1, 1, "v1");
     store_close(s);
 }
 
@@ -469,8 +419,8 @@ static void test_store_read_failures(void)
     kv_faults f = {0};
     store *s = memory_store(kv_faulty_new(kv_memory_new(), &f));
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    dkv_update u = upd(1, 1, 1, "k", "v");
-    CU_ASSERT_EQUAL_FATAL(apply(s, &u, 1, NULL), 0);
+    dkv_update u = storetest_upd(1, 1, 1, "k", "v");
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, &u, 1, NULL), 0);
     f.fail_get = true;
     bool found;
     dkv_version v;
@@ -480,13 +430,13 @@ static void test_store_read_failures(void)
     /* A batch needs the stored versions: it fails before writing. */
     unsigned writes = f.writes;
     err.msg[0] = '\0';
-    dkv_update u2 = upd(2, 1, 2, "k", "w");
-    CU_ASSERT_EQUAL(apply(s, &u2, 1, &err), -1);
+    dkv_update u2 = storetest_upd(2, 1, 2, "k", "w");
+    CU_ASSERT_EQUAL(storetest_apply(s, &u2, 1, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, KV_FAULTY_MSG));
     CU_ASSERT_EQUAL(f.writes, writes);
     f.fail_get = false;
-    CU_ASSERT_EQUAL(apply(s, &u2, 1, NULL), 0); /* not a write failure: writes go on */
-    assert_version(s, "k", 2, 2, "w");
+    CU_ASSERT_EQUAL(storetest_apply(s, &u2, 1, NULL), 0); /* not a write failure: writes go on */
+    storetest_assert_value(s, "k", 2, 2, "w");
     f.fail_scan = true;
     err.msg[0] = '\0';
     CU_ASSERT_EQUAL(store_scan(s, NULL, 0, false, NULL, NULL, &err), -1);
@@ -572,5 +522,5 @@ void add_kv_tests(void)
          test_core_push_read_error},
         CU_TEST_INFO_NULL,
     };
-    tests_add_suite("kv", suite_init, suite_cleanup, tests);
+    tests_add_suite("kv", tests_scratch_init, tests_scratch_cleanup, tests);
 }

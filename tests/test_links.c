@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/xalloc.h"
 #include "../server/peermsg.h"
 #include "testnet.h"
 #include "kv_memory.h"
@@ -25,8 +26,7 @@ static const uint64_t ids[NODES] = {1, 2, 3};
 
 static net *net_new(void)
 {
-    net *n = calloc(1, sizeof *n);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    net *n = xcalloc(1, sizeof *n);
     for (size_t i = 0; i < NODES; i++)
         n->st[i] = kv_memory_store(ids[i]);
     n->t = testnet_new(NODES, ids, n->st);
@@ -61,7 +61,7 @@ static size_t frames_of(net *n, size_t from, size_t to, int type)
 
 static void put(net *n, size_t i, const char *key, size_t value_len)
 {
-    uint8_t *v = calloc(1, value_len ? value_len : 1);
+    uint8_t *v = xcalloc(1, value_len ? value_len : 1);
     dkv_version out;
     CU_ASSERT_EQUAL(core_put(testnet_core(n->t, i), (const uint8_t *)key, strlen(key), v,
                              value_len, (dkv_version){0, 0}, &out, NULL),

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/xalloc.h"
 #include "../common/auth.h"
 #include "../common/loop.h"
 #include "../common/net.h"
@@ -77,6 +78,15 @@ static loop_limits test_limits(void)
     return lim;
 }
 
+/* A loop with the test limits. */
+static loop *test_loop(void)
+{
+    loop *l = loop_new();
+    loop_limits lim = test_limits();
+    loop_set_limits(l, &lim);
+    return l;
+}
+
 /* A loop end (added to l) and a test end (returned, non-blocking), with
  * small socket buffers so that unread output stays in the loop. */
 static int pair(loop *l, conn_log *lg, loop_conn **conn)
@@ -108,6 +118,21 @@ static bool run_until(loop *l, cond_fn cond, void *arg, int ms)
 }
 
 static bool is_closed(void *arg) { return ((conn_log *)arg)->closed; }
+
+/* The loop closes the connection lg logs, saying why (a text in its
+ * reason). */
+static void expect_closed(loop *l, conn_log *lg, const char *why)
+{
+    CU_ASSERT_TRUE(run_until(l, is_closed, lg, 5000));
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg->why, why));
+}
+
+/* The loop closes the connection lg logs before its handler saw a frame. */
+static void expect_closed_unheard(loop *l, conn_log *lg)
+{
+    CU_ASSERT_TRUE(run_until(l, is_closed, lg, 5000));
+    CU_ASSERT_EQUAL(lg->frames, 0);
+}
 
 /* Writes all of p to the test end, running the loop while the socket is
  * full. false if that took longer than ms. */
@@ -142,11 +167,19 @@ static void frame_prefix(uint8_t *p, size_t len, char kind)
 static uint8_t *make_frame(char kind, size_t n, size_t *total)
 {
     *total = WIRE_PREFIX + n;
-    uint8_t *p = malloc(*total);
-    CU_ASSERT_FATAL(p != NULL);
+    uint8_t *p = xmalloc(*total);
     frame_prefix(p, n, kind);
     memset(p + WIRE_PREFIX, 'b', n);
     return p;
+}
+
+/* Sends a frame of kind with a body of n bytes from the test end. */
+static void send_frame(loop *l, int fd, char kind, size_t n)
+{
+    size_t total;
+    uint8_t *p = make_frame(kind, n, &total);
+    CU_ASSERT_TRUE(pump_write(l, fd, p, total, 5000));
+    free(p);
 }
 
 /* Reads whatever the loop sent to the test end into b (running the loop
@@ -170,34 +203,36 @@ static bool read_frame(loop *l, int fd, buf *b, wire_frame *f, size_t *used, int
     }
 }
 
+/* The next frame from the loop (read into in, then consumed) is a fault
+ * whose message holds text. */
+static void expect_fault(loop *l, int fd, buf *in, const char *text)
+{
+    wire_frame f;
+    size_t used;
+    CU_ASSERT_TRUE_FATAL(read_frame(l, fd, in, &f, &used, 5000));
+    CU_ASSERT_EQUAL(f.kind, WIRE_REPLY);
+    char body[600] = {0};
+    memcpy(body, f.body, f.body_len < sizeof body - 1 ? f.body_len : sizeof body - 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "<fault>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, text));
+    buf_consume(in, used);
+}
+
 static void test_oversized_call_gets_fault(void)
 {
-    loop *l = loop_new();
-    loop_limits lim = test_limits();
-    loop_set_limits(l, &lim);
+    loop *l = test_loop();
     conn_log lg = {0};
     int fd = pair(l, &lg, NULL);
     /* Far over the limit: never buffered, so the budget is no concern. */
-    size_t n;
-    uint8_t *big = make_frame('C', 100000, &n);
-    CU_ASSERT_TRUE(pump_write(l, fd, big, n, 5000));
-    free(big);
+    send_frame(l, fd, 'C', 100000);
     buf in;
     buf_init(&in);
+    expect_fault(l, fd, &in, "request of 100005 bytes exceeds the limit of 8192 bytes");
     wire_frame f;
     size_t used;
-    CU_ASSERT_FATAL(read_frame(l, fd, &in, &f, &used, 5000));
-    CU_ASSERT_EQUAL(f.kind, WIRE_REPLY);
-    char body[512] = {0};
-    memcpy(body, f.body, f.body_len < sizeof body - 1 ? f.body_len : sizeof body - 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(body, "<fault>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(body, "request of 100005 bytes exceeds the limit of 8192 bytes"));
-    buf_consume(&in, used);
     CU_ASSERT_EQUAL(lg.frames, 0);
     /* The connection goes on: the next call is served. */
-    uint8_t *small = make_frame('C', 10, &n);
-    CU_ASSERT_TRUE(pump_write(l, fd, small, n, 5000));
-    free(small);
+    send_frame(l, fd, 'C', 10);
     CU_ASSERT_TRUE(read_frame(l, fd, &in, &f, &used, 5000));
     CU_ASSERT_EQUAL(lg.calls, 1);
     CU_ASSERT_FALSE(lg.closed);
@@ -208,16 +243,13 @@ static void test_oversized_call_gets_fault(void)
 
 static void test_oversized_peer_frame_closes(void)
 {
-    loop *l = loop_new();
-    loop_limits lim = test_limits();
-    loop_set_limits(l, &lim);
+    loop *l = test_loop();
     conn_log lg = {0};
     int fd = pair(l, &lg, NULL);
     uint8_t prefix[WIRE_PREFIX];
     frame_prefix(prefix, 9000, 'P');
     CU_ASSERT_TRUE(pump_write(l, fd, prefix, sizeof prefix, 5000));
-    CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
-    CU_ASSERT_PTR_NOT_NULL(strstr(lg.why, "frame of 9005 bytes exceeds the limit of 8192"));
+    expect_closed(l, &lg, "frame of 9005 bytes exceeds the limit of 8192");
     close(fd);
     loop_free(l);
 }
@@ -255,9 +287,7 @@ static void test_incomplete_frame_times_out(void)
  * until the first is complete, then goes through. */
 static void test_inbound_budget(void)
 {
-    loop *l = loop_new();
-    loop_limits lim = test_limits();
-    loop_set_limits(l, &lim);
+    loop *l = test_loop();
     conn_log a = {0}, b = {0};
     int fd_a = pair(l, &a, NULL);
     int fd_b = pair(l, &b, NULL);
@@ -296,9 +326,7 @@ static void test_inbound_budget(void)
  * answered beyond out_pause; the rest wait, and go on once it reads. */
 static void test_reply_backpressure(void)
 {
-    loop *l = loop_new();
-    loop_limits lim = test_limits();
-    loop_set_limits(l, &lim);
+    loop *l = test_loop();
     conn_log lg = {.reply_size = 100000};
     int fd = pair(l, &lg, NULL);
     size_t n;
@@ -374,12 +402,8 @@ static void test_stalled_output_closes(void)
     loop_set_limits(l, &lim);
     conn_log lg = {.reply_size = 100000};
     int fd = pair(l, &lg, NULL);
-    size_t n;
-    uint8_t *call = make_frame('C', 20, &n);
-    CU_ASSERT_TRUE(pump_write(l, fd, call, n, 5000));
-    free(call);
-    CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
-    CU_ASSERT_PTR_NOT_NULL(strstr(lg.why, "no progress"));
+    send_frame(l, fd, 'C', 20);
+    expect_closed(l, &lg, "no progress");
     close(fd);
     loop_free(l);
 }
@@ -411,9 +435,7 @@ static void test_runaway_output_closes(void)
  * loop goes on serving another. */
 static void test_allocation_failure_closes(void)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
+    pid_t pid = tests_fork();
     if (pid == 0) {
         alarm(20);
         loop *l = loop_new();
@@ -474,6 +496,20 @@ static void accept_logged(loop *l, int fd, void *user)
     a->n++;
 }
 
+/* Caps l at three connections, idle ones evictable after 50 ms, and has it
+ * listen on a loopback port (returned), logging what it accepts in a. The
+ * loop owns the listening socket. */
+static uint16_t listen_capped(loop *l, accepted *a)
+{
+    loop_limits lim = test_limits();
+    lim.max_conns = 3;
+    lim.idle_evict_us = 50000;
+    loop_set_limits(l, &lim);
+    uint16_t port;
+    loop_listen(l, tests_listen(&port), accept_logged, a);
+    return port;
+}
+
 static int connect_to(uint16_t port)
 {
     dkv_err err;
@@ -506,16 +542,8 @@ static void run_for(loop *l, int ms)
 static void test_cap_evicts_idle(void)
 {
     loop *l = loop_new();
-    loop_limits lim = test_limits();
-    lim.max_conns = 3;
-    lim.idle_evict_us = 50000;
-    loop_set_limits(l, &lim);
-    uint16_t port;
-    dkv_err err;
-    int lfd = net_listen("127.0.0.1", 0, &port, &err);
-    CU_ASSERT_FATAL(lfd >= 0);
     accepted a = {0};
-    loop_listen(l, lfd, accept_logged, &a);
+    uint16_t port = listen_capped(l, &a);
     int fds[4];
     for (int i = 0; i < 3; i++) {
         fds[i] = connect_to(port);
@@ -568,17 +596,13 @@ static void test_cap_evicts_idle(void)
 static void test_emfile_does_not_spin(void)
 {
     uint16_t port;
-    dkv_err err;
-    int lfd = net_listen("127.0.0.1", 0, &port, &err);
-    CU_ASSERT_FATAL(lfd >= 0);
+    int lfd = tests_listen(&port);
     int report[2];
     CU_ASSERT_FATAL(pipe(report) == 0);
     int clients[20];
     for (int i = 0; i < 20; i++)
         clients[i] = connect_to(port); /* complete in the backlog */
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
+    pid_t pid = tests_fork();
     if (pid == 0) {
         alarm(20);
         for (int i = 0; i < 20; i++)
@@ -725,6 +749,14 @@ static bool pe_handshake(loop *l, peer_end *p)
     return ok && pe_pump(l, p, pe_ready, 5000) && auth_session_ready(p->s);
 }
 
+/* A test end on a new connection of l (logged in lg) that authenticates
+ * with k; whether the handshake completed. */
+static bool pe_connect(loop *l, conn_log *lg, peer_end *p, const auth_key *k)
+{
+    pe_init(p, pair(l, lg, NULL), k);
+    return pe_handshake(l, p);
+}
+
 /* Seals a call frame of n body bytes (a flipped byte at flip, unless
  * SIZE_MAX) and sends it. */
 static bool pe_call(loop *l, peer_end *p, size_t n, size_t flip)
@@ -744,9 +776,7 @@ static bool pe_call(loop *l, peer_end *p, size_t n, size_t flip)
 
 static loop *auth_loop(const auth_key *k)
 {
-    loop *l = loop_new();
-    loop_limits lim = test_limits();
-    loop_set_limits(l, &lim);
+    loop *l = test_loop();
     loop_set_auth(l, k);
     loop_set_name(l, "test loop");
     return l;
@@ -791,22 +821,11 @@ static void test_auth_plain_call_refused(void)
     loop *l = auth_loop(k);
     conn_log lg = {0};
     int fd = pair(l, &lg, NULL);
-    size_t n;
-    uint8_t *call = make_frame('C', 10, &n);
-    CU_ASSERT_TRUE(pump_write(l, fd, call, n, 5000));
-    free(call);
+    send_frame(l, fd, 'C', 10);
     buf in;
     buf_init(&in);
-    wire_frame f;
-    size_t used;
-    CU_ASSERT_TRUE_FATAL(read_frame(l, fd, &in, &f, &used, 5000));
-    CU_ASSERT_EQUAL(f.kind, WIRE_REPLY);
-    char body[600] = {0};
-    memcpy(body, f.body, f.body_len < sizeof body - 1 ? f.body_len : sizeof body - 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(body, "<fault>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(body, "prove they know the cluster secret"));
-    CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
-    CU_ASSERT_EQUAL(lg.frames, 0);
+    expect_fault(l, fd, &in, "prove they know the cluster secret");
+    expect_closed_unheard(l, &lg);
     buf_free(&in);
     close(fd);
     loop_free(l);
@@ -823,12 +842,10 @@ static void test_auth_wrong_secret_refused(void)
     loop *l = auth_loop(k);
     conn_log lg = {0};
     peer_end p;
-    pe_init(&p, pair(l, &lg, NULL), other);
-    CU_ASSERT_FALSE(pe_handshake(l, &p));
+    CU_ASSERT_FALSE(pe_connect(l, &lg, &p, other));
     CU_ASSERT_TRUE(p.failed);
     CU_ASSERT_PTR_NOT_NULL(strstr(p.err.msg, "the cluster secret does not match"));
-    CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
-    CU_ASSERT_PTR_NOT_NULL(strstr(lg.why, "refused by the peer: the cluster secret does not match"));
+    expect_closed(l, &lg, "refused by the peer: the cluster secret does not match");
     CU_ASSERT_EQUAL(lg.frames, 0);
     pe_free(&p);
 
@@ -857,8 +874,7 @@ static void test_auth_wrong_secret_refused(void)
     CU_ASSERT_EQUAL(buf_unread(&b), 69 + 6);
     if (buf_unread(&b) == 75)
         CU_ASSERT(memcmp(buf_head(&b) + 69, "DKA1X\x01", 6) == 0);
-    CU_ASSERT_TRUE(run_until(l, is_closed, &lg2, 5000));
-    CU_ASSERT_EQUAL(lg2.frames, 0);
+    expect_closed_unheard(l, &lg2);
     buf_free(&b);
     auth_session_free(s);
     close(fd);
@@ -876,23 +892,20 @@ static void test_auth_replay_refused(void)
     loop *l = auth_loop(k);
     conn_log lg = {0};
     peer_end p;
-    pe_init(&p, pair(l, &lg, NULL), k);
-    CU_ASSERT_TRUE_FATAL(pe_handshake(l, &p));
+    CU_ASSERT_TRUE_FATAL(pe_connect(l, &lg, &p, k));
     CU_ASSERT_TRUE(pe_call(l, &p, 10, SIZE_MAX));
     CU_ASSERT_TRUE(pe_pump(l, &p, pe_has_frame, 5000));
     CU_ASSERT_EQUAL(lg.calls, 1);
     conn_log lg2 = {0};
     int fd = pair(l, &lg2, NULL);
     CU_ASSERT_TRUE(pump_write(l, fd, buf_head(&p.sent), buf_unread(&p.sent), 5000));
-    CU_ASSERT_TRUE(run_until(l, is_closed, &lg2, 5000));
-    CU_ASSERT_PTR_NOT_NULL(strstr(lg2.why, "the cluster secret does not match"));
+    expect_closed(l, &lg2, "the cluster secret does not match");
     CU_ASSERT_EQUAL(lg2.calls, 0);
     CU_ASSERT_EQUAL(lg.calls, 1);
     /* Replayed on the same connection, the record fails its counter. */
     CU_ASSERT_TRUE(pump_write(l, p.fd, buf_head(&p.sent) + 37 + 37,
                               buf_unread(&p.sent) - 37 - 37, 5000));
-    CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
-    CU_ASSERT_PTR_NOT_NULL(strstr(lg.why, "authentication tag"));
+    expect_closed(l, &lg, "authentication tag");
     CU_ASSERT_EQUAL(lg.calls, 1);
     close(fd);
     pe_free(&p);
@@ -913,11 +926,9 @@ static void test_auth_flipped_record_closes(void)
         size_t flip = flips[i];
         conn_log lg = {0};
         peer_end p;
-        pe_init(&p, pair(l, &lg, NULL), k);
-        CU_ASSERT_TRUE_FATAL(pe_handshake(l, &p));
+        CU_ASSERT_TRUE_FATAL(pe_connect(l, &lg, &p, k));
         CU_ASSERT_TRUE(pe_call(l, &p, 10, flip));
-        CU_ASSERT_TRUE(run_until(l, is_closed, &lg, 5000));
-        CU_ASSERT_EQUAL(lg.frames, 0);
+        expect_closed_unheard(l, &lg);
         pe_free(&p);
     }
     loop_free(l);
@@ -952,16 +963,8 @@ static void test_auth_strangers_evicted_first(void)
 {
     auth_key *k = auth_key_from_bytes("secret of the test cluster", 26);
     loop *l = auth_loop(k);
-    loop_limits lim = test_limits();
-    lim.max_conns = 3;
-    lim.idle_evict_us = 50000;
-    loop_set_limits(l, &lim);
-    uint16_t port;
-    dkv_err err;
-    int lfd = net_listen("127.0.0.1", 0, &port, &err);
-    CU_ASSERT_FATAL(lfd >= 0);
     accepted a = {0};
-    loop_listen(l, lfd, accept_logged, &a);
+    uint16_t port = listen_capped(l, &a);
     peer_end member;
     pe_init(&member, connect_to(port), k);
     accept_wait w = {&a, 1};
@@ -1025,8 +1028,7 @@ static void test_auth_dialled(void)
         loop *server = auth_loop(k), *dialer = auth_loop(same ? k : other);
         uint16_t port;
         dkv_err err;
-        int lfd = net_listen("127.0.0.1", 0, &port, &err);
-        CU_ASSERT_FATAL(lfd >= 0);
+        int lfd = tests_listen(&port);
         accepted a = {0};
         loop_listen(server, lfd, accept_logged, &a);
         int fd = net_connect_start("127.0.0.1", port, &err);

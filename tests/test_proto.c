@@ -537,13 +537,10 @@ static void test_round_trips(void)
     uint16_t ports[3];
     dkv_err err;
     for (int i = 0; i < 3; i++) {
-        lfds[i] = net_listen("127.0.0.1", 0, &ports[i], &err);
-        CU_ASSERT_TRUE_FATAL(lfds[i] >= 0);
+        lfds[i] = tests_listen(&ports[i]);
     }
     auth_key *key = auth_key_from_bytes("the contract's cluster secret", 29);
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_TRUE_FATAL(pid >= 0);
+    pid_t pid = tests_fork();
     if (pid == 0)
         serve_three(lfds, key);
     for (int i = 0; i < 3; i++)
@@ -650,12 +647,10 @@ static void test_events(void)
 {
     dkv_err err;
     uint16_t port;
-    int lfd = net_listen("127.0.0.1", 0, &port, &err);
+    int lfd = tests_listen(&port);
     int go[2];
-    CU_ASSERT_TRUE_FATAL(lfd >= 0 && pipe(go) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_TRUE_FATAL(pid >= 0);
+    CU_ASSERT_TRUE_FATAL(pipe(go) == 0);
+    pid_t pid = tests_fork();
     if (pid == 0)
         serve_events(lfd, go[0]);
     rpc_client *c = rpc_client_new("127.0.0.1", port, 10000, NULL);

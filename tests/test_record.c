@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/xalloc.h"
 #include "../common/ids.h"
 #include "../server/record.h"
 #include "tests.h"
@@ -202,7 +203,7 @@ static void test_meta_corrupt(void)
     meta_bytes(&b, 5, 1, "1:1,2:2");
     size_t len = buf_unread(&b);
     CU_ASSERT_EQUAL_FATAL(len, 24 + 2 * 16);
-    uint8_t *p = malloc(len + 16);
+    uint8_t *p = xmalloc(len + 16);
     memcpy(p, buf_head(&b), len);
     /* Every truncation. */
     for (size_t l = 0; l < len; l++)

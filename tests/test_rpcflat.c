@@ -1289,11 +1289,8 @@ static void test_call_flat(void)
 {
     dkv_err err;
     uint16_t port = 0;
-    int lfd = net_listen("127.0.0.1", 0, &port, &err);
-    CU_ASSERT_TRUE_FATAL(lfd >= 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_TRUE_FATAL(pid >= 0);
+    int lfd = tests_listen(&port);
+    pid_t pid = tests_fork();
     if (pid == 0)
         serve_child(lfd);
     close(lfd);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/xalloc.h"
 #include "../common/auth.h"
 #include "../common/loop.h"
 #include "../common/net.h"
@@ -185,9 +186,7 @@ static void test_bad_i8_does_not_crash(void)
 static char *deep_call(const char *open, size_t n, const char *middle, const char *close)
 {
     size_t len = 256 + n * (strlen(open) + strlen(close)) + strlen(middle);
-    char *s = malloc(len), *q = s;
-    if (!s)
-        abort();
+    char *s = xmalloc(len), *q = s;
     q = stpcpy(q, "<?xml version=\"1.0\"?><methodCall><methodName>put</methodName><params>"
                   "<param><value>");
     for (size_t i = 0; i < n; i++)
@@ -208,7 +207,7 @@ static void test_hostile_bodies_fault(void)
     char *bodies[] = {
         deep_call("<a>", 200000, "", "</a>"),
         deep_call("<array><data><value>", 60000, "<i4>1</i4>", "</value></data></array>"),
-        strdup("<?xml version=\"1.0\"?><!DOCTYPE m [<!ENTITY a \"aaaaaaaaaa\">"
+        xstrdup("<?xml version=\"1.0\"?><!DOCTYPE m [<!ENTITY a \"aaaaaaaaaa\">"
                "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;"
                "&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e \"&d;&d;"
                "&d;&d;&d;&d;&d;&d;&d;&d;\"><!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">"
@@ -216,7 +215,7 @@ static void test_hostile_bodies_fault(void)
                "&g;&g;&g;\"><!ENTITY i \"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">]><methodCall>"
                "<methodName>put</methodName><params><param><value><string>&i;</string>"
                "</value></param></params></methodCall>"),
-        strdup("<?xml version=\"1.0\"?><methodCall><methodName>put</methodName><params>"
+        xstrdup("<?xml version=\"1.0\"?><methodCall><methodName>put</methodName><params>"
                "<param><value><string>&undefined;</string></value></param></params>"
                "</methodCall>"),
     };
@@ -277,12 +276,8 @@ static void events_accept(loop *l, int fd, void *user)
  * until killed. */
 static pid_t serve_loop(const auth_key *k, bool events, uint16_t *port)
 {
-    dkv_err err;
-    int lfd = net_listen("127.0.0.1", 0, port, &err);
-    CU_ASSERT_FATAL(lfd >= 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
+    int lfd = tests_listen(port);
+    pid_t pid = tests_fork();
     if (pid == 0) {
         alarm(20);
         int devnull = open("/dev/null", O_WRONLY);
@@ -490,11 +485,8 @@ static void test_client_refused_forged_replayed(void)
     for (int mode = SCRIPT_REFUSE; mode <= SCRIPT_REPLAY; mode++) {
         dkv_err err;
         uint16_t port;
-        int lfd = net_listen("127.0.0.1", 0, &port, &err);
-        CU_ASSERT_FATAL(lfd >= 0);
-        fflush(NULL);
-        pid_t pid = fork();
-        CU_ASSERT_FATAL(pid >= 0);
+        int lfd = tests_listen(&port);
+        pid_t pid = tests_fork();
         if (pid == 0)
             scripted_daemon(lfd, k, mode);
         close(lfd);

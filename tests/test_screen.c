@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/xalloc.h"
 #include "../common/rpc.h"
 #include "tests.h"
 
@@ -41,9 +42,7 @@ static char *nested(const char *prefix, const char *open, size_t n, const char *
 {
     size_t len = strlen(prefix) + n * (strlen(open) + strlen(close)) + strlen(middle) +
                  strlen(suffix) + 1;
-    char *s = malloc(len), *q = s;
-    if (!s)
-        abort();
+    char *s = xmalloc(len), *q = s;
     q = stpcpy(q, prefix);
     for (size_t i = 0; i < n; i++)
         q = stpcpy(q, open);

@@ -8,33 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/xalloc.h"
+#include "../server/kv_leveldb.h"
 #include "../server/seal.h"
 #include "../server/store.h"
+#include "storetest.h"
 #include "tests.h"
-
-static char *suite_dir; /* removed with everything in it by the cleanup */
-static int n_stores;
-
-static int suite_init(void)
-{
-    suite_dir = tests_mkdtemp();
-    return suite_dir ? 0 : -1;
-}
-
-static int suite_cleanup(void)
-{
-    tests_rmtree(suite_dir);
-    suite_dir = NULL;
-    return 0;
-}
-
-/* A fresh store directory per test, so tests do not see each other's data. */
-static const char *fresh_dir(void)
-{
-    char name[32];
-    snprintf(name, sizeof name, "s%d", n_stores++);
-    return tests_path(suite_dir, name);
-}
 
 static store *open_at(const char *dir)
 {
@@ -45,57 +24,17 @@ static store *open_at(const char *dir)
     return s;
 }
 
-static dkv_update upd(uint64_t origin, uint64_t seq, uint64_t lamport, const char *key,
-                      const char *value)
+/* A store in a fresh directory; the test stops when it cannot open. */
+static store *open_fresh(void)
 {
-    return (dkv_update){origin, seq, lamport, (const uint8_t *)key, strlen(key),
-                        (const uint8_t *)value, strlen(value)};
-}
-
-/* Applies updates with a meta record whose clock counts them. */
-static int apply(store *s, const dkv_update *u, size_t n)
-{
-    static uint64_t lamport;
-    vclock *vc = vclock_new();
-    for (size_t i = 0; i < n; i++) {
-        if (u[i].lamport > lamport)
-            lamport = u[i].lamport;
-        vclock_set(vc, u[i].origin, u[i].seq);
-    }
-    record_meta m = {lamport, 1, vc};
-    dkv_err err;
-    int rc = store_apply(s, u, n, &m, &err);
-    if (rc < 0)
-        fprintf(stderr, "\n  store_apply: %s\n", err.msg);
-    vclock_free(vc);
-    return rc;
-}
-
-/* Asserts key's stored version and value. */
-static void assert_value(store *s, const char *key, uint64_t lamport, uint64_t origin,
-                         const char *value)
-{
-    bool found = false;
-    dkv_version v = {0, 0};
-    uint8_t *val = NULL;
-    size_t n = 0;
-    CU_ASSERT_EQUAL_FATAL(
-        store_get(s, (const uint8_t *)key, strlen(key), &found, &v, &val, &n, NULL), 0);
-    CU_ASSERT_FATAL(found);
-    CU_ASSERT_EQUAL(v.lamport, lamport);
-    CU_ASSERT_EQUAL(v.origin, origin);
-    CU_ASSERT(n == strlen(value) && memcmp(val, value, n) == 0);
-    if (v.lamport != lamport || v.origin != origin)
-        fprintf(stderr, "\n  %s: version (%llu,%llu), want (%llu,%llu), value '%.*s'\n", key,
-                (unsigned long long)v.lamport, (unsigned long long)v.origin,
-                (unsigned long long)lamport, (unsigned long long)origin, (int)n, (char *)val);
-    free(val);
+    store *s = open_at(tests_scratch_fresh("s"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    return s;
 }
 
 static void test_fresh(void)
 {
-    store *s = open_at(fresh_dir());
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    store *s = open_fresh();
     record_meta m = {123, 456, NULL}; /* left alone on a fresh store */
     bool found = true;
     CU_ASSERT_EQUAL(store_load_meta(s, &m, &found, NULL), 0);
@@ -111,7 +50,7 @@ static void test_fresh(void)
 static void test_open_fails(void)
 {
     /* A regular file where the directory should be. */
-    const char *dir = fresh_dir();
+    const char *dir = tests_scratch_fresh("s");
     FILE *f = fopen(dir, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fclose(f);
@@ -124,38 +63,37 @@ static void test_open_fails(void)
 
 static void test_lww_across_batches(void)
 {
-    store *s = open_at(fresh_dir());
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    dkv_update u1 = upd(1, 1, 5, "k", "first");
-    dkv_update u2 = upd(2, 1, 3, "k", "older, arrives later");
-    dkv_update u3 = upd(0, 1, 5, "k", "same lamport, lower origin");
-    dkv_update u4 = upd(3, 1, 5, "k", "same lamport, higher origin");
-    dkv_update u5 = upd(1, 2, 6, "k", "newest");
-    CU_ASSERT_EQUAL_FATAL(apply(s, &u1, 1), 0);
-    assert_value(s, "k", 5, 1, "first");
-    CU_ASSERT_EQUAL_FATAL(apply(s, &u2, 1), 0);
-    assert_value(s, "k", 5, 1, "first");
-    CU_ASSERT_EQUAL_FATAL(apply(s, &u3, 1), 0);
-    assert_value(s, "k", 5, 1, "first");
-    CU_ASSERT_EQUAL_FATAL(apply(s, &u4, 1), 0);
-    assert_value(s, "k", 5, 3, "same lamport, higher origin");
-    CU_ASSERT_EQUAL_FATAL(apply(s, &u5, 1), 0);
-    assert_value(s, "k", 6, 1, "newest");
+    store *s = open_fresh();
+    dkv_update u1 = storetest_upd(1, 1, 5, "k", "first");
+    dkv_update u2 = storetest_upd(2, 1, 3, "k", "older, arrives later");
+    dkv_update u3 = storetest_upd(0, 1, 5, "k", "same lamport, lower origin");
+    dkv_update u4 = storetest_upd(3, 1, 5, "k", "same lamport, higher origin");
+    dkv_update u5 = storetest_upd(1, 2, 6, "k", "newest");
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, &u1, 1, NULL), 0);
+    storetest_assert_value(s, "k", 5, 1, "first");
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, &u2, 1, NULL), 0);
+    storetest_assert_value(s, "k", 5, 1, "first");
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, &u3, 1, NULL), 0);
+    storetest_assert_value(s, "k", 5, 1, "first");
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, &u4, 1, NULL), 0);
+    storetest_assert_value(s, "k", 5, 3, "same lamport, higher origin");
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, &u5, 1, NULL), 0);
+    storetest_assert_value(s, "k", 6, 1, "newest");
     store_close(s);
 }
 
 static void test_lww_within_batch(void)
 {
-    store *s = open_at(fresh_dir());
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    store *s = open_fresh();
     dkv_update u[] = {
-        upd(1, 1, 3, "a", "a3"), upd(1, 2, 7, "a", "a7"), upd(2, 1, 5, "a", "a5"),
-        upd(2, 2, 6, "b", "b6"), upd(1, 3, 8, "c", "c8"), upd(2, 3, 8, "b", "b8"),
+        storetest_upd(1, 1, 3, "a", "a3"), storetest_upd(1, 2, 7, "a", "a7"),
+        storetest_upd(2, 1, 5, "a", "a5"), storetest_upd(2, 2, 6, "b", "b6"),
+        storetest_upd(1, 3, 8, "c", "c8"), storetest_upd(2, 3, 8, "b", "b8"),
     };
-    CU_ASSERT_EQUAL_FATAL(apply(s, u, 6), 0);
-    assert_value(s, "a", 7, 1, "a7");
-    assert_value(s, "b", 8, 2, "b8");
-    assert_value(s, "c", 8, 1, "c8");
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, u, 6, NULL), 0);
+    storetest_assert_value(s, "a", 7, 1, "a7");
+    storetest_assert_value(s, "b", 8, 2, "b8");
+    storetest_assert_value(s, "c", 8, 1, "c8");
     store_close(s);
 }
 
@@ -166,22 +104,22 @@ static void test_lww_within_batch(void)
  * first version of store_apply let (7,2) win, and replicas diverged. */
 static void test_lww_batch_vs_stored(void)
 {
-    store *s = open_at(fresh_dir());
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    dkv_update first = upd(1, 1, 10, "k", "stored, highest");
-    CU_ASSERT_EQUAL_FATAL(apply(s, &first, 1), 0);
-    dkv_update batch[] = {upd(2, 1, 5, "k", "older 1"), upd(2, 2, 7, "k", "older 2")};
-    CU_ASSERT_EQUAL_FATAL(apply(s, batch, 2), 0);
-    assert_value(s, "k", 10, 1, "stored, highest");
+    store *s = open_fresh();
+    dkv_update first = storetest_upd(1, 1, 10, "k", "stored, highest");
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, &first, 1, NULL), 0);
+    dkv_update batch[] = {storetest_upd(2, 1, 5, "k", "older 1"),
+                          storetest_upd(2, 2, 7, "k", "older 2")};
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, batch, 2, NULL), 0);
+    storetest_assert_value(s, "k", 10, 1, "stored, highest");
     store_close(s);
 }
 
 static void test_log(void)
 {
-    store *s = open_at(fresh_dir());
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    dkv_update u[] = {upd(4, 1, 2, "x", "win"), upd(9, 1, 1, "x", "loses, still logged")};
-    CU_ASSERT_EQUAL_FATAL(apply(s, u, 2), 0);
+    store *s = open_fresh();
+    dkv_update u[] = {storetest_upd(4, 1, 2, "x", "win"),
+                      storetest_upd(9, 1, 1, "x", "loses, still logged")};
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, u, 2, NULL), 0);
     for (size_t i = 0; i < 2; i++) {
         dkv_update got;
         uint8_t *owned = NULL;
@@ -209,15 +147,15 @@ static void test_log(void)
 
 static void test_reopen(void)
 {
-    const char *p = fresh_dir();
+    const char *p = tests_scratch_fresh("s");
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", p);
     store *s = open_at(dir);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     vclock *vc = tests_vc("1:2,7:1");
     record_meta m = {42, 3, vc};
-    dkv_update u[] = {upd(1, 1, 41, "k1", "v1"), upd(1, 2, 42, "k2", "v2"),
-                      upd(7, 1, 40, "k1", "old")};
+    dkv_update u[] = {storetest_upd(1, 1, 41, "k1", "v1"), storetest_upd(1, 2, 42, "k2", "v2"),
+                      storetest_upd(7, 1, 40, "k1", "old")};
     dkv_err err;
     CU_ASSERT_EQUAL_FATAL(store_apply(s, u, 3, &m, &err), 0);
     store_close(s);
@@ -231,8 +169,8 @@ static void test_reopen(void)
     CU_ASSERT_EQUAL(back.lamport, 42);
     CU_ASSERT_EQUAL(back.incarnation, 3);
     CU_ASSERT(vclock_equal(back.vc, vc));
-    assert_value(s, "k1", 41, 1, "v1");
-    assert_value(s, "k2", 42, 1, "v2");
+    storetest_assert_value(s, "k1", 41, 1, "v1");
+    storetest_assert_value(s, "k2", 42, 1, "v2");
     /* store_save_meta alone also persists. */
     m.incarnation = 4;
     m.lamport = 50;
@@ -283,8 +221,7 @@ static void assert_scan(store *s, const char *after, size_t after_len, bool has_
 
 static void test_scan(void)
 {
-    store *s = open_at(fresh_dir());
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    store *s = open_fresh();
     /* Bytewise order: "" < "\0" < "A" < "a" < "a\0" < "ab" < "b" < "\xff". Keys
      * are given out of order and across batches, and with log records in the
      * store, which the scan must not report. */
@@ -295,7 +232,7 @@ static void test_scan(void)
         size_t k = (size_t)order[i];
         dkv_update u = {1, i + 1, i + 1, (const uint8_t *)keys[k], lens[k],
                         (const uint8_t *)"v", 1};
-        CU_ASSERT_EQUAL_FATAL(apply(s, &u, 1), 0);
+        CU_ASSERT_EQUAL_FATAL(storetest_apply(s, &u, 1, NULL), 0);
     }
     assert_scan(s, NULL, 0, false, 0, keys, lens, 8);
     /* after: strictly greater than, whether or not the key exists. */
@@ -311,10 +248,9 @@ static void test_scan(void)
 
 static void test_scan_values(void)
 {
-    store *s = open_at(fresh_dir());
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    dkv_update u[] = {upd(1, 1, 1, "k", "old"), upd(2, 1, 2, "k", "new")};
-    CU_ASSERT_EQUAL_FATAL(apply(s, u, 2), 0);
+    store *s = open_fresh();
+    dkv_update u[] = {storetest_upd(1, 1, 1, "k", "old"), storetest_upd(2, 1, 2, "k", "new")};
+    CU_ASSERT_EQUAL_FATAL(storetest_apply(s, u, 2, NULL), 0);
     scan_acc a = {0};
     CU_ASSERT_EQUAL(store_scan(s, NULL, 0, false, collect, &a, NULL), 0);
     CU_ASSERT_EQUAL(a.n, 1); /* one key, however many writes */
@@ -334,35 +270,13 @@ static void make_store(const char *dir, int n)
         char key[16], val[16];
         snprintf(key, sizeof key, "k%d", i);
         snprintf(val, sizeof val, "v%d", i);
-        dkv_update u = upd(1, (uint64_t)i, (uint64_t)i, key, val);
+        dkv_update u = storetest_upd(1, (uint64_t)i, (uint64_t)i, key, val);
         vclock_set(vc, 1, (uint64_t)i);
         record_meta m = {(uint64_t)i, 1, vc};
         CU_ASSERT_EQUAL_FATAL(store_apply(s, &u, 1, &m, NULL), 0);
     }
     vclock_free(vc);
     store_close(s);
-}
-
-/* The newest LevelDB log file of dir, into out. */
-static bool newest_log_file(const char *dir, char *out, size_t cap)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return false;
-    unsigned long best = 0;
-    bool found = false;
-    for (struct dirent *e; (e = readdir(d));) {
-        unsigned long num;
-        char tail[8];
-        if (sscanf(e->d_name, "%lu.%7s", &num, tail) == 2 && strcmp(tail, "log") == 0 &&
-            num >= best) {
-            best = num;
-            found = true;
-            snprintf(out, cap, "%s/%s", dir, e->d_name);
-        }
-    }
-    closedir(d);
-    return found;
 }
 
 static long file_size(const char *path)
@@ -388,84 +302,95 @@ static void assert_refused(const char *dir, bool must_exist, const char *n1, con
         fprintf(stderr, "\n  message lacks '%s'/'%s': %s\n", n1, n2 ? n2 : "", err.msg);
 }
 
+/* A fresh store of writes writes, closed; its directory, malloc'ed. */
+static char *fresh_store(int writes)
+{
+    char *dir = xstrdup(tests_scratch_fresh("s"));
+    make_store(dir, writes);
+    return dir;
+}
+
+/* The same, and the path of its newest LevelDB log in log. */
+static char *store_with_log(int writes, char *log, size_t cap)
+{
+    char *dir = fresh_store(writes);
+    kv_leveldb_newest_log(dir, log, cap);
+    CU_ASSERT_FATAL(log[0] != '\0');
+    return dir;
+}
+
+/* Rewrites the byte at offset at of f as change(byte). */
+static void change_byte(FILE *f, long at, int (*change)(int))
+{
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(change(c), f);
+}
+
+static int flip_bits(int c) { return c ^ 0x5a; }
+static int other_digit(int c) { return c == '1' ? '2' : '1'; }
+
 static void test_damage_truncated_log(void)
 {
-    const char *dir = strdup(fresh_dir());
-    make_store(dir, 20);
     char log[4200];
-    CU_ASSERT_FATAL(newest_log_file(dir, log, sizeof log));
+    char *dir = store_with_log(20, log, sizeof log);
     long n = file_size(log);
     CU_ASSERT_FATAL(n > 100);
     /* Losing the tail of a log looks to LevelDB like a crash in mid-write:
      * only the seal can tell. */
     CU_ASSERT_EQUAL_FATAL(truncate(log, n / 2), 0);
     assert_refused(dir, false, "lost writes", ".seal");
-    free((void *)dir);
+    free(dir);
 }
 
 static void test_damage_emptied_log(void)
 {
-    const char *dir = strdup(fresh_dir());
-    make_store(dir, 5);
     char log[4200];
-    CU_ASSERT_FATAL(newest_log_file(dir, log, sizeof log));
+    char *dir = store_with_log(5, log, sizeof log);
     CU_ASSERT_EQUAL_FATAL(truncate(log, 0), 0);
     assert_refused(dir, false, "lost writes", log);
-    free((void *)dir);
+    free(dir);
 }
 
 static void test_damage_flipped_log(void)
 {
-    const char *dir = strdup(fresh_dir());
-    make_store(dir, 20);
     char log[4200];
-    CU_ASSERT_FATAL(newest_log_file(dir, log, sizeof log));
+    char *dir = store_with_log(20, log, sizeof log);
     FILE *f = fopen(log, "r+b");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     long n = file_size(log);
-    for (long at = n / 3; at < n / 3 + 8; at++) {
-        fseek(f, at, SEEK_SET);
-        int c = fgetc(f);
-        fseek(f, at, SEEK_SET);
-        fputc(c ^ 0x5a, f);
-    }
+    for (long at = n / 3; at < n / 3 + 8; at++)
+        change_byte(f, at, flip_bits);
     fclose(f);
     assert_refused(dir, false, "damaged", NULL);
-    free((void *)dir);
+    free(dir);
 }
 
 static void test_damage_wiped_dir(void)
 {
-    char *dir = strdup(fresh_dir());
-    make_store(dir, 5);
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    char *dir = fresh_store(5);
+    tests_rmtree(xstrdup(dir));
     /* The seal lives beside the directory and survives it. */
     assert_refused(dir, false, "lost writes", NULL);
     /* Told that the server held data here, the store refuses before
      * creating anything. */
-    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    tests_rmtree(xstrdup(dir));
     assert_refused(dir, true, "missing", NULL);
     free(dir);
 }
 
 static void test_damage_seal(void)
 {
-    char *dir = strdup(fresh_dir());
-    make_store(dir, 3);
+    char *dir = fresh_store(3);
     char seal_file[4200];
     snprintf(seal_file, sizeof seal_file, "%s.seal", dir);
     /* A flipped byte in each of the seal's two slots (one alone reads as
      * a write torn by a kill: the other slot is used). */
     FILE *f = fopen(seal_file, "r+b");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    for (long at = 20; at < 2 * SEAL_SIZE; at += SEAL_SIZE) {
-        fseek(f, at, SEEK_SET);
-        int c = fgetc(f);
-        fseek(f, at, SEEK_SET);
-        fputc(c == '1' ? '2' : '1', f);
-    }
+    for (long at = 20; at < 2 * SEAL_SIZE; at += SEAL_SIZE)
+        change_byte(f, at, other_digit);
     fclose(f);
     assert_refused(dir, false, "seal", "damaged");
     /* A missing seal: the store cannot be proven whole. */
@@ -476,8 +401,7 @@ static void test_damage_seal(void)
 
 static void test_damage_other_server(void)
 {
-    char *dir = strdup(fresh_dir());
-    make_store(dir, 3);
+    char *dir = fresh_store(3);
     dkv_err err = {{0}};
     store *s = store_open(dir, &(store_options){.self = 2}, &err);
     CU_ASSERT_PTR_NULL(s);
@@ -494,7 +418,7 @@ static void test_open_messages(void)
 {
     dkv_err err = {{0}};
     /* A missing parent directory is named, with the reason. */
-    const char *dir = tests_path(suite_dir, "no/such/dir");
+    const char *dir = tests_scratch_path("no/such/dir");
     CU_ASSERT_PTR_NULL(store_open(dir, &(store_options){.self = 1}, &err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot create data directory"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "No such file or directory"));
@@ -522,5 +446,5 @@ void add_store_tests(void)
         {"open errors name the directory", test_open_messages},
         CU_TEST_INFO_NULL,
     };
-    tests_add_suite("store", suite_init, suite_cleanup, tests);
+    tests_add_suite("store", tests_scratch_init, tests_scratch_cleanup, tests);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tests.h"
+#include "../common/net.h"
 #include "../common/xalloc.h"
 
 void tests_add_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc cleanup,
@@ -29,7 +30,7 @@ char *tests_mkdtemp(void)
     char tmpl[] = "/tmp/dkv-unit-XXXXXX";
     if (!mkdtemp(tmpl))
         return NULL;
-    return strdup(tmpl);
+    return xstrdup(tmpl);
 }
 
 /* Depth-first removal; LevelDB directories are shallow, so recursion is
@@ -73,6 +74,50 @@ const char *tests_path(const char *dir, const char *name)
     static char p[4096];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     return p;
+}
+
+static char *scratch_dir;
+static unsigned scratch_count;
+
+int tests_scratch_init(void)
+{
+    scratch_dir = tests_mkdtemp();
+    scratch_count = 0;
+    return scratch_dir ? 0 : -1;
+}
+
+int tests_scratch_cleanup(void)
+{
+    tests_rmtree(scratch_dir);
+    scratch_dir = NULL;
+    return 0;
+}
+
+const char *tests_scratch_path(const char *name) { return tests_path(scratch_dir, name); }
+
+const char *tests_scratch_fresh(const char *prefix)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s%u", prefix, scratch_count++);
+    return tests_scratch_path(name);
+}
+
+int tests_listen(uint16_t *port)
+{
+    dkv_err err;
+    int fd = net_listen("127.0.0.1", 0, port, &err);
+    if (fd < 0)
+        fprintf(stderr, "\n  net_listen: %s\n", err.msg);
+    CU_ASSERT_FATAL(fd >= 0);
+    return fd;
+}
+
+pid_t tests_fork(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    return pid;
 }
 
 vclock *tests_vc(const char *text)

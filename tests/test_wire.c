@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/xalloc.h"
 #include "../common/wire.h"
 #include "tests.h"
 
@@ -72,7 +73,7 @@ static void test_partial(void)
     size_t total = buf_unread(&b);
     for (size_t len = 0; len < total; len++) {
         /* A heap copy of exactly len bytes, so ASan catches any overread. */
-        uint8_t *p = malloc(len ? len : 1);
+        uint8_t *p = xmalloc(len ? len : 1);
         memcpy(p, buf_head(&b), len);
         wire_frame f;
         size_t used = 0;

@@ -5,6 +5,8 @@
 
 #include <CUnit/CUnit.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "../common/vclock.h"
 
@@ -49,6 +51,24 @@ char *tests_mkdtemp(void);
 void tests_rmtree(char *path);
 /* path/name in a static buffer that the next call overwrites. */
 const char *tests_path(const char *dir, const char *name);
+
+/* The scratch directory of the suite running now (suites run one at a
+ * time), for suites that keep stores on disk: tests_scratch_init and
+ * tests_scratch_cleanup are the suite's CUnit init and cleanup (the cleanup
+ * removes everything in it). tests_scratch_path names NAME in it, and
+ * tests_scratch_fresh a new PREFIXn in it per call, so tests do not see
+ * each other's data; both in tests_path's static buffer. */
+int tests_scratch_init(void);
+int tests_scratch_cleanup(void);
+const char *tests_scratch_path(const char *name);
+const char *tests_scratch_fresh(const char *prefix);
+
+/* A listening socket on a free loopback port (*port); the test stops when
+ * there is none. */
+int tests_listen(uint16_t *port);
+/* fork(2) after flushing stdio, so that the child cannot write the
+ * parent's buffered output again; the test stops when fork fails. */
+pid_t tests_fork(void);
 
 /* Builds a clock from vclock_format text; aborts on bad text because that
  * is a bug in the test itself. Caller frees with vclock_free. */

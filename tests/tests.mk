@@ -138,6 +138,6 @@ fuzz-smoke: $(FUZZ_BINS)
 # product's codec cannot hide one of the tests.
 HOSTILE_SRC := $(wildcard tests/hostile/*.c)
 $(BIN)/attack: $(call obj,$(HOSTILE_SRC) common/buf.c common/err.c common/ids.c common/net.c common/xalloc.c \
-                          common/wire.c common/pidfile.c common/auth.c)
+                          common/wire.c common/pidfile.c common/auth.c common/vec.c)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ -ljansson -lsodium -o $@

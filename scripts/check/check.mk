@@ -7,7 +7,8 @@
 #   make fuzz-check       fuzzes the history line parser for FUZZ_SECONDS
 #                         (make fuzz runs it long, with the other targets)
 
-CHECK_LIB := scripts/check/checker.c scripts/check/prose.c scripts/check/histline.c common/hmap.c common/hash.c common/vec.c
+CHECK_LIB := scripts/check/checker.c scripts/check/prose.c scripts/check/histline.c common/hmap.c common/hash.c common/vec.c \
+             common/hex.c
 
 all: $(BIN)/check
 

@@ -1,4 +1,5 @@
 #include "histline.h"
+#include "../../common/hex.h"
 #include "../../common/xalloc.h"
 
 #include <errno.h>
@@ -8,17 +9,6 @@
 #include <string.h>
 
 /* ---- field helpers ---- */
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int bytes_copy(const void *p, size_t n, histline_bytes *out)
 {
@@ -40,18 +30,11 @@ static int parse_bytes(json_t *v, histline_bytes *out, const char *what, dkv_err
         return dkv_err_set(err, "%s is neither a string nor {\"hex\": \"...\"}", what);
     const char *s = json_string_value(hex);
     size_t len = json_string_length(hex);
-    if (len % 2 != 0)
-        return dkv_err_set(err, "%s: hex text has an odd number of digits", what);
     out->p = xmalloc(len / 2 + 1);
-    for (size_t i = 0; i < len / 2; i++) {
-        int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(out->p);
-            out->p = NULL;
-            return dkv_err_set(err, "%s: '%c%c' is not a hex byte", what,
-                               s[2 * i] ? s[2 * i] : '?', s[2 * i + 1] ? s[2 * i + 1] : '?');
-        }
-        out->p[i] = (uint8_t)(hi << 4 | lo);
+    if (hex_decode(s, len, out->p, err) < 0) {
+        free(out->p);
+        out->p = NULL;
+        return dkv_err_wrap(err, "%s", what);
     }
     out->n = len / 2;
     out->p[out->n] = 0;

@@ -170,42 +170,35 @@ static void sb_held(sb *b, vb *x, const checker *c, const server *s, uint32_t k,
     sb_printf(b, " of ");
     sb_key(b, c, k);
     sb_printf(b, " (");
+    /* Whence the write, unless this server made it or had it before the run. */
+    if (h->how != H_PUT && h->how != H_START) {
+        sb_written(b, x, c, w);
+        sb_printf(b, "; ");
+    }
     switch (h->how) {
-    case H_PUT:
-        sb_printf(b, "server %" PRIu64 " accepted that write at ", s->id);
-        sb_op(b, c, h->op);
-        break;
-    case H_GET:
-        sb_written(b, x, c, w);
-        sb_printf(b, "; server %" PRIu64 " returned it at ", s->id);
-        sb_op(b, c, h->op);
-        break;
-    case H_STORE:
-        sb_written(b, x, c, w);
-        sb_printf(b, "; server %" PRIu64 " listed it at ", s->id);
-        sb_op(b, c, h->op);
-        break;
+    case H_PUT: sb_printf(b, "server %" PRIu64 " accepted that write at ", s->id); break;
+    case H_GET: sb_printf(b, "server %" PRIu64 " returned it at ", s->id); break;
+    case H_STORE: sb_printf(b, "server %" PRIu64 " listed it at ", s->id); break;
     case H_START:
         sb_printf(b, "server %" PRIu64 " held it, from before this run, when it started at ",
                   s->id);
-        sb_op(b, c, h->op);
         break;
     case H_STABILIZE:
-        sb_written(b, x, c, w);
-        sb_printf(b, "; server %" PRIu64 ", which held it, was in the same group when ", h->via);
-        sb_op(b, c, h->op);
-        sb_printf(b, " completed");
+        sb_printf(b, "server %" PRIu64 ", which held it, was in the same group when ", h->via);
         break;
     case H_EPOCH:
-        sb_written(b, x, c, w);
-        sb_printf(b, "; server %" PRIu64 ", in the same group stable since ", h->via);
+        sb_printf(b, "server %" PRIu64 ", in the same group stable since ", h->via);
         sb_op(b, c, h->op2);
         sb_printf(b, ", showed it at ");
-        sb_op(b, c, h->op);
+        break;
+    }
+    sb_op(b, c, h->op);
+    if (h->how == H_STABILIZE) {
+        sb_printf(b, " completed");
+    } else if (h->how == H_EPOCH) {
         sb_printf(b, ", and after stabilize the servers of a group hold identical data until "
                      "something changes");
         vb_rel(x, c, h->op2);
-        break;
     }
     sb_printf(b, ")");
     vb_rel(x, c, h->op);

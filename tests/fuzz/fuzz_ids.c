@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../common/ids.h"
+#include "../../common/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,12 +30,7 @@ static bool reference(const char *s, uint64_t *out)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = malloc(size + 1);
-    if (!s)
-        return 0;
-    if (size)
-        memcpy(s, data, size);
-    s[size] = '\0';
+    char *s = xmemdupz(data, size);
     uint64_t got = 0, want = 0;
     dkv_err err;
     bool ok = ids_parse(s, &got, &err) == 0;

@@ -6,9 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/xalloc.h"
 #include "../../server/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* What a decoded input encodes back to must be that input, byte for byte;
+ * frees b. */
+static void must_be_input(buf *b, const uint8_t *data, size_t size)
+{
+    if (buf_unread(b) != size || memcmp(buf_head(b), data, size) != 0)
+        abort();
+    buf_free(b);
+}
 
 static void fuzz_data(const uint8_t *data, size_t size)
 {
@@ -20,9 +30,7 @@ static void fuzz_data(const uint8_t *data, size_t size)
     buf b;
     buf_init(&b);
     record_data_value(&b, v, seq);
-    if (buf_unread(&b) != size || memcmp(buf_head(&b), data, size) != 0)
-        abort();
-    buf_free(&b);
+    must_be_input(&b, data, size);
 }
 
 static void fuzz_log(const uint8_t *data, size_t size)
@@ -43,9 +51,7 @@ static void fuzz_log(const uint8_t *data, size_t size)
     buf b;
     buf_init(&b);
     record_log_value(&b, &u);
-    if (buf_unread(&b) != size || memcmp(buf_head(&b), data, size) != 0)
-        abort();
-    buf_free(&b);
+    must_be_input(&b, data, size);
 }
 
 static void fuzz_meta(const uint8_t *data, size_t size)
@@ -56,9 +62,7 @@ static void fuzz_meta(const uint8_t *data, size_t size)
         buf b;
         buf_init(&b);
         record_meta_encode(&b, &m);
-        if (buf_unread(&b) != size || memcmp(buf_head(&b), data, size) != 0)
-            abort();
-        buf_free(&b);
+        must_be_input(&b, data, size);
     }
     vclock_free(m.vc);
 }
@@ -67,9 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* Exact-size heap copies: an overread past the record is an ASan
      * report even when the fuzzer's own buffer would hide it. */
-    uint8_t *copy = malloc(size ? size : 1);
-    if (!copy)
-        return 0;
+    uint8_t *copy = xmalloc(size ? size : 1);
     if (size)
         memcpy(copy, data, size);
     fuzz_data(copy, size);

@@ -205,17 +205,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         nested(data, size);
         return 0;
     }
-    size_t off = 0;
     int frames = 0;
-    for (;;) {
-        wire_frame f;
-        size_t used;
-        dkv_err err;
-        if (wire_decode(data + off, size - off, &f, &used, &err) != 1)
-            break;
+    wire_frame f;
+    size_t used;
+    for (size_t off = 0; wire_decode(data + off, size - off, &f, &used, NULL) == 1; off += used) {
         check_body((const char *)f.body, f.body_len);
         frames++;
-        off += used;
     }
     if (frames == 0)
         check_body((const char *)data, size);

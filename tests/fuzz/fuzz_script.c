@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../../common/ids.h"
+#include "../../common/xalloc.h"
 #include "../../master/script.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,12 +44,8 @@ static bool printable(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *line = malloc(size + 1);
-    if (!line)
-        return 0;
-    if (size)
-        memcpy(line, data, size);
-    line[size] = 'Z';
+    char *line = xmemdupz(data, size);
+    line[size] = 'Z'; /* not a NUL: the parser must stop at size by itself */
     script_cmd cmd;
     dkv_err err;
     err.msg[0] = '\0';

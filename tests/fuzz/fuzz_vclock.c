@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../common/ids.h"
+#include "../../common/xalloc.h"
 #include "../../common/vclock.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,12 +23,7 @@ static void check_invariants(const vclock *vc)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
-    if (!text)
-        return 0;
-    if (size)
-        memcpy(text, data, size);
-    text[size] = '\0';
+    char *text = xmemdupz(data, size);
     vclock *vc = vclock_new();
     dkv_err err;
     if (vclock_parse(text, vc, &err) == 0) {

@@ -8,22 +8,6 @@
 
 #include "../../common/net.h"
 
-/* Waits for fd to become readable; -1 with err at the deadline. */
-static int wait_readable(int fd, int64_t deadline, dkv_err *err)
-{
-    for (;;) {
-        int64_t left = deadline - net_now_us();
-        if (left <= 0)
-            return dkv_err_set(err, "timed out");
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int rc = poll(&p, 1, (int)((left + 999) / 1000));
-        if (rc > 0)
-            return 0;
-        if (rc < 0 && errno != EINTR)
-            return dkv_err_set(err, "poll: %s", strerror(errno));
-    }
-}
-
 /* Reads what arrived (waiting until deadline) into c->in, through the
  * session with a key. */
 static int receive(aconn *c, int64_t deadline, dkv_err *err)
@@ -35,7 +19,7 @@ static int receive(aconn *c, int64_t deadline, dkv_err *err)
         if (r == 0)
             return dkv_err_set(err, "connection closed by peer");
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (wait_readable(c->fd, deadline, err) < 0)
+            if (net_wait_fd(c->fd, POLLIN, deadline, err) < 0)
                 return -1;
             continue;
         }

@@ -56,6 +56,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../common/xalloc.h"
 #include "../../common/buf.h"
 #include "../../common/err.h"
 #include "../../common/ids.h"
@@ -395,13 +396,13 @@ static int cmd_frames(int argc, char **argv)
         parse_uint(argv[i + 3], UINT32_MAX, &declare) < 0 ||
         parse_uint(argv[i + 4], 1u << 30, &total) < 0 || total < WIRE_PREFIX)
         return usage("frames [-t MS] [-w PID] [-c MS] [-H MS] HOST PORT CONNS DECLARE SEND");
-    aconn *cs = calloc(conns, sizeof *cs);
-    buf *pend = calloc(conns, sizeof *pend); /* wire bytes of the chunk being sent */
-    uint64_t *left = calloc(conns, sizeof *left); /* frame bytes not yet in pend */
-    bool *closed = calloc(conns, sizeof *closed);
+    aconn *cs = xcalloc(conns, sizeof *cs);
+    buf *pend = xcalloc(conns, sizeof *pend); /* wire bytes of the chunk being sent */
+    uint64_t *left = xcalloc(conns, sizeof *left); /* frame bytes not yet in pend */
+    bool *closed = xcalloc(conns, sizeof *closed);
     enum { CHUNK = 256 * 1024 };
-    uint8_t *filler = malloc(CHUNK);
-    struct pollfd *pfd = calloc(conns, sizeof *pfd);
+    uint8_t *filler = xmalloc(CHUNK);
+    struct pollfd *pfd = xcalloc(conns, sizeof *pfd);
     if (!cs || !pend || !left || !closed || !filler || !pfd)
         abort();
     memset(filler, 'x', CHUNK);
@@ -570,10 +571,8 @@ static int cmd_hog(int argc, char **argv)
     if (i < 0 || argc - i != 3 || parse_port(argv[i + 1], &port) < 0 ||
         parse_uint(argv[i + 2], 1000, &count) < 0)
         return usage("hog [-H MS] HOST PORT N");
-    int *fds = calloc(count ? count : 1, sizeof *fds);
-    struct pollfd *pfd = calloc(count ? count : 1, sizeof *pfd);
-    if (!fds || !pfd)
-        abort();
+    int *fds = xcalloc(count ? count : 1, sizeof *fds);
+    struct pollfd *pfd = xcalloc(count ? count : 1, sizeof *pfd);
     uint64_t refused = 0, open = 0;
     dkv_err err;
     for (uint64_t k = 0; k < count; k++) {
@@ -803,10 +802,8 @@ static int cmd_flood(int argc, char **argv)
     if (i < 0 || argc - i != 3 || parse_port(argv[i + 1], &port) < 0 ||
         parse_uint(argv[i + 2], 5000, &count) < 0 || count == 0)
         return usage("flood [-H MS] HOST PORT N");
-    int *fds = malloc(count * sizeof *fds);
-    struct pollfd *pfd = calloc(count, sizeof *pfd);
-    if (!fds || !pfd)
-        abort();
+    int *fds = xmalloc(count * sizeof *fds);
+    struct pollfd *pfd = xcalloc(count, sizeof *pfd);
     dkv_err err;
     uint64_t opened = 0, failed = 0, reopened = 0;
     for (uint64_t k = 0; k < count; k++) {
@@ -955,9 +952,7 @@ static int cmd_settle(int argc, char **argv)
         return usage("settle PID MAX_KB QUIET_MS DEADLINE_MS");
     enum { STEP_MS = 20 };
     size_t cap = deadline_ms / STEP_MS + 2;
-    int64_t *at = calloc(cap, sizeof *at), *cpu = calloc(cap, sizeof *cpu);
-    if (!at || !cpu)
-        abort();
+    int64_t *at = xcalloc(cap, sizeof *at), *cpu = xcalloc(cap, sizeof *cpu);
     long peak = 0;
     int status = EXIT_TIMEOUT;
     const char *what = "still busy at the deadline";

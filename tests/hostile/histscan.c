@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* getline */
 #include "histscan.h"
+#include "../../common/vec.h"
 #include "../../common/xalloc.h"
 
 #include <jansson.h>
@@ -30,7 +31,7 @@ static char *printable(json_t *v)
         n = strlen(s);
         prefix = "hex:";
     } else {
-        return strdup("?");
+        return xstrdup("?");
     }
     char *out = xmalloc(strlen(prefix) + n * 4 + 3);
     char *q = out + sprintf(out, "%s", prefix);
@@ -71,13 +72,7 @@ static void scan_store(json_t *rec, long long line, seen **all, size_t *n, size_
         json_t *ver = json_array_get(e, 2);
         if (!json_is_array(ver))
             continue;
-        if (*n == *cap) {
-            *cap = *cap ? *cap * 2 : 64;
-            *all = realloc(*all, *cap * sizeof **all);
-            if (!*all)
-                abort();
-        }
-        seen *s = &(*all)[(*n)++];
+        seen *s = VEC_PUSH(*all, *n, *cap);
         s->key = printable(json_array_get(e, 0));
         s->value = printable(json_array_get(e, 1));
         s->lamport = json_integer_value(json_array_get(ver, 0));
