@@ -7,7 +7,7 @@
 
 REPORT_LIB := scripts/report/checkjson.c scripts/report/esc.c scripts/report/timeline.c \
               scripts/report/page.c scripts/report/plot.c scripts/check/histline.c \
-              common/vec.c common/ids.c
+              common/vec.c common/ids.c common/hex.c
 
 all: $(BIN)/report
 
