@@ -142,6 +142,8 @@ static int unreachable(const machine *m, dkv_err *err)
 static int begin_run(cluster *c, machine *m, bool *resumed, dkv_err *err)
 {
     m->rpc = dial(c, m->host, m->port, c->opts.rpc_timeout_ms, m->label);
+    if (c->opts.cancel_spares_control)
+        rpc_client_set_cancel(m->rpc, NULL);
     rpc_client_set_control(m->rpc, CONTROL_KEEPALIVE_IDLE_S, CONTROL_KEEPALIVE_INTERVAL_S,
                            CONTROL_KEEPALIVE_COUNT);
     bool keep = c->opts.cfg ? c->opts.keep : false;
@@ -1208,6 +1210,7 @@ int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *r
     case SCRIPT_CMD_PRINT_STORE: return print_store(c, cmd->id[0], out, res, err);
     case SCRIPT_CMD_PUT: return do_put(c, cmd, res, err);
     case SCRIPT_CMD_GET: return do_get(c, cmd, out, res, err);
+    case SCRIPT_CMD_HELP: return 0; /* the master answers it */
     }
     return dkv_err_set(err, "unknown command");
 }
