@@ -400,6 +400,7 @@ typedef struct run {
      * stdout, and a failed command does not change the exit status (it
      * was shown at once, and the session goes on). */
     bool interactive;
+    FILE *term;  /* at the prompt: where the prompt and help go */
     bool echo; /* --echo: keep each line as read, to show it */
 } run;
 
@@ -468,7 +469,8 @@ static void run_line(run *r, char *line, size_t len)
     }
     if (parsed && cmd.kind == SCRIPT_CMD_HELP) {
         /* Not a cluster command: no stats, no history record. */
-        script_print_help(r->interactive ? stdout : stderr, (const char *)cmd.key);
+        script_print_help(r->term ? r->term : stderr, (const char *)cmd.key);
+        fflush(r->term ? r->term : stderr);
         flush_results(r);
         free(text);
         return;
@@ -600,6 +602,7 @@ static char *prompt_history_file(void)
  * and the prompt comes back. */
 static void run_prompt(run *r, FILE *term)
 {
+    r->term = term;
     dkv_err err;
     char *hist_file = prompt_history_file();
     prompt *p = prompt_new("daadkvs> ", stdin, term, hist_file, &err);
@@ -607,12 +610,15 @@ static void run_prompt(run *r, FILE *term)
     if (!p) {
         fprintf(stderr, "master: %s; reading commands without a prompt\n", err.msg);
         r->interactive = false;
+        r->term = NULL;
         sigint_cancels = 0;
         run_script(r);
         return;
     }
     fprintf(term, "Daadkvs: type 'help' for the commands, Ctrl-D to end.\n");
     fflush(term);
+    if (interrupted)
+        end_interrupt(); /* a ^C while the cluster started is spent */
     while (!stop_signal && !r->output_lost) {
         prompt_status st;
         char *line;

@@ -3,6 +3,7 @@
 #   jq     the history properties of tests/gen_seeds.sh
 #   refs   the reference scripts of tests/e2e.sh (REFDIR, default
 #          ../shared/reference-scripts)
+#   tmux   the pseudo-terminal of testcases/prompt.sh
 #
 # usage: tests/prereqs.sh [WHAT...]      (default: all of them)
 # Exit 0 when everything named is there. Otherwise one line per missing
@@ -12,7 +13,7 @@
 set -u
 cd "$(dirname "$0")/.."
 REFDIR=${REFDIR:-../shared/reference-scripts}
-[ $# -gt 0 ] || set -- jq refs
+[ $# -gt 0 ] || set -- jq refs tmux
 missing=0
 lack() { # what, the check that needs it
     missing=1
@@ -28,6 +29,8 @@ for what in "$@"; do
             lack "jq (apt-get install jq)" "the history properties of tests/gen_seeds.sh" ;;
     refs) [ -d "$REFDIR" ] ||
             lack "$REFDIR" "the reference scripts of tests/e2e.sh" ;;
+    tmux) command -v tmux >/dev/null 2>&1 ||
+            lack "tmux (apt-get install tmux)" "the prompt's test testcases/prompt.sh" ;;
     *) echo "prereqs: unknown item '$what'" >&2; exit 2 ;;
     esac
 done
