@@ -397,8 +397,8 @@ typedef struct run {
     int status;        /* the master's exit status so far */
     bool output_lost;  /* stdout failed: the run stops */
     /* stdin is a terminal: commands come from the prompt, help goes to
-     * stdout, and a failed command does not change the exit status (it
-     * was shown at once, and the session goes on). */
+     * the terminal, and a failed command does not change the exit status
+     * (it was shown at once, and the session goes on). */
     bool interactive;
     FILE *term;  /* at the prompt: where the prompt and help go */
     bool echo; /* --echo: keep each line as read, to show it */

@@ -16,7 +16,7 @@ tmux_pid="" server_pid=""
 finish() {
     [ -n "$server_pid" ] && kill -CONT "$server_pid" 2> /dev/null
     if [ -n "$tmux_pid" ] && kill -0 "$tmux_pid" 2> /dev/null; then
-        echo "--- the terminal:"; T capture-pane -p -t p -S - 2> /dev/null
+        echo "--- the terminal:"; T capture-pane -p -t p -S - 2> /dev/null | grep -v '^$'
         kill "$tmux_pid" # its pane's master then gets SIGHUP and shuts down
     fi
     # The master (if a failure left it running) ends its run before we go.
@@ -52,6 +52,10 @@ cursor_line() {
     T capture-pane -p -t p | sed -n "$((y + 1))p"
 }
 prompts() { count '^daadkvs>'; }
+# Keys are typed only at an empty prompt: before it shows, the terminal is
+# not yet in libedit's mode (a Ctrl-D there could be lost).
+at_prompt() { await "prompt" '[ "$(cursor_line)" = "daadkvs>" ]' "${1:-30}"; }
+type_line() { at_prompt; T send-keys -t p -l "$1"; T send-keys -t p Enter; }
 
 unset TMUX
 T new-session -d -s p -x 160 -y 60 \
@@ -59,41 +63,48 @@ T new-session -d -s p -x 160 -y 60 \
      '$MASTER' --history '$work/h.jsonl' --rpc-timeout 60000" \; \
     set-option -w -t p remain-on-exit on
 tmux_pid=$(T display -p -t p '#{pid}')
-await "prompt" '[ "$(cursor_line)" = "daadkvs>" ]' 30
+at_prompt
 shows "type 'help' for the commands" || { echo "FAIL: no greeting"; exit 1; }
 
 # Results right after each command.
-T send-keys -t p 'joinServer 1' Enter 'joinClient 2 1' Enter 'put 2 k v' Enter 'get 2 k' Enter
+type_line 'joinServer 1'
+type_line 'joinClient 2 1'
+type_line 'put 2 k v'
+type_line 'get 2 k'
 await "result of get" 'shows "^k:v$"' 30
 # An error, and the session goes on.
-T send-keys -t p 'stablize' Enter
+type_line 'stablize'
 await "error message" 'shows "line 5: stablize: unknown command \(did you mean .stabilize.\?\)"' 10
-T send-keys -t p 'help put' Enter
+type_line 'help put'
 await "help put" 'shows "^usage: put CLIENT_ID KEY VALUE$" && shows "^Write VALUE to KEY"' 10
 
 # Ctrl-C at the prompt drops what was typed: it never runs.
+at_prompt
 n=$(prompts)
-T send-keys -t p 'joinServer 99' C-c
+T send-keys -t p -l 'joinServer 99'
+await "typed line" '[ "$(cursor_line)" = "daadkvs> joinServer 99" ]' 10
+T send-keys -t p C-c
 await "prompt after Ctrl-C" '[ "$(prompts)" -gt "$n" ] && [ "$(cursor_line)" = "daadkvs>" ]' 10
 
 # Ctrl-C during a long command: put through a client whose server is
 # stopped waits up to --rpc-timeout (60 s); Ctrl-C cancels it at once.
 read -r server_pid _ < "$(ls "$RUN_BASE"/run-*/pids/server-1.pid)"
 kill -STOP "$server_pid"
-T send-keys -t p 'put 2 k w' Enter
+type_line 'put 2 k w'
 # Running once the Enter is taken: the cursor left the command's line.
 await "put under way" '[ "$(cursor_line)" = "" ] && shows "^daadkvs> put 2 k w$"' 10
 started=$SECONDS
 T send-keys -t p C-c
 await "cancelled put" 'shows "line 7: put: interrupted by a signal"' 20
-await "prompt after the cancelled put" '[ "$(cursor_line)" = "daadkvs>" ]' 10
+at_prompt 10
 [ $((SECONDS - started)) -lt 30 ] || { echo "FAIL: the put was not cut short"; exit 1; }
 kill -CONT "$server_pid"
 server_pid=""
 
 # The session goes on; the up arrow recalls the last command.
-T send-keys -t p 'get 2 k' Enter
+type_line 'get 2 k'
 await "get after the cancel" '[ "$(count "^k:[vw]$")" -ge 2 ]' 30
+at_prompt
 T send-keys -t p Up
 await "recalled command" '[ "$(cursor_line)" = "daadkvs> get 2 k" ]' 10
 T send-keys -t p Enter
@@ -104,10 +115,13 @@ fi
 
 # Ctrl-D ends the session: exit status 0 although commands failed (each
 # was reported at once), the history complete, nothing left running.
+at_prompt
 T send-keys -t p C-d
-await "end of the master" '[ "$(T display -p -t p "#{pane_dead}")" = 1 ]' 60
-status=$(T display -p -t p '#{pane_dead_status}')
-echo "--- the terminal:"; screen
+# (tmux may see the terminal close before it reaps the process: the
+# status is what says that the master ended.)
+await "end of the master" '[ -n "$(T display -p -t p "#{pane_dead_status}#{pane_dead_signal}")" ]' 60
+status=$(T display -p -t p '#{pane_dead_status}#{?pane_dead_signal, killed by signal #{pane_dead_signal},}')
+echo "--- the terminal:"; screen | grep -v '^$'
 kill "$tmux_pid"; tmux_pid=""
 [ "$status" = 0 ] || { echo "FAIL: exit status $status after Ctrl-D"; exit 1; }
 tail -n 1 "$work/h.jsonl" | grep -q '"cmd":"end","ok":true,"exit":0,"interrupted":false' ||

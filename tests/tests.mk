@@ -19,7 +19,8 @@
 UNIT_SRC := $(filter-out tests/rpccall.c,$(wildcard tests/*.c))
 # The master, client and watchdog modules under test (not their main.c or the
 # RPC glue).
-UNIT_LIB := master/script.c master/model.c master/config.c master/history.c client/session.c \
+UNIT_LIB := master/script.c master/output.c master/model.c master/config.c master/history.c \
+            client/session.c \
             watchdog/procs.c watchdog/runs.c
 
 $(BIN)/unit-tests: $(call obj,$(UNIT_SRC) $(UNIT_LIB) $(SERVER_LIB) $(COMMON_SRC))
