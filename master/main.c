@@ -634,7 +634,7 @@ static void run_prompt(run *r, FILE *term)
         }
         if (st == PROMPT_INTERRUPTED) {
             if (interrupted)
-                fputc('\n', term); /* Ctrl-C: a fresh prompt below the dropped line */
+                fputs("^C\n", term); /* a fresh prompt below the dropped line */
             end_interrupt();
             continue;
         }

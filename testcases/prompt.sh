@@ -1,10 +1,11 @@
 # The prompt, through a pseudo-terminal (tmux): a user types commands and
 # sees each result at once, an error does not end the session, help put,
 # Ctrl-C at the prompt drops the line, Ctrl-C during a long command (a put
-# to a server stopped with SIGSTOP, the call bounded at 60 s) cancels it and
-# the prompt comes back, the up arrow recalls the last command, Ctrl-D ends
-# the session with status 0, the history's end record and nothing left
-# running. Every wait polls the screen with a deadline.
+# to a server stopped with SIGSTOP, the call bounded at 60 s, then a
+# stabilize) cancels it and the prompt comes back, the up arrow recalls the
+# last command, Ctrl-D ends the session with status 0, the history's end
+# record and nothing left running. Every wait polls the screen with a
+# deadline.
 set -u
 # Without tmux: CI fails, elsewhere a note says the test is skipped.
 "$ROOT/tests/prereqs.sh" tmux
@@ -85,9 +86,11 @@ T send-keys -t p -l 'joinServer 99'
 await "typed line" '[ "$(cursor_line)" = "daadkvs> joinServer 99" ]' 10
 T send-keys -t p C-c
 await "prompt after Ctrl-C" '[ "$(prompts)" -gt "$n" ] && [ "$(cursor_line)" = "daadkvs>" ]' 10
+shows '^daadkvs> joinServer 99\^C$' || { echo "FAIL: the dropped line is not shown with ^C"; exit 1; }
 
 # Ctrl-C during a long command: put through a client whose server is
-# stopped waits up to --rpc-timeout (60 s); Ctrl-C cancels it at once.
+# stopped waits up to --rpc-timeout (60 s), stabilize too (the server does
+# not answer); Ctrl-C cancels each at once.
 read -r server_pid _ < "$(ls "$RUN_BASE"/run-*/pids/server-1.pid)"
 kill -STOP "$server_pid"
 type_line 'put 2 k w'
@@ -98,6 +101,14 @@ T send-keys -t p C-c
 await "cancelled put" 'shows "line 7: put: interrupted by a signal"' 20
 at_prompt 10
 [ $((SECONDS - started)) -lt 30 ] || { echo "FAIL: the put was not cut short"; exit 1; }
+# And a stabilize waiting on the stopped server's answer.
+type_line 'stabilize'
+await "stabilize under way" '[ "$(cursor_line)" = "" ] && shows "^daadkvs> stabilize$"' 10
+started=$SECONDS
+T send-keys -t p C-c
+await "cancelled stabilize" 'shows "line 8: stabilize: .*interrupted by a signal"' 20
+at_prompt 10
+[ $((SECONDS - started)) -lt 30 ] || { echo "FAIL: stabilize was not cut short"; exit 1; }
 kill -CONT "$server_pid"
 server_pid=""
 
