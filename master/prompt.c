@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <histedit.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/xalloc.h"
 
@@ -14,6 +16,7 @@
 struct prompt {
     EditLine *el;
     History *hist;
+    int fd; /* the terminal */
     char *text;         /* the prompt */
     char *history_file; /* NULL: memory only */
     char *buf;          /* the last line read, for the caller to tokenize */
@@ -33,6 +36,7 @@ prompt *prompt_new(const char *text, FILE *in, FILE *out, const char *history_fi
     prompt *p = xcalloc(1, sizeof *p);
     p->text = xstrdup(text);
     p->history_file = history_file ? xstrdup(history_file) : NULL;
+    p->fd = fileno(in);
     p->hist = history_init();
     p->el = el_init("daadkvs", in, out, stderr);
     if (!p->hist || !p->el) {
@@ -76,8 +80,56 @@ void prompt_free(prompt *p)
     free(p);
 }
 
+/* Keeps got[0..n) (a newline at its end dropped) as the line read. */
+static void keep_line(prompt *p, const char *got, size_t n, char **line, size_t *len)
+{
+    if (n > 0 && got[n - 1] == '\n')
+        n--;
+    if (n + 2 > p->cap) {
+        p->cap = n + 2;
+        p->buf = xrealloc(p->buf, p->cap);
+    }
+    memcpy(p->buf, got, n);
+    p->buf[n] = '\0';
+    *line = p->buf;
+    *len = n;
+}
+
+/* What was typed while a command ran waits in the terminal's buffer, the
+ * terminal being in its ordinary line mode then (libedit sets its own
+ * only while it reads). Whole lines are taken as typed (the terminal
+ * echoed them). A Ctrl-D on an empty line is an end-of-file mark there,
+ * which libedit, in its mode, would read as a NUL byte in the line: it
+ * ends the session as at the prompt. A line cut by Ctrl-D goes to the
+ * editor, to be finished. 1 when *status is set, 0 when nothing complete
+ * waits (a partial line stays for libedit to read). */
+static int read_typed_ahead(prompt *p, prompt_status *status, char **line, size_t *len)
+{
+    struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+    if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
+        return 0;
+    char ahead[4096]; /* the most a terminal's line holds */
+    ssize_t n = read(p->fd, ahead, sizeof ahead - 1);
+    if (n < 0)
+        return 0; /* libedit will see the error */
+    if (n == 0) {
+        *status = PROMPT_EOF;
+        return 1;
+    }
+    if (ahead[n - 1] == '\n' || memchr(ahead, '\0', (size_t)n)) {
+        keep_line(p, ahead, (size_t)n, line, len);
+        *status = PROMPT_LINE;
+        return 1;
+    }
+    ahead[n] = '\0';
+    el_push(p->el, ahead);
+    return 0;
+}
+
 int prompt_read(prompt *p, prompt_status *status, char **line, size_t *len, dkv_err *err)
 {
+    if (read_typed_ahead(p, status, line, len))
+        return 0;
     int n = 0;
     errno = 0;
     const char *got = el_gets(p->el, &n);
@@ -91,17 +143,7 @@ int prompt_read(prompt *p, prompt_status *status, char **line, size_t *len, dkv_
         *status = PROMPT_EOF; /* Ctrl-D, or a hung-up terminal (EIO) */
         return 0;
     }
-    size_t l = (size_t)n;
-    if (l > 0 && got[l - 1] == '\n')
-        l--;
-    if (l + 2 > p->cap) {
-        p->cap = l + 2;
-        p->buf = xrealloc(p->buf, p->cap);
-    }
-    memcpy(p->buf, got, l);
-    p->buf[l] = '\0';
-    *line = p->buf;
-    *len = l;
+    keep_line(p, got, (size_t)n, line, len);
     *status = PROMPT_LINE;
     return 0;
 }
