@@ -228,7 +228,9 @@ void script_print_help(FILE *f, const char *command)
         fprintf(f, "usage: %s\n%s\n", sp->usage, sp->help);
         return;
     }
-    fputs("Commands, one per line ('#' starts a comment):\n", f);
+    fputs("Commands, one per line; a word starting with '#' starts a comment, unless it is a\n"
+          "KEY or a VALUE:\n",
+          f);
     for (size_t k = 0; k < NSPECS; k++)
         fprintf(f, "  %s\n      %s\n", specs[k].usage, specs[k].help);
 }
