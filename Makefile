@@ -59,6 +59,8 @@ $(BIN)/master: $(call obj,master/main.c $(MASTER_LIB) $(COMMON_SRC))
 $(BIN)/client: $(call obj,client/main.c $(CLIENT_LIB) $(COMMON_SRC))
 $(BIN)/watchdog: $(call obj,watchdog/main.c $(WATCHDOG_LIB) $(COMMON_SRC))
 $(BIN)/dump: $(call obj,server/dump_main.c $(SERVER_LIB) $(COMMON_SRC))
+# The prompt's line editor, for the master alone.
+$(BIN)/master: LDLIBS += -ledit
 $(PROGRAMS):
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -146,8 +146,13 @@ pid_t daemon_spawn_logged(const char *const argv[], int death_signal, bool ignor
             _exit(127);
         }
         signal(SIGPIPE, SIG_DFL);
-        if (ignore_sigint)
+        if (ignore_sigint) {
             signal(SIGINT, SIG_IGN);
+            /* And out of the terminal's process group, which a ^C
+             * signals whole: the child may install its own SIGINT
+             * handler, and so do the processes it starts. */
+            setpgid(0, 0);
+        }
         if (strchr(argv[0], '/'))
             execv(argv[0], (char *const *)argv);
         else

@@ -26,7 +26,8 @@ void daemon_report_failure(int fd, const char *why);
 /* Starts argv[0] (a path, or a name looked up in PATH) as a child whose
  * fd 3 is a pipe for daemon_report_ready and whose stdout goes to our
  * stderr (stdout is for results only). With death_signal, the child gets
- * it when we die. With ignore_sigint, a terminal's ^C reaches only us.
+ * it when we die. With ignore_sigint, a terminal's ^C reaches only us (the
+ * child ignores SIGINT and leads a process group of its own).
  * Returns the pid and sets *ready_fd (for daemon_await_ready), or -1. */
 pid_t daemon_spawn(const char *const argv[], int death_signal, bool ignore_sigint,
                    int *ready_fd, dkv_err *err);

@@ -154,6 +154,8 @@ static int unreachable(const machine *m, dkv_err *err)
 static int begin_run(cluster *c, machine *m, bool *resumed, dkv_err *err)
 {
     m->rpc = dial(c, m->host, m->port, c->opts.rpc_timeout_ms, m->label);
+    if (c->opts.cancel_spares_control)
+        rpc_client_set_cancel(m->rpc, NULL);
     rpc_client_set_control(m->rpc, CONTROL_KEEPALIVE_IDLE_S, CONTROL_KEEPALIVE_INTERVAL_S,
                            CONTROL_KEEPALIVE_COUNT);
     bool keep = c->opts.cfg ? c->opts.keep : false;
@@ -1507,6 +1509,7 @@ int cluster_exec(cluster *c, const script_cmd *cmd, FILE *out, cluster_result *r
     case SCRIPT_CMD_UNBLOCK_LINK:
         return block_link(c, cmd->id[0], cmd->id[1], cmd->kind == SCRIPT_CMD_BLOCK_LINK, err);
     case SCRIPT_CMD_SLEEP: return sleep_ms(c, cmd->num[0], err);
+    case SCRIPT_CMD_HELP: return 0; /* the master answers it */
     }
     return dkv_err_set(err, "unknown command");
 }

@@ -36,6 +36,10 @@ typedef struct cluster_opts {
     /* Set by the master's signal handler: calls and waits give up. NULL:
      * never. */
     const volatile sig_atomic_t *cancel;
+    /* The run goes on after a cancelled command (the master's prompt):
+     * calls to the watchdogs are then not given up (they are short and
+     * bounded), since a dropped control connection ends the run. */
+    bool cancel_spares_control;
     /* The cluster secret's file (every daemon proves it); NULL: a fresh
      * one is made as RUN_DIR/secret, mode 0600, for this run alone. */
     const char *secret_file;

@@ -158,7 +158,8 @@ static void add_data_fields(json_t *rec, const script_cmd *cmd, const cluster_re
 static void add_command_fields(json_t *rec, const script_cmd *cmd, const cluster_result *res)
 {
     switch (cmd->kind) {
-    case SCRIPT_CMD_NONE: break;
+    case SCRIPT_CMD_NONE:
+    case SCRIPT_CMD_HELP: break;
     case SCRIPT_CMD_JOIN_SERVER:
         set_id(rec, "server", cmd->id[0]);
         if (res->has_store)

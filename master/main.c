@@ -1,12 +1,14 @@
 /* master: reads a command script on stdin, runs it against a cluster it
  * starts itself, prints get/printStore results on stdout (flushed after
- * every command) and everything else on stderr. */
+ * every command) and everything else on stderr. When stdin is a terminal,
+ * it reads the commands at a prompt (prompt.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,8 @@
 #include "config.h"
 #include "history.h"
 #include "results.h"
+#include "output.h"
+#include "prompt.h"
 #include "stats.h"
 #include "script.h"
 
@@ -34,6 +38,11 @@
  * cleared again for the shutdown, which a second signal cuts short. */
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t cancel_calls;
+/* At the prompt, SIGINT cancels the command under way (or the line being
+ * typed) and the session goes on: set while that holds, and `interrupted`
+ * records that it came. */
+static volatile sig_atomic_t sigint_cancels;
+static volatile sig_atomic_t interrupted;
 /* Once stopping, wakes the master every WAKE_NS: a signal that lands just
  * before a blocking call starts would otherwise not interrupt it. */
 static timer_t wake_timer;
@@ -49,9 +58,21 @@ static void arm_wake_timer(long ns)
 
 static void on_stop(int sig)
 {
-    stop_signal = sig;
+    if (sig == SIGINT && sigint_cancels)
+        interrupted = 1;
+    else
+        stop_signal = sig;
     cancel_calls = 1;
     arm_wake_timer(WAKE_NS);
+}
+
+/* The prompt's SIGINT was dealt with: the next command runs uncancelled. */
+static void end_interrupt(void)
+{
+    arm_wake_timer(0);
+    interrupted = 0;
+    if (!stop_signal)
+        cancel_calls = 0;
 }
 
 static void on_wake(int sig) { (void)sig; }
@@ -80,6 +101,7 @@ static void install_signals(void)
  * another signal comes. */
 static void end_cancel(void)
 {
+    sigint_cancels = 0;
     arm_wake_timer(0);
     cancel_calls = 0;
 }
@@ -108,6 +130,9 @@ static void usage(FILE *f)
             "                          README \"Several machines\"), through their watchdogs\n"
             "  --seed N                seed of the faults' randomness (flakyLink, delayLink's\n"
             "                          jitter; default: a random one, printed on first use)\n"
+            "  --echo                  print each command on stdout before its results\n"
+            "  --output FORMAT         text (default: key:value lines) or json (one object\n"
+            "                          per result line)\n"
             "  --help                  this text\n");
 }
 
@@ -242,6 +267,8 @@ typedef struct master_opts {
     const char *show_path;   /* --show, or NULL: showServer prints on stderr */
     const char *out_dir;     /* --out, or NULL */
     bool keep, want_stats;
+    bool echo;               /* --echo */
+    output_format format;    /* --output */
 } master_opts;
 
 /* Reads the options into o. False when the master must exit at once, with
@@ -261,6 +288,8 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
                                          {"trace", no_argument, 0, 'T'},
                                          {"out", required_argument, 0, 'O'},
                                          {"seed", required_argument, 0, 'R'},
+                                         {"echo", no_argument, 0, 'e'},
+                                         {"output", required_argument, 0, 'o'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     *o = (master_opts){.cluster = {.rpc_timeout_ms = 10000, .stabilize_timeout_ms = 10000,
@@ -298,6 +327,13 @@ static bool parse_options(int argc, char **argv, master_opts *o, int *status)
                 return false;
             }
             o->cluster.seed_given = true;
+            break;
+        case 'e': o->echo = true; break;
+        case 'o':
+            if (output_parse_format(optarg, &o->format, &err) < 0) {
+                fprintf(stderr, "master: --output %s: %s\n", optarg, err.msg);
+                return false;
+            }
             break;
         case 'h': usage(stdout); *status = 0; return false;
         default: usage(stderr); return false;
@@ -381,10 +417,17 @@ typedef struct run {
     history *hist; /* NULL without --history */
     stats *st;     /* NULL without --stats and --out */
     results *out;  /* NULL without --out */
+    output *shown; /* how results are shown on stdout */
     cluster_result res;
     long lineno;
     int status;        /* the master's exit status so far */
     bool output_lost;  /* stdout failed: the run stops */
+    /* stdin is a terminal: commands come from the prompt, help goes to
+     * the terminal, and a failed command does not change the exit status
+     * (it was shown at once, and the session goes on). */
+    bool interactive;
+    FILE *term;  /* at the prompt: where the prompt and help go */
+    bool echo; /* --echo: keep each line as read, to show it */
 } run;
 
 /* Flushes the results of a command. Results that cannot be written (a
@@ -443,27 +486,46 @@ static void run_line(run *r, char *line, size_t len)
     script_cmd cmd;
     if (r->out)
         results_script_line(r->out, line, len);
-    /* Parsing cuts the line into tokens in place: the history keeps it as
-     * read. */
-    uint8_t *text = r->hist ? xmemdup(line, len) : NULL;
+    /* Parsing cuts the line into tokens in place: the history and the echo
+     * keep it as read. */
+    uint8_t *text = r->hist || r->echo ? xmemdup(line, len) : NULL;
     int64_t t0 = net_now_us();
     bool parsed = script_parse(line, len, &cmd, &err) == 0;
     cmd.line = r->lineno;
+    if (!parsed || cmd.kind != SCRIPT_CMD_NONE) {
+        output_echo(r->shown, r->lineno, (const char *)text, len);
+        flush_results(r); /* before any message on stderr about it */
+    }
+    if (parsed && cmd.kind == SCRIPT_CMD_HELP) {
+        /* Not a cluster command: no stats, no history record. */
+        script_print_help(r->term ? r->term : stderr, (const char *)cmd.key);
+        fflush(r->term ? r->term : stderr);
+        flush_results(r);
+        free(text);
+        return;
+    }
     if (parsed && cmd.kind != SCRIPT_CMD_NONE) {
         /* Deaths and lost machines first, so the command sees them. */
         cluster_poll(r->c);
         report_events(r, r->lineno);
     }
-    bool ok = parsed && cluster_exec(r->c, &cmd, stdout, &r->res, &err) == 0;
+    bool ok = parsed &&
+              cluster_exec(r->c, &cmd, output_results_stream(r->shown), &r->res, &err) == 0;
     int64_t t1 = net_now_us();
+    if (ok)
+        output_result(r->shown, r->lineno, &cmd, &r->res);
+    /* The name is script text when the word is unknown: echoed cut short
+     * and escaped. */
+    char name[SCRIPT_ECHO_SIZE];
+    if (!ok) {
+        script_echo(name, sizeof name, cmd.name, strlen(cmd.name));
+        output_failure(r->shown, r->lineno, *name ? name : "?", err.msg);
+    }
     flush_results(r);
     if (!ok) {
-        /* The name is script text when the word is unknown: echoed cut
-         * short and escaped. */
-        char name[SCRIPT_ECHO_SIZE];
-        script_echo(name, sizeof name, cmd.name, strlen(cmd.name));
         fprintf(stderr, "master: line %ld: %s: %s\n", r->lineno, *name ? name : "?", err.msg);
-        r->status = 1;
+        if (!r->interactive)
+            r->status = 1;
     }
     if (cmd.kind == SCRIPT_CMD_NONE && ok) {
         free(text);
@@ -472,6 +534,7 @@ static void run_line(run *r, char *line, size_t len)
     if (r->st)
         stats_add(r->st, cmd.kind, t1 - t0, ok, parsed ? r->res.get_status : NULL);
     if (!r->hist) {
+        free(text);
         report_events(r, r->lineno);
         return;
     }
@@ -490,6 +553,16 @@ static void run_line(run *r, char *line, size_t len)
     }
     free(text);
     report_events(r, r->lineno); /* noticed during the command */
+}
+
+/* A UTF-8 byte order mark opening the script (as some editors write) is
+ * not part of its first command. */
+static size_t skip_bom(const run *r, char *line, size_t len)
+{
+    size_t bom = r->lineno == 1 ? script_bom_len(line, len) : 0;
+    if (bom)
+        memmove(line, line + bom, len - bom + 1); /* with the NUL */
+    return len - bom;
 }
 
 /* Runs the script on stdin until its end, a signal or an output error. */
@@ -511,9 +584,118 @@ static void run_script(run *r)
         r->lineno++;
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
-        run_line(r, line, (size_t)len);
+        run_line(r, line, skip_bom(r, line, (size_t)len));
     }
     free(line);
+}
+
+/* Where the prompt's history is kept between sessions:
+ * $XDG_STATE_HOME/daadkvs/history, or ~/.local/state/daadkvs/history (the
+ * directories made, mode 0700); NULL (memory only) when neither can be
+ * had, with a note. The caller frees it. */
+static char *prompt_history_file(void)
+{
+    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    char dir[PATH_MAX];
+    int n;
+    if (state && state[0] == '/')
+        n = snprintf(dir, sizeof dir, "%s/daadkvs", state);
+    else if (home && home[0] == '/')
+        n = snprintf(dir, sizeof dir, "%s/.local/state/daadkvs", home);
+    else
+        return NULL;
+    if (n < 0 || (size_t)n + sizeof "/history" > sizeof dir)
+        return NULL;
+    /* mkdir -p, each level 0700 when made. */
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+            fprintf(stderr, "master: %s: %s; the prompt's history is kept in memory only\n",
+                    dir, strerror(errno));
+            return NULL;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    strcat(dir, "/history");
+    return xstrdup(dir);
+}
+
+
+/* The terminal the prompt writes to: a stream of its own on stdout's
+ * terminal, or stderr's, so that --out's copies (which replace stdout and
+ * fd 2) never see the prompt. NULL: none could be had (stderr is used). */
+static FILE *open_terminal(void)
+{
+    int fd = isatty(STDOUT_FILENO) ? STDOUT_FILENO : STDERR_FILENO;
+    int copy = dup(fd);
+    FILE *f = copy >= 0 ? fdopen(copy, "w") : NULL;
+    if (!f && copy >= 0)
+        close(copy);
+    return f;
+}
+
+static void close_terminal(FILE *term)
+{
+    if (term)
+        fclose(term);
+}
+
+/* Reads commands at a prompt on the terminal until Ctrl-D, a stopping
+ * signal or an output error. Ctrl-C drops the line being typed, or
+ * cancels the command under way (it fails, "interrupted by a signal"),
+ * and the prompt comes back. */
+static void run_prompt(run *r, FILE *term)
+{
+    r->term = term;
+    dkv_err err;
+    char *hist_file = prompt_history_file();
+    prompt *p = prompt_new("daadkvs> ", stdin, term, hist_file, &err);
+    free(hist_file);
+    if (!p) {
+        fprintf(stderr, "master: %s; reading commands without a prompt\n", err.msg);
+        r->interactive = false;
+        r->term = NULL;
+        sigint_cancels = 0;
+        run_script(r);
+        return;
+    }
+    fprintf(term, "Daadkvs: type 'help' for the commands, Ctrl-D to end.\n");
+    fflush(term);
+    if (interrupted)
+        end_interrupt(); /* a ^C while the cluster started is spent */
+    while (!stop_signal && !r->output_lost) {
+        prompt_status st;
+        char *line;
+        size_t len;
+        if (prompt_read(p, &st, &line, &len, &err) < 0) {
+            fprintf(stderr, "master: %s\n", err.msg);
+            r->status = 1;
+            break;
+        }
+        if (st == PROMPT_EOF) {
+            fputc('\n', term); /* the shell's prompt on a line of its own */
+            break;
+        }
+        if (st == PROMPT_INTERRUPTED) {
+            if (interrupted)
+                fputs("^C\n", term); /* a fresh prompt below the dropped line */
+            end_interrupt();
+            continue;
+        }
+        prompt_remember(p, line);
+        r->lineno++;
+        run_line(r, line, skip_bom(r, line, len));
+        /* A cancelled command said so in its message. */
+        if (interrupted)
+            end_interrupt();
+    }
+    fflush(term);
+    prompt_free(p);
 }
 
 int main(int argc, char **argv)
@@ -532,10 +714,21 @@ int main(int argc, char **argv)
     if (o.config_path)
         o.keep = false;
     dkv_err err;
-    run r = {0};
+    run r = {.interactive = isatty(STDIN_FILENO) == 1, .echo = o.echo};
+    /* The prompt's terminal, taken before --out puts its copies between
+     * the master and fds 1 and 2. */
+    FILE *term = r.interactive ? open_terminal() : NULL;
     /* --out first: it tees stdout and stderr, and holds the history unless
      * --history names another file. */
     if (o.out_dir && !(r.out = results_open(o.out_dir, &err))) {
+        fprintf(stderr, "master: %s\n", err.msg);
+        close_terminal(term);
+        config_free(o.cluster.cfg);
+        return 2;
+    }
+    if (!(r.shown = output_new(stdout, o.format, o.echo, &err))) {
+        results_free(r.out);
+        close_terminal(term);
         fprintf(stderr, "master: %s\n", err.msg);
         config_free(o.cluster.cfg);
         return 2;
@@ -545,7 +738,9 @@ int main(int argc, char **argv)
     /* Before the run directory exists, so that a bad path leaves nothing. */
     if (o.history_path && !(r.hist = history_open(o.history_path, &err))) {
         fprintf(stderr, "master: %s\n", err.msg);
+        output_free(r.shown);
         results_free(r.out);
+        close_terminal(term);
         config_free(o.cluster.cfg);
         return 2;
     }
@@ -553,6 +748,9 @@ int main(int argc, char **argv)
     if (o.show_path && !(o.cluster.show = fopen(o.show_path, "w"))) {
         fprintf(stderr, "master: cannot write --show %s: %s\n", o.show_path, strerror(errno));
         history_close(r.hist);
+        output_free(r.shown);
+        results_free(r.out);
+        close_terminal(term);
         config_free(o.cluster.cfg);
         return 2;
     }
@@ -564,13 +762,17 @@ int main(int argc, char **argv)
         history_close(r.hist);
         if (o.cluster.show)
             fclose(o.cluster.show);
+        output_free(r.shown);
         results_free(r.out);
+        close_terminal(term);
         return 2;
     }
     /* First: scripts/cleanup takes a run without a live master for an
      * orphan. */
     if (local && pidfile_record(run_dir, "master", getpid(), &err) < 0)
         fprintf(stderr, "master: %s (scripts/cleanup will not find this process)\n", err.msg);
+    /* At the prompt a ^C cancels the command, not the session. */
+    sigint_cancels = r.interactive;
     install_signals();
     rpc_global_init();
     if (o.keep)
@@ -581,13 +783,19 @@ int main(int argc, char **argv)
     o.cluster.count_frames = o.want_stats || r.out;
     o.cluster.record_initial_stores = r.hist != NULL;
     o.cluster.cancel = &cancel_calls;
+    o.cluster.cancel_spares_control = r.interactive;
 
     r.st = o.want_stats || r.out ? stats_new() : NULL;
     int64_t run_start = net_now_us();
     r.c = cluster_new(&o.cluster, &err);
-    if (r.c)
+    if (r.c && r.interactive) {
+        /* Typed text in the user's character set; the prompt and what it
+         * echoes go to the terminal, even when stdout is redirected. */
+        setlocale(LC_CTYPE, "");
+        run_prompt(&r, term ? term : stderr);
+    } else if (r.c) {
         run_script(&r);
-    else {
+    } else {
         fprintf(stderr, "master: cannot start the cluster: %s\n", err.msg);
         /* With a cluster file: a watchdog unreachable or refusing, at start. */
         r.status = o.cluster.cfg ? 2 : 1;
@@ -616,6 +824,7 @@ int main(int argc, char **argv)
         stats_free(r.st);
     }
     cluster_result_clear(&r.res);
+    output_free(r.shown);
     history_close(r.hist);
     cluster_free(r.c);
     if (o.cluster.show && fclose(o.cluster.show) != 0)
@@ -639,5 +848,6 @@ int main(int argc, char **argv)
         }
         results_free(r.out);
     }
+    close_terminal(term);
     return exit_status;
 }

@@ -14,26 +14,55 @@ typedef struct spec {
     script_kind kind;
     int nargs;
     const char *usage;
+    const char *help; /* one sentence, for `help` */
 } spec;
 
 static const spec specs[] = {
-    {"joinServer", SCRIPT_CMD_JOIN_SERVER, 1, "joinServer ID"},
-    {"killServer", SCRIPT_CMD_KILL_SERVER, 1, "killServer ID"},
-    {"joinClient", SCRIPT_CMD_JOIN_CLIENT, 2, "joinClient CLIENT_ID SERVER_ID"},
-    {"breakConnection", SCRIPT_CMD_BREAK_CONNECTION, 2, "breakConnection ID ID"},
-    {"createConnection", SCRIPT_CMD_CREATE_CONNECTION, 2, "createConnection ID ID"},
-    {"stabilize", SCRIPT_CMD_STABILIZE, 0, "stabilize"},
-    {"printStore", SCRIPT_CMD_PRINT_STORE, 1, "printStore SERVER_ID"},
-    {"put", SCRIPT_CMD_PUT, 3, "put CLIENT_ID KEY VALUE"},
-    {"get", SCRIPT_CMD_GET, 2, "get CLIENT_ID KEY"},
-    {"showServer", SCRIPT_CMD_SHOW_SERVER, 1, "showServer SERVER_ID"},
-    {"pauseServer", SCRIPT_CMD_PAUSE_SERVER, 1, "pauseServer SERVER_ID"},
-    {"resumeServer", SCRIPT_CMD_RESUME_SERVER, 1, "resumeServer SERVER_ID"},
-    {"delayLink", SCRIPT_CMD_DELAY_LINK, 4, "delayLink FROM_ID TO_ID MS [JITTER_MS]"},
-    {"blockLink", SCRIPT_CMD_BLOCK_LINK, 2, "blockLink FROM_ID TO_ID"},
-    {"unblockLink", SCRIPT_CMD_UNBLOCK_LINK, 2, "unblockLink FROM_ID TO_ID"},
-    {"flakyLink", SCRIPT_CMD_FLAKY_LINK, 3, "flakyLink FROM_ID TO_ID PCT"},
-    {"sleep", SCRIPT_CMD_SLEEP, 1, "sleep MS"},
+    {"joinServer", SCRIPT_CMD_JOIN_SERVER, 1, "joinServer ID",
+     "Start server ID and link it to every live server; a killed ID restarts with its data "
+     "and catches up."},
+    {"killServer", SCRIPT_CMD_KILL_SERVER, 1, "killServer ID",
+     "Kill server ID at once (SIGKILL); returns once it is gone."},
+    {"joinClient", SCRIPT_CMD_JOIN_CLIENT, 2, "joinClient CLIENT_ID SERVER_ID",
+     "Start client CLIENT_ID if needed and attach it to server SERVER_ID, keeping its session."},
+    {"breakConnection", SCRIPT_CMD_BREAK_CONNECTION, 2, "breakConnection ID ID",
+     "Cut the link between two servers, or detach a client from its server."},
+    {"createConnection", SCRIPT_CMD_CREATE_CONNECTION, 2, "createConnection ID ID",
+     "Restore the link between two servers, or attach a client to a server."},
+    {"stabilize", SCRIPT_CMD_STABILIZE, 0, "stabilize",
+     "Wait until every connected group of live servers holds the same data and nothing is in "
+     "flight."},
+    {"printStore", SCRIPT_CMD_PRINT_STORE, 1, "printStore SERVER_ID",
+     "Print server SERVER_ID's store, one KEY:VALUE line per key, sorted bytewise by key."},
+    {"put", SCRIPT_CMD_PUT, 3, "put CLIENT_ID KEY VALUE",
+     "Write VALUE to KEY through client CLIENT_ID's server; returns once that server has "
+     "durably accepted it."},
+    {"get", SCRIPT_CMD_GET, 2, "get CLIENT_ID KEY",
+     "Print KEY:VALUE as client CLIENT_ID's server holds it, KEY:ERR_KEY when there is none, or "
+     "KEY:ERR_DEP when it is older than what the client has seen."},
+    {"showServer", SCRIPT_CMD_SHOW_SERVER, 1, "showServer SERVER_ID",
+     "Print server SERVER_ID's view on stderr (or the --show file): its links, link-state "
+     "database, spanning tree, vector clock, Lamport counter and group."},
+    {"pauseServer", SCRIPT_CMD_PAUSE_SERVER, 1, "pauseServer SERVER_ID",
+     "Stop server SERVER_ID (SIGSTOP); commands that need it fail at once until resumeServer, "
+     "and stabilize counts it as cut off."},
+    {"resumeServer", SCRIPT_CMD_RESUME_SERVER, 1, "resumeServer SERVER_ID",
+     "Continue a paused server (SIGCONT); its links come back and it catches up."},
+    {"delayLink", SCRIPT_CMD_DELAY_LINK, 4, "delayLink FROM_ID TO_ID MS [JITTER_MS]",
+     "Delay every frame from FROM_ID to TO_ID by MS, plus or minus up to JITTER_MS, keeping "
+     "their order; MS 0 ends the delay."},
+    {"blockLink", SCRIPT_CMD_BLOCK_LINK, 2, "blockLink FROM_ID TO_ID",
+     "Hold the link between FROM_ID and TO_ID: keepalive only, out of routing and groups, "
+     "until unblockLink."},
+    {"unblockLink", SCRIPT_CMD_UNBLOCK_LINK, 2, "unblockLink FROM_ID TO_ID",
+     "Release a blocked link; it comes back through a fresh hello and catch-up."},
+    {"flakyLink", SCRIPT_CMD_FLAKY_LINK, 3, "flakyLink FROM_ID TO_ID PCT",
+     "After each frame of writes from FROM_ID to TO_ID, reset the connection with probability "
+     "PCT % (seeded by --seed); 0 ends it."},
+    {"sleep", SCRIPT_CMD_SLEEP, 1, "sleep MS", "Wait MS milliseconds."},
+    /* Up to one argument: help alone lists every command. */
+    {"help", SCRIPT_CMD_HELP, 1, "help [COMMAND]",
+     "List the commands, or show one command's usage and description."},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 
@@ -132,6 +161,26 @@ static int parse_number(const char *tok, size_t len, uint64_t max, const char *w
     return 0;
 }
 
+static const spec *find_spec(const char *name)
+{
+    for (size_t k = 0; k < NSPECS; k++)
+        if (strcmp(name, specs[k].name) == 0)
+            return &specs[k];
+    return NULL;
+}
+
+/* Whether token `index` (the command word is 0) of a line whose command
+ * word is `word` is a key or a value: SPEC lets those hold any byte but
+ * blanks and NUL, so a '#' starting them is data, not a comment. */
+static bool is_data_token(const char *word, int index)
+{
+    const spec *sp = find_spec(word);
+    if (!sp)
+        return false;
+    return (sp->kind == SCRIPT_CMD_GET && index == 2) ||
+           (sp->kind == SCRIPT_CMD_PUT && (index == 2 || index == 3));
+}
+
 int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -147,6 +196,11 @@ int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
             i++;
         if (i == len)
             break;
+        /* A '#' starting a token starts a comment (a whole line's, or
+         * one after a command), unless the token is a key or a value. The
+         * command word before it is NUL-terminated already. */
+        if (line[i] == '#' && (n == 0 || !is_data_token(tok[0], n)))
+            break;
         size_t start = i;
         while (i < len && !is_space(line[i]))
             i++;
@@ -160,13 +214,10 @@ int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
         if (i < len)
             line[i++] = '\0';
     }
-    if (n == 0 || tok[0][0] == '#')
+    if (n == 0)
         return has_nul ? dkv_err_set(err, "the line contains a NUL byte") : 0;
-    line[len] = '\0'; /* the caller's buffer has room: getline NUL-terminates */
-    const spec *sp = NULL;
-    for (size_t k = 0; k < NSPECS; k++)
-        if (strcmp(tok[0], specs[k].name) == 0)
-            sp = &specs[k];
+    line[tok[n - 1] - line + tlen[n - 1]] = '\0'; /* the caller's buffer has room at line[len] */
+    const spec *sp = find_spec(tok[0]);
     out->name = sp ? sp->name : tok[0];
     if (has_nul)
         return dkv_err_set(err, "the line contains a NUL byte");
@@ -178,6 +229,22 @@ int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
     }
     out->kind = sp->kind;
     out->name = sp->name;
+    if (sp->kind == SCRIPT_CMD_HELP) {
+        if (too_many || n > 2)
+            return dkv_err_set(err, "expected at most 1 argument (usage: %s)", sp->usage);
+        if (n == 2 && !find_spec(tok[1])) {
+            char shown[SCRIPT_ECHO_SIZE];
+            script_echo(shown, sizeof shown, tok[1], tlen[1]);
+            const char *near = script_suggest(tok[1]);
+            return near ? dkv_err_set(err, "no command '%s' (did you mean '%s'?)", shown, near)
+                        : dkv_err_set(err, "no command '%s'", shown);
+        }
+        if (n == 2) {
+            out->key = (const uint8_t *)tok[1];
+            out->key_len = tlen[1];
+        }
+        return 0;
+    }
     int least = sp->nargs - optional_args(sp->kind);
     if (too_many || n - 1 > sp->nargs || n - 1 < least) {
         char want[32];
@@ -208,6 +275,38 @@ int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err)
         out->value_len = tlen[3];
     }
     return 0;
+}
+
+size_t script_bom_len(const void *text, size_t len)
+{
+    return len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+}
+
+const char *script_command_name(size_t i) { return i < NSPECS ? specs[i].name : NULL; }
+
+int script_command_help(const char *name, const char **usage, const char **help,
+                        dkv_err *err)
+{
+    const spec *sp = find_spec(name);
+    if (!sp)
+        return dkv_err_set(err, "no command '%s'", name);
+    *usage = sp->usage;
+    *help = sp->help;
+    return 0;
+}
+
+void script_print_help(FILE *f, const char *command)
+{
+    const spec *sp = command ? find_spec(command) : NULL;
+    if (sp) {
+        fprintf(f, "usage: %s\n%s\n", sp->usage, sp->help);
+        return;
+    }
+    fputs("Commands, one per line; a word starting with '#' starts a comment, unless it is a\n"
+          "KEY or a VALUE:\n",
+          f);
+    for (size_t k = 0; k < NSPECS; k++)
+        fprintf(f, "  %s\n      %s\n", specs[k].usage, specs[k].help);
 }
 
 /* Levenshtein distance, case-insensitive, for words of up to 63 bytes. */

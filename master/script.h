@@ -1,10 +1,14 @@
 /* script: the command language of SPEC section 2. One command per line;
- * tokens separated by spaces or tabs; blank lines and '#' comments skipped. */
+ * tokens separated by spaces or tabs; blank lines and '#' comments skipped:
+ * a token starting with '#' starts a comment to the end of the line, unless
+ * it is a key or a value (the KEY of get and put, the VALUE of put), which
+ * may hold any byte but blanks and NUL; a '#' inside a token is data. */
 #ifndef DKV_SCRIPT_H
 #define DKV_SCRIPT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../common/err.h"
 
@@ -28,6 +32,7 @@ typedef enum script_kind {
     SCRIPT_CMD_UNBLOCK_LINK,
     SCRIPT_CMD_FLAKY_LINK,
     SCRIPT_CMD_SLEEP,
+    SCRIPT_CMD_HELP, /* answered by the master itself: key names the command asked about */
 } script_kind;
 
 /* Bounds of the numbers the fault commands take. */
@@ -38,7 +43,7 @@ typedef struct script_cmd {
     script_kind kind;
     const char *name; /* the command word as written, or "" for SCRIPT_CMD_NONE */
     uint64_t id[2];
-    const uint8_t *key; /* point into the parsed line */
+    const uint8_t *key; /* point into the parsed line (help: NUL-terminated) */
     size_t key_len;
     const uint8_t *value;
     size_t value_len;
@@ -53,6 +58,23 @@ typedef struct script_cmd {
 /* Parses line[0..len) (no newline), tokenizing it in place. On error, err
  * names the problem and out->name the command word when there is one. */
 int script_parse(char *line, size_t len, script_cmd *out, dkv_err *err);
+
+/* How many bytes of a script's start are a UTF-8 byte order mark, which
+ * the master skips: 3 or 0. */
+size_t script_bom_len(const void *text, size_t len);
+
+/* The i-th command of the language (from 0, in the order help lists
+ * them), or NULL past the last. */
+const char *script_command_name(size_t i);
+
+/* The usage line and one-sentence description of the command named name;
+ * -1 with err when there is none. */
+int script_command_help(const char *name, const char **usage, const char **help,
+                        dkv_err *err);
+
+/* Writes help on f: the usage and description of the command named
+ * command, or of every command when command is NULL or unknown. */
+void script_print_help(FILE *f, const char *command);
 
 /* The command name of kind, as the language spells it. */
 const char *script_kind_name(script_kind kind);

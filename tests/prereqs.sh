@@ -4,6 +4,7 @@
 #   refs   the reference scripts of tests/e2e.sh (REFDIR, default
 #          ../shared/reference-scripts)
 #   chromium  the timeline page's checks of tests/report.sh
+#   tmux   the pseudo-terminal of testcases/prompt.sh
 #
 # usage: tests/prereqs.sh [WHAT...]      (default: all of them)
 # Exit 0 when everything named is there. Otherwise one line per missing
@@ -13,7 +14,7 @@
 set -u
 cd "$(dirname "$0")/.."
 REFDIR=${REFDIR:-../shared/reference-scripts}
-[ $# -gt 0 ] || set -- jq refs chromium
+[ $# -gt 0 ] || set -- jq refs chromium tmux
 missing=0
 lack() { # what, the check that needs it
     missing=1
@@ -31,6 +32,8 @@ for what in "$@"; do
             lack "$REFDIR" "the reference scripts of tests/e2e.sh" ;;
     chromium) command -v chromium >/dev/null 2>&1 ||
             lack "chromium (apt-get install chromium)" "the timeline page checks of tests/report.sh" ;;
+    tmux) command -v tmux >/dev/null 2>&1 ||
+            lack "tmux (apt-get install tmux)" "the prompt's test testcases/prompt.sh" ;;
     *) echo "prereqs: unknown item '$what'" >&2; exit 2 ;;
     esac
 done

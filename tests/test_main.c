@@ -23,6 +23,7 @@ static void register_all(void)
     add_core_tests();
     add_links_tests();
     add_script_tests();
+    add_output_tests();
     add_model_tests();
     add_session_tests();
     add_rpcserve_tests();

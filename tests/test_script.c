@@ -266,6 +266,7 @@ static void test_kind_names(void)
         {SCRIPT_CMD_UNBLOCK_LINK, "unblockLink"},
         {SCRIPT_CMD_FLAKY_LINK, "flakyLink"},
         {SCRIPT_CMD_SLEEP, "sleep"},
+        {SCRIPT_CMD_HELP, "help"},
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         CU_ASSERT_STRING_EQUAL(script_kind_name(k[i].kind), k[i].name);
@@ -421,7 +422,7 @@ static void test_unknown_command(void)
         {"joinserver 1", "joinserver", "joinServer"},
         {"printstor 1", "printstor", "printStore"},
         {"  killServr\t4 ", "killServr", "killServer"},
-        {"hello world", "hello", NULL},
+        {"hello world", "hello", "help"},
         {"xyzzyplughfrobnicate 1 2 3 4 5 6 7", "xyzzyplughfrobnicate", NULL},
         {"\xff\xfe 1", "\xff\xfe", NULL},
     };
@@ -738,6 +739,185 @@ static void test_huge_tokens_in_messages(void)
     done(&p);
 }
 
+/* Every command of the table has a usage starting with its name and a
+ * one-sentence description, which `help` prints. */
+static void test_every_command_has_help(void)
+{
+    size_t n = 0;
+    for (const char *name; (name = script_command_name(n)); n++) {
+        const char *usage = NULL, *help = NULL;
+        dkv_err err;
+        CU_ASSERT_EQUAL_FATAL(script_command_help(name, &usage, &help, &err), 0);
+        CU_ASSERT(usage && strncmp(usage, name, strlen(name)) == 0 &&
+                  (usage[strlen(name)] == '\0' || usage[strlen(name)] == ' '));
+        CU_ASSERT(help && strlen(help) > 10 && help[strlen(help) - 1] == '.');
+        if (!help || !*help || help[strlen(help) - 1] != '.')
+            fprintf(stderr, "\n  command %s has no one-sentence help\n", name);
+        /* Its help names it, and help lists it. */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        script_print_help(f, name);
+        fclose(f);
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, usage));
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, help));
+        free(text);
+        f = open_memstream(&text, &len);
+        script_print_help(f, NULL);
+        fclose(f);
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, help));
+        free(text);
+    }
+    /* The nine commands of SPEC and help, at least. */
+    CU_ASSERT(n >= 10);
+    const char *usage, *help;
+    dkv_err err;
+    CU_ASSERT_EQUAL(script_command_help("nosuch", &usage, &help, &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nosuch"));
+}
+
+static void test_help_command(void)
+{
+    parsed p;
+    parse_ok(&p, "help", 4);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_HELP);
+    CU_ASSERT(name_is(&p, "help"));
+    CU_ASSERT_PTR_NULL(p.cmd.key);
+    done(&p);
+    static const char hp[] = " help\tput \r";
+    parse_ok(&p, hp, strlen(hp));
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_HELP);
+    CU_ASSERT(KEY_IS(&p, "put"));
+    CU_ASSERT(p.cmd.key && p.cmd.key[3] == '\0'); /* a C string for script_print_help */
+    done(&p);
+    parse_ok(&p, "help # what now?", 16);
+    CU_ASSERT_EQUAL(p.cmd.kind, SCRIPT_CMD_HELP);
+    CU_ASSERT_PTR_NULL(p.cmd.key);
+    done(&p);
+    parse_ok(&p, "help help", 9);
+    CU_ASSERT(KEY_IS(&p, "help"));
+    done(&p);
+    /* Bad input: an unknown command (with a suggestion when one is close,
+     * the word escaped), too many arguments, a wrong case. */
+    static const struct {
+        const char *line;
+        const char *in_msg;
+    } bad[] = {
+        {"help stablize", "did you mean 'stabilize'"},
+        {"help nosuchcommand", "no command 'nosuchcommand'"},
+        {"help PUT", "did you mean 'put'"},
+        {"help put get", "at most 1 argument"},
+        {"help a b c d e f g", "at most 1 argument"},
+        {"help \x1b[2J", "'\\x1b[2J'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        parse_bad(&p, bad[i].line, strlen(bad[i].line));
+        CU_ASSERT(name_is(&p, "help"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(p.err.msg, bad[i].in_msg));
+        if (!strstr(p.err.msg, bad[i].in_msg))
+            fprintf(stderr, "\n  '%s' -> '%s'\n", bad[i].line, p.err.msg);
+        CU_ASSERT_PTR_NULL(strchr(p.err.msg, '\x1b'));
+        done(&p);
+    }
+    CU_ASSERT(suggests("hlp", "help"));
+}
+
+/* A '#' starting a token after the command starts a comment, except where
+ * the token is a key or a value (SPEC lets them begin with '#'); a '#'
+ * inside a token is data. */
+static void test_trailing_comments(void)
+{
+    parsed p;
+    static const struct {
+        const char *line;
+        script_kind kind;
+        uint64_t id0;
+        const char *key, *value; /* NULL: none */
+    } ok[] = {
+        {"stabilize # let it settle", SCRIPT_CMD_STABILIZE, 0, NULL, NULL},
+        {"stabilize #", SCRIPT_CMD_STABILIZE, 0, NULL, NULL},
+        {"stabilize\t#tab", SCRIPT_CMD_STABILIZE, 0, NULL, NULL},
+        {"joinServer 3 # the first", SCRIPT_CMD_JOIN_SERVER, 3, NULL, NULL},
+        {"joinServer 3 #1 2 3 4 5 6 7 8 9", SCRIPT_CMD_JOIN_SERVER, 3, NULL, NULL},
+        {"put 1 k v # a comment", SCRIPT_CMD_PUT, 1, "k", "v"},
+        {"put 1 k v #comment", SCRIPT_CMD_PUT, 1, "k", "v"},
+        {"put 1 k v ## x", SCRIPT_CMD_PUT, 1, "k", "v"},
+        {"put 1 #k #v #c", SCRIPT_CMD_PUT, 1, "#k", "#v"},
+        {"put 1 k v#c", SCRIPT_CMD_PUT, 1, "k", "v#c"},
+        {"put 1 k# #", SCRIPT_CMD_PUT, 1, "k#", "#"},
+        {"get 1 k # c", SCRIPT_CMD_GET, 1, "k", NULL},
+        {"get 1 #k #c", SCRIPT_CMD_GET, 1, "#k", NULL},
+        {"get 1 # #", SCRIPT_CMD_GET, 1, "#", NULL},
+        {"printStore 4 #\xff\x80 bytes", SCRIPT_CMD_PRINT_STORE, 4, NULL, NULL},
+        {"get 2 k #c\r", SCRIPT_CMD_GET, 2, "k", NULL},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        parse_ok(&p, ok[i].line, strlen(ok[i].line));
+        CU_ASSERT_EQUAL(p.cmd.kind, ok[i].kind);
+        CU_ASSERT_EQUAL(p.cmd.id[0], ok[i].id0);
+        if (ok[i].key) {
+            CU_ASSERT(bytes_eq(p.cmd.key, p.cmd.key_len, ok[i].key, strlen(ok[i].key)));
+            CU_ASSERT_EQUAL(p.cmd.key[p.cmd.key_len], '\0');
+        } else {
+            CU_ASSERT_PTR_NULL(p.cmd.key);
+        }
+        if (ok[i].value) {
+            CU_ASSERT(bytes_eq(p.cmd.value, p.cmd.value_len, ok[i].value, strlen(ok[i].value)));
+            CU_ASSERT_EQUAL(p.cmd.value[p.cmd.value_len], '\0');
+        } else {
+            CU_ASSERT_PTR_NULL(p.cmd.value);
+        }
+        done(&p);
+    }
+    /* Bad input around comments: a comment where an argument belongs, a
+     * '#' glued to a command word or an id, a '#' value followed by more
+     * words, a NUL inside the comment. */
+    static const struct {
+        const char *line;
+        size_t len;
+        const char *in_msg;
+    } bad[] = {
+        {"joinServer #3", 13, "expected 1 argument, got 0"},
+        {"joinServer # 3", 14, "expected 1 argument, got 0"},
+        {"joinClient 1 #2", 15, "expected 2 arguments, got 1"},
+        {"joinServer 3#", 13, "not a non-negative decimal number"},
+        {"stabilize#", 10, "did you mean 'stabilize'"},
+        {"put 1 k # a comment", 19, "expected 3 arguments, got more than 4"},
+        {"put 1 k # c", 11, "expected 3 arguments, got 4"},
+        {"get 1 # c", 9, "expected 2 arguments, got 3"},
+        {"put 1 #", 7, "expected 3 arguments, got 2"},
+        {"stabilize # a\0b", 15, "NUL"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        parse_bad(&p, bad[i].line, bad[i].len);
+        CU_ASSERT_PTR_NOT_NULL(strstr(p.err.msg, bad[i].in_msg));
+        if (!strstr(p.err.msg, bad[i].in_msg))
+            fprintf(stderr, "\n  '%s' -> '%s'\n", bad[i].line, p.err.msg);
+        done(&p);
+    }
+}
+
+/* The master skips a UTF-8 byte order mark opening the script; anywhere
+ * else it is part of the line (an unknown command, shown escaped). */
+static void test_bom(void)
+{
+    CU_ASSERT_EQUAL(script_bom_len("\xef\xbb\xbfjoinServer 1", 15), 3);
+    CU_ASSERT_EQUAL(script_bom_len("\xef\xbb\xbf", 3), 3);
+    CU_ASSERT_EQUAL(script_bom_len("\xef\xbb\xbf", 2), 0); /* cut short */
+    CU_ASSERT_EQUAL(script_bom_len("\xef\xbb", 2), 0);
+    CU_ASSERT_EQUAL(script_bom_len("", 0), 0);
+    CU_ASSERT_EQUAL(script_bom_len("\xef\xbb\xbe", 3), 0);
+    CU_ASSERT_EQUAL(script_bom_len("\xfe\xff\x00j", 4), 0); /* UTF-16: not ours */
+    CU_ASSERT_EQUAL(script_bom_len("joinServer 1", 12), 0);
+    parsed p;
+    parse_bad(&p, "\xef\xbb\xbfjoinServer 1", 15);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p.err.msg, "unknown command"));
+    char shown[SCRIPT_ECHO_SIZE];
+    script_echo(shown, sizeof shown, p.cmd.name, strlen(p.cmd.name));
+    CU_ASSERT_STRING_EQUAL(shown, "\\xef\\xbb\\xbfjoinServer");
+    done(&p);
+}
+
 void add_script_tests(void)
 {
     static const CU_TestInfo tests[] = {
@@ -758,6 +938,10 @@ void add_script_tests(void)
         {"reads only line[0..len)", test_stops_at_len},
         {"script_echo escapes and cuts", test_echo},
         {"huge tokens make short messages", test_huge_tokens_in_messages},
+        {"every command has help", test_every_command_has_help},
+        {"help and help COMMAND", test_help_command},
+        {"comments after a command", test_trailing_comments},
+        {"UTF-8 byte order mark", test_bom},
         CU_TEST_INFO_NULL,
     };
     tests_add_suite("script", NULL, NULL, tests);

@@ -25,6 +25,7 @@ void add_seal_tests(void);
 void add_core_tests(void);
 void add_links_tests(void);
 void add_script_tests(void);
+void add_output_tests(void);
 void add_model_tests(void);
 void add_session_tests(void);
 void add_rpcserve_tests(void);

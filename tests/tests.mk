@@ -19,7 +19,7 @@
 UNIT_SRC := $(filter-out tests/rpccall.c,$(wildcard tests/*.c))
 # The master, client and watchdog modules under test (not their main.c or the
 # RPC glue).
-UNIT_LIB := master/script.c master/model.c master/config.c master/history.c master/stats.c \
+UNIT_LIB := master/script.c master/output.c master/model.c master/config.c master/history.c master/stats.c \
             client/session.c \
             watchdog/procs.c watchdog/runs.c
 

@@ -1,7 +1,9 @@
 /* Fuzzes script_parse with arbitrary lines and checks what it reports:
  * rc 0 or -1, a name always set, a message on failure, and on success a
  * command whose ids are in range and whose key and value are non-empty
- * tokens of the line (no white space, no NUL). The input is copied into a
+ * tokens of the line (no white space, no NUL; help's is a command name).
+ * A line opening with a UTF-8 byte order mark is parsed without it, as the
+ * master does with a script's first line. The input is copied into a
  * buffer of exactly size + 1 bytes, the spare one for the NUL script_parse
  * may write at line[len], so ASan sees any access beyond it. */
 #include <stdbool.h>
@@ -44,6 +46,11 @@ static bool printable(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    size_t bom = script_bom_len(data, size);
+    if (bom != 0 && bom != 3)
+        abort();
+    data += bom;
+    size -= bom;
     char *line = xmemdupz(data, size);
     line[size] = 'Z'; /* not a NUL: the parser must stop at size by itself */
     script_cmd cmd;
@@ -79,6 +86,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!token_ok(line, size, cmd.key, cmd.key_len) || cmd.id[0] > DKV_ID_MAX)
                 abort();
             break;
+        case SCRIPT_CMD_HELP: {
+            const char *usage, *help;
+            if (cmd.value || (cmd.key && (!token_ok(line, size, cmd.key, cmd.key_len) ||
+                                          script_command_help((const char *)cmd.key, &usage,
+                                                              &help, NULL) < 0)))
+                abort();
+            break;
+        }
         default:
             if (cmd.id[0] > DKV_ID_MAX || cmd.id[1] > DKV_ID_MAX || cmd.key || cmd.value)
                 abort();
@@ -104,8 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *s = script_suggest(word);
     if (s) {
         bool known = false;
-        for (int k = SCRIPT_CMD_JOIN_SERVER; *script_kind_name((script_kind)k) && !known; k++)
-            known = strcmp(s, script_kind_name((script_kind)k)) == 0;
+        for (size_t k = 0; script_command_name(k) && !known; k++)
+            known = strcmp(s, script_command_name(k)) == 0;
         if (!known)
             abort();
     }
