@@ -21,6 +21,10 @@ struct prompt {
     char *history_file; /* NULL: memory only */
     char *buf;          /* the last line read, for the caller to tokenize */
     size_t cap;
+    FILE *out;          /* the terminal, for lines libedit did not show */
+    char *ahead;        /* read ahead of the editor, not yet returned */
+    size_t ahead_len;
+    bool ahead_unseen;  /* it came while libedit read, which did not show it */
 };
 
 static char *prompt_text(EditLine *el)
@@ -37,6 +41,7 @@ prompt *prompt_new(const char *text, FILE *in, FILE *out, const char *history_fi
     p->text = xstrdup(text);
     p->history_file = history_file ? xstrdup(history_file) : NULL;
     p->fd = fileno(in);
+    p->out = out;
     p->hist = history_init();
     p->el = el_init("daadkvs", in, out, stderr);
     if (!p->hist || !p->el) {
@@ -77,6 +82,7 @@ void prompt_free(prompt *p)
     free(p->text);
     free(p->history_file);
     free(p->buf);
+    free(p->ahead);
     free(p);
 }
 
@@ -95,35 +101,73 @@ static void keep_line(prompt *p, const char *got, size_t n, char **line, size_t 
     *len = n;
 }
 
-/* What was typed while a command ran waits in the terminal's buffer, the
- * terminal being in its ordinary line mode then (libedit sets its own
- * only while it reads). Whole lines are taken as typed (the terminal
- * echoed them). A Ctrl-D on an empty line is an end-of-file mark there,
- * which libedit, in its mode, would read as a NUL byte in the line: it
- * ends the session as at the prompt. A line cut by Ctrl-D goes to the
+/* Reads what waits on the terminal into p->ahead: its length, 0 at the
+ * end of input, -1 on an error. */
+static ssize_t take_pending(prompt *p)
+{
+    char got[4096]; /* the most a terminal's line holds */
+    ssize_t n = read(p->fd, got, sizeof got);
+    if (n <= 0)
+        return n;
+    p->ahead = xrealloc(p->ahead, (size_t)n);
+    memcpy(p->ahead, got, (size_t)n);
+    p->ahead_len = (size_t)n;
+    return n;
+}
+
+/* What was typed while a command ran waits in the terminal's buffer. In
+ * the terminal's ordinary line mode (a command running) a line comes as
+ * typed, ended by '\n', and the terminal echoed it. Lines that came while
+ * libedit had its own mode (several lines pasted at the prompt: libedit
+ * takes the first) end in '\r' and were not shown: each is shown with the
+ * prompt before it runs. The kernel hands such bytes over in one piece,
+ * so they are kept here and returned one line at a time. A Ctrl-D on an
+ * empty line in line mode reads as the end (read returns 0), which ends
+ * the session as at the prompt. A last, unfinished piece goes to the
  * editor, to be finished. 1 when *status is set, 0 when nothing complete
- * waits (a partial line stays for libedit to read). */
+ * waits. */
 static int read_typed_ahead(prompt *p, prompt_status *status, char **line, size_t *len)
 {
-    struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
-    if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
+    if (p->ahead_len == 0) {
+        struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
+            return 0;
+        ssize_t n = take_pending(p);
+        if (n < 0)
+            return 0; /* libedit will see the error */
+        if (n == 0) {
+            *status = PROMPT_EOF;
+            return 1;
+        }
+        p->ahead_unseen = false; /* typed while a command ran: echoed */
+    }
+    size_t end = 0;
+    while (end < p->ahead_len && p->ahead[end] != '\n' && p->ahead[end] != '\r')
+        end++;
+    if (end == p->ahead_len) {
+        /* Unfinished: the editor shows it and lets it be finished (a NUL
+         * would cut it there; the parser refuses such a line anyway). */
+        char *rest = xmalloc(p->ahead_len + 1);
+        memcpy(rest, p->ahead, p->ahead_len);
+        rest[p->ahead_len] = '\0';
+        el_push(p->el, rest);
+        free(rest);
+        p->ahead_len = 0;
         return 0;
-    char ahead[4096]; /* the most a terminal's line holds */
-    ssize_t n = read(p->fd, ahead, sizeof ahead - 1);
-    if (n < 0)
-        return 0; /* libedit will see the error */
-    if (n == 0) {
-        *status = PROMPT_EOF;
-        return 1;
     }
-    if (ahead[n - 1] == '\n' || memchr(ahead, '\0', (size_t)n)) {
-        keep_line(p, ahead, (size_t)n, line, len);
-        *status = PROMPT_LINE;
-        return 1;
+    bool unseen = p->ahead_unseen;
+    keep_line(p, p->ahead, end, line, len);
+    size_t used = end + 1;
+    if (p->ahead[end] == '\r' && used < p->ahead_len && p->ahead[used] == '\n')
+        used++;
+    memmove(p->ahead, p->ahead + used, p->ahead_len - used);
+    p->ahead_len -= used;
+    if (unseen && p->out) {
+        fprintf(p->out, "%s%.*s\n", p->text, (int)*len, *line);
+        fflush(p->out);
     }
-    ahead[n] = '\0';
-    el_push(p->el, ahead);
-    return 0;
+    *status = PROMPT_LINE;
+    return 1;
 }
 
 int prompt_read(prompt *p, prompt_status *status, char **line, size_t *len, dkv_err *err)
@@ -144,6 +188,13 @@ int prompt_read(prompt *p, prompt_status *status, char **line, size_t *len, dkv_
         return 0;
     }
     keep_line(p, got, (size_t)n, line, len);
+    /* Lines pasted after this one came while libedit read: the kernel
+     * holds them for reading now that the terminal is back in line mode.
+     * Taken now, they are known as not shown. */
+    struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+    if (p->ahead_len == 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) &&
+        take_pending(p) > 0)
+        p->ahead_unseen = true;
     *status = PROMPT_LINE;
     return 0;
 }

@@ -130,6 +130,22 @@ if shows "joinServer: server 99|line [0-9]+: joinServer"; then
     echo "FAIL: the line dropped by Ctrl-C ran"; exit 1
 fi
 
+# Several lines pasted at once: each runs in turn, shown with the prompt
+# (libedit reads the first; the rest came while it had the terminal).
+at_prompt
+T send-keys -t p -l $'put 2 p 1\rput 2 q 2\rget 2 q\r'
+await "pasted lines" 'shows "^q:2$"' 30
+shows '^daadkvs> put 2 q 2$' || { echo "FAIL: a pasted line is not shown with the prompt"; exit 1; }
+if shows "expected [0-9]+ arguments"; then echo "FAIL: pasted lines ran as one"; exit 1; fi
+# Typed while a command runs: run after it, in order.
+type_line 'sleep 1500'
+await "sleep under way" '[ "$(cursor_line)" = "" ] && shows "^daadkvs> sleep 1500$"' 10
+T send-keys -t p -l 'put 2 r 3'
+T send-keys -t p Enter
+T send-keys -t p -l 'get 2 r'
+T send-keys -t p Enter
+await "typed-ahead lines" 'shows "^r:3$"' 30
+
 # Ctrl-D ends the session: exit status 0 although commands failed (each
 # was reported at once), the history complete, nothing left running.
 at_prompt
