@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "xalloc.h"
+#include "fdio.h"
 
 typedef struct stamp {
     int fd;
@@ -29,20 +30,6 @@ size_t stamp_prefix(char *out)
     return n + (k > 0 ? (size_t)k : 0);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static ssize_t stamp_write(void *cookie, const char *p, size_t n)
 {
     stamp *s = cookie;
@@ -50,13 +37,13 @@ static ssize_t stamp_write(void *cookie, const char *p, size_t n)
     while (done < n) {
         if (s->line_start) {
             char pre[STAMP_PREFIX_MAX];
-            if (write_all(s->fd, pre, stamp_prefix(pre)) < 0)
+            if (fdio_write_all(s->fd, pre, stamp_prefix(pre)) < 0)
                 return -1;
             s->line_start = false;
         }
         const char *nl = memchr(p + done, '\n', n - done);
         size_t len = nl ? (size_t)(nl - (p + done)) + 1 : n - done;
-        if (write_all(s->fd, p + done, len) < 0)
+        if (fdio_write_all(s->fd, p + done, len) < 0)
             return done ? (ssize_t)done : -1;
         done += len;
         s->line_start = nl != NULL;

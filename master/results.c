@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* fopencookie */
 #include "results.h"
 #include "../common/xalloc.h"
+#include "../common/fdio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct results {
@@ -31,6 +34,8 @@ struct results {
     pthread_t pump;
     bool pumping, finished;
     atomic_bool stopping;
+    /* The pump holds bytes it read and has not written yet. */
+    atomic_bool pump_busy;
     /* A copy that could not be written whole (the terminal got it all):
      * said when the folder is finished. */
     bool out_copy_failed;
@@ -38,26 +43,12 @@ struct results {
     bool script_failed;
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* The real stdout first: its failure is the stream's failure, as without
  * --out (the master stops on it). The copy is best effort. */
 static ssize_t tee_write(void *cookie, const char *buf, size_t n)
 {
     results *r = cookie;
-    if (write_all(STDOUT_FILENO, buf, n) < 0)
+    if (fdio_write_all(STDOUT_FILENO, buf, n) < 0)
         return -1;
     if (fwrite(buf, 1, n, r->out_copy) != n)
         r->out_copy_failed = true;
@@ -71,6 +62,7 @@ static void *pump_stderr(void *arg)
 {
     results *r = arg;
     char buf[8192];
+    bool quiet_end = false;
     for (;;) {
         struct pollfd p = {.fd = r->pipe_r, .events = POLLIN};
         int n = poll(&p, 1, 100);
@@ -79,20 +71,48 @@ static void *pump_stderr(void *arg)
         if (n < 0)
             break;
         if (n == 0) {
-            if (atomic_load(&r->stopping))
+            if (atomic_load(&r->stopping)) {
+                quiet_end = true;
                 break;
+            }
             continue;
         }
+        atomic_store(&r->pump_busy, true);
         ssize_t got = read(r->pipe_r, buf, sizeof buf);
-        if (got < 0 && (errno == EINTR || errno == EAGAIN))
+        if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
+            atomic_store(&r->pump_busy, false);
             continue;
+        }
         if (got <= 0)
             break;
-        write_all(r->saved_err, buf, (size_t)got); /* nobody to tell if it fails */
-        if (write_all(r->err_copy, buf, (size_t)got) < 0)
+        fdio_write_all(r->saved_err, buf, (size_t)got); /* nobody to tell if it fails */
+        if (fdio_write_all(r->err_copy, buf, (size_t)got) < 0)
             atomic_store(&r->err_copy_failed, true);
+        atomic_store(&r->pump_busy, false);
     }
+    /* Ending before the master stopped writing (a read error): give it its
+     * stderr back, or it would block once the pipe is full. */
+    if (!quiet_end && !atomic_load(&r->stopping))
+        dup2(r->saved_err, STDERR_FILENO);
+    atomic_store(&r->pump_busy, false);
     return NULL;
+}
+
+void results_sync_stderr(results *r)
+{
+    if (!r || !r->pumping)
+        return;
+    fflush(stderr);
+    /* Bounded: a child writing without pause must not hold the master. */
+    for (int i = 0; i < 200; i++) {
+        int waiting = 0;
+        if (ioctl(r->pipe_r, FIONREAD, &waiting) < 0)
+            return;
+        if (waiting == 0 && !atomic_load(&r->pump_busy))
+            return;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
 }
 
 static FILE *open_in(const results *r, const char *name, dkv_err *err)
@@ -228,7 +248,7 @@ static int copy_file(const char *from, const char *to, dkv_err *err)
     while ((n = read(in, buf, sizeof buf)) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 || write_all(out, buf, (size_t)n) < 0) {
+        if (n < 0 || fdio_write_all(out, buf, (size_t)n) < 0) {
             rc = dkv_err_set(err, "cannot copy %s to %s: %s", from, to, strerror(errno));
             break;
         }
@@ -302,15 +322,18 @@ static void stop_tees(results *r)
             r->out_copy_failed = true;
         r->out_copy = NULL;
     }
-    if (r->saved_err >= 0) {
+    /* fd 2 back first, then the pump drains what is left (to the saved
+     * descriptor, still open) and ends; only then is that closed. */
+    if (r->saved_err >= 0)
         dup2(r->saved_err, STDERR_FILENO);
-        close(r->saved_err);
-        r->saved_err = -1;
-    }
     if (r->pumping) {
         atomic_store(&r->stopping, true);
         pthread_join(r->pump, NULL);
         r->pumping = false;
+    }
+    if (r->saved_err >= 0) {
+        close(r->saved_err);
+        r->saved_err = -1;
     }
     if (r->pipe_r >= 0)
         close(r->pipe_r);
@@ -359,7 +382,7 @@ int results_finish(results *r, const char *history_path, dkv_err *err)
         char verdict[96];
         snprintf(verdict, sizeof verdict, "verdict: %s (bin/check exit status %d)\n",
                  st == 0 ? "valid" : st == 1 ? "invalid" : "undecidable", st);
-        write_all(fd, verdict, strlen(verdict));
+        fdio_write_all(fd, verdict, strlen(verdict));
     }
     close(fd);
     if (st < 0)
