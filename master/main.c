@@ -496,10 +496,19 @@ static void run_line(run *r, char *line, size_t len)
         output_echo(r->shown, r->lineno, (const char *)text, len);
         flush_results(r); /* before any message on stderr about it */
     }
-    if (parsed && cmd.kind == SCRIPT_CMD_HELP) {
-        /* Not a cluster command: no stats, no history record. */
-        script_print_help(r->term ? r->term : stderr, (const char *)cmd.key);
-        fflush(r->term ? r->term : stderr);
+    if (cmd.kind == SCRIPT_CMD_HELP) {
+        /* Not a cluster command: no stats, no history record, failed or
+         * not. */
+        if (parsed) {
+            script_print_help(r->term ? r->term : stderr, (const char *)cmd.key);
+            fflush(r->term ? r->term : stderr);
+        } else {
+            output_failure(r->shown, r->lineno, "help", err.msg);
+            flush_results(r);
+            fprintf(stderr, "master: line %ld: help: %s\n", r->lineno, err.msg);
+            if (!r->interactive)
+                r->status = 1;
+        }
         flush_results(r);
         free(text);
         return;
@@ -585,6 +594,7 @@ static void run_script(run *r)
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
         run_line(r, line, skip_bom(r, line, (size_t)len));
+        results_sync_stderr(r->out); /* its messages before the next line's results */
     }
     free(line);
 }
@@ -690,6 +700,7 @@ static void run_prompt(run *r, FILE *term)
         prompt_remember(p, line);
         r->lineno++;
         run_line(r, line, skip_bom(r, line, len));
+        results_sync_stderr(r->out); /* its messages before the next prompt */
         /* A cancelled command said so in its message. */
         if (interrupted)
             end_interrupt();

@@ -37,6 +37,10 @@ void results_free(results *r);
 const char *results_history_path(const results *r);
 /* One line of the script, as read (without its newline). */
 void results_script_line(results *r, const char *line, size_t len);
+/* Waits (1 ms steps, 200 ms at most) until what the master wrote on
+ * stderr has reached the terminal, so that a prompt or the next result
+ * comes after it. Nothing without --out (r NULL). */
+void results_sync_stderr(results *r);
 /* stats.json. -1 with err. */
 int results_write_stats(results *r, stats *st, int64_t wall_us, const cluster_frames *frames,
                         dkv_err *err);
