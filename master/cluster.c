@@ -383,7 +383,8 @@ static void forget_everywhere(cluster *c, uint64_t id)
     for (size_t i = 0; i < n; i++) {
         endpoint *e = ep_find(c, live[i]);
         dkv_err err;
-        if (e && !c->mach[e->machine].lost)
+        /* A paused server would answer nothing: resumeServer tells it. */
+        if (e && !c->mach[e->machine].lost && !model_server_paused(c->m, live[i]))
             proto_server_forget_call(e->rpc, &(proto_id){id}, NULL, &err);
     }
     free(live);
@@ -862,6 +863,12 @@ static int pause_server(cluster *c, const script_cmd *cmd, dkv_err *err)
         if (live[i] != id)
             rc = push_fault(c, live[i], id, err);
     free(live);
+    if (rc != 0) {
+        /* Some peers may still hold their links to it: it stays paused for
+         * the master, so that resumeServer can be given again. */
+        model_set_paused(c->m, id, true);
+        dkv_err_wrap(err, "server %" PRIu64 " still counts as paused (resumeServer again)", id);
+    }
     return rc;
 }
 
@@ -898,6 +905,12 @@ static int resume_server(cluster *c, uint64_t id, dkv_err *err)
         if (live[i] != id)
             rc = push_fault(c, live[i], id, err);
     free(live);
+    if (rc != 0) {
+        /* Some peers may still hold their links to it: it stays paused for
+         * the master, so that resumeServer can be given again. */
+        model_set_paused(c->m, id, true);
+        dkv_err_wrap(err, "server %" PRIu64 " still counts as paused (resumeServer again)", id);
+    }
     return rc;
 }
 
@@ -929,6 +942,10 @@ static int block_link(cluster *c, uint64_t a, uint64_t b, bool block, dkv_err *e
     if (need_link(c, a, b, err) < 0)
         return -1;
     model_set_blocked(c->m, a, b, block);
+    /* A block holds the link itself, so unblockLink releases it whichever
+     * way round its ids are given. */
+    if (!block)
+        model_set_blocked(c->m, b, a, false);
     /* Both ends hold the link (neither counts it), a blocked one counts
      * as cut for stabilize's groups. */
     return push_fault(c, a, b, err) < 0 ? -1 : push_fault(c, b, a, err);
