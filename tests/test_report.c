@@ -258,6 +258,10 @@ static void test_histline_times(void)
         "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":\"5\",\"end_us\":6}",
         "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":5,\"end_us\":6.5}",
         "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":null,\"end_us\":6}",
+        /* Out of range: a difference of two would overflow a reader. */
+        "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":-5,\"end_us\":7}",
+        "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":9000000000000000000,"
+        "\"end_us\":7}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         histline_record rec;
@@ -271,10 +275,10 @@ static void test_histline_times(void)
     CU_ASSERT_EQUAL_FATAL(histline_parse(half, strlen(half), &rec, &err), 0);
     CU_ASSERT_FALSE(rec.has_times);
     histline_record_clear(&rec);
-    const char *both = "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":-5,"
-                       "\"end_us\":7}";
+    const char *both = "{\"line\":1,\"text\":\"\",\"cmd\":\"x\",\"ok\":true,\"start_us\":5,"
+                       "\"end_us\":4611686018427387904}";
     CU_ASSERT_EQUAL_FATAL(histline_parse(both, strlen(both), &rec, &err), 0);
-    CU_ASSERT_TRUE(rec.has_times && rec.start_us == -5 && rec.end_us == 7);
+    CU_ASSERT_TRUE(rec.has_times && rec.start_us == 5 && rec.end_us == HISTLINE_MAX_US);
     histline_record_clear(&rec);
 }
 

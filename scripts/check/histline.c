@@ -340,6 +340,11 @@ static int parse_fields(json_t *root, histline_record *rec, dkv_err *err)
     if (rec->has_times) {
         rec->start_us = json_integer_value(t0);
         rec->end_us = json_integer_value(t1);
+        /* Microseconds of a monotonic clock: bounded, so that differences
+         * of two times cannot overflow in a reader. */
+        if (rec->start_us < 0 || rec->end_us < 0 || rec->start_us > HISTLINE_MAX_US ||
+            rec->end_us > HISTLINE_MAX_US)
+            return dkv_err_set(err, "field start_us or end_us is out of range (0 to 2^62)");
     }
     return check_required(rec, err);
 }

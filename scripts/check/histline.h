@@ -60,6 +60,9 @@ typedef struct histline_group {
 
 /* A field that may be absent: has_* tells. A version field that is present
  * may be null: dkv_version_is_none then holds. */
+/* The largest start_us/end_us accepted (2^62 microseconds). */
+#define HISTLINE_MAX_US ((int64_t)1 << 62)
+
 typedef struct histline_record {
     long line;
     histline_bytes text, cmd_word, error;
