@@ -322,6 +322,8 @@ void core_link_oneway(core *c, uint64_t peer, bool hold_out, bool hold_in)
     neighbour *n = find_nb(c, peer);
     if (!n || (n->hold_out == hold_out && n->hold_in == hold_in))
         return;
+    /* Acks to it wait for the end of the block: one then says it all. */
+    n->ack_due = !hold_out && (n->ack_due || n->hold_out);
     n->hold_out = hold_out;
     n->hold_in = hold_in;
     /* Its own LSAs no longer reach us: what others relay about it counts. */
@@ -411,7 +413,10 @@ static int on_updates(core *c, neighbour *from, const peermsg *m, dkv_err *err)
         c->counters.updates_applied += n;
         c->dirty = true;
     }
-    from->ack_due = true;
+    /* Acks are cumulative: to a peer we hold frames for, one goes when the
+     * block ends (core_link_oneway) instead of one per frame, held. */
+    if (!from->hold_out)
+        from->ack_due = true;
     vclock_free(saved_vc);
     free(accepted);
     return rc;
@@ -591,7 +596,7 @@ bool core_tick_acks(core *c, bool send_acks)
         for (size_t i = 0; i < c->n_nb; i++) {
             vclock_clear(c->nb[i].resp);
             buf *out = c->ops.link_out(c->ops.ctx, c->nb[i].peer);
-            if (out) {
+            if (out && !c->nb[i].hold_out) {
                 peermsg_encode_ack(out, c->meta.vc);
                 c->counters.ack++;
                 c->nb[i].ack_due = false;

@@ -67,13 +67,16 @@ int core_link_up(core *c, uint64_t peer, const peermsg *hello, dkv_err *err);
 void core_link_down(core *c, uint64_t peer);
 /* The link to peer carries frames one way only (blockLink): hold_out, this
  * server's frames to peer are held (they leave when the block ends);
- * hold_in, peer holds its frames to this server. Either way the link is
- * left out of this server's LSA and of core_neighbours: an edge counts only
- * when both ends list it, so no spanning tree uses it and no server routes
- * a write over it. Data still crosses it one way: with hold_in this server
- * sends peer every write it lacks (as for an unreachable origin), and it
- * takes what others relay about peer's links, since peer's own LSAs are
- * held. Call after core_link_up; both false: a normal link again. */
+ * hold_in, peer holds its frames to this server. With hold_out no ack is
+ * written for peer (acks are cumulative: one goes when the block ends, so
+ * a long block does not pile them up); LSAs are, and wait. Either way the
+ * link is left out of this server's LSA and of core_neighbours: an edge
+ * counts only when both ends list it, so no spanning tree uses it and no
+ * server routes a write over it. Data still crosses it one way: with
+ * hold_in this server sends peer every write it lacks (as for an
+ * unreachable origin), and it takes what others relay about peer's links,
+ * since peer's own LSAs are held. Call after core_link_up; both false: a
+ * normal link again. */
 void core_link_oneway(core *c, uint64_t peer, bool hold_out, bool hold_in);
 /* Handles an upd, ack, lsa or ping from peer. Returns 0, or with err:
  * CORE_PROTOCOL_ERROR when the peer broke the protocol, or
