@@ -460,12 +460,16 @@ int64_t links_digest(links *lk, int64_t now)
 {
     lk->eager_until = now + LINKS_EAGER_US;
     int64_t queued = 0;
-    for (size_t i = 0; i < lk->n_links; i++)
-        if (lk->links[i].conn)
-            /* Frames held by a one-way block wait for unblockLink, not
-             * for stabilize. */
-            queued += (int64_t)(conn_io(lk, lk->links[i].conn).pending +
-                                (lk->links[i].fault.hold_out ? 0 : buf_unread(&lk->links[i].stage)));
+    for (size_t i = 0; i < lk->n_links; i++) {
+        const peer_link *l = &lk->links[i];
+        if (!l->conn)
+            continue;
+        queued += (int64_t)conn_io(lk, l->conn).pending;
+        /* Frames held by a one-way block wait for unblockLink, not for
+         * stabilize. */
+        if (!l->fault.hold_out)
+            queued += (int64_t)buf_unread(&l->stage);
+    }
     return queued;
 }
 
