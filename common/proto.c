@@ -170,6 +170,8 @@ static const proto_field server_link_fault_args[] = {
     TYPED(proto_server_link_fault_args, jitter_ms, "jitter_ms", PROTO_I64, 0, PROTO_MAX_DELAY_MS),
     TYPED(proto_server_link_fault_args, flaky_pct, "flaky_pct", PROTO_I64, 0, 100),
     TYPED(proto_server_link_fault_args, held, "held", PROTO_FLAG, 0, 1),
+    TYPED(proto_server_link_fault_args, hold_out, "hold_out", PROTO_FLAG, 0, 1),
+    TYPED(proto_server_link_fault_args, hold_in, "hold_in", PROTO_FLAG, 0, 1),
     COUNT(proto_server_link_fault_args, seed, "seed"),
 };
 const proto_method proto_server_link_fault = {

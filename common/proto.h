@@ -171,18 +171,20 @@ typedef struct proto_server_show_reply {
 /* Whether text is a list of ids (decimal, no leading zero), ascending,
  * comma-separated ("" is none): 0, or -1 with err. */
 int proto_id_list_check(const char *text, dkv_err *err);
-/* link_fault(peer, delay_ms, jitter_ms, flaky_pct, held, seed): how this
- * server's link to peer misbehaves from now on (links.h, links_fault): each
- * frame to peer leaves delay_ms +- jitter_ms after it was queued (in
- * order); after each frame of writes the connection is reset with probability
- * flaky_pct %, drawn from a generator seeded by seed; held: the link
- * carries keepalive only and counts for neither routing nor groups. All
- * zero: a normal link. */
+/* link_fault(peer, delay_ms, jitter_ms, flaky_pct, held, hold_out, hold_in,
+ * seed): how this server's link to peer misbehaves from now on (links.h,
+ * links_fault): each frame to peer leaves delay_ms +- jitter_ms after it
+ * was queued (in order); after each frame of writes the connection is reset
+ * with probability flaky_pct %, drawn from a generator seeded by seed; held:
+ * the link carries keepalive only and counts for neither routing nor
+ * groups; hold_out: this server's frames to peer are held (blockLink
+ * self peer); hold_in: peer holds its frames to this server (blockLink
+ * peer self). All zero: a normal link. */
 #define PROTO_MAX_DELAY_MS 600000
 typedef struct proto_server_link_fault_args {
     uint64_t peer;
     int64_t delay_ms, jitter_ms, flaky_pct;
-    bool held;
+    bool held, hold_out, hold_in;
     uint64_t seed;
 } proto_server_link_fault_args;
 

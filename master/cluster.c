@@ -18,6 +18,7 @@
 #include "../common/daemon.h"
 #include "../common/net.h"
 #include "../common/proto.h"
+#include "../common/vclock.h"
 #include "model.h"
 #include "show.h"
 
@@ -779,8 +780,16 @@ static int push_fault(cluster *c, uint64_t from, uint64_t to, dkv_err *err)
         return 0;
     endpoint *e = ep_find(c, from);
     const link_fault *f = find_fault(c, from, to);
-    proto_server_link_fault_args a = {to, f ? f->delay_ms : 0, f ? f->jitter_ms : 0,
-                                      f ? f->flaky_pct : 0, model_is_held(c->m, from, to),
+    /* Blocked one way only: each end holds its own direction, or is told
+     * that the peer holds it (links_fault). */
+    bool held = model_is_held(c->m, from, to);
+    proto_server_link_fault_args a = {to,
+                                      f ? f->delay_ms : 0,
+                                      f ? f->jitter_ms : 0,
+                                      f ? f->flaky_pct : 0,
+                                      held,
+                                      !held && model_is_blocked(c->m, from, to),
+                                      !held && model_is_blocked(c->m, to, from),
                                       link_seed(c, from, to)};
     e->faulted = true;
     endpoint *t = ep_find(c, to);
@@ -941,13 +950,12 @@ static int block_link(cluster *c, uint64_t a, uint64_t b, bool block, dkv_err *e
 {
     if (need_link(c, a, b, err) < 0)
         return -1;
+    /* Directed: unblockLink a b releases the a->b block only. Both ends
+     * hear of it: a holds its frames to b, b sends a what a lacks, and
+     * neither routes over the link (a blocked one counts as cut for
+     * stabilize's groups). a first, so that an unblock releases a's held
+     * frames before b routes over the link again. */
     model_set_blocked(c->m, a, b, block);
-    /* A block holds the link itself, so unblockLink releases it whichever
-     * way round its ids are given. */
-    if (!block)
-        model_set_blocked(c->m, b, a, false);
-    /* Both ends hold the link (neither counts it), a blocked one counts
-     * as cut for stabilize's groups. */
     return push_fault(c, a, b, err) < 0 ? -1 : push_fault(c, b, a, err);
 }
 
@@ -1115,6 +1123,10 @@ typedef struct target {
     size_t n, n_groups;
     char **want_links, **want_group;
     digest *d;
+    /* Links blocked one way, as (i, j): j's frames reach i, so i must
+     * hold all that j holds (j's group sends it nowhere else). */
+    size_t (*feeds)[2];
+    size_t n_feeds, cap_feeds;
 } target;
 
 static void target_clear(target *t)
@@ -1129,6 +1141,7 @@ static void target_clear(target *t)
     free(t->want_links);
     free(t->want_group);
     free(t->d);
+    free(t->feeds);
     memset(t, 0, sizeof *t);
 }
 
@@ -1171,8 +1184,35 @@ static void target_build(cluster *c, target *t)
                 append_id(&t->want_links[i], &ll, &lc, t->ids[j]);
             if (t->grp[j] == t->grp[i])
                 append_id(&t->want_group[i], &gl, &gc, t->ids[j]);
+            if (j != i && model_is_blocked(c->m, t->ids[i], t->ids[j]) &&
+                !model_is_blocked(c->m, t->ids[j], t->ids[i]) &&
+                !model_is_cut(c->m, t->ids[i], t->ids[j])) {
+                size_t *f = *VEC_PUSH(t->feeds, t->n_feeds, t->cap_feeds);
+                f[0] = i;
+                f[1] = j;
+            }
         }
     }
+}
+
+/* Whether clock text a holds all that clock text b holds. */
+static bool vc_text_covers(const char *a, const char *b)
+{
+    vclock *va = vclock_new(), *vb = vclock_new();
+    dkv_err err;
+    bool yes = vclock_parse(a, va, &err) == 0 && vclock_parse(b, vb, &err) == 0 &&
+               vclock_covers(va, vb);
+    vclock_free(va);
+    vclock_free(vb);
+    return yes;
+}
+
+/* A one-way link still carries data: stabilize waits until it crossed,
+ * or the receiver's data would change after stabilize returned. */
+static bool feeds_done(const target *t, size_t k)
+{
+    size_t i = t->feeds[k][0], j = t->feeds[k][1];
+    return t->d[i].ok && t->d[j].ok && vc_text_covers(t->d[i].vc, t->d[j].vc);
 }
 
 /* ids as "3", "3 and 5", "3, 5 and 8". */
@@ -1247,6 +1287,11 @@ static void unsettled_report(const target *t, int timeout_ms, dkv_err *err)
         print_ids(m, list, k);
         fprintf(m, " still %s bytes queued;", k > 1 ? "have" : "has");
     }
+    for (size_t f = 0; f < t->n_feeds; f++)
+        if (t->d[t->feeds[f][0]].ok && t->d[t->feeds[f][1]].ok && !feeds_done(t, f))
+            fprintf(m, " server %" PRIu64 " lacks data of server %" PRIu64
+                       " (blocked towards it);",
+                    t->ids[t->feeds[f][0]], t->ids[t->feeds[f][1]]);
     fclose(m);
     /* Without the last ';'. */
     if (len > 0 && text[len - 1] == ';')
@@ -1266,6 +1311,9 @@ static bool settled(const target *t)
         for (size_t j = 0; j < i; j++)
             if (t->grp[j] == t->grp[i] && strcmp(t->d[i].vc, t->d[j].vc) != 0)
                 return false;
+    for (size_t k = 0; k < t->n_feeds; k++)
+        if (!feeds_done(t, k))
+            return false;
     return true;
 }
 

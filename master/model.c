@@ -145,13 +145,16 @@ void model_set_blocked(model *m, uint64_t from, uint64_t to, bool blocked)
 
 bool model_is_held(const model *m, uint64_t a, uint64_t b)
 {
-    return model_is_blocked(m, a, b) || model_is_blocked(m, b, a) || model_server_paused(m, a) ||
-           model_server_paused(m, b);
+    return (model_is_blocked(m, a, b) && model_is_blocked(m, b, a)) ||
+           model_server_paused(m, a) || model_server_paused(m, b);
 }
 
 bool model_is_apart(const model *m, uint64_t a, uint64_t b)
 {
-    return model_is_cut(m, a, b) || model_is_held(m, a, b);
+    /* A link blocked one way carries data the other way, but no route
+     * uses it (core_link_oneway), so it joins no group. */
+    return model_is_cut(m, a, b) || model_is_held(m, a, b) || model_is_blocked(m, a, b) ||
+           model_is_blocked(m, b, a);
 }
 
 static size_t cut_index(const model *m, uint64_t a, uint64_t b)

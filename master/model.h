@@ -34,9 +34,12 @@ void model_set_paused(model *m, uint64_t id, bool paused);
 bool model_is_blocked(const model *m, uint64_t from, uint64_t to);
 void model_set_blocked(model *m, uint64_t from, uint64_t to, bool blocked);
 /* Whether the a-b link is held at both ends (out of routing and groups,
- * keepalive only): blocked either way, or either server paused. */
+ * keepalive only): blocked both ways, or either server paused. Blocked
+ * one way only, it carries data the other way but is out of routing and
+ * groups too (model_is_apart). */
 bool model_is_held(const model *m, uint64_t a, uint64_t b);
-/* Cut or held: the link does not join a and b in one group. */
+/* Cut, held or blocked either way: the link does not join a and b in one
+ * group. */
 bool model_is_apart(const model *m, uint64_t a, uint64_t b);
 
 /* Marks id a client (running). */

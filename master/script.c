@@ -52,10 +52,10 @@ static const spec specs[] = {
      "Delay every frame from FROM_ID to TO_ID by MS, plus or minus up to JITTER_MS, keeping "
      "their order; MS 0 ends the delay."},
     {"blockLink", SCRIPT_CMD_BLOCK_LINK, 2, "blockLink FROM_ID TO_ID",
-     "Hold the link between FROM_ID and TO_ID: keepalive only, out of routing and groups, "
-     "until unblockLink."},
+     "Hold the frames from FROM_ID to TO_ID until unblockLink FROM_ID TO_ID; TO_ID's frames "
+     "still reach FROM_ID. The link leaves routing and groups."},
     {"unblockLink", SCRIPT_CMD_UNBLOCK_LINK, 2, "unblockLink FROM_ID TO_ID",
-     "Release a blocked link; it comes back through a fresh hello and catch-up."},
+     "Release the block from FROM_ID to TO_ID: its held frames leave in order."},
     {"flakyLink", SCRIPT_CMD_FLAKY_LINK, 3, "flakyLink FROM_ID TO_ID PCT",
      "After each frame of writes from FROM_ID to TO_ID, reset the connection with probability "
      "PCT % (seeded by --seed); 0 ends it."},

@@ -41,6 +41,8 @@ typedef struct neighbour {
      * neighbour, so it is remembered until the routes change. */
     vclock *resp;
     bool ack_due;
+    /* A one-way link (core_link_oneway): not advertised, not routed. */
+    bool hold_out, hold_in;
 } neighbour;
 
 enum { RESP_NO = 1, RESP_YES = 2 };
@@ -231,13 +233,19 @@ static bool lsa_reached(const route_lsa *lsa, uint64_t from, uint64_t x)
     return false;
 }
 
-/* Re-advertises this server's links to every neighbour. */
+/* Whether the link to n counts for routing: not one-way. */
+static bool routed(const neighbour *n) { return !n->hold_out && !n->hold_in; }
+
+/* Re-advertises this server's links to every neighbour. One-way links are
+ * left out, so no spanning tree uses them. */
 static void advertise_self(core *c)
 {
     uint64_t *ids = xcalloc(c->n_nb ? c->n_nb : 1, sizeof *ids);
+    size_t n_ids = 0;
     for (size_t i = 0; i < c->n_nb; i++)
-        ids[i] = c->nb[i].peer;
-    route_lsa mine = {c->self, c->meta.incarnation, ++c->lsa_seq, ids, c->n_nb};
+        if (routed(&c->nb[i]))
+            ids[n_ids++] = c->nb[i].peer;
+    route_lsa mine = {c->self, c->meta.incarnation, ++c->lsa_seq, ids, n_ids};
     route_update(c->rt, &mine);
     free(ids);
     route_lsa stored = find_lsa(c, c->self);
@@ -282,25 +290,47 @@ static void keep_lsa_changed(core *c, uint64_t id, uint64_t from)
     c->dirty = true;
 }
 
+/* What others said about n while it spoke for itself may be newer (it
+ * changed its links as ours went down or was held, and could no longer
+ * tell us): plausible hearsay counts now. */
+static void take_hearsay(core *c, neighbour *n)
+{
+    lsa_copy *p = &n->pending;
+    if (p->set && p->inc == n->inc && p->seq <= n->heard_seq + CORE_LSA_SEQ_JUMP) {
+        route_lsa l = {n->peer, p->inc, p->seq, p->nb, p->n_nb};
+        if (route_update(c->rt, &l))
+            keep_lsa_changed(c, n->peer, p->from);
+    }
+    p->set = false;
+}
+
 void core_link_down(core *c, uint64_t peer)
 {
     for (size_t i = 0; i < c->n_nb; i++)
         if (c->nb[i].peer == peer) {
             neighbour *n = &c->nb[i];
-            /* What others said about it while it spoke for itself may be
-             * newer (it changed its links as ours went down, and could no
-             * longer tell us): plausible hearsay counts now. */
-            lsa_copy *p = &n->pending;
-            if (p->set && p->inc == n->inc && p->seq <= n->heard_seq + CORE_LSA_SEQ_JUMP) {
-                route_lsa l = {peer, p->inc, p->seq, p->nb, p->n_nb};
-                if (route_update(c->rt, &l))
-                    keep_lsa_changed(c, peer, p->from);
-            }
+            take_hearsay(c, n);
             forget_nb(n);
             c->nb[i] = c->nb[--c->n_nb];
             c->lsa_due = true;
             return;
         }
+}
+
+void core_link_oneway(core *c, uint64_t peer, bool hold_out, bool hold_in)
+{
+    neighbour *n = find_nb(c, peer);
+    if (!n || (n->hold_out == hold_out && n->hold_in == hold_in))
+        return;
+    /* Acks to it wait for the end of the block: one then says it all. */
+    n->ack_due = !hold_out && (n->ack_due || n->hold_out);
+    n->hold_out = hold_out;
+    n->hold_in = hold_in;
+    /* Its own LSAs no longer reach us: what others relay about it counts. */
+    if (hold_in)
+        take_hearsay(c, n);
+    c->lsa_due = true;
+    c->dirty = true;
 }
 
 /* An LSA about server m->id, relayed by neighbour `from`. A live
@@ -323,7 +353,7 @@ static int on_lsa(core *c, neighbour *from, const peermsg *m, dkv_err *err)
         return 0;
     }
     neighbour *about = find_nb(c, m->id);
-    if (about && about->heard_seq) {
+    if (about && about->heard_seq && !about->hold_in) {
         lsa_copy *p = &about->pending;
         if (m->inc == about->inc && m->seq > about->heard_seq && (!p->set || m->seq > p->seq)) {
             free(p->nb);
@@ -383,7 +413,10 @@ static int on_updates(core *c, neighbour *from, const peermsg *m, dkv_err *err)
         c->counters.updates_applied += n;
         c->dirty = true;
     }
-    from->ack_due = true;
+    /* Acks are cumulative: to a peer we hold frames for, one goes when the
+     * block ends (core_link_oneway) instead of one per frame, held. */
+    if (!from->hold_out)
+        from->ack_due = true;
     vclock_free(saved_vc);
     free(accepted);
     return rc;
@@ -459,9 +492,13 @@ int core_scan(core *c, const uint8_t *after, size_t after_len, bool has_after, s
 
 /* Does this server send origin's writes to peer? Down the origin's tree
  * when the origin is reachable; otherwise (its writes outlive it) to every
- * neighbour that lacks them. */
+ * neighbour that lacks them. A neighbour that holds its frames to us gets
+ * every write it lacks: its routing does not count the link, so no tree
+ * asks us, and this is the one way its data can cross. */
 static bool responsible(core *c, uint64_t origin, neighbour *n)
 {
+    if (n->hold_in)
+        return true;
     uint64_t memo = vclock_get(n->resp, origin);
     if (memo)
         return memo == RESP_YES;
@@ -559,7 +596,7 @@ bool core_tick_acks(core *c, bool send_acks)
         for (size_t i = 0; i < c->n_nb; i++) {
             vclock_clear(c->nb[i].resp);
             buf *out = c->ops.link_out(c->ops.ctx, c->nb[i].peer);
-            if (out) {
+            if (out && !c->nb[i].hold_out) {
                 peermsg_encode_ack(out, c->meta.vc);
                 c->counters.ack++;
                 c->nb[i].ack_due = false;
@@ -579,7 +616,9 @@ bool core_tick_acks(core *c, bool send_acks)
                 vclock_entry e = vclock_at(c->meta.vc, j);
                 if (vclock_get(n->known, e.id) >= e.seq || !responsible(c, e.id, n))
                     continue;
-                if (!push_origin(c, n, out, e.id, e.seq))
+                /* A held link's budget frees only when the block ends
+                 * (core_link_oneway then pushes again): no retry till then. */
+                if (!push_origin(c, n, out, e.id, e.seq) && !n->hold_out)
                     more = true;
             }
             if (c->ub.n) {
@@ -602,6 +641,8 @@ size_t core_neighbours(const core *c, uint64_t *out, size_t cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < c->n_nb; i++) {
+        if (!routed(&c->nb[i]))
+            continue;
         if (k < cap)
             out[k] = c->nb[i].peer;
         k++;

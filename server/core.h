@@ -65,6 +65,19 @@ void core_hello(core *c, uint64_t to, buf *out);
  * proves this server's store lost writes (see core_damage). */
 int core_link_up(core *c, uint64_t peer, const peermsg *hello, dkv_err *err);
 void core_link_down(core *c, uint64_t peer);
+/* The link to peer carries frames one way only (blockLink): hold_out, this
+ * server's frames to peer are held (they leave when the block ends);
+ * hold_in, peer holds its frames to this server. With hold_out no ack is
+ * written for peer (acks are cumulative: one goes when the block ends, so
+ * a long block does not pile them up); LSAs are, and wait. Either way the
+ * link is left out of this server's LSA and of core_neighbours: an edge
+ * counts only when both ends list it, so no spanning tree uses it and no
+ * server routes a write over it. Data still crosses it one way: with
+ * hold_in this server sends peer every write it lacks (as for an
+ * unreachable origin), and it takes what others relay about peer's links,
+ * since peer's own LSAs are held. Call after core_link_up; both false: a
+ * normal link again. */
+void core_link_oneway(core *c, uint64_t peer, bool hold_out, bool hold_in);
 /* Handles an upd, ack, lsa or ping from peer. Returns 0, or with err:
  * CORE_PROTOCOL_ERROR when the peer broke the protocol, or
  * CORE_LOCAL_FAILURE when this server could not store what the peer sent
@@ -110,7 +123,8 @@ bool core_tick(core *c);
  * in bulk. */
 bool core_tick_acks(core *c, bool send_acks);
 
-/* Live links, ascending; returns the count (may exceed cap). */
+/* Live links that count for routing (not one-way), ascending; returns the
+ * count (may exceed cap). */
 size_t core_neighbours(const core *c, uint64_t *out, size_t cap);
 /* Servers reachable according to the link-state database, ascending. */
 size_t core_component(core *c, uint64_t *out, size_t cap);

@@ -98,7 +98,7 @@ static buf *conn_out(links *lk, links_conn *lc) { return conn_io(lk, lc).out; }
 static bool staging(const peer_link *l)
 {
     return l->fault.delay_us > 0 || l->fault.jitter_us > 0 || l->fault.flaky_pct > 0 ||
-           buf_unread(&l->stage) > 0;
+           l->fault.hold_out || buf_unread(&l->stage) > 0;
 }
 
 static buf *link_out(void *ctx, uint64_t peer)
@@ -179,7 +179,8 @@ static void reset_conn(links *lk, links_conn *lc, const char *why)
  * nothing queued). */
 static int64_t stage_release(links *lk, peer_link *l, int64_t now)
 {
-    if (!l->conn || l->conn->closing || !l->core_up)
+    /* hold_out: everything waits for the block to end (links_set_fault). */
+    if (!l->conn || l->conn->closing || !l->core_up || l->fault.hold_out)
         return INT64_MAX;
     /* Output that has not left wakes the caller when it leaves (a timer
      * would spin while a partition holds it back). */
@@ -373,7 +374,10 @@ static void on_hello(links *lk, links_conn *lc, const peermsg *m, int64_t now)
         l->conn = NULL;
         l->core_up = false;
         close_conn(lk, lc, "this server's store lost writes");
+        return;
     }
+    /* Before the core advertises the link (its LSA waits for a tick). */
+    core_link_oneway(lk->core, l->peer, l->fault.hold_out, l->fault.hold_in);
 }
 
 /* This server failed to store what a peer sent: pause links (see
@@ -456,10 +460,16 @@ int64_t links_digest(links *lk, int64_t now)
 {
     lk->eager_until = now + LINKS_EAGER_US;
     int64_t queued = 0;
-    for (size_t i = 0; i < lk->n_links; i++)
-        if (lk->links[i].conn)
-            queued += (int64_t)(conn_io(lk, lk->links[i].conn).pending +
-                                buf_unread(&lk->links[i].stage));
+    for (size_t i = 0; i < lk->n_links; i++) {
+        const peer_link *l = &lk->links[i];
+        if (!l->conn)
+            continue;
+        queued += (int64_t)conn_io(lk, l->conn).pending;
+        /* Frames held by a one-way block wait for unblockLink, not for
+         * stabilize. */
+        if (!l->fault.hold_out)
+            queued += (int64_t)buf_unread(&l->stage);
+    }
     return queued;
 }
 
@@ -515,6 +525,8 @@ void links_set_fault(links *lk, uint64_t peer, const links_fault *f)
     if (f->seed != l->fault.seed || l->rng == 0)
         l->rng = f->seed;
     l->fault = *f;
+    if (l->conn && l->core_up)
+        core_link_oneway(lk->core, peer, f->hold_out, f->hold_in);
     if (f->held && !was_held) {
         if (l->conn && l->core_up) {
             core_link_down(lk->core, peer);
@@ -670,7 +682,9 @@ links_view links_view_at(links *lk, size_t i)
 {
     const peer_link *l = &lk->links[i];
     links_view v = {l->peer, LINKS_DOWN, 0, 0};
-    if (l->fault.held) { /* blockLink or a paused peer: keepalive only */
+    if (l->fault.held || l->fault.hold_out) {
+        /* Blocked both ways or a paused peer: keepalive only; blocked
+         * from here: this server's frames wait (the peer's still come). */
         v.state = LINKS_HELD;
     } else if (l->conn && !l->conn->closing) {
         links_io io = conn_io(lk, l->conn);

@@ -159,14 +159,25 @@ void links_forget(links *lk, uint64_t peer);
  *   but its connection stays, carrying keepalive only, and it is not
  *   dialled; frames from the peer are ignored. When held ends the
  *   connection is closed, so the link comes back through a fresh hello
- *   that tells each side what the other lacks.
- * The queue is bounded by the core's link budget; its bytes count as
- * queued for links_digest. */
+ *   that tells each side what the other lacks;
+ * - hold_out (blockLink self peer, one way): every frame the core writes
+ *   for peer (writes, acks, LSAs) stays in the staging queue until
+ *   hold_out ends, then leaves in order; hello and keepalive pings still
+ *   go, and the peer's frames are taken as usual. The core leaves the
+ *   link out of routing (core_link_oneway);
+ * - hold_in (blockLink peer self): the peer holds its frames; the link
+ *   is up and carries this server's frames, but the core leaves it out
+ *   of routing and sends the peer every write it lacks.
+ * held wins over hold_out and hold_in (the master never sets them
+ * together). The queue is bounded by the core's link budget; its bytes
+ * count as queued for links_digest, except those hold_out keeps (they
+ * wait for the unblock, not for stabilize). */
 typedef struct links_fault {
     int64_t delay_us, jitter_us;
     int flaky_pct;
     bool held;
     uint64_t seed;
+    bool hold_out, hold_in;
 } links_fault;
 void links_set_fault(links *lk, uint64_t peer, const links_fault *f);
 
@@ -197,7 +208,7 @@ typedef enum links_state {
     LINKS_DOWN,      /* not live: waiting to redial, or not wanted (forgotten) */
     LINKS_DIALLING,  /* an outgoing connection is under way */
     LINKS_UP,        /* live */
-    LINKS_HELD,      /* the master cut it: refused until uncut */
+    LINKS_HELD,      /* the master cut or held it (links_fault held or hold_out) */
 } links_state;
 typedef struct links_view {
     uint64_t peer;

@@ -410,7 +410,7 @@ static int m_link_fault(void *ctx, const proto_server_link_fault_args *a, proto_
         return PROTO_REFUSED;
     }
     links_fault f = {a->delay_ms * 1000, a->jitter_ms * 1000, (int)a->flaky_pct, a->held,
-                     a->seed};
+                     a->seed, a->hold_out, a->hold_in};
     links_set_fault(s->links, a->peer, &f);
     return 0;
 }

@@ -1,12 +1,12 @@
 # Servers stay valgrind-clean under the fault commands: the staging queue
-# of flaky links, resets, held links (the peers of a paused server) and a
-# paused server killed or left paused at the end, with every server under
-# memcheck; any report fails the test.
+# of flaky links, resets, held links (the peers of a paused server), links
+# held one way (blockLink) and a paused server killed or left paused at
+# the end, with every server under memcheck; any report fails the test.
 set -u
 command -v valgrind >/dev/null || { echo "valgrind is not installed"; exit 1; }
 fails=0
 # valgrind cannot run sanitized binaries: use the release build.
-for t in faults_flaky faults_pause; do
+for t in faults_flaky faults_pause faults_oneway; do
     out=$("$ROOT/bin/master" --valgrind-servers --stabilize-timeout 60000 \
           < "$ROOT/testcases/$t.txt" 2>&1 >/dev/null)
     rc=$?

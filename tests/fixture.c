@@ -699,7 +699,14 @@ static void set_link_fault(fixture *f, size_t i, size_t j, const links_fault *lf
     links_set_fault(f->node[i].lk, f->node[j].id, lf);
     touch(f, i);
     ev5(f, EV_LINK_FAULT, f->node[i].id, f->node[j].id, (uint64_t)lf->delay_us,
-        (uint64_t)lf->jitter_us, (uint64_t)lf->flaky_pct * 2 + lf->held);
+        (uint64_t)lf->jitter_us,
+        (uint64_t)lf->flaky_pct * 8 + lf->held + 2 * lf->hold_out + 4 * lf->hold_in);
+}
+
+static bool fault_set(const links_fault *lf)
+{
+    return lf->delay_us || lf->jitter_us || lf->flaky_pct || lf->held || lf->hold_out ||
+           lf->hold_in;
 }
 
 /* Every link fault off (the master's faults end before a convergence). */
@@ -708,7 +715,7 @@ static void clear_link_faults(fixture *f)
     for (size_t i = 0; i < f->n; i++)
         for (size_t j = 0; j < f->n; j++) {
             links_fault *lf = &f->fault[i][j];
-            if (lf->delay_us || lf->jitter_us || lf->flaky_pct || lf->held)
+            if (fault_set(lf))
                 set_link_fault(f, i, j, &(links_fault){0});
         }
 }
@@ -750,7 +757,7 @@ void fixture_crash(fixture *f, size_t i)
     for (size_t j = 0; j < f->n; j++) {
         f->fault[i][j] = (links_fault){0};
         const links_fault *lf = &f->fault[j][i];
-        if (lf->delay_us || lf->jitter_us || lf->flaky_pct || lf->held)
+        if (fault_set(lf))
             set_link_fault(f, j, i, &(links_fault){0});
     }
     /* The master's kill: the others forget the address, or (a crash it
@@ -1208,7 +1215,8 @@ static bool pair_step(fixture *f, int which, void (*act)(fixture *, size_t, size
 /* Tries the workload or fault action r falls on; false when r falls on
  * none or the action is not possible now. */
 /* One of: a delay (up to 30 ms, a jitter up to 30 ms) from i to j; a flaky
- * direction (up to 40 %); the link held at both ends; everything off. */
+ * direction (up to 40 %); the link held at both ends; i's frames to j held
+ * (one way); everything off. */
 static void random_link_fault(fixture *f, size_t i, size_t j)
 {
     f->stats.link_faults++;
@@ -1222,11 +1230,14 @@ static void random_link_fault(fixture *f, size_t i, size_t j)
     case 1: lf.flaky_pct = (int)rnd_below(f, 41); break;
     case 2:
     case 3: {
-        /* Held or released at both ends, as the master tells both. */
-        bool held = rnd_below(f, 4) == 2;
+        /* Held, held one way or released at both ends, as the master
+         * tells both. */
+        uint64_t how = rnd_below(f, 4);
         links_fault back = f->fault[j][i];
-        lf.held = back.held = held;
-        if (!held)
+        lf.held = back.held = how == 2;
+        lf.hold_out = back.hold_in = how == 3;
+        lf.hold_in = back.hold_out = false;
+        if (how < 2)
             lf = back = (links_fault){0};
         set_link_fault(f, j, i, &back);
         break;

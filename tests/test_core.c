@@ -551,6 +551,60 @@ static void test_hearsay_about_neighbours(void)
     net_free(nt);
 }
 
+/* A one-way link (core_link_oneway) is left out of the LSA and of the
+ * neighbours, so no tree uses it; the end whose peer holds its frames
+ * takes hearsay about that peer (its own LSAs do not come) and sends it
+ * every write it lacks, whatever the routes say. */
+static void test_one_way_links(void)
+{
+    static const uint64_t ids[] = {1, 2, 3};
+    net *nt = net_new(3, ids);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nt->c[2]);
+    link_up(nt, 0, 1);
+    link_up(nt, 0, 2);
+    link_up(nt, 1, 2);
+    CU_ASSERT_FATAL(pump(nt) > 0);
+    uint64_t heard = held_lsa_seq(nt->c[0], 3);
+    CU_ASSERT_FATAL(heard > 0);
+    /* 3 holds its frames to 1: what 2 relays about 3 counts at once. */
+    core_link_oneway(nt->c[0], 3, false, true);
+    core_link_oneway(nt->c[2], 1, true, false);
+    uint64_t nb2[] = {2};
+    CU_ASSERT_EQUAL(inject_lsa(nt, 0, 1, 3, core_incarnation(nt->c[2]), heard + 2, nb2, 1), 0);
+    CU_ASSERT_EQUAL(held_lsa_seq(nt->c[0], 3), heard + 2);
+    CU_ASSERT(pump(nt) > 0);
+    uint64_t out[4];
+    CU_ASSERT_EQUAL(core_neighbours(nt->c[0], out, 4), 1);
+    CU_ASSERT_EQUAL(out[0], 2);
+    CU_ASSERT_EQUAL(core_neighbours(nt->c[2], out, 4), 1);
+    CU_ASSERT_EQUAL(out[0], 2);
+    /* 2's database: neither 1 nor 3 lists the other. */
+    for (size_t i = 0; i < core_lsa_count(nt->c[1]); i++) {
+        route_lsa l = core_lsa_at(nt->c[1], i);
+        for (size_t k = 0; k < l.n_neighbours; k++)
+            CU_ASSERT_FALSE((l.id == 1 && l.neighbours[k] == 3) ||
+                            (l.id == 3 && l.neighbours[k] == 1));
+    }
+    /* The tree goes 1 - 2 - 3; a write of 1 still reaches 3 through 2. */
+    dkv_version v;
+    put(nt->c[0], "k", "v", NO_DEP, &v);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[2], "k", v, "v");
+    /* Without 2 no route is left, yet 1 sends 3 its writes over the
+     * link (3 holds its own frames to 1, so 3 sends 1 nothing). */
+    link_down(nt, 0, 1);
+    link_down(nt, 1, 2);
+    CU_ASSERT(pump(nt) >= 0);
+    CU_ASSERT_EQUAL(core_component(nt->c[0], out, 4), 1);
+    dkv_version w;
+    put(nt->c[0], "j", "w", NO_DEP, &v);
+    put(nt->c[2], "i", "x", NO_DEP, &w);
+    CU_ASSERT(pump(nt) > 0);
+    assert_has(nt->st[2], "j", v, "w");
+    assert_lacks(nt->st[0], "i");
+    net_free(nt);
+}
+
 /* A peer that holds more writes of our own origin than we do proves our
  * store lost them: the core refuses the link and every later put, rather
  * than number a write twice. */
@@ -594,6 +648,7 @@ void add_core_tests(void)
         {"an LSA from its originator replaces a forged one", test_direct_lsa_replaces},
         {"a peer proving lost own writes stops the core", test_lost_own_writes},
         {"hearsay about neighbours", test_hearsay_about_neighbours},
+        {"one-way links: unrouted, hearsay, fed", test_one_way_links},
         CU_TEST_INFO_NULL,
     };
     tests_add_suite("core", tests_scratch_init, tests_scratch_cleanup, tests);

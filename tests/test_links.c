@@ -546,6 +546,97 @@ static void test_fault_held(void)
     net_free(n);
 }
 
+/* blockLink 0 1, one way: 0 holds every frame its core writes for 1 in
+ * its staging queue (hello and pings still go), 1's frames reach 0 and are
+ * taken. Neither core routes over the link or counts it, the connection
+ * stays up (pings pass both ways), held bytes are not what stabilize waits
+ * for, and on release the held frames leave in order on the same
+ * connection: no new hello, no protocol error, 0's write arrives. */
+static void test_fault_one_way(void)
+{
+    net *n = linked_pair();
+    links *a = testnet_links(n->t, 0), *b = testnet_links(n->t, 1);
+    testnet_conn *c = testnet_conn_between(n->t, 0, 1);
+    links_set_fault(a, ids[1], &(links_fault){.hold_out = true});
+    links_set_fault(b, ids[0], &(links_fault){.hold_in = true});
+    CU_ASSERT(links_live(a, ids[1]) && links_live(b, ids[0]));
+    int64_t t = T0 + 100000;
+    testnet_set_now(n->t, t);
+    put(n, 1, "j", 1);
+    int64_t seen = run_until(n, t, t + 100000, 0, "j");
+    CU_ASSERT(seen > 0 && seen <= t + LINKS_PUSH_INTERVAL_US + 2000);
+    /* Out of routing at both ends: no neighbour, each its own group. */
+    uint64_t ids_out[NODES];
+    CU_ASSERT_EQUAL(core_neighbours(testnet_core(n->t, 0), ids_out, NODES), 0);
+    CU_ASSERT_EQUAL(core_neighbours(testnet_core(n->t, 1), ids_out, NODES), 0);
+    CU_ASSERT_EQUAL(core_component(testnet_core(n->t, 0), ids_out, NODES), 1);
+    CU_ASSERT_EQUAL(core_component(testnet_core(n->t, 1), ids_out, NODES), 1);
+    put(n, 0, "k", 1);
+    t += 100000;
+    CU_ASSERT_EQUAL(run_until(n, t, t + 2 * LINKS_DEAD_US, 1, "k"), 0);
+    t += 2 * LINKS_DEAD_US + 1000;
+    /* 0 advertised its links (held; its acks wait for the end of the
+     * block), while pings went both ways. */
+    CU_ASSERT(counters(n, 0)->staged_frames > 0);
+    CU_ASSERT(counters(n, 0)->pings > 0 && counters(n, 1)->pings > 0);
+    CU_ASSERT_EQUAL(links_digest(a, t), 0); /* held frames wait for the unblock */
+    CU_ASSERT_PTR_NULL(testnet_closed(c, 0));
+    CU_ASSERT_PTR_NULL(testnet_closed(c, 1));
+    CU_ASSERT_EQUAL(counters(n, 0)->silent_drops + counters(n, 1)->silent_drops, 0);
+    /* A later write of 1 still crosses at once. */
+    testnet_set_now(n->t, t);
+    put(n, 1, "j2", 1);
+    seen = run_until(n, t, t + 100000, 0, "j2");
+    CU_ASSERT(seen > 0 && seen <= t + LINKS_PUSH_INTERVAL_US + 2000);
+    /* Released: the held frames leave first, in order, on the same
+     * connection; the link is routed again and 0's write follows. */
+    t += 100000;
+    testnet_set_now(n->t, t);
+    links_set_fault(a, ids[1], &(links_fault){0});
+    links_set_fault(b, ids[0], &(links_fault){0});
+    testnet_tick(n->t, 0);
+    int types[64];
+    size_t k = testnet_frame_types(testnet_stream(c, 0), types, 64);
+    /* Its first held frame, then one cumulative ack for all it took. */
+    CU_ASSERT(k >= 2 && k < 64 && types[0] == PEERMSG_LSA);
+    CU_ASSERT_EQUAL(frames_of(n, 0, 1, PEERMSG_ACK), 1);
+    seen = run_until(n, t, t + 100000, 1, "k");
+    CU_ASSERT(seen > 0);
+    CU_ASSERT_PTR_NULL(testnet_closed(c, 0));
+    CU_ASSERT_PTR_NULL(testnet_closed(c, 1));
+    CU_ASSERT_EQUAL(counters(n, 0)->links_up, 1);
+    CU_ASSERT_EQUAL(counters(n, 1)->protocol_drops + counters(n, 0)->protocol_drops, 0);
+    CU_ASSERT_EQUAL(core_neighbours(testnet_core(n->t, 1), ids_out, NODES), 1);
+    CU_ASSERT_EQUAL(core_component(testnet_core(n->t, 0), ids_out, NODES), 2);
+    net_free(n);
+}
+
+/* A link that comes up while blocked one way (a redial after a break) is
+ * one-way from its hello on: 1's writes cross, 0's wait. */
+static void test_fault_one_way_from_hello(void)
+{
+    net *n = net_new();
+    links *a = testnet_links(n->t, 0), *b = testnet_links(n->t, 1);
+    links_set_fault(a, ids[1], &(links_fault){.hold_out = true});
+    links_set_fault(b, ids[0], &(links_fault){.hold_in = true});
+    testnet_set_now(n->t, T0);
+    CU_ASSERT_FATAL(testnet_link(n->t, 0, 1));
+    testnet_pump(n->t);
+    CU_ASSERT(links_live(a, ids[1]) && links_live(b, ids[0]));
+    int64_t t = T0 + 100000;
+    testnet_set_now(n->t, t);
+    put(n, 0, "k", 1);
+    put(n, 1, "j", 1);
+    CU_ASSERT(run_until(n, t, t + 100000, 0, "j") > 0);
+    CU_ASSERT_FALSE(holds(n, 1, "k", NULL));
+    uint64_t ids_out[NODES];
+    CU_ASSERT_EQUAL(core_component(testnet_core(n->t, 1), ids_out, NODES), 1);
+    links_set_fault(a, ids[1], &(links_fault){0});
+    links_set_fault(b, ids[0], &(links_fault){0});
+    CU_ASSERT(run_until(n, t + 101000, t + 200000, 1, "k") > 0);
+    net_free(n);
+}
+
 /* A flaky link resets the connection after frames with its probability; the
  * link comes back and, once the link is steady, everything arrives. */
 static void test_fault_flaky(void)
@@ -593,6 +684,8 @@ void add_links_tests(void)
         {"fault: delay holds frames for their time", test_fault_delay},
         {"fault: jitter keeps frames in order", test_fault_jitter_keeps_order},
         {"fault: a held link keeps keepalive only", test_fault_held},
+        {"fault: one way held, the other way flows", test_fault_one_way},
+        {"fault: a link up while held one way", test_fault_one_way_from_hello},
         {"fault: a flaky link resets and recovers", test_fault_flaky},
         CU_TEST_INFO_NULL,
     };

@@ -194,6 +194,42 @@ static void test_groups_complete(void)
     model_free(m);
 }
 
+/* Blocks are directed. One way, the link carries data the other way but
+ * joins no group (no route uses it); both ways, it is held at both ends,
+ * like a paused server's links. Unblocking one direction leaves the other,
+ * and a kill forgets both. */
+static void test_blocks_one_way(void)
+{
+    model *m = model_new();
+    model_server_up(m, 1);
+    model_server_up(m, 2);
+    model_set_blocked(m, 1, 2, true);
+    CU_ASSERT(model_is_blocked(m, 1, 2));
+    CU_ASSERT_FALSE(model_is_blocked(m, 2, 1));
+    CU_ASSERT_FALSE(model_is_held(m, 1, 2) || model_is_held(m, 2, 1));
+    CU_ASSERT(model_is_apart(m, 1, 2) && model_is_apart(m, 2, 1));
+    check_groups(m, 2, (size_t[]){0, 1}, 2);
+    model_set_blocked(m, 2, 1, false); /* not blocked that way: nothing */
+    CU_ASSERT(model_is_blocked(m, 1, 2));
+    model_set_blocked(m, 2, 1, true);
+    CU_ASSERT(model_is_held(m, 1, 2) && model_is_held(m, 2, 1));
+    model_set_blocked(m, 1, 2, false);
+    CU_ASSERT_FALSE(model_is_held(m, 1, 2));
+    CU_ASSERT(model_is_blocked(m, 2, 1) && model_is_apart(m, 1, 2));
+    model_set_blocked(m, 2, 1, false);
+    CU_ASSERT_FALSE(model_is_apart(m, 1, 2));
+    check_groups(m, 1, (size_t[]){0, 0}, 2);
+    /* A paused server's links are held whatever the blocks. */
+    model_set_paused(m, 2, true);
+    CU_ASSERT(model_is_held(m, 1, 2));
+    model_set_paused(m, 2, false);
+    model_set_blocked(m, 1, 2, true);
+    model_set_blocked(m, 2, 1, true);
+    model_server_down(m, 2);
+    CU_ASSERT_FALSE(model_is_blocked(m, 1, 2) || model_is_blocked(m, 2, 1));
+    model_free(m);
+}
+
 static void test_groups_chain(void)
 {
     model *m = model_new();
@@ -430,6 +466,7 @@ void add_model_tests(void)
         {"a rejoin clears the cuts involving it", test_rejoin_clears_cuts},
         {"groups: complete graph", test_groups_complete},
         {"groups: chain", test_groups_chain},
+        {"blocks: one way apart, both ways held", test_blocks_one_way},
         {"groups: partitions", test_groups_partitions},
         {"groups: dead servers", test_groups_dead_server},
         {"groups: cap smaller than the count", test_groups_small_cap},

@@ -380,7 +380,7 @@ static proto_show_node show_nodes[] = {
     {DKV_ID_MAX, PROTO_LINK_DIALLING, -1, false, 0, 0, "", false, false, 0, DKV_COUNTER_MAX}};
 static const proto_server_show_reply show_reply = {1, 3, 8, 100, show_nodes, 3};
 static const proto_server_link_fault_args link_fault_args = {42, 600000, 3, 100, true,
-                                                            INT64_MAX};
+                                                            false, true, INT64_MAX};
 static const proto_watchdog_pause_args pause_args = {7, true};
 static proto_client_put_args cput_args;
 static const proto_client_put_reply cput_reply = {{7, 8}, {0, 0}, {7, 8}, DKV_ID_MAX};
