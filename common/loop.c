@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -50,6 +51,8 @@ struct loop_conn {
     bool reset;         /* closed for breaking a limit: reset, not shut down */
     bool authed;        /* frames flow: the handshake completed, or no auth */
     bool initiator;     /* dialled by this loop (it starts the handshake) */
+    bool watched;       /* fd is in the loop's epoll set, for `watching` */
+    uint32_t watching;  /* the events asked for there */
     char why[DKV_ERR_MAX]; /* the longest reason given is a dkv_err message */
     const loop_handlers *h;
     void *user;
@@ -76,8 +79,13 @@ struct loop {
     int listen_fd;
     loop_accept_fn on_accept;
     void *accept_user;
-    struct pollfd *pfds;
-    size_t pfd_cap;
+    /* epoll rather than poll: a wakeup costs the ready descriptors, not
+     * all of them (a server with 31 links woke for each frame and had the
+     * kernel look at every socket). */
+    int epfd;
+    bool listen_watched;
+    struct epoll_event *evs;
+    size_t ev_cap;
     loop_limits lim;
     size_t in_reserved; /* inbound budget held by all connections */
     size_t reply_out;   /* unsent output of connections that carry calls */
@@ -150,6 +158,12 @@ loop *loop_new(void)
 {
     loop *l = xcalloc(1, sizeof *l);
     l->listen_fd = -1;
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (l->epfd < 0) {
+        /* Only out of memory or descriptors, before any work started. */
+        perror("epoll_create1");
+        abort();
+    }
     l->now = net_now_us();
     snprintf(l->name, sizeof l->name, "%s", program_invocation_short_name);
     loop_limits lim;
@@ -158,8 +172,19 @@ loop *loop_new(void)
     return l;
 }
 
+/* Takes c's descriptor out of the epoll set, before it is closed: a
+ * descriptor also held by a child between fork and exec would otherwise
+ * stay in the set, and report events for a connection that is gone. */
+static void unwatch(loop_conn *c)
+{
+    if (c->watched)
+        (void)epoll_ctl(c->owner->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    c->watched = false;
+}
+
 static void conn_free(loop_conn *c)
 {
+    unwatch(c);
     if (c->fd >= 0 && c->reset) {
         /* A connection closed for breaking a limit usually has output the
          * other end does not read: a plain close would leave it to the
@@ -191,8 +216,9 @@ void loop_free(loop *l)
         conn_free(l->conns[i]);
     if (l->listen_fd >= 0)
         close(l->listen_fd);
+    close(l->epfd);
     free(l->conns);
-    free(l->pfds);
+    free(l->evs);
     logrl_free(l->log);
     free(l);
 }
@@ -713,6 +739,7 @@ static bool evict_idle(loop *l)
     loop_close(victim, victim->authed ? "closed to make room for a new connection"
                                       : "closed before it authenticated, to make room for a "
                                         "new connection");
+    unwatch(victim);
     close(victim->fd); /* now: the newcomer needs the descriptor */
     victim->fd = -1;
     return true;
@@ -825,28 +852,59 @@ static void catch_up(loop *l)
     }
 }
 
-/* Fills l->pfds (the listener first, when there is one, then every
- * connection in order) and returns how long poll may wait. */
-static int build_pollset(loop *l, int timeout_ms, int64_t wake, size_t *np_out)
+/* Makes the epoll set ask for what fd should be watched for now (0: not
+ * watched at all; a closing connection is not, as poll ignored fd -1).
+ * Only changes cost a system call. */
+static void watch(loop *l, int fd, bool *watched, uint32_t *watching, uint32_t want, void *ptr)
 {
-    l->pfds = vec_reserve(l->pfds, &l->pfd_cap, l->n + 1, sizeof *l->pfds);
-    size_t np = 0;
+    if (!want) {
+        if (*watched)
+            (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+        *watched = false;
+        return;
+    }
+    if (*watched && *watching == want)
+        return;
+    struct epoll_event ev = {.events = want, .data.ptr = ptr};
+    if (epoll_ctl(l->epfd, *watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0) {
+        *watched = true;
+        *watching = want;
+    }
+}
+
+/* Brings the epoll set up to date (the listener's entry points at l, a
+ * connection's at it) and returns how long the wait may last. A
+ * connection that cannot be watched (epoll_ctl failed: out of memory) is
+ * closed, rather than left unheard. */
+static int update_watches(loop *l, int timeout_ms, int64_t wake)
+{
     bool any_closing = false;
     if (l->listen_fd >= 0) {
         bool resting = l->now < l->listen_rest_until;
-        l->pfds[np++] = (struct pollfd){.fd = resting ? -1 : l->listen_fd, .events = POLLIN};
+        uint32_t listen_watching = EPOLLIN;
+        watch(l, l->listen_fd, &l->listen_watched, &listen_watching, resting ? 0 : EPOLLIN, l);
     }
     for (size_t i = 0; i < l->n; i++) {
         loop_conn *c = l->conns[i];
-        short ev = reading(c) ? POLLIN : 0;
+        /* Errors and hang-ups are always reported, even with no event
+         * asked for, as poll did. */
+        uint32_t ev = reading(c) ? EPOLLIN : 0;
         /* Plaintext waits for the handshake; only what can leave counts. */
         if (c->connecting || buf_unread(&c->raw_out) > 0 || (c->authed && buf_unread(&c->out) > 0))
-            ev |= POLLOUT;
-        if (c->closing)
+            ev |= EPOLLOUT;
+        if (c->closing) {
             any_closing = true;
-        l->pfds[np++] = (struct pollfd){.fd = c->closing ? -1 : c->fd, .events = ev};
+            unwatch(c);
+            continue;
+        }
+        /* A connection asking for nothing still hears errors and hang-ups
+         * (poll reported them too): it stays in the set. */
+        if (!ev)
+            ev = EPOLLERR;
+        watch(l, c->fd, &c->watched, &c->watching, ev, c);
+        if (!c->watched)
+            loop_close(c, "cannot watch the connection (epoll_ctl failed)");
     }
-    *np_out = np;
     int wait_ms = any_closing ? 0 : timeout_ms;
     if (wake != INT64_MAX) {
         int64_t until_ms = (wake - l->now + 999) / 1000;
@@ -854,6 +912,13 @@ static int build_pollset(loop *l, int timeout_ms, int64_t wake, size_t *np_out)
             wait_ms = until_ms < 0 ? 0 : (int)until_ms;
     }
     return wait_ms;
+}
+
+/* poll's bits for epoll's. */
+static short poll_events(uint32_t ev)
+{
+    return (short)(((ev & EPOLLIN) ? POLLIN : 0) | ((ev & EPOLLOUT) ? POLLOUT : 0) |
+                   ((ev & EPOLLERR) ? POLLERR : 0) | ((ev & EPOLLHUP) ? POLLHUP : 0));
 }
 
 /* One connection's poll events. */
@@ -917,23 +982,24 @@ int loop_run_once(loop *l, int timeout_ms)
     l->now = net_now_us();
     catch_up(l);
     int64_t wake = check_timeouts(l);
-    size_t np;
-    int wait_ms = build_pollset(l, timeout_ms, wake, &np);
-    int rc = poll(l->pfds, np, wait_ms);
+    int wait_ms = update_watches(l, timeout_ms, wake);
+    l->evs = vec_reserve(l->evs, &l->ev_cap, l->n + 1, sizeof *l->evs);
+    int rc = epoll_wait(l->epfd, l->evs, (int)(l->n + 1), wait_ms);
     if (rc < 0 && errno != EINTR)
         rc = 0;
     l->now = net_now_us();
-    size_t first_conn = l->listen_fd >= 0 ? 1 : 0;
-    size_t nconns = l->n; /* handlers may add connections; they wait a round */
-    if (rc > 0) {
-        if (first_conn && (l->pfds[0].revents & POLLIN))
+    /* Connections that handlers add now wait a round (they are not in the
+     * set yet); none is freed before reap_closed. The listener first. */
+    for (int i = 0; i < rc; i++)
+        if (l->evs[i].data.ptr == l && (l->evs[i].events & EPOLLIN))
             accept_ready(l);
-        for (size_t i = 0; i < nconns; i++) {
-            loop_conn *c = l->conns[i];
-            short re = l->pfds[first_conn + i].revents;
-            if (re && !c->closing)
-                dispatch(l, c, re);
-        }
+    for (int i = 0; i < rc; i++) {
+        if (l->evs[i].data.ptr == l)
+            continue;
+        loop_conn *c = l->evs[i].data.ptr;
+        short re = poll_events(l->evs[i].events);
+        if (re && !c->closing)
+            dispatch(l, c, re);
     }
     check_timeouts(l);
     reap_closed(l);

@@ -420,13 +420,34 @@ static int take_raw(rpc_client *c, dkv_err *err)
     return 0;
 }
 
+/* Waits until c->fd has something to read, until deadline. 0, or -1
+ * with err. */
+static int await_input(rpc_client *c, int64_t deadline, dkv_err *err)
+{
+    int64_t left = deadline - net_now_us();
+    if (left <= 0)
+        return dkv_err_set(err, "timed out");
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    int rc = poll(&pfd, 1, (int)((left + 999) / 1000));
+    if (rc < 0 && errno == EINTR)
+        return dkv_err_set(err, "interrupted");
+    if (rc < 0)
+        return dkv_err_set(err, "poll: %s", strerror(errno));
+    return 0;
+}
+
 /* Reads what has arrived into c->in (through the session, with a key),
  * waiting for it until deadline when wait is set. Returns 1 when bytes
  * came, 0 when none had (without wait), -1 with err when the connection
- * closed or failed, or the wait ran out. */
-static int receive(rpc_client *c, bool wait, int64_t deadline, dkv_err *err)
+ * closed or failed, or the wait ran out. poll_first (with wait) waits
+ * before the first read: right after a request its reply cannot be there
+ * yet, and reading first would cost a system call that fails with EAGAIN
+ * on every call. */
+static int receive(rpc_client *c, bool wait, bool poll_first, int64_t deadline, dkv_err *err)
 {
     buf *into = c->auth ? &c->raw : &c->in;
+    if (wait && poll_first && await_input(c, deadline, err) < 0)
+        return -1;
     for (;;) {
         buf_reserve(into, 64 * 1024);
         ssize_t r = recv(c->fd, into->data + into->len, into->cap - into->len, MSG_DONTWAIT);
@@ -445,15 +466,8 @@ static int receive(rpc_client *c, bool wait, int64_t deadline, dkv_err *err)
             return dkv_err_set(err, "recv: %s", strerror(errno));
         if (!wait)
             return 0;
-        int64_t left = deadline - net_now_us();
-        if (left <= 0)
-            return dkv_err_set(err, "timed out");
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        int rc = poll(&pfd, 1, (int)((left + 999) / 1000));
-        if (rc < 0 && errno == EINTR)
-            return dkv_err_set(err, "interrupted");
-        if (rc < 0)
-            return dkv_err_set(err, "poll: %s", strerror(errno));
+        if (await_input(c, deadline, err) < 0)
+            return -1;
     }
 }
 
@@ -478,7 +492,7 @@ static int connect_to(rpc_client *c, int64_t deadline, dkv_err *err)
     int rc = net_write_all(c->fd, buf_head(&c->sealed), buf_unread(&c->sealed), deadline, err);
     buf_clear(&c->sealed);
     while (rc == 0 && !auth_session_ready(c->auth))
-        rc = receive(c, true, deadline, err) < 0 ? -1 : 0;
+        rc = receive(c, true, false, deadline, err) < 0 ? -1 : 0;
     if (rc < 0)
         drop_connection(c);
     return rc;
@@ -517,7 +531,7 @@ static void read_unasked(rpc_client *c)
         int rc = next_reply(c, &f, &used, &why);
         if (rc > 0)
             rc = dkv_err_set(&why, "a reply that no call asked for");
-        else if (rc == 0 && (rc = receive(c, false, 0, &why)) == 0)
+        else if (rc == 0 && (rc = receive(c, false, false, 0, &why)) == 0)
             return;
         if (rc < 0)
             lose_connection(c, why.msg);
@@ -660,8 +674,10 @@ static int exchange(rpc_client *c, const char *method, wire_frame *f, size_t *us
             return dkv_err_set(err, "interrupted by a signal while calling %s", c->name);
         return dkv_err_wrap(err, "cannot send %s to %s", method, c->name);
     }
+    /* What is read here was not there before the request left (or did
+     * not make a whole frame): wait first. */
     while ((rc = next_reply(c, f, used, err)) == 0)
-        if (receive(c, true, deadline, err) < 0) {
+        if (receive(c, true, true, deadline, err) < 0) {
             rc = -1;
             break;
         }
