@@ -872,12 +872,6 @@ static int pause_server(cluster *c, const script_cmd *cmd, dkv_err *err)
         if (live[i] != id)
             rc = push_fault(c, live[i], id, err);
     free(live);
-    if (rc != 0) {
-        /* Some peers may still hold their links to it: it stays paused for
-         * the master, so that resumeServer can be given again. */
-        model_set_paused(c->m, id, true);
-        dkv_err_wrap(err, "server %" PRIu64 " still counts as paused (resumeServer again)", id);
-    }
     return rc;
 }
 
