@@ -869,6 +869,11 @@ static void watch(loop *l, int fd, bool *watched, uint32_t *watching, uint32_t w
     if (epoll_ctl(l->epfd, *watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0) {
         *watched = true;
         *watching = want;
+    } else if (*watched) {
+        /* A failed change leaves the old mask: out of the set, so that the
+         * caller sees it unwatched rather than half heard. */
+        (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+        *watched = false;
     }
 }
 
@@ -902,8 +907,10 @@ static int update_watches(loop *l, int timeout_ms, int64_t wake)
         if (!ev)
             ev = EPOLLERR;
         watch(l, c->fd, &c->watched, &c->watching, ev, c);
-        if (!c->watched)
+        if (!c->watched) {
             loop_close(c, "cannot watch the connection (epoll_ctl failed)");
+            any_closing = true; /* reported this round, not after the wait */
+        }
     }
     int wait_ms = any_closing ? 0 : timeout_ms;
     if (wake != INT64_MAX) {
