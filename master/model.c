@@ -119,28 +119,33 @@ void model_set_paused(model *m, uint64_t id, bool paused)
         e->paused = paused;
 }
 
-static size_t block_index(const model *m, uint64_t from, uint64_t to)
+/* Pairs kept in an unordered array (cuts, blocks): where (a, b) is, or n. */
+static size_t pair_index(const cut *pairs, size_t n, uint64_t a, uint64_t b)
 {
-    for (size_t i = 0; i < m->n_blocks; i++)
-        if (m->blocks[i].a == from && m->blocks[i].b == to)
+    for (size_t i = 0; i < n; i++)
+        if (pairs[i].a == a && pairs[i].b == b)
             return i;
-    return m->n_blocks;
+    return n;
+}
+
+/* Adds (a, b) when on and absent, removes it when off and present. */
+static void pair_set(cut **pairs, size_t *n, size_t *cap, uint64_t a, uint64_t b, bool on)
+{
+    size_t i = pair_index(*pairs, *n, a, b);
+    if (!on && i < *n)
+        (*pairs)[i] = (*pairs)[--*n];
+    else if (on && i == *n)
+        *VEC_PUSH(*pairs, *n, *cap) = (cut){a, b};
 }
 
 bool model_is_blocked(const model *m, uint64_t from, uint64_t to)
 {
-    return block_index(m, from, to) < m->n_blocks;
+    return pair_index(m->blocks, m->n_blocks, from, to) < m->n_blocks;
 }
 
 void model_set_blocked(model *m, uint64_t from, uint64_t to, bool blocked)
 {
-    size_t i = block_index(m, from, to);
-    if (!blocked) {
-        if (i < m->n_blocks)
-            m->blocks[i] = m->blocks[--m->n_blocks];
-    } else if (i == m->n_blocks) {
-        *VEC_PUSH(m->blocks, m->n_blocks, m->cap_blocks) = (cut){from, to};
-    }
+    pair_set(&m->blocks, &m->n_blocks, &m->cap_blocks, from, to, blocked);
 }
 
 bool model_is_held(const model *m, uint64_t a, uint64_t b)
@@ -157,35 +162,15 @@ bool model_is_apart(const model *m, uint64_t a, uint64_t b)
            model_is_blocked(m, b, a);
 }
 
-static size_t cut_index(const model *m, uint64_t a, uint64_t b)
-{
-    if (a > b) {
-        uint64_t t = a;
-        a = b;
-        b = t;
-    }
-    for (size_t i = 0; i < m->n_cuts; i++)
-        if (m->cuts[i].a == a && m->cuts[i].b == b)
-            return i;
-    return m->n_cuts;
-}
-
+/* A cut is the link itself: kept with the smaller id first. */
 bool model_is_cut(const model *m, uint64_t a, uint64_t b)
 {
-    return cut_index(m, a, b) < m->n_cuts;
+    return pair_index(m->cuts, m->n_cuts, a < b ? a : b, a < b ? b : a) < m->n_cuts;
 }
 
 void model_set_cut(model *m, uint64_t a, uint64_t b, bool is_cut)
 {
-    size_t i = cut_index(m, a, b);
-    if (!is_cut) {
-        if (i < m->n_cuts)
-            m->cuts[i] = m->cuts[--m->n_cuts];
-        return;
-    }
-    if (i < m->n_cuts)
-        return;
-    *VEC_PUSH(m->cuts, m->n_cuts, m->cap_cuts) = (cut){a < b ? a : b, a < b ? b : a};
+    pair_set(&m->cuts, &m->n_cuts, &m->cap_cuts, a < b ? a : b, a < b ? b : a, is_cut);
 }
 
 void model_client_add(model *m, uint64_t id)
