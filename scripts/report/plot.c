@@ -82,6 +82,16 @@ static size_t kind_index(const histline_record *rec, const histline_record **kin
     return *n - 1;
 }
 
+/* A successful timed command's latency in ms, at least 1 us (the log
+ * scale has no 0); -1 when the row is not plotted. */
+static double plotted_ms(const timeline_row *r)
+{
+    if (r->outcome != TIMELINE_OK || r->t0 < 0)
+        return -1;
+    double ms = (double)(r->t1 - r->t0) / 1e3;
+    return ms < 0.001 ? 0.001 : ms;
+}
+
 int plot_latency(const timeline *t, const char *path, dkv_err *err)
 {
     const timeline_row *rows;
@@ -92,11 +102,9 @@ int plot_latency(const timeline *t, const char *path, dkv_err *err)
     int64_t span = span_us(rows, n);
     double lo = 1e9, hi = 0;
     for (size_t i = 0; i < n; i++) {
-        if (rows[i].outcome != TIMELINE_OK || rows[i].t0 < 0)
+        double ms = plotted_ms(&rows[i]);
+        if (ms < 0)
             continue;
-        double ms = (double)(rows[i].t1 - rows[i].t0) / 1e3;
-        if (ms < 0.001)
-            ms = 0.001;
         lo = ms < lo ? ms : lo;
         hi = ms > hi ? ms : hi;
     }
@@ -118,11 +126,9 @@ int plot_latency(const timeline *t, const char *path, dkv_err *err)
     const histline_record *kinds[N_COLOURS];
     size_t n_kinds = 0;
     for (size_t i = 0; i < n; i++) {
-        if (rows[i].outcome != TIMELINE_OK || rows[i].t0 < 0)
+        double ms = plotted_ms(&rows[i]);
+        if (ms < 0)
             continue;
-        double ms = (double)(rows[i].t1 - rows[i].t0) / 1e3;
-        if (ms < 0.001)
-            ms = 0.001;
         size_t k = kind_index(&rows[i].rec, kinds, &n_kinds);
         double y = (H - B) - (log10(ms) - dlo) / (dhi - dlo) * (H - B - T);
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"><title>line %ld: ",
